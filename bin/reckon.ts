@@ -1,0 +1,105 @@
+#!/usr/bin/env -S npx tsx
+import { Command, Option } from "commander";
+import path from "node:path";
+import { openResources, resolveEnv, startPlatform, stopOnSignals, ALL_ROLES, type Role } from "./platform.ts";
+import { migrate } from "../core/postgres/migrate.ts";
+import { openDatabase } from "../core/postgres/database.ts";
+import { importFile } from "../ingest/import/import-file.ts";
+import { parseMapping } from "../ingest/import/rows-to-events.ts";
+import { ConfigError } from "../core/config/env.ts";
+import { logger } from "../core/logger.ts";
+
+/** `reckon`: one CLI, a subcommand per role (commander: the standard, typed CLI parser for Node). */
+const program = new Command("reckon")
+  .description("Reckon: real-time recommendations and experiment analytics")
+  .showHelpAfterError();
+
+async function runRoles(roles: readonly Role[]): Promise<void> {
+  const resources = await openResources(resolveEnv());
+  const platform = await startPlatform(resources, roles);
+  stopOnSignals(async () => {
+    await platform.stop();
+    await resources.db.close();
+  });
+}
+
+program
+  .command("start")
+  .description("run every role in one process (HTTP API on PORT)")
+  .addOption(new Option("--roles <roles>", "comma-separated subset of roles").default(ALL_ROLES.join(",")))
+  .action(async (opts: { roles: string }) => {
+    const roles = opts.roles.split(",").map((r) => r.trim()) as Role[];
+    const unknown = roles.filter((r) => !ALL_ROLES.includes(r));
+    if (unknown.length > 0) throw new Error(`--roles: unknown role(s) ${unknown.join(", ")}; known: ${ALL_ROLES}`);
+    await runRoles(roles);
+  });
+
+program
+  .command("ingest")
+  .description("run the ingest HTTP API only")
+  .action(() => runRoles(["ingest"]));
+
+program
+  .command("relay")
+  .description("run the Postgres → Kafka relay only")
+  .action(() => runRoles(["relay"]));
+
+program
+  .command("migrate")
+  .description("apply database migrations")
+  .action(async () => {
+    const env = resolveEnv();
+    const db = openDatabase(env.DATABASE_URL);
+    try {
+      const applied = await migrate(db);
+      console.log(JSON.stringify({ applied }));
+    } finally {
+      await db.close();
+    }
+  });
+
+program
+  .command("import")
+  .description("load events from a CSV or NDJSON file through the same validation as the API")
+  .argument("<file>", "CSV (header row) or NDJSON file")
+  .addOption(new Option("--format <format>", "file format (default: by extension)").choices(["csv", "ndjson"]))
+  .option("--map <pairs>", "rename columns, e.g. userId=user_id,movieId=item_id,rating=value")
+  .option("--set <pairs>", "set a field on every event, e.g. type=rating")
+  .option("--no-backfill", "apply the live time window (reject old timestamps) instead of accepting history")
+  .option("--batch-size <n>", "events per transaction", "500")
+  .action(
+    async (
+      file: string,
+      opts: { format?: "csv" | "ndjson"; map?: string; set?: string; backfill: boolean; batchSize: string },
+    ) => {
+      const env = resolveEnv();
+      const db = openDatabase(env.DATABASE_URL);
+      try {
+        await migrate(db);
+        const format = opts.format ?? (/\.(nd)?jsonl?$/.test(file) ? "ndjson" : "csv");
+        const summary = await importFile({
+          db,
+          file: path.resolve(file),
+          format,
+          mapping: parseMapping(opts.map, opts.set),
+          window: {
+            now: new Date(),
+            maxAgeMs: opts.backfill ? undefined : env.RECKON_MAX_EVENT_AGE_HOURS * 3_600_000,
+            maxSkewMs: env.RECKON_MAX_CLOCK_SKEW_SECONDS * 1000,
+          },
+          batchSize: Number(opts.batchSize),
+          progress: process.stderr.isTTY,
+        });
+        console.log(JSON.stringify(summary, null, 2));
+        if (summary.rejected > 0) process.exitCode = 3;
+      } finally {
+        await db.close();
+      }
+    },
+  );
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof ConfigError) console.error(err.message);
+  else logger.error({ err }, (err as Error).message);
+  process.exit(1);
+});

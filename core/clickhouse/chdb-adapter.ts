@@ -1,0 +1,79 @@
+import { fileURLToPath } from "node:url";
+import { ChdbEngine, type ChdbConnection } from "./chdb-engine.ts";
+import { assertTableName, encodeJsonRow, formatQueryParam } from "./params.ts";
+import type { ClickHouseStore, InsertRow, QueryParams } from "./port.ts";
+
+/** `.reckon/clickhouse` under the repository root. */
+export const DEFAULT_CHDB_DATA_DIR = fileURLToPath(new URL("../../.reckon/clickhouse", import.meta.url));
+
+/** Settings pinned on the store's connection; the HTTP adapter sends the same ones per query. */
+export const STORE_SETTINGS: Readonly<Record<string, string>> = {
+  output_format_json_quote_64bit_integers: "1",
+  date_time_input_format: "best_effort",
+};
+
+// Bounds the size of one INSERT payload (and of the string built for it).
+const ROWS_PER_INSERT = 50_000;
+
+export interface ChdbStoreOptions {
+  /** Data directory; default `.reckon/clickhouse` under the repo. */
+  dataDir?: string;
+}
+
+/** ClickHouseStore on the in-process engine. `engine` is exposed so the HTTP endpoint can share it. */
+export class ChdbClickHouseStore implements ClickHouseStore {
+  readonly engine: ChdbEngine;
+  readonly #connection: ChdbConnection;
+
+  private constructor(engine: ChdbEngine, connection: ChdbConnection) {
+    this.engine = engine;
+    this.#connection = connection;
+  }
+
+  static async open(options: ChdbStoreOptions = {}): Promise<ChdbClickHouseStore> {
+    const engine = ChdbEngine.open(options.dataDir ?? DEFAULT_CHDB_DATA_DIR);
+    const connection = await engine.connect(STORE_SETTINGS);
+    return new ChdbClickHouseStore(engine, connection);
+  }
+
+  async command(sql: string, params?: QueryParams): Promise<void> {
+    await this.#connection.query(sql, "TabSeparated", formatParams(params));
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]> {
+    const result = await this.#connection.query(sql, "JSONEachRow", formatParams(params));
+    const text = Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength).toString("utf8");
+    const rows: T[] = [];
+    for (const line of text.split("\n")) {
+      if (line.length > 0) rows.push(JSON.parse(line) as T);
+    }
+    return rows;
+  }
+
+  async insert<T extends InsertRow>(table: string, rows: readonly T[]): Promise<void> {
+    const prefix = `INSERT INTO ${assertTableName(table)} FORMAT JSONEachRow`;
+    for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+      const batch = rows.slice(start, start + ROWS_PER_INSERT);
+      await this.#connection.insertRaw(prefix, Buffer.from(batch.map(encodeJsonRow).join("\n"), "utf8"));
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.#connection.query("SELECT 1", "TabSeparated");
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes every connection of the engine, including any the HTTP endpoint opened. */
+  async close(): Promise<void> {
+    await this.engine.close();
+  }
+}
+
+function formatParams(params: QueryParams | undefined): Record<string, string> | undefined {
+  if (params === undefined) return undefined;
+  return Object.fromEntries(Object.entries(params).map(([name, value]) => [name, formatQueryParam(value)]));
+}

@@ -1,0 +1,127 @@
+import express, { type ErrorRequestHandler, type Router } from "express";
+import type { Server } from "node:http";
+import { httpLatency, httpRequests, registry } from "../metrics.ts";
+import { logger } from "../logger.ts";
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export interface HttpAppOptions {
+  routers: Router[];
+  readiness: ReadinessCheck[];
+  /** Largest accepted JSON body. */
+  bodyLimit?: string;
+}
+
+/**
+ * The one express app every role mounts its routers on: JSON parsing with clear errors, metrics, health
+ * and readiness, and an error handler that answers instead of crashing.
+ */
+export function createHttpApp(options: HttpAppOptions): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+
+  app.use((req, res, next) => {
+    const end = httpLatency.startTimer();
+    res.on("finish", () => {
+      // The matched route pattern, not the raw path, keeps label cardinality bounded.
+      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? "unmatched" : req.path);
+      const labels = { route: `${req.baseUrl}${route}`, method: req.method };
+      end(labels);
+      httpRequests.inc({ ...labels, status: String(res.statusCode) });
+    });
+    next();
+  });
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    const results = await Promise.all(
+      options.readiness.map(async ({ name, check }) => {
+        try {
+          await withTimeout(check(), 2000);
+          return { name, ok: true };
+        } catch (err) {
+          return { name, ok: false, error: (err as Error).message };
+        }
+      }),
+    );
+    const ready = results.every((r) => r.ok);
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks: results });
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+
+  app.use(express.json({ limit: options.bodyLimit ?? "1mb", strict: false }));
+  for (const router of options.routers) app.use(router);
+
+  app.use((req, res) => {
+    res.status(404).json({ error: "not_found", message: `no route for ${req.method} ${req.path}` });
+  });
+  app.use(errorHandler);
+  return app;
+}
+
+const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const e = err as { type?: string; status?: number; message?: string; limit?: number };
+  if (e.type === "entity.parse.failed") {
+    res.status(400).json({
+      error: "invalid_json",
+      message: "the request body is not valid JSON",
+      errors: [{ field: "(body)", rule: "must be valid JSON", received: e.message }],
+    });
+    return;
+  }
+  if (e.type === "entity.too.large") {
+    res.status(413).json({
+      error: "payload_too_large",
+      message: `the request body must be at most ${e.limit} bytes; split the batch`,
+    });
+    return;
+  }
+  if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
+    res.status(e.status).json({ error: "bad_request", message: e.message });
+    return;
+  }
+  logger.error({ err, path: req.path, method: req.method }, "request failed");
+  if (!res.headersSent) res.status(500).json({ error: "internal", message: "internal error; it has been logged" });
+};
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
+}
+
+/** Starts listening; `close()` stops accepting and waits for in-flight requests to finish (graceful shutdown). */
+export async function listen(
+  app: express.Express,
+  port: number,
+  host = "0.0.0.0",
+): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  server.keepAliveTimeout = 65_000;
+  const address = server.address();
+  const actualPort = typeof address === "object" && address ? address.port : port;
+  return {
+    server,
+    port: actualPort,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,99 @@
+import pg from "pg";
+
+/**
+ * The SQL port. Callers see only this; the adapter is picked from the URL by `openDatabase`
+ * (Gorse-style registry), so an embedded Postgres can be registered later without touching callers.
+ */
+export interface Queryable {
+  query<R extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+}
+
+export interface Database extends Queryable {
+  /** Runs `work` in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Subscribes to NOTIFY on `channel`; returns an unsubscribe function. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+type DatabaseFactory = (url: string, options: DatabaseOptions) => Database;
+export interface DatabaseOptions {
+  maxConnections?: number;
+  applicationName?: string;
+}
+
+const factories = new Map<string, DatabaseFactory>();
+
+export function registerDatabase(prefixes: string[], factory: DatabaseFactory): void {
+  for (const prefix of prefixes) factories.set(prefix, factory);
+}
+
+export function openDatabase(url: string, options: DatabaseOptions = {}): Database {
+  for (const [prefix, factory] of factories) if (url.startsWith(prefix)) return factory(url, options);
+  throw new Error(`DATABASE_URL: no adapter for "${url.split(":")[0]}:" (known: ${[...factories.keys()].join(", ")})`);
+}
+
+// xid8 and bigint come back as strings by default; positions are safe integers for centuries of events.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+class PgDatabase implements Database {
+  private readonly pool: pg.Pool;
+
+  constructor(
+    private readonly url: string,
+    options: DatabaseOptions,
+  ) {
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 10,
+      application_name: options.applicationName ?? "reckon",
+    });
+    // An idle client losing its connection must not crash the process; the pool replaces it.
+    this.pool.on("error", () => undefined);
+  }
+
+  async query<R extends object>(sql: string, params?: unknown[]) {
+    const result = await this.pool.query(sql, params);
+    return { rows: result.rows as R[] };
+  }
+
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const tx: Queryable = {
+        query: async <R extends object>(sql: string, params?: unknown[]) => ({
+          rows: (await client.query(sql, params)).rows as R[],
+        }),
+      };
+      const result = await work(tx);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async listen(channel: string, onNotify: (payload: string) => void) {
+    // A dedicated connection: LISTEN is per session, and pooled clients come and go.
+    const client = new pg.Client({ connectionString: this.url, application_name: "reckon-listen" });
+    client.on("error", () => undefined);
+    await client.connect();
+    client.on("notification", (n) => {
+      if (n.channel === channel) onNotify(n.payload ?? "");
+    });
+    await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    return async () => {
+      await client.end().catch(() => undefined);
+    };
+  }
+
+  async close() {
+    await this.pool.end();
+  }
+}
+
+registerDatabase(["postgres://", "postgresql://"], (url, options) => new PgDatabase(url, options));

@@ -1,0 +1,99 @@
+import type { Database, Queryable } from "../core/postgres/database.ts";
+import type { InteractionEvent } from "../core/contracts/event.ts";
+import { type LogPosition, maxLogPosition } from "../core/contracts/position.ts";
+
+/** Postgres NOTIFY channel the relay listens on, so it publishes within milliseconds of a commit. */
+export const EVENTS_CHANNEL = "reckon_events";
+
+export type AppendOutcome = { event_id: string; status: "accepted" | "duplicate"; position: LogPosition };
+
+export interface AppendResult {
+  outcomes: AppendOutcome[];
+  /** The highest log position among the batch's events (new or earlier), for read-your-writes. */
+  head: LogPosition | undefined;
+}
+
+interface Row {
+  event_id: string;
+  position: number;
+  transaction_id: string;
+}
+
+/**
+ * Appends interaction events in one transaction. Events whose event_id was seen before (in an earlier request or
+ * earlier in the same batch) are acknowledged as duplicates and not stored twice. Resolves after the commit.
+ */
+export async function appendInteractionEvents(
+  db: Database,
+  events: readonly InteractionEvent[],
+): Promise<AppendResult> {
+  if (events.length === 0) return { outcomes: [], head: undefined };
+  return db.transaction(async (tx) => {
+    const inserted = await insertEvents(tx, "interaction", events);
+    await tx.query("SELECT pg_notify($1, '')", [EVENTS_CHANNEL]);
+    return resolveOutcomes(tx, events, inserted);
+  });
+}
+
+/** Inserts rows of one kind; returns the rows that were new. Exposed for catalog and experiment writers. */
+export async function insertEvents(
+  tx: Queryable,
+  kind: "interaction" | "catalog" | "experiment",
+  events: ReadonlyArray<{
+    event_id: string;
+    type: string;
+    user_id?: string | undefined;
+    item_id?: string | undefined;
+    timestamp: string;
+  }>,
+): Promise<Map<string, LogPosition>> {
+  // unnest() turns column arrays into rows: one round trip and one statement per batch, whatever its size.
+  const { rows } = await tx.query<Row>(
+    `INSERT INTO events (event_id, kind, type, user_id, item_id, occurred_at, payload)
+     SELECT e.event_id, $1, e.type, e.user_id, e.item_id, e.occurred_at, e.payload
+     FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[])
+       AS e(event_id, type, user_id, item_id, occurred_at, payload)
+     ON CONFLICT (event_id) DO NOTHING
+     RETURNING event_id, position, transaction_id::text`,
+    [
+      kind,
+      events.map((e) => e.event_id),
+      events.map((e) => e.type),
+      events.map((e) => e.user_id ?? null),
+      events.map((e) => e.item_id ?? null),
+      events.map((e) => e.timestamp),
+      events.map((e) => JSON.stringify(e)),
+    ],
+  );
+  return new Map(
+    rows.map((r) => [r.event_id, { transactionId: BigInt(r.transaction_id), position: r.position }]),
+  );
+}
+
+async function resolveOutcomes(
+  tx: Queryable,
+  events: readonly InteractionEvent[],
+  inserted: Map<string, LogPosition>,
+): Promise<AppendResult> {
+  const missing = [...new Set(events.map((e) => e.event_id).filter((id) => !inserted.has(id)))];
+  const earlier = new Map<string, LogPosition>();
+  if (missing.length > 0) {
+    const { rows } = await tx.query<Row>(
+      "SELECT event_id, position, transaction_id::text FROM events WHERE event_id = ANY($1::uuid[])",
+      [missing],
+    );
+    for (const r of rows) earlier.set(r.event_id, { transactionId: BigInt(r.transaction_id), position: r.position });
+  }
+  const claimed = new Set<string>();
+  let head: LogPosition | undefined;
+  const outcomes = events.map((e): AppendOutcome => {
+    const fresh = inserted.get(e.event_id);
+    // The first occurrence within this batch is the one that was stored; repeats are duplicates of it.
+    const isNew = fresh !== undefined && !claimed.has(e.event_id);
+    claimed.add(e.event_id);
+    const position = (fresh ?? earlier.get(e.event_id))!;
+    head = head ? maxLogPosition(head, position) : position;
+    return { event_id: e.event_id, status: isNew ? "accepted" : "duplicate", position };
+  });
+  return { outcomes, head };
+}

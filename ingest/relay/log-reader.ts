@@ -1,0 +1,67 @@
+import type { Queryable } from "../../core/postgres/database.ts";
+import type { LogMessage } from "../../core/contracts/log-message.ts";
+import { LOG_START, type LogPosition } from "../../core/contracts/position.ts";
+
+interface LogRow {
+  position: number;
+  transaction_id: string;
+  kind: LogMessage["kind"];
+  received_at: Date;
+  payload: LogMessage["event"];
+}
+
+/**
+ * Reads the log in its order, (transaction_id, position), strictly after `after`, and only rows written by
+ * transactions older than the oldest one still running. Positions are taken at insert time but transactions
+ * commit in any order: a reader going by position alone would move past a slow transaction's rows before they
+ * become visible and never see them. Below `pg_snapshot_xmin` every transaction has finished, so nothing new can
+ * appear behind what has been read (the approach of Emmett's PostgreSQL message reader).
+ */
+export async function readLogBatch(db: Queryable, after: LogPosition, limit: number): Promise<LogMessage[]> {
+  const { rows } = await db.query<LogRow>(
+    `SELECT position, transaction_id::text, kind, received_at, payload
+       FROM events
+      WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
+        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY transaction_id, position
+      LIMIT $3`,
+    [after.transactionId.toString(), after.position, limit],
+  );
+  return rows.map(
+    (r) =>
+      ({
+        kind: r.kind,
+        position: r.position,
+        transaction_id: r.transaction_id,
+        received_at: r.received_at.toISOString(),
+        event: r.payload,
+      }) as LogMessage,
+  );
+}
+
+/** The newest entry a log reader can see now (the log's head), or LOG_START when the log is empty. */
+export async function readLogHead(db: Queryable): Promise<LogPosition> {
+  const { rows } = await db.query<{ transaction_id: string; position: number }>(
+    `SELECT transaction_id::text, position FROM events
+      WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY transaction_id DESC, position DESC LIMIT 1`,
+  );
+  const row = rows[0];
+  return row ? { transactionId: BigInt(row.transaction_id), position: row.position } : LOG_START;
+}
+
+/** How many visible log entries come after `after` (lag, in events). */
+export async function countLogAfter(db: Queryable, after: LogPosition): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::bigint AS n FROM events
+      WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
+        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())`,
+    [after.transactionId.toString(), after.position],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+export const toLogPosition = (m: Pick<LogMessage, "transaction_id" | "position">): LogPosition => ({
+  transactionId: BigInt(m.transaction_id),
+  position: m.position,
+});
