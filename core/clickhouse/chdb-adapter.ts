@@ -42,7 +42,9 @@ export class ChdbClickHouseStore implements ClickHouseStore {
 
   async query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]> {
     const result = await this.#connection.query(sql, "JSONEachRow", formatParams(params));
-    const text = Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength).toString("utf8");
+    const text = Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength).toString(
+      "utf8",
+    );
     const rows: T[] = [];
     for (const line of text.split("\n")) {
       if (line.length > 0) rows.push(JSON.parse(line) as T);

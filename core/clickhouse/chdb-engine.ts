@@ -47,8 +47,13 @@ function loadNative(): ChdbNative {
   const chdbDir = path.dirname(require.resolve("chdb"));
   const loader = require(path.join(chdbDir, "dist", "loader.js")) as { loadNative(): Partial<ChdbNative> };
   const native = loader.loadNative();
-  if (typeof native.QueryAsyncConnection !== "function" || typeof native.InsertRawAsyncConnection !== "function") {
-    throw new Error("this chdb version lacks QueryAsyncConnection/InsertRawAsyncConnection (tested with chdb 3.4)");
+  if (
+    typeof native.QueryAsyncConnection !== "function" ||
+    typeof native.InsertRawAsyncConnection !== "function"
+  ) {
+    throw new Error(
+      "this chdb version lacks QueryAsyncConnection/InsertRawAsyncConnection (tested with chdb 3.4)",
+    );
   }
   return native as ChdbNative;
 }
@@ -97,7 +102,15 @@ export class ChdbConnection {
   /** Runs one statement; `format` is the output format unless the SQL carries its own FORMAT clause. */
   query(sql: string, format: string, params?: Readonly<Record<string, string>>): Promise<EngineQueryResult> {
     const hasParams = params !== undefined && Object.keys(params).length > 0;
-    const run = () => this.#native(() => native().QueryAsyncConnection(this.#session.connection, sql, format, hasParams ? { ...params } : undefined));
+    const run = () =>
+      this.#native(() =>
+        native().QueryAsyncConnection(
+          this.#session.connection,
+          sql,
+          format,
+          hasParams ? { ...params } : undefined,
+        ),
+      );
     return (hasParams ? serialised(run) : run()).then((r) => ({
       bytes: r.bytes,
       elapsedSeconds: r.elapsed,
@@ -108,7 +121,9 @@ export class ChdbConnection {
 
   /** `prefix` is a complete `INSERT INTO ... FORMAT <fmt>` (or `... VALUES`); `data` follows it verbatim. */
   async insertRaw(prefix: string, data: Buffer): Promise<EngineInsertResult> {
-    const r = await this.#native(() => native().InsertRawAsyncConnection(this.#session.connection, prefix, data, false));
+    const r = await this.#native(() =>
+      native().InsertRawAsyncConnection(this.#session.connection, prefix, data, false),
+    );
     return { rowsWritten: r.rowsWritten, bytesWritten: r.bytesWritten, elapsedSeconds: r.elapsed };
   }
 

@@ -9,7 +9,9 @@ export function clickHouseErrorFromText(text: string, cause?: unknown): ClickHou
   const match = ERROR_TEXT.exec(text);
   if (match) {
     const [, code, message, type] = match;
-    return new ClickHouseStoreError(stripTrailingDot(message ?? ""), Number(code), type ?? "UNKNOWN", { cause });
+    return new ClickHouseStoreError(stripTrailingDot(message ?? ""), Number(code), type ?? "UNKNOWN", {
+      cause,
+    });
   }
   return new ClickHouseStoreError(text, 1001, "STD_EXCEPTION", { cause });
 }

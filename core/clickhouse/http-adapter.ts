@@ -1,4 +1,4 @@
-import { ClickHouseError, createClient, type ClickHouseClient } from "@clickhouse/client";
+import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient } from "@clickhouse/client";
 import { STORE_SETTINGS } from "./chdb-adapter.ts";
 import { assertTableName, encodeJsonRow } from "./params.ts";
 import { ClickHouseStoreError, type ClickHouseStore, type InsertRow, type QueryParams } from "./port.ts";
@@ -16,8 +16,12 @@ export class HttpClickHouseStore implements ClickHouseStore {
     this.#client = createClient({
       url,
       request_timeout: options.requestTimeoutMs ?? 30_000,
+      // Failures reach the caller as ClickHouseStoreError; the client's own error log would repeat them.
+      log: { level: ClickHouseLogLevel.OFF },
       clickhouse_settings: {
-        output_format_json_quote_64bit_integers: Number(STORE_SETTINGS.output_format_json_quote_64bit_integers) as 0 | 1,
+        output_format_json_quote_64bit_integers: Number(
+          STORE_SETTINGS.output_format_json_quote_64bit_integers,
+        ) as 0 | 1,
         date_time_input_format: STORE_SETTINGS.date_time_input_format as "best_effort",
       },
       // Same row encoding as the chdb adapter (bigints as exact strings).
@@ -26,7 +30,9 @@ export class HttpClickHouseStore implements ClickHouseStore {
   }
 
   async command(sql: string, params?: QueryParams): Promise<void> {
-    await translate(() => this.#client.command({ query: sql, query_params: params as Record<string, unknown> }));
+    await translate(() =>
+      this.#client.command({ query: sql, query_params: params as Record<string, unknown> }),
+    );
   }
 
   async query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]> {
@@ -61,7 +67,9 @@ async function translate<T>(run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (error) {
     if (error instanceof ClickHouseError) {
-      throw new ClickHouseStoreError(error.message, Number(error.code), error.type ?? "UNKNOWN", { cause: error });
+      throw new ClickHouseStoreError(error.message, Number(error.code), error.type ?? "UNKNOWN", {
+        cause: error,
+      });
     }
     // Transport failures (refused connection, timeout) are not ClickHouse errors: pass them on as they are.
     throw error;

@@ -94,9 +94,13 @@ interface ParsedRequest {
 
 class HttpFailure extends ClickHouseStoreError {}
 
-export async function startClickHouseHttpEndpoint(options: ClickHouseHttpEndpointOptions): Promise<ClickHouseHttpEndpoint> {
+export async function startClickHouseHttpEndpoint(
+  options: ClickHouseHttpEndpointOptions,
+): Promise<ClickHouseHttpEndpoint> {
   const ownsStore = options.store === undefined;
-  const store = options.store ?? (await ChdbClickHouseStore.open(options.dataDir === undefined ? {} : { dataDir: options.dataDir }));
+  const store =
+    options.store ??
+    (await ChdbClickHouseStore.open(options.dataDir === undefined ? {} : { dataDir: options.dataDir }));
   const engine = store.engine;
   const shared = await engine.connect();
   const info = await shared.query("SELECT version(), timezone()", "TabSeparated");
@@ -158,7 +162,13 @@ export async function startClickHouseHttpEndpoint(options: ClickHouseHttpEndpoin
     }
   }
 
-  async function run(req: http.IncomingMessage, res: http.ServerResponse, url: URL, parsed: ParsedRequest, queryId: string): Promise<void> {
+  async function run(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    parsed: ParsedRequest,
+    queryId: string,
+  ): Promise<void> {
     const sessionId = url.searchParams.get("session_id");
     let session: HttpSession | undefined;
     let transient: ChdbConnection | undefined;
@@ -167,12 +177,14 @@ export async function startClickHouseHttpEndpoint(options: ClickHouseHttpEndpoin
       session = await openSession(sessionId, url);
       connection = session.connection;
       await connection.applySettings(parsed.settings);
-      if (parsed.database !== undefined) await connection.query(`USE ${quoteIdentifier(parsed.database)}`, "TabSeparated");
+      if (parsed.database !== undefined)
+        await connection.query(`USE ${quoteIdentifier(parsed.database)}`, "TabSeparated");
     } else if (Object.keys(parsed.settings).length > 0 || parsed.database !== undefined) {
       // Settings and the current database are per connection, so such a request gets its own (about 1 ms).
       transient = await engine.connect(parsed.settings);
       connection = transient;
-      if (parsed.database !== undefined) await connection.query(`USE ${quoteIdentifier(parsed.database)}`, "TabSeparated");
+      if (parsed.database !== undefined)
+        await connection.query(`USE ${quoteIdentifier(parsed.database)}`, "TabSeparated");
     }
     try {
       const headers: Record<string, string> = {
@@ -182,8 +194,16 @@ export async function startClickHouseHttpEndpoint(options: ClickHouseHttpEndpoin
       };
       if (parsed.insert !== undefined) {
         const result = await connection.insertRaw(parsed.insert.prefix, parsed.insert.data);
-        headers["X-ClickHouse-Summary"] = summary({ written_rows: result.rowsWritten, written_bytes: result.bytesWritten, elapsed: result.elapsedSeconds });
-        res.writeHead(200, { ...headers, "Content-Type": "text/plain; charset=UTF-8", "Content-Length": "0" });
+        headers["X-ClickHouse-Summary"] = summary({
+          written_rows: result.rowsWritten,
+          written_bytes: result.bytesWritten,
+          elapsed: result.elapsedSeconds,
+        });
+        res.writeHead(200, {
+          ...headers,
+          "Content-Type": "text/plain; charset=UTF-8",
+          "Content-Length": "0",
+        });
         res.end();
         return;
       }
@@ -200,7 +220,10 @@ export async function startClickHouseHttpEndpoint(options: ClickHouseHttpEndpoin
       });
       headers["Content-Type"] = contentTypeOf(format);
       let payload = Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength);
-      const encoding = url.searchParams.get("enable_http_compression") === "1" ? pickEncoding(header(req, "accept-encoding")) : undefined;
+      const encoding =
+        url.searchParams.get("enable_http_compression") === "1"
+          ? pickEncoding(header(req, "accept-encoding"))
+          : undefined;
       if (encoding !== undefined) {
         payload = await compressors[encoding](payload);
         headers["Content-Encoding"] = encoding;
@@ -217,17 +240,27 @@ export async function startClickHouseHttpEndpoint(options: ClickHouseHttpEndpoin
   async function openSession(id: string, url: URL): Promise<HttpSession> {
     const timeoutSeconds = Number(url.searchParams.get("session_timeout") ?? "60");
     if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0 || timeoutSeconds > 3600) {
-      throw new HttpFailure(`Invalid session timeout: '${url.searchParams.get("session_timeout")}'`, 36, "BAD_ARGUMENTS");
+      throw new HttpFailure(
+        `Invalid session timeout: '${url.searchParams.get("session_timeout")}'`,
+        36,
+        "BAD_ARGUMENTS",
+      );
     }
     let session = sessions.get(id);
     if (session === undefined) {
       if (url.searchParams.get("session_check") === "1") {
         throw new HttpFailure(`Session ${id} not found`, 372, "SESSION_NOT_FOUND");
       }
-      session = { connection: await engine.connect(), busy: false, timer: undefined, timeoutMs: timeoutSeconds * 1000 };
+      session = {
+        connection: await engine.connect(),
+        busy: false,
+        timer: undefined,
+        timeoutMs: timeoutSeconds * 1000,
+      };
       sessions.set(id, session);
     }
-    if (session.busy) throw new HttpFailure(`Session ${id} is locked by a concurrent client`, 373, "SESSION_IS_LOCKED");
+    if (session.busy)
+      throw new HttpFailure(`Session ${id} is locked by a concurrent client`, 373, "SESSION_IS_LOCKED");
     session.busy = true;
     session.timeoutMs = timeoutSeconds * 1000;
     if (session.timer !== undefined) clearTimeout(session.timer);
@@ -244,7 +277,8 @@ export async function startClickHouseHttpEndpoint(options: ClickHouseHttpEndpoin
   }
 
   function sendError(res: http.ServerResponse, error: ClickHouseStoreError, queryId: string): void {
-    if (error.type === "STD_EXCEPTION") logger.warn({ err: error }, "clickhouse http endpoint: query failed without a ClickHouse code");
+    if (error.type === "STD_EXCEPTION")
+      logger.warn({ err: error }, "clickhouse http endpoint: query failed without a ClickHouse code");
     if (res.headersSent || res.destroyed) {
       res.destroy();
       return;
@@ -304,13 +338,19 @@ function parseRequest(req: http.IncomingMessage, url: URL, body: Buffer): Parsed
     for (const [name, value] of parts) {
       if (name === "query") formQuery = value;
       else if (name.startsWith("param_")) params[name.slice(6)] = value;
-      else throw new HttpFailure(`Unsupported multipart part '${name}' (external tables are not supported)`, 48, "NOT_IMPLEMENTED");
+      else
+        throw new HttpFailure(
+          `Unsupported multipart part '${name}' (external tables are not supported)`,
+          48,
+          "NOT_IMPLEMENTED",
+        );
     }
     bodyText = Buffer.alloc(0);
   }
   const urlQuery = url.searchParams.get("query") ?? undefined;
   const database = url.searchParams.get("database") ?? header(req, "x-clickhouse-database") ?? undefined;
-  const defaultFormat = url.searchParams.get("default_format") ?? header(req, "x-clickhouse-format") ?? "TabSeparated";
+  const defaultFormat =
+    url.searchParams.get("default_format") ?? header(req, "x-clickhouse-format") ?? "TabSeparated";
   const parsed: ParsedRequest = {
     sql: undefined,
     insert: undefined,
@@ -339,7 +379,8 @@ function parseRequest(req: http.IncomingMessage, url: URL, body: Buffer): Parsed
 function parseMultipart(body: Buffer, contentType: string): Array<[string, string]> {
   const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
   const marker = boundary?.[1] ?? boundary?.[2];
-  if (marker === undefined) throw new HttpFailure("multipart/form-data without a boundary", 36, "BAD_ARGUMENTS");
+  if (marker === undefined)
+    throw new HttpFailure("multipart/form-data without a boundary", 36, "BAD_ARGUMENTS");
   const parts: Array<[string, string]> = [];
   for (const chunk of body.toString("utf8").split(`--${marker}`)) {
     const split = chunk.indexOf("\r\n\r\n");
@@ -362,7 +403,12 @@ async function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Bu
   let source: NodeJS.ReadableStream = req;
   if (encoding !== undefined && encoding !== "identity") {
     const make = decompressorFor[encoding];
-    if (make === undefined) throw new HttpFailure(`Unknown HTTP compression method '${encoding}'`, 233, "UNKNOWN_COMPRESSION_METHOD");
+    if (make === undefined)
+      throw new HttpFailure(
+        `Unknown HTTP compression method '${encoding}'`,
+        233,
+        "UNKNOWN_COMPRESSION_METHOD",
+      );
     source = req.pipe(make());
     req.on("error", (error) => (source as NodeJS.ReadWriteStream).emit("error", error));
   }
@@ -371,7 +417,8 @@ async function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Bu
   for await (const chunk of source) {
     const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
     total += buf.length;
-    if (total > maxBytes) throw new HttpFailure(`Request body is larger than ${maxBytes} bytes`, 202, "QUERY_IS_TOO_LARGE");
+    if (total > maxBytes)
+      throw new HttpFailure(`Request body is larger than ${maxBytes} bytes`, 202, "QUERY_IS_TOO_LARGE");
     chunks.push(buf);
   }
   return Buffer.concat(chunks);
@@ -383,7 +430,15 @@ function pickEncoding(acceptEncoding: string | undefined): Encoding | undefined 
   return (["gzip", "deflate", "br"] as const).find((e) => offered.includes(e));
 }
 
-function summary(values: { read_rows?: number; read_bytes?: number; written_rows?: number; written_bytes?: number; result_rows?: number; result_bytes?: number; elapsed: number }): string {
+function summary(values: {
+  read_rows?: number;
+  read_bytes?: number;
+  written_rows?: number;
+  written_bytes?: number;
+  result_rows?: number;
+  result_bytes?: number;
+  elapsed: number;
+}): string {
   const s = (n: number | undefined) => String(n ?? 0);
   return JSON.stringify({
     read_rows: s(values.read_rows),
@@ -398,7 +453,10 @@ function summary(values: { read_rows?: number; read_bytes?: number; written_rows
 }
 
 function sendText(res: http.ServerResponse, text: string): void {
-  res.writeHead(200, { "Content-Type": "text/html; charset=UTF-8", "Content-Length": String(Buffer.byteLength(text)) });
+  res.writeHead(200, {
+    "Content-Type": "text/html; charset=UTF-8",
+    "Content-Length": String(Buffer.byteLength(text)),
+  });
   res.end(text);
 }
 
@@ -416,4 +474,3 @@ function sameText(a: string, b: string): boolean {
 function quoteIdentifier(name: string): string {
   return `\`${name.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
 }
-

@@ -23,12 +23,17 @@ export function registerClickHouseAdapter(prefixes: readonly string[], opener: O
  * resolved against the working directory, empty → `options.dataDir` or `.reckon/clickhouse`);
  * `http://` / `https://` → a ClickHouse server through @clickhouse/client.
  */
-export async function openClickHouse(url: string | undefined, options: OpenClickHouseOptions = {}): Promise<ClickHouseStore> {
+export async function openClickHouse(
+  url: string | undefined,
+  options: OpenClickHouseOptions = {},
+): Promise<ClickHouseStore> {
   const target = url === undefined || url === "" ? "chdb://" : url;
   for (const [prefix, opener] of openers) {
     if (target.startsWith(prefix)) return opener(target, options);
   }
-  throw new Error(`no ClickHouse adapter for ${JSON.stringify(target)}: expected one of ${[...openers.keys()].join(", ")}`);
+  throw new Error(
+    `no ClickHouse adapter for ${JSON.stringify(target)}: expected one of ${[...openers.keys()].join(", ")}`,
+  );
 }
 
 registerClickHouseAdapter(["chdb://"], (url, options) => {

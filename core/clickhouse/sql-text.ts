@@ -23,11 +23,17 @@ export function isInsert(sql: string): boolean {
 }
 
 const CONTENT_TYPES: ReadonlyArray<readonly [RegExp, string]> = [
-  [/^(JSON|JSONCompact|JSONStrings|JSONCompactStrings|JSONColumns|JSONColumnsWithMetadata|JSONObjectEachRow)$/i, "application/json; charset=UTF-8"],
+  [
+    /^(JSON|JSONCompact|JSONStrings|JSONCompactStrings|JSONColumns|JSONColumnsWithMetadata|JSONObjectEachRow)$/i,
+    "application/json; charset=UTF-8",
+  ],
   [/^(JSON|PrettyJSON).*EachRow/i, "application/x-ndjson; charset=UTF-8"],
   [/^(TSV|TabSeparated)/i, "text/tab-separated-values; charset=UTF-8"],
   [/^CSV/i, "text/csv; charset=UTF-8"],
-  [/^(Parquet|Arrow|ArrowStream|ORC|Avro|Native|RowBinary.*|MsgPack|Protobuf.*|CapnProto|BSONEachRow|Npy)$/i, "application/octet-stream"],
+  [
+    /^(Parquet|Arrow|ArrowStream|ORC|Avro|Native|RowBinary.*|MsgPack|Protobuf.*|CapnProto|BSONEachRow|Npy)$/i,
+    "application/octet-stream",
+  ],
 ];
 
 /** Content-Type for an output format, close to what a ClickHouse server sends. */
@@ -36,7 +42,8 @@ export function contentTypeOf(format: string): string {
   return "text/plain; charset=UTF-8";
 }
 
-const LINE_PER_ROW = /^(JSONEachRow|JSONStringsEachRow|JSONCompactEachRow|JSONCompactStringsEachRow|TSV|TabSeparated|TSVRaw|TabSeparatedRaw|CSV)$/i;
+const LINE_PER_ROW =
+  /^(JSONEachRow|JSONStringsEachRow|JSONCompactEachRow|JSONCompactStringsEachRow|TSV|TabSeparated|TSVRaw|TabSeparatedRaw|CSV)$/i;
 
 /** Result rows counted from the bytes for one-line-per-row formats; undefined when that cannot be known cheaply. */
 export function countResultRows(format: string, bytes: Uint8Array): number | undefined {
