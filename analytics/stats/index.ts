@@ -1,0 +1,47 @@
+// Public surface of the experiment statistics: import from here, not from the individual files.
+export { analyzeMetric } from "./analyzeMetric.ts";
+export type {
+  AnalyzeMetricOptions,
+  ArmSummary,
+  CupedSummary,
+  MetricAnalysis,
+  VariantAnalysis,
+} from "./analyzeMetric.ts";
+export { effectBayesianTest, effectBayesianTestFromMoments, gaussianRisk } from "./bayesian.ts";
+export type { BayesianOptions, BayesianResult, GaussianPrior } from "./bayesian.ts";
+export {
+  chiSquareSf,
+  normalCdf,
+  normalPpf,
+  normalSf,
+  studentTCdf,
+  studentTPpf,
+  studentTSf,
+} from "./distributions.ts";
+export { liftEstimate, liftVariance, welchDegreesOfFreedom } from "./effect.ts";
+export type { DifferenceType, StatsErrorCode } from "./effect.ts";
+export {
+  sequentialRho,
+  sequentialTwoSidedTTest,
+  sequentialTwoSidedTTestFromMoments,
+  twoSidedTTest,
+  twoSidedTTestFromMoments,
+} from "./frequentist.ts";
+export type { FrequentistOptions, FrequentistResult, SequentialOptions } from "./frequentist.ts";
+export { adjustKeyedPValues, adjustPValues, benjaminiHochberg, holmBonferroni } from "./multipleTesting.ts";
+export type { PValueCorrection } from "./multipleTesting.ts";
+export { DEFAULT_SRM_THRESHOLD, sampleRatioMismatch } from "./srm.ts";
+export type { SrmResult } from "./srm.ts";
+export { armMoments, pairMoments, pooledTheta, stddevOf } from "./sufficientStatistics.ts";
+export type {
+  ArmStats,
+  ComponentSums,
+  CupedStats,
+  MeanStats,
+  MeanSums,
+  Moments,
+  PairedMoments,
+  ProportionStats,
+  ProportionSums,
+  RatioStats,
+} from "./sufficientStatistics.ts";
