@@ -1,23 +1,42 @@
 import type { Router } from "express";
 import type { Kafka } from "kafkajs";
+import type { Redis } from "ioredis";
 import { loadEnv, type Env } from "../core/config/env.ts";
 import { openDatabase, type Database } from "../core/postgres/database.ts";
 import { migrate } from "../core/postgres/migrate.ts";
 import { createKafka } from "../core/kafka/kafka.ts";
+import { openRedis } from "../core/redis/redis.ts";
+import { openClickHouse } from "../core/clickhouse/open.ts";
+import type { ClickHouseStore } from "../core/clickhouse/port.ts";
 import { ApiKeys } from "../core/http/auth.ts";
 import { createHttpApp, listen, type ReadinessCheck } from "../core/http/app.ts";
 import { applyLocalKeys, applyLocalStackDefaults } from "../core/runtime/local-env.ts";
-import { eventsRouter } from "../ingest/http/events-router.ts";
-import { itemsRouter } from "../ingest/http/items-router.ts";
-import { Relay } from "../ingest/relay/relay.ts";
 import { logger } from "../core/logger.ts";
+import { ROLE_MODULES, type RoleName } from "./roles.ts";
 
-/** The stores and settings every role shares within one process. */
+/** The stores and settings every role shares within one process. Stores other than Postgres open lazily. */
 export interface Resources {
   env: Env;
   db: Database;
   kafka: Kafka;
   keys: ApiKeys;
+  redis(): Redis;
+  clickhouse(): Promise<ClickHouseStore>;
+  close(): Promise<void>;
+}
+
+/** What a started role hands back: HTTP routers to mount, readiness checks, and how to stop it. */
+export interface StartedRole {
+  routers?: Router[];
+  readiness?: ReadinessCheck[];
+  stop(): Promise<void>;
+}
+
+/** A role (ingest, relay, projectors, serving, analytics ...): `reckon start` runs them all in one process. */
+export interface RoleModule {
+  name: RoleName;
+  description: string;
+  start(resources: Resources, running: ReadonlyMap<RoleName, StartedRole>): Promise<StartedRole>;
 }
 
 /** Reads and validates configuration (bringing the local stack up when no store is configured). */
@@ -30,76 +49,68 @@ export function resolveEnv(): Env {
 export async function openResources(env: Env): Promise<Resources> {
   const db = openDatabase(env.DATABASE_URL, { maxConnections: 20 });
   await migrate(db);
+  let redis: Redis | undefined;
+  let clickhouse: Promise<ClickHouseStore> | undefined;
   return {
     env,
     db,
     kafka: createKafka(env.KAFKA_BROKERS),
     keys: new ApiKeys({ read: env.RECKON_READ_KEYS, write: env.RECKON_WRITE_KEYS, admin: env.RECKON_ADMIN_KEYS }),
+    redis() {
+      if (!env.REDIS_URL) throw new Error("REDIS_URL is required by this role");
+      redis ??= openRedis(env.REDIS_URL);
+      return redis;
+    },
+    clickhouse() {
+      clickhouse ??= openClickHouse(env.CLICKHOUSE_URL);
+      return clickhouse;
+    },
+    async close() {
+      redis?.disconnect();
+      if (clickhouse) await (await clickhouse).close();
+      await db.close();
+    },
   };
 }
 
-export type Role = "ingest" | "relay";
-export const ALL_ROLES: Role[] = ["ingest", "relay"];
-
 export interface RunningPlatform {
   port: number | undefined;
-  relay: Relay | undefined;
+  roles: ReadonlyMap<RoleName, StartedRole>;
   stop(): Promise<void>;
 }
 
-/** Starts the given roles in this process: HTTP roles share one server on PORT. */
-export async function startPlatform(resources: Resources, roles: readonly Role[]): Promise<RunningPlatform> {
-  const { env, db, kafka, keys } = resources;
-  const stops: (() => Promise<void>)[] = [];
-  const routers: Router[] = [];
+/** Starts the given roles in this process, in registry order; HTTP roles share one server on PORT. */
+export async function startPlatform(resources: Resources, roles: readonly RoleName[]): Promise<RunningPlatform> {
+  const { db } = resources;
+  const running = new Map<RoleName, StartedRole>();
   const readiness: ReadinessCheck[] = [{ name: "postgres", check: async () => void (await db.query("SELECT 1")) }];
-
-  if (roles.includes("ingest")) {
-    routers.push(
-      eventsRouter({
-        db,
-        keys,
-        maxEventAgeMs: env.RECKON_MAX_EVENT_AGE_HOURS * 3_600_000,
-        maxClockSkewMs: env.RECKON_MAX_CLOCK_SKEW_SECONDS * 1000,
-      }),
-      itemsRouter({ db, keys }),
-    );
-  }
-
-  let relay: Relay | undefined;
-  if (roles.includes("relay")) {
-    relay = new Relay({ db, kafka, topic: env.KAFKA_EVENTS_TOPIC, partitions: env.KAFKA_PARTITIONS });
-    await relay.start();
-    stops.push(() => relay!.stop());
-    readiness.push({ name: "kafka", check: () => kafkaReachable(kafka) });
+  const routers: Router[] = [];
+  for (const module of ROLE_MODULES) {
+    if (!roles.includes(module.name)) continue;
+    const started = await module.start(resources, running);
+    running.set(module.name, started);
+    routers.push(...(started.routers ?? []));
+    readiness.push(...(started.readiness ?? []));
   }
 
   let port: number | undefined;
+  let closeServer: (() => Promise<void>) | undefined;
   if (routers.length > 0) {
-    const server = await listen(createHttpApp({ routers, readiness }), env.PORT, env.HOST);
+    const server = await listen(createHttpApp({ routers, readiness }), resources.env.PORT, resources.env.HOST);
     port = server.port;
-    // The server closes first so in-flight requests finish while the stores are still open.
-    stops.unshift(server.close);
+    closeServer = server.close;
     logger.info({ port, roles }, "reckon HTTP API listening");
   }
 
   return {
     port,
-    relay,
+    roles: running,
     async stop() {
-      for (const stop of stops) await stop();
+      // The server closes first so in-flight requests finish while the roles and stores are still up.
+      await closeServer?.();
+      for (const role of [...running.values()].reverse()) await role.stop();
     },
   };
-}
-
-async function kafkaReachable(kafka: Kafka): Promise<void> {
-  const admin = kafka.admin({ retry: { retries: 0 } });
-  await admin.connect();
-  try {
-    await admin.describeCluster();
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /** SIGINT/SIGTERM: finish in-flight work, close stores, exit. */

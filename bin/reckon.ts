@@ -1,7 +1,8 @@
 #!/usr/bin/env -S npx tsx
 import { Command, Option } from "commander";
 import path from "node:path";
-import { openResources, resolveEnv, startPlatform, stopOnSignals, ALL_ROLES, type Role } from "./platform.ts";
+import { openResources, resolveEnv, startPlatform, stopOnSignals } from "./platform.ts";
+import { ALL_ROLES, type RoleName } from "./roles.ts";
 import { migrate } from "../core/postgres/migrate.ts";
 import { openDatabase } from "../core/postgres/database.ts";
 import { importFile } from "../ingest/import/import-file.ts";
@@ -14,12 +15,12 @@ const program = new Command("reckon")
   .description("Reckon: real-time recommendations and experiment analytics")
   .showHelpAfterError();
 
-async function runRoles(roles: readonly Role[]): Promise<void> {
+async function runRoles(roles: readonly RoleName[]): Promise<void> {
   const resources = await openResources(resolveEnv());
   const platform = await startPlatform(resources, roles);
   stopOnSignals(async () => {
     await platform.stop();
-    await resources.db.close();
+    await resources.close();
   });
 }
 
@@ -28,7 +29,7 @@ program
   .description("run every role in one process (HTTP API on PORT)")
   .addOption(new Option("--roles <roles>", "comma-separated subset of roles").default(ALL_ROLES.join(",")))
   .action(async (opts: { roles: string }) => {
-    const roles = opts.roles.split(",").map((r) => r.trim()) as Role[];
+    const roles = opts.roles.split(",").map((r) => r.trim()) as RoleName[];
     const unknown = roles.filter((r) => !ALL_ROLES.includes(r));
     if (unknown.length > 0) throw new Error(`--roles: unknown role(s) ${unknown.join(", ")}; known: ${ALL_ROLES}`);
     await runRoles(roles);

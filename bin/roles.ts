@@ -1,0 +1,12 @@
+import type { RoleModule } from "./platform.ts";
+import { ingestRole, relayRole } from "../ingest/role.ts";
+
+/**
+ * Every role `reckon start` can run, in start order. A role module lives in its own folder (`<folder>/role.ts`);
+ * adding a role is one import and one entry here.
+ */
+export type RoleName = "ingest" | "relay" | "projectors" | "serving" | "analytics";
+
+export const ROLE_MODULES: readonly RoleModule[] = [ingestRole, relayRole];
+
+export const ALL_ROLES: RoleName[] = ROLE_MODULES.map((m) => m.name);

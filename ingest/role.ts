@@ -1,0 +1,49 @@
+import type { Kafka } from "kafkajs";
+import type { RoleModule } from "../bin/platform.ts";
+import { eventsRouter } from "./http/events-router.ts";
+import { itemsRouter } from "./http/items-router.ts";
+import { Relay } from "./relay/relay.ts";
+
+/** The write side's HTTP commands: events and catalog. */
+export const ingestRole: RoleModule = {
+  name: "ingest",
+  description: "HTTP commands: events, catalog items",
+  async start({ env, db, keys }) {
+    return {
+      routers: [
+        eventsRouter({
+          db,
+          keys,
+          maxEventAgeMs: env.RECKON_MAX_EVENT_AGE_HOURS * 3_600_000,
+          maxClockSkewMs: env.RECKON_MAX_CLOCK_SKEW_SECONDS * 1000,
+        }),
+        itemsRouter({ db, keys }),
+      ],
+      stop: async () => undefined,
+    };
+  },
+};
+
+/** The Postgres → Kafka relay. */
+export const relayRole: RoleModule = {
+  name: "relay",
+  description: "publishes the Postgres event log to Kafka",
+  async start({ env, db, kafka }) {
+    const relay = new Relay({ db, kafka, topic: env.KAFKA_EVENTS_TOPIC, partitions: env.KAFKA_PARTITIONS });
+    await relay.start();
+    return {
+      readiness: [{ name: "kafka", check: () => kafkaReachable(kafka) }],
+      stop: () => relay.stop(),
+    };
+  },
+};
+
+async function kafkaReachable(kafka: Kafka): Promise<void> {
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  await admin.connect();
+  try {
+    await admin.describeCluster();
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,40 @@
+import type { LogMessage } from "../../core/contracts/log-message.ts";
+import type { LogPosition } from "../../core/contracts/position.ts";
+
+/**
+ * The contract between the projector runtime (Kafka consumption, batching, offsets, dead letters, status) and
+ * each projection (features, recommendations, analytics). A projection is told what to do with a batch; the
+ * runtime decides when batches come and when offsets are committed (only after `apply` resolves).
+ */
+
+/** The fate of one message, as a value (PostHog-style), never an exception lost in a log. */
+export type ProjectionOutcome =
+  | { kind: "ok" }
+  /** Cannot be projected: goes to the dead-letter topic with the reason; the consumer moves on. */
+  | { kind: "dead_letter"; reason: string }
+  /** Deliberately ignored (e.g. an event type this projection does not use). */
+  | { kind: "drop"; reason: string };
+
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  /** Messages in partition order (= log order for their keys), already decoded and validated by the runtime. */
+  messages: readonly { offset: string; message: LogMessage }[];
+}
+
+export interface Projection {
+  /** Stable name: consumer group `reckon.projector.<name>`, metrics label, `reckon replay --projection <name>`. */
+  readonly name: string;
+  /**
+   * Applies a batch. Every effect must be idempotent (event id or log position stored with it), so redelivery,
+   * replays and restarts change nothing. Returns one outcome per message, in order. Throwing means "retry the
+   * whole batch later" (store unavailable), not "bad message".
+   */
+  apply(batch: PartitionBatch): Promise<ProjectionOutcome[]>;
+  /**
+   * The highest log position this projection has durably applied on `partition` (stored with its effects),
+   * or undefined if none. Used for status, lag and read-your-writes waits.
+   */
+  appliedPosition(topic: string, partition: number): Promise<LogPosition | undefined>;
+  close?(): Promise<void>;
+}
