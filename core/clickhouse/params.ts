@@ -64,7 +64,13 @@ function escapeParamString(s: string): string {
 
 /** JSON for one JSONEachRow line; bigints become exact decimal strings (ClickHouse accepts quoted integers). */
 export function encodeJsonRow(row: InsertRow): string {
-  return JSON.stringify(row, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  try {
+    return JSON.stringify(row);
+  } catch (error) {
+    // A replacer makes every row ~10x slower to encode, so it is only used for rows that hold a bigint.
+    if (!(error instanceof TypeError)) throw error;
+    return JSON.stringify(row, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  }
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
