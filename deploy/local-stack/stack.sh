@@ -64,8 +64,9 @@ take_lock() {
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 # pid of whatever listens on a port, for services started outside this script (e.g. by apt's init script).
+# Never fails: callers run under set -e, and ss (iproute2) may be absent on minimal images.
 port_pid() {
-  ss -H -ltnp "sport = :$1" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n1
+  { ss -H -ltnp "sport = :$1" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n1; } || true
 }
 
 wait_port_closed() {
