@@ -124,6 +124,9 @@ describe("ClickHouse HTTP endpoint over chdb, driven by @clickhouse/client", () 
     assert.equal(raw.status, 404);
     assert.equal(raw.headers.get("x-clickhouse-exception-code"), "60");
     assert.match(await raw.text(), /^Code: 60\. DB::Exception: .*\(UNKNOWN_TABLE\) \(version [\d.]+\)\n$/s);
+    const lz4 = await fetch(`${endpoint.url}/?compress=1&query=SELECT%201`);
+    assert.equal(lz4.status, 501);
+    assert.equal(lz4.headers.get("x-clickhouse-exception-code"), "48");
     assert.deepEqual(await client.ping(), { success: true });
   });
 

@@ -67,6 +67,7 @@ const TRANSPORT_SETTINGS = new Set([
   "cancel_http_readonly_queries_on_client_close",
   "http_write_exception_in_output_format",
   "compress",
+  "decompress",
 ]);
 
 const compressors = {
@@ -324,6 +325,14 @@ export async function startClickHouseHttpEndpoint(
 }
 
 function parseRequest(req: http.IncomingMessage, url: URL, body: Buffer): ParsedRequest {
+  if (url.searchParams.get("compress") === "1" || url.searchParams.get("decompress") === "1") {
+    // Answering uncompressed to a client that expects ClickHouse's LZ4 framing would be misread silently.
+    throw new HttpFailure(
+      "ClickHouse native (LZ4) HTTP compression is not supported: use compress=0 or gzip",
+      48,
+      "NOT_IMPLEMENTED",
+    );
+  }
   const params: Record<string, string> = {};
   const settings: Record<string, string> = {};
   for (const [key, value] of url.searchParams) {
