@@ -40,8 +40,23 @@ export interface TopicSpec {
   replicationFactor?: number;
 }
 
-/** Creates missing topics; existing ones are left as they are. */
-export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): Promise<void> {
+/**
+ * Creates missing topics; existing ones are left as they are. Retries retriable broker errors: a broker that has
+ * just started answers "does not host this topic-partition" for a moment while it loads its metadata.
+ */
+export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[], attempts = 10): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createMissingTopics(kafka, specs);
+    } catch (err) {
+      const retriable = (err as { retriable?: boolean }).retriable === true;
+      if (!retriable || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
+async function createMissingTopics(kafka: Kafka, specs: readonly TopicSpec[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {

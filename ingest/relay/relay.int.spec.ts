@@ -1,4 +1,4 @@
-import { after, before, describe, test } from "node:test";
+import { afterEach, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
@@ -15,12 +15,12 @@ import { toLogPosition } from "./log-reader.ts";
 import { Relay } from "./relay.ts";
 
 const kafka = createKafka(stackEnv().KAFKA_BROKERS, "relay-test");
+// Each test gets its own database: a relay starting from the log's beginning must see only that test's events.
 let t: TestDatabase;
-
-before(async () => {
+beforeEach(async () => {
   t = await createTestDatabase();
 });
-after(async () => {
+afterEach(async () => {
   await t.drop();
 });
 
