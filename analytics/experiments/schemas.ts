@@ -1,0 +1,405 @@
+// Request and response shapes of the experiments API: the one source for validation, the TypeScript
+// types the routes and the results assembly return, and the OpenAPI document (registerExperimentsOpenApi).
+import { extendZodWithOpenApi, type OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
+import { z } from "zod";
+import { ExperimentDefinitionSchema, ExperimentPatchSchema } from "../../ingest/experiments/index.ts";
+
+extendZodWithOpenApi(z);
+
+const Version = z
+  .number()
+  .int()
+  .min(1)
+  .openapi({ description: "Number of changes so far; send it back as expected_version / If-Match" });
+
+export const ErrorIssueSchema = z
+  .object({
+    field: z
+      .string()
+      .openapi({ description: 'Dotted path, e.g. "variants[1].weight"; "" is the whole body' }),
+    rule: z.string(),
+    expected: z.string().optional(),
+    received: z.unknown().optional(),
+    message: z.string().optional(),
+  })
+  .openapi("ExperimentErrorIssue");
+
+export const ErrorResponseSchema = z
+  .object({
+    error: z.string().openapi({ example: "conflict" }),
+    message: z.string(),
+    errors: z.array(ErrorIssueSchema).optional(),
+    current_version: z.number().int().optional(),
+  })
+  .openapi("ExperimentErrorResponse");
+
+export const ExperimentStatusSchema = z
+  .enum(["draft", "running", "stopped", "archived"])
+  .openapi("ExperimentStatus");
+
+export const ExperimentResourceSchema = z
+  .object({
+    key: z.string(),
+    version: Version,
+    status: ExperimentStatusSchema,
+    definition: ExperimentDefinitionSchema,
+    created_at: z.string(),
+    created_by: z.string().openapi({ description: "Id of the API key that created it" }),
+    updated_at: z.string(),
+    updated_by: z.string(),
+    started_at: z.string().nullable(),
+    stopped_at: z.string().nullable(),
+    archived_at: z.string().nullable(),
+  })
+  .openapi("Experiment");
+
+export const ExperimentWriteResponseSchema = ExperimentResourceSchema.extend({
+  position: z.string().openapi({ description: "Log position token of the change, for read-your-writes" }),
+}).openapi("ExperimentWriteResponse");
+
+export const ExperimentListResponseSchema = z
+  .object({ experiments: z.array(ExperimentResourceSchema) })
+  .openapi("ExperimentList");
+
+export const ListQuerySchema = z.strictObject({ status: ExperimentStatusSchema.optional() });
+
+/** PATCH body: the fields to change, plus expected_version unless If-Match carries it. */
+export const PatchBodySchema = ExperimentPatchSchema.extend({
+  expected_version: z.number().int().min(0).optional(),
+}).openapi("ExperimentPatchRequest");
+
+/** start / stop / archive body: only the version (optional when If-Match is sent). */
+export const TransitionBodySchema = z
+  .strictObject({ expected_version: z.number().int().min(0).optional() })
+  .openapi("ExperimentTransitionRequest");
+
+export const ExperimentChangeSchema = z
+  .object({
+    key: z.string(),
+    version: Version,
+    event_type: z.enum([
+      "ExperimentCreated",
+      "ExperimentUpdated",
+      "ExperimentStarted",
+      "ExperimentStopped",
+      "ExperimentArchived",
+    ]),
+    api_key_id: z.string(),
+    at: z.string(),
+    event_id: z.string().openapi({ description: "Id of the same change in the event log" }),
+    change: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "The change as decided: for updates only the fields set" }),
+  })
+  .openapi("ExperimentChange");
+
+export const ExperimentChangesResponseSchema = z
+  .object({ key: z.string(), changes: z.array(ExperimentChangeSchema) })
+  .openapi("ExperimentChanges");
+
+const booleanFlag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+
+export const AssignmentQuerySchema = z.strictObject({
+  user_id: z
+    .string()
+    .min(1, "must be a non-empty string")
+    .max(256, "must be at most 256 characters")
+    .regex(/^[^\s\x00-\x1f]*$/, "must not contain whitespace or control characters"),
+  record: booleanFlag.optional().openapi({ description: "false: answer without recording an exposure" }),
+});
+
+export const AssignmentResponseSchema = z
+  .object({
+    experiment_key: z.string(),
+    user_id: z.string(),
+    variant: z.string().nullable().openapi({ description: "null when the user is not in the experiment" }),
+    in_experiment: z.boolean(),
+    reason: z
+      .enum(["assigned", "not_in_traffic", "not_running"])
+      .openapi({ description: "Why this answer: not_running also carries status" }),
+    status: ExperimentStatusSchema,
+    bucket: z.number().nullable().openapi({ description: "The user's hash in [0, 1)" }),
+    exposure: z
+      .object({
+        event_id: z.string(),
+        status: z
+          .enum(["accepted", "duplicate"])
+          .openapi({ description: "duplicate: this user's first exposure was recorded earlier" }),
+      })
+      .nullable(),
+    position: z.string().nullable().openapi({ description: "Log position token of the exposure event" }),
+  })
+  .openapi("Assignment");
+
+export const ResultsQuerySchema = z.strictObject({
+  breakdown: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional()
+    .openapi({ description: "A context dimension, e.g. country" }),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  cumulative: booleanFlag.optional().openapi({ description: "false skips the cumulative-lift series" }),
+});
+
+// ---- results ----
+
+export const LiftTestSchema = z
+  .object({
+    estimate: z.number(),
+    ci: z.tuple([z.number(), z.number()]),
+    p_value: z.number(),
+    stddev: z.number().openapi({ description: "Standard error of the lift" }),
+    error: z.string().nullable().openapi({ description: "gbstats error code when the test cannot run" }),
+  })
+  .openapi("LiftTest");
+
+export const ArmSummarySchema = z
+  .object({
+    variant: z.string(),
+    users: z.number().int(),
+    mean: z.number(),
+    variance: z.number(),
+    stddev: z.number(),
+  })
+  .openapi("ArmSummary");
+
+export const VariantResultSchema = ArmSummarySchema.extend({
+  absolute: LiftTestSchema,
+  relative: LiftTestSchema,
+  sequential: z.object({ absolute: LiftTestSchema, relative: LiftTestSchema }).nullable(),
+  cuped: z
+    .object({
+      theta: z.number().nullable(),
+      control_adjusted_mean: z.number(),
+      variant_adjusted_mean: z.number(),
+      unadjusted: z.object({ absolute: LiftTestSchema, relative: LiftTestSchema }),
+    })
+    .nullable()
+    .openapi({
+      description: "Present when pre-exposure data was available; the lifts above are then adjusted",
+    }),
+  bayesian: z.object({
+    chance_to_win: z.number(),
+    risk: z
+      .object({ control: z.number(), variant: z.number() })
+      .openapi({ description: "Expected relative loss of keeping control / shipping the variant" }),
+    expected: z.number(),
+    ci: z.tuple([z.number(), z.number()]),
+    error: z.string().nullable(),
+  }),
+  decision: z
+    .object({
+      method: z.enum(["fixed_horizon", "sequential"]),
+      relative_ci: z.tuple([z.number(), z.number()]),
+      p_value: z.number(),
+      adjusted_p_value: z
+        .number()
+        .openapi({
+          description:
+            "After the experiment's multiple-testing correction (guardrails are not in the family)",
+        }),
+      significant: z.boolean(),
+      verdict: z
+        .enum(["better", "worse", "inconclusive"])
+        .openapi({ description: "Direction-aware: a decrease is better for direction=decrease metrics" }),
+    })
+    .openapi({
+      description:
+        "What to decide on: the sequential test when the experiment asks for it, else the fixed-horizon one",
+    }),
+}).openapi("VariantResult");
+
+export const MetricResultSchema = z
+  .object({
+    key: z.string(),
+    type: z.enum(["conversion", "mean", "ratio"]),
+    guardrail: z.boolean(),
+    direction: z.enum(["increase", "decrease"]),
+    control: ArmSummarySchema,
+    variants: z.array(VariantResultSchema),
+  })
+  .openapi("MetricResult");
+
+export const SrmResultSchema = z
+  .object({
+    arms: z.array(
+      z.object({
+        variant: z.string(),
+        users: z.number().int(),
+        expected_share: z.number(),
+        observed_share: z.number(),
+      }),
+    ),
+    chi_square: z.number(),
+    degrees_of_freedom: z.number().int(),
+    p_value: z.number(),
+    threshold: z.number(),
+    flagged: z.boolean(),
+    message: z.string().nullable(),
+  })
+  .openapi("SampleRatioMismatch");
+
+export const SegmentResultSchema = z
+  .object({
+    value: z.string(),
+    users: z.number().int(),
+    srm: SrmResultSchema,
+    metrics: z.array(MetricResultSchema),
+  })
+  .openapi("BreakdownSegment");
+
+export const CumulativePointSchema = z
+  .object({
+    date: z.string().openapi({ description: "End of the period (UTC day) the totals run up to" }),
+    users: z.record(z.string(), z.number().int()),
+    metrics: z.record(
+      z.string(),
+      z.record(
+        z.string(),
+        z.object({
+          relative: z.number(),
+          ci: z.tuple([z.number(), z.number()]),
+          error: z.string().nullable(),
+        }),
+      ),
+    ),
+  })
+  .openapi("CumulativePoint");
+
+export const ExperimentResultsSchema = z
+  .object({
+    experiment_key: z.string(),
+    version: z.number().int(),
+    status: ExperimentStatusSchema,
+    control: z.string(),
+    alpha: z.number(),
+    correction: z.enum(["holm", "bh", "none"]),
+    sequential: z.boolean(),
+    computed_at: z.string(),
+    window: z.object({ from: z.string().nullable(), to: z.string() }),
+    users: z.record(z.string(), z.number().int()),
+    srm: SrmResultSchema,
+    metrics: z.array(MetricResultSchema),
+    breakdown: z.object({ dimension: z.string(), segments: z.array(SegmentResultSchema) }).nullable(),
+    cumulative: z.array(CumulativePointSchema),
+  })
+  .openapi("ExperimentResults");
+
+export type ExperimentResults = z.output<typeof ExperimentResultsSchema>;
+export type MetricResult = z.output<typeof MetricResultSchema>;
+export type VariantResult = z.output<typeof VariantResultSchema>;
+export type LiftTest = z.output<typeof LiftTestSchema>;
+export type SrmReport = z.output<typeof SrmResultSchema>;
+export type CumulativePoint = z.output<typeof CumulativePointSchema>;
+
+/** Adds every experiments path to an OpenAPI registry (the integrator generates the document from it). */
+export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
+  const bearer = registry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  const security = [{ [bearer.name]: [] }];
+  const KeyParam = z.object({ key: z.string().openapi({ param: { name: "key", in: "path" } }) });
+  const json = <T extends z.ZodType>(schema: T, description: string) => ({
+    description,
+    content: { "application/json": { schema } },
+  });
+  const errors = {
+    400: json(ErrorResponseSchema, "Invalid request: errors name field, rule, expected and received"),
+    401: json(ErrorResponseSchema, "No or unknown API key"),
+    403: json(ErrorResponseSchema, "The key lacks the scope"),
+    404: json(ErrorResponseSchema, "No experiment with this key"),
+    409: json(
+      ErrorResponseSchema,
+      "Stale version (conflict), a key already used, or not allowed in this status",
+    ),
+  };
+  const ifMatch = z.object({
+    "if-match": z.string().optional().openapi({ description: 'The version, e.g. "3"' }),
+  });
+
+  registry.registerPath({
+    method: "post",
+    path: "/v1/experiments",
+    summary: "Create an experiment (draft); admin scope",
+    security,
+    request: { body: { content: { "application/json": { schema: ExperimentDefinitionSchema } } } },
+    responses: { 201: json(ExperimentWriteResponseSchema, "Created; ETag is the version"), ...errors },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/v1/experiments",
+    summary: "List experiments; read scope",
+    security,
+    request: { query: ListQuerySchema },
+    responses: { 200: json(ExperimentListResponseSchema, "Experiments, newest first") },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/v1/experiments/{key}",
+    summary: "Read one experiment; read scope. ETag is the version",
+    security,
+    request: { params: KeyParam },
+    responses: { 200: json(ExperimentResourceSchema, "The experiment"), 404: errors[404] },
+  });
+  registry.registerPath({
+    method: "patch",
+    path: "/v1/experiments/{key}",
+    summary: "Change an experiment; admin scope; needs If-Match or expected_version",
+    security,
+    request: {
+      params: KeyParam,
+      headers: ifMatch,
+      body: { content: { "application/json": { schema: PatchBodySchema } } },
+    },
+    responses: {
+      200: json(ExperimentWriteResponseSchema, "Changed"),
+      ...errors,
+      428: json(ErrorResponseSchema, "No version sent"),
+    },
+  });
+  for (const action of ["start", "stop", "archive"] as const) {
+    registry.registerPath({
+      method: "post",
+      path: `/v1/experiments/{key}/${action}`,
+      summary: `${action[0]!.toUpperCase()}${action.slice(1)} an experiment; admin scope; needs If-Match or expected_version`,
+      security,
+      request: {
+        params: KeyParam,
+        headers: ifMatch,
+        body: { content: { "application/json": { schema: TransitionBodySchema } } },
+      },
+      responses: {
+        200: json(ExperimentWriteResponseSchema, "Done"),
+        ...errors,
+        428: json(ErrorResponseSchema, "No version sent"),
+      },
+    });
+  }
+  registry.registerPath({
+    method: "get",
+    path: "/v1/experiments/{key}/changes",
+    summary: "Audit log: every accepted change, who made it and when; read scope",
+    security,
+    request: { params: KeyParam },
+    responses: { 200: json(ExperimentChangesResponseSchema, "Changes in version order"), 404: errors[404] },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/v1/experiments/{key}/assignment",
+    summary: "Deterministic variant for a user; records the first exposure unless record=false; read scope",
+    security,
+    request: { params: KeyParam, query: AssignmentQuerySchema },
+    responses: {
+      200: json(AssignmentResponseSchema, "The assignment (variant null when not in the experiment)"),
+      400: errors[400],
+      404: errors[404],
+    },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/v1/experiments/{key}/results",
+    summary: "Results per metric and variant against control; read scope",
+    security,
+    request: { params: KeyParam, query: ResultsQuerySchema },
+    responses: { 200: json(ExperimentResultsSchema, "Results"), 400: errors[400], 404: errors[404] },
+  });
+}
