@@ -1,0 +1,171 @@
+// Builds the one query that turns an experiment's exposures and events into per-variant sufficient
+// statistics. Only trusted text is spliced into the SQL (fixed fragments, column names from a fixed list,
+// and generated parameter names); every value that comes from a definition or a caller is bound as a
+// `{name:Type}` parameter.
+import type { QueryParams } from "../../core/clickhouse/port.ts";
+import type { ExperimentDefinition, Metric } from "../../ingest/experiments/index.ts";
+
+/** Context dimensions a breakdown may use: those captured at the user's first exposure. */
+export const BREAKDOWN_DIMENSIONS = ["device", "platform", "country", "locale", "app_version"] as const;
+export type BreakdownDimension = (typeof BREAKDOWN_DIMENSIONS)[number];
+
+export function isBreakdownDimension(value: string): value is BreakdownDimension {
+  return (BREAKDOWN_DIMENSIONS as readonly string[]).includes(value);
+}
+
+/** A window long enough to mean "until the end of the analysis" without overflowing Int64 milliseconds. */
+const UNBOUNDED_WINDOW_MS = Number.MAX_SAFE_INTEGER;
+
+export interface StatisticsQuery {
+  sql: string;
+  params: QueryParams;
+}
+
+export interface StatisticsQueryInput {
+  experiment: ExperimentDefinition;
+  /** Users first exposed in [startMs, endMs) are analysed; events count up to endMs (exclusive). */
+  startMs: number;
+  endMs: number;
+  breakdown?: BreakdownDimension;
+}
+
+/**
+ * Per user: the metric over [exposure, min(exposure + window, end)) and the same quantity over the
+ * pre-period of equal length just before exposure (the CUPED covariate). Then, across users of each
+ * variant (× breakdown value): n, Σx, Σx², Σpre, Σpre², Σx·pre and, for ratios, Σden, Σden², Σnum·den.
+ * Aggregating per user first and across users second is what makes the sums of squares right.
+ */
+export function buildStatisticsQuery(input: StatisticsQueryInput): StatisticsQuery {
+  const { experiment, breakdown } = input;
+  const params: Record<string, QueryParams[string]> = {
+    experiment: experiment.key,
+    start_ms: Math.trunc(input.startMs),
+    end_ms: Math.trunc(input.endMs),
+    end: new Date(input.endMs),
+  };
+  const types = new Set<string>();
+  const perUser: string[] = [];
+  const capped: string[] = [];
+  // A percentile cap is a value over all users, known only once every per-user value is: it is a window
+  // aggregate over per_user, computed in a stage before the values are capped.
+  const capColumns: string[] = [];
+  const totals: string[] = [];
+
+  experiment.metrics.forEach((metric, i) => {
+    params[`w${i}`] =
+      metric.window_hours === undefined ? UNBOUNDED_WINDOW_MS : Math.round(metric.window_hours * 3_600_000);
+    const postEnd = `least(x.x_ms + {w${i}:Int64}, {end_ms:Int64})`;
+    const post = `e.t >= x.x_ms AND e.t < ${postEnd}`;
+    const pre = `e.t < x.x_ms AND e.t >= 2 * x.x_ms - ${postEnd}`;
+    if (metric.type === "ratio") {
+      params[`num_type${i}`] = metric.numerator.event_type;
+      params[`den_type${i}`] = metric.denominator.event_type;
+      types.add(metric.numerator.event_type).add(metric.denominator.event_type);
+      const num = (window: string) => termExpression(metric.numerator.value, `num_type${i}`, window);
+      perUser.push(
+        `${num(post)} AS post${i}`,
+        `${num(pre)} AS pre${i}`,
+        `${termExpression(metric.denominator.value, `den_type${i}`, post)} AS den${i}`,
+      );
+    } else {
+      params[`type${i}`] = metric.event_type;
+      types.add(metric.event_type);
+      const expression =
+        metric.type === "conversion"
+          ? (window: string) => `toFloat64(max(e.type = {type${i}:String} AND ${window}))`
+          : (window: string) => `sumIf(e.v, e.type = {type${i}:String} AND ${window})`;
+      perUser.push(`${expression(post)} AS post${i}`, `${expression(pre)} AS pre${i}`);
+    }
+
+    const cap = capExpression(metric, i, `post${i}`, params);
+    const denCap = metric.type === "ratio" ? capExpression(metric, i, `den${i}`, params, "den_") : undefined;
+    if (cap) capColumns.push(`${cap} AS cap${i}`);
+    if (denCap) capColumns.push(`${denCap} AS den_cap${i}`);
+    // The pre-period is capped at the post-period's cap, so the covariate is on the metric's scale.
+    capped.push(
+      cap ? `least(post${i}, cap${i}) AS p${i}` : `post${i} AS p${i}`,
+      cap ? `least(pre${i}, cap${i}) AS q${i}` : `pre${i} AS q${i}`,
+    );
+    if (metric.type === "ratio")
+      capped.push(denCap ? `least(den${i}, den_cap${i}) AS d${i}` : `den${i} AS d${i}`);
+    if (cap) capped.push(`cap${i}`);
+    totals.push(
+      `sum(p${i}) AS sum${i}`,
+      `sum(p${i} * p${i}) AS sum_squares${i}`,
+      `sum(q${i}) AS pre_sum${i}`,
+      `sum(q${i} * q${i}) AS pre_sum_squares${i}`,
+      `sum(p${i} * q${i}) AS cross_sum${i}`,
+      cap ? `any(cap${i}) AS cap${i}` : `CAST(NULL AS Nullable(Float64)) AS cap${i}`,
+    );
+    if (metric.type === "ratio") {
+      totals.push(
+        `sum(d${i}) AS den_sum${i}`,
+        `sum(d${i} * d${i}) AS den_sum_squares${i}`,
+        `sum(p${i} * d${i}) AS num_den_cross${i}`,
+      );
+    }
+  });
+  params.types = [...types];
+
+  const bucketState = breakdown ? `, argMinMerge(${breakdown}) AS bucket` : "";
+  const bucketAny = breakdown ? ", any(x.bucket) AS bucket" : "";
+  const bucketCarry = breakdown ? ", bucket" : "";
+  const groupBy = breakdown ? "variant, breakdown" : "variant";
+  const breakdownOut = breakdown ? ", bucket AS breakdown" : "";
+
+  // The pre-period of a user exposed at x reaches back to 2x - end at the earliest, so events older than
+  // 2*start - end are never needed.
+  const sql = `
+WITH exposed AS (
+    SELECT user_id, argMinMerge(variant) AS arm, toUnixTimestamp64Milli(min(first_exposed_at)) AS x_ms${bucketState}
+    FROM reckon.first_exposures
+    WHERE experiment_key = {experiment:String}
+    GROUP BY user_id
+    HAVING x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64}
+),
+per_user AS (
+    SELECT x.user_id AS user_id, any(x.arm) AS arm${bucketAny},
+        ${perUser.join(",\n        ")}
+    FROM exposed AS x
+    LEFT JOIN (
+        SELECT user_id, type, toUnixTimestamp64Milli(occurred_at) AS t, ifNull(value, 0) AS v
+        FROM reckon.events FINAL
+        WHERE type IN {types:Array(String)}
+          AND occurred_at < {end:DateTime64(3, 'UTC')}
+          AND toUnixTimestamp64Milli(occurred_at) >= 2 * {start_ms:Int64} - {end_ms:Int64}
+    ) AS e ON e.user_id = x.user_id
+    GROUP BY x.user_id
+),
+capped AS (
+    SELECT arm${bucketCarry},
+        ${capped.join(",\n        ")}
+    FROM ${capColumns.length > 0 ? `(SELECT *, ${capColumns.join(", ")} FROM per_user)` : "per_user"}
+)
+SELECT arm AS variant${breakdownOut}, count() AS n,
+    ${totals.join(",\n    ")}
+FROM capped
+GROUP BY ${groupBy}
+ORDER BY ${groupBy}`;
+  return { sql, params };
+}
+
+function termExpression(value: "count" | "sum", typeParam: string, window: string): string {
+  return value === "count"
+    ? `toFloat64(countIf(e.type = {${typeParam}:String} AND ${window}))`
+    : `sumIf(e.v, e.type = {${typeParam}:String} AND ${window})`;
+}
+
+function capExpression(
+  metric: Metric,
+  i: number,
+  column: string,
+  params: Record<string, QueryParams[string]>,
+  prefix = "",
+): string | undefined {
+  if (metric.type === "conversion" || metric.capping === undefined) return undefined;
+  const name = `${prefix}cap_value${i}`;
+  params[name] = metric.capping.value;
+  return metric.capping.type === "absolute"
+    ? `{${name}:Float64}`
+    : `quantileExactInclusive({${name}:Float64})(${column}) OVER ()`;
+}

@@ -1,0 +1,271 @@
+// Reads an experiment's per-variant sufficient statistics out of ClickHouse. The SQL aggregates per user
+// first and across users second; the pure functions of analytics/stats turn the result into lifts.
+import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
+import type { ExperimentDefinition, Metric } from "../../ingest/experiments/index.ts";
+import {
+  BREAKDOWN_DIMENSIONS,
+  buildStatisticsQuery,
+  isBreakdownDimension,
+  type BreakdownDimension,
+} from "./experiment-sql.ts";
+
+export { BREAKDOWN_DIMENSIONS, isBreakdownDimension, type BreakdownDimension };
+
+/** Sufficient statistics of one metric in one variant (and one breakdown value), over per-user totals. */
+export interface VariantMetricStatistics {
+  readonly metric: string;
+  readonly metricType: Metric["type"];
+  readonly variant: string;
+  /** The breakdown dimension's value at the users' first exposure; null without a breakdown. */
+  readonly breakdownValue: string | null;
+  /** Users first exposed in the analysis window (users without events count with 0). */
+  readonly n: number;
+  /** Σ over users of the post-exposure value (ratio: the numerator), after capping. */
+  readonly sum: number;
+  readonly sumSquares: number;
+  /** The same quantity over the equally long pre-exposure period (the CUPED covariate). */
+  readonly preSum: number;
+  readonly preSumSquares: number;
+  /** Σ post·pre over users. */
+  readonly crossSum: number;
+  /** Ratio metrics only (null otherwise): Σ denominator, Σ denominator², Σ numerator·denominator. */
+  readonly denSum: number | null;
+  readonly denSumSquares: number | null;
+  readonly numDenCross: number | null;
+  /** The cap applied to per-user values (absolute, or the percentile's value); null when uncapped. */
+  readonly cap: number | null;
+}
+
+export interface StatisticsOptions {
+  /** The analysis time: events and exposures after it are ignored. */
+  now: Date;
+  /** Only users first exposed at or after this time. */
+  from?: Date;
+  /** Only users first exposed before this time, and events before it (default and at most `now`). */
+  to?: Date;
+  /** A context dimension captured at first exposure: device, platform, country, locale, app_version. */
+  breakdown?: string;
+}
+
+interface AnalysisWindow {
+  startMs: number;
+  endMs: number;
+  breakdown?: BreakdownDimension;
+}
+
+function analysisWindow(options: StatisticsOptions): AnalysisWindow {
+  const endMs = Math.min(options.to?.getTime() ?? options.now.getTime(), options.now.getTime());
+  const startMs = options.from?.getTime() ?? 0;
+  if (!Number.isFinite(endMs) || !Number.isFinite(startMs))
+    throw new RangeError("now/from/to must be valid dates");
+  const window: AnalysisWindow = { startMs, endMs };
+  if (options.breakdown !== undefined) {
+    if (!isBreakdownDimension(options.breakdown)) {
+      throw new RangeError(
+        `breakdown must be one of ${BREAKDOWN_DIMENSIONS.join(", ")}; received ${JSON.stringify(options.breakdown)}`,
+      );
+    }
+    window.breakdown = options.breakdown;
+  }
+  return window;
+}
+
+type StatisticsRow = Record<string, string | number | null>;
+
+const num = (value: string | number | null | undefined): number =>
+  value === null || value === undefined ? 0 : Number(value);
+const nullableNum = (value: string | number | null | undefined): number | null =>
+  value === null || value === undefined ? null : Number(value);
+
+/**
+ * Per metric × variant (× breakdown value) sufficient statistics. Variants of the definition with no
+ * exposed user come back with zeros (without a breakdown), so every arm is always present.
+ */
+export async function loadVariantStatistics(
+  ch: ClickHouseStore,
+  experiment: ExperimentDefinition,
+  options: StatisticsOptions,
+): Promise<VariantMetricStatistics[]> {
+  const window = analysisWindow(options);
+  if (window.endMs <= window.startMs) return emptyStatistics(experiment, window);
+  const query = buildStatisticsQuery({ experiment, ...window });
+  const rows = await ch.query<StatisticsRow>(query.sql, query.params);
+  const seen = new Set(rows.map((r) => String(r.variant)));
+  const out: VariantMetricStatistics[] = [];
+  for (const row of rows) {
+    experiment.metrics.forEach((metric, i) => out.push(statisticsOf(metric, i, row, window)));
+  }
+  if (!window.breakdown) {
+    for (const variant of experiment.variants) {
+      if (!seen.has(variant.key)) out.push(...emptyStatistics(experiment, window, variant.key));
+    }
+  }
+  return sortByDefinition(experiment, out);
+}
+
+function statisticsOf(
+  metric: Metric,
+  i: number,
+  row: StatisticsRow,
+  window: AnalysisWindow,
+): VariantMetricStatistics {
+  const ratio = metric.type === "ratio";
+  return {
+    metric: metric.key,
+    metricType: metric.type,
+    variant: String(row.variant),
+    breakdownValue: window.breakdown ? String(row.breakdown) : null,
+    n: num(row.n),
+    sum: num(row[`sum${i}`]),
+    sumSquares: num(row[`sum_squares${i}`]),
+    preSum: num(row[`pre_sum${i}`]),
+    preSumSquares: num(row[`pre_sum_squares${i}`]),
+    crossSum: num(row[`cross_sum${i}`]),
+    denSum: ratio ? num(row[`den_sum${i}`]) : null,
+    denSumSquares: ratio ? num(row[`den_sum_squares${i}`]) : null,
+    numDenCross: ratio ? num(row[`num_den_cross${i}`]) : null,
+    cap: nullableNum(row[`cap${i}`]),
+  };
+}
+
+function emptyStatistics(
+  experiment: ExperimentDefinition,
+  window: AnalysisWindow,
+  only?: string,
+): VariantMetricStatistics[] {
+  if (window.breakdown) return [];
+  const variants = only === undefined ? experiment.variants.map((v) => v.key) : [only];
+  return variants.flatMap((variant) =>
+    experiment.metrics.map((metric) => {
+      const ratio = metric.type === "ratio";
+      return {
+        metric: metric.key,
+        metricType: metric.type,
+        variant,
+        breakdownValue: null,
+        n: 0,
+        sum: 0,
+        sumSquares: 0,
+        preSum: 0,
+        preSumSquares: 0,
+        crossSum: 0,
+        denSum: ratio ? 0 : null,
+        denSumSquares: ratio ? 0 : null,
+        numDenCross: ratio ? 0 : null,
+        cap: null,
+      };
+    }),
+  );
+}
+
+/** Definition order of metrics, then of variants (unknown variants last, by name), then breakdown value. */
+function sortByDefinition(
+  experiment: ExperimentDefinition,
+  stats: VariantMetricStatistics[],
+): VariantMetricStatistics[] {
+  const metricOrder = new Map(experiment.metrics.map((m, i) => [m.key, i]));
+  const variantOrder = new Map(experiment.variants.map((v, i) => [v.key, i]));
+  const rank = (v: string) => variantOrder.get(v) ?? experiment.variants.length;
+  return stats.sort(
+    (a, b) =>
+      metricOrder.get(a.metric)! - metricOrder.get(b.metric)! ||
+      rank(a.variant) - rank(b.variant) ||
+      (a.variant < b.variant ? -1 : a.variant > b.variant ? 1 : 0) ||
+      ((a.breakdownValue ?? "") < (b.breakdownValue ?? "")
+        ? -1
+        : (a.breakdownValue ?? "") > (b.breakdownValue ?? "")
+          ? 1
+          : 0),
+  );
+}
+
+export interface VariantUserCount {
+  readonly variant: string;
+  readonly users: number;
+}
+
+/**
+ * Users first exposed per variant in the window, for the sample-ratio-mismatch check. Every variant of
+ * the definition is listed (0 when nobody saw it), then any variant the exposures name that the
+ * definition does not (which is itself a sign of a broken rollout).
+ */
+export async function loadVariantUserCounts(
+  ch: ClickHouseStore,
+  experiment: ExperimentDefinition,
+  options: Omit<StatisticsOptions, "breakdown">,
+): Promise<VariantUserCount[]> {
+  const window = analysisWindow(options);
+  const rows = await ch.query<{ variant: string; users: string }>(
+    `SELECT arm AS variant, count() AS users
+       FROM (
+         SELECT user_id, argMinMerge(variant) AS arm, toUnixTimestamp64Milli(min(first_exposed_at)) AS x_ms
+           FROM reckon.first_exposures
+          WHERE experiment_key = {experiment:String}
+          GROUP BY user_id
+         HAVING x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64}
+       )
+      GROUP BY variant
+      ORDER BY variant`,
+    { experiment: experiment.key, start_ms: window.startMs, end_ms: window.endMs },
+  );
+  const counts = new Map(rows.map((r) => [r.variant, Number(r.users)]));
+  const known = experiment.variants.map((v) => ({ variant: v.key, users: counts.get(v.key) ?? 0 }));
+  const unknown = rows
+    .filter((r) => !experiment.variants.some((v) => v.key === r.variant))
+    .map((r) => ({ variant: r.variant, users: Number(r.users) }));
+  return [...known, ...unknown];
+}
+
+export interface CumulativeStatistics {
+  /** UTC day, YYYY-MM-DD: statistics as they stood at the end of it (or at `now` for today). */
+  readonly date: string;
+  readonly asOf: string;
+  readonly statistics: VariantMetricStatistics[];
+}
+
+/** More days than any experiment should run, so one request cannot ask for thousands of scans. */
+export const MAX_CUMULATIVE_DAYS = 400;
+const DAY_MS = 86_400_000;
+
+/**
+ * The statistics as they stood at the end of each UTC day from the first exposure (or `from`) to the
+ * end of the window: each point is a full recomputation from per-user totals as of that time (never a
+ * sum of daily sums of squares), for the cumulative-lift chart.
+ */
+export async function loadCumulativeStatistics(
+  ch: ClickHouseStore,
+  experiment: ExperimentDefinition,
+  options: Omit<StatisticsOptions, "breakdown">,
+): Promise<CumulativeStatistics[]> {
+  const window = analysisWindow(options);
+  let startMs = options.from?.getTime();
+  if (startMs === undefined) {
+    const rows = await ch.query<{ first_ms: string | null }>(
+      `SELECT toUnixTimestamp64Milli(min(first_exposed_at)) AS first_ms
+         FROM reckon.first_exposures
+        WHERE experiment_key = {experiment:String}
+       HAVING count() > 0`,
+      { experiment: experiment.key },
+    );
+    if (rows.length === 0 || rows[0]!.first_ms === null) return [];
+    startMs = Number(rows[0]!.first_ms);
+  }
+  if (startMs >= window.endMs) return [];
+  const firstDay = Math.floor(startMs / DAY_MS) * DAY_MS;
+  const lastDay = Math.floor((window.endMs - 1) / DAY_MS) * DAY_MS;
+  if ((lastDay - firstDay) / DAY_MS + 1 > MAX_CUMULATIVE_DAYS) {
+    throw new RangeError(
+      `the cumulative series is limited to ${MAX_CUMULATIVE_DAYS} days; pass a later from`,
+    );
+  }
+  const points: CumulativeStatistics[] = [];
+  for (let day = firstDay; day <= lastDay; day += DAY_MS) {
+    const asOf = new Date(Math.min(day + DAY_MS, window.endMs));
+    const statistics = await loadVariantStatistics(ch, experiment, {
+      now: asOf,
+      ...(options.from ? { from: options.from } : {}),
+    });
+    points.push({ date: new Date(day).toISOString().slice(0, 10), asOf: asOf.toISOString(), statistics });
+  }
+  return points;
+}

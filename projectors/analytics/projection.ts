@@ -1,0 +1,95 @@
+import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
+import { compareLogPositions, type LogPosition } from "../../core/contracts/position.ts";
+import type { PartitionBatch, Projection, ProjectionOutcome } from "../runtime/projection.ts";
+import { ANALYTICS_DATABASE, migrateAnalyticsSchema } from "./migrate.ts";
+import { toRow, type EventRow, type ItemRow } from "./rows.ts";
+
+export const ANALYTICS_PROJECTION_NAME = "analytics";
+
+export interface AnalyticsProjectionOptions {
+  clickhouse: ClickHouseStore;
+  /** Default "analytics": the consumer group, the metrics label and the key of its stored positions. */
+  name?: string;
+  /** Default true: create or upgrade the schema before the first batch. */
+  migrate?: boolean;
+}
+
+/**
+ * The analytics projection: interaction events into `reckon.events` (first exposures follow through a
+ * materialized view), catalog changes into `reckon.items`, then the batch's last log position into
+ * `reckon.projection_positions`. One INSERT per table per batch. Redelivery re-inserts rows with the same
+ * keys, which the ReplacingMergeTree/AggregatingMergeTree tables collapse and readers dedupe with FINAL,
+ * so nothing is ever counted twice; the position row is written last, so a crash mid-batch only means
+ * the batch is applied again.
+ */
+export function createAnalyticsProjection(options: AnalyticsProjectionOptions): Projection {
+  const ch = options.clickhouse;
+  const name = options.name ?? ANALYTICS_PROJECTION_NAME;
+  let ready: Promise<unknown> | undefined;
+  const ensureSchema = (): Promise<unknown> => {
+    if (options.migrate === false) return Promise.resolve();
+    ready ??= migrateAnalyticsSchema(ch).catch((error: unknown) => {
+      ready = undefined; // retry on the next batch rather than failing forever
+      throw error;
+    });
+    return ready;
+  };
+
+  return {
+    name,
+
+    async apply(batch: PartitionBatch): Promise<ProjectionOutcome[]> {
+      await ensureSchema();
+      const events: EventRow[] = [];
+      const items: ItemRow[] = [];
+      const outcomes: ProjectionOutcome[] = [];
+      let last: LogPosition | undefined;
+      for (const { message } of batch.messages) {
+        const mapped = toRow(message);
+        if (mapped.table === "events") events.push(mapped.row);
+        else if (mapped.table === "items") items.push(mapped.row);
+        outcomes.push(
+          mapped.table === null ? { kind: mapped.outcome, reason: mapped.reason } : { kind: "ok" },
+        );
+        const at = logPositionOf(message);
+        if (at && (!last || compareLogPositions(at, last) > 0)) last = at;
+      }
+      await ch.insert(`${ANALYTICS_DATABASE}.events`, events);
+      await ch.insert(`${ANALYTICS_DATABASE}.items`, items);
+      if (last) {
+        await ch.insert(`${ANALYTICS_DATABASE}.projection_positions`, [
+          {
+            projection_name: name,
+            topic: batch.topic,
+            partition: batch.partition,
+            log_order: ((last.transactionId << 64n) | BigInt(last.position)).toString(),
+            transaction_id: last.transactionId.toString(),
+            position: last.position,
+            applied_at: new Date(),
+          },
+        ]);
+      }
+      return outcomes;
+    },
+
+    async appliedPosition(topic: string, partition: number): Promise<LogPosition | undefined> {
+      await ensureSchema();
+      const rows = await ch.query<{ transaction_id: string; position: string }>(
+        `SELECT transaction_id, position FROM ${ANALYTICS_DATABASE}.projection_positions
+          WHERE projection_name = {projection:String} AND topic = {topic:String} AND partition = {partition:UInt32}
+          ORDER BY log_order DESC LIMIT 1`,
+        { projection: name, topic, partition },
+      );
+      const row = rows[0];
+      return row ? { transactionId: BigInt(row.transaction_id), position: Number(row.position) } : undefined;
+    },
+  };
+}
+
+/** Undefined for a message whose envelope is malformed (it is dead-lettered and does not move the position). */
+function logPositionOf(message: { transaction_id?: unknown; position?: unknown }): LogPosition | undefined {
+  if (typeof message.transaction_id !== "string" || !/^\d{1,20}$/.test(message.transaction_id))
+    return undefined;
+  if (typeof message.position !== "number" || !Number.isSafeInteger(message.position)) return undefined;
+  return { transactionId: BigInt(message.transaction_id), position: message.position };
+}

@@ -1,0 +1,160 @@
+// Turns log messages into rows of the analytics tables. Pure, so every mapping rule is unit-tested.
+import type { ItemChangedEvent, LogMessage } from "../../core/contracts/log-message.ts";
+import type { InteractionEvent } from "../../core/contracts/event.ts";
+
+export interface EventRow {
+  event_id: string;
+  type: string;
+  user_id: string;
+  item_id: string;
+  occurred_at: string;
+  value: number | null;
+  experiment_key: string;
+  variant: string;
+  session_id: string;
+  device: string;
+  platform: string;
+  page: string;
+  referrer: string;
+  country: string;
+  locale: string;
+  app_version: string;
+  properties: string;
+  position: number;
+  transaction_id: string;
+  received_at: string;
+  [column: string]: unknown;
+}
+
+export interface ItemRow {
+  item_id: string;
+  version: number;
+  title: string;
+  categories: string[];
+  attributes: string;
+  available: boolean;
+  published_at: string | null;
+  updated_at: string;
+  position: number;
+  [column: string]: unknown;
+}
+
+export type RowMapping =
+  | { table: "events"; row: EventRow }
+  | { table: "items"; row: ItemRow }
+  | { table: null; outcome: "drop" | "dead_letter"; reason: string };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UNSIGNED = /^\d{1,20}$/;
+
+/**
+ * Every value is checked before it reaches ClickHouse: one row the table rejects would fail the whole
+ * batch's INSERT and the runtime would retry it forever, so a bad message must become a dead letter here.
+ */
+export function toRow(message: LogMessage): RowMapping {
+  const envelopeProblem = checkEnvelope(message);
+  if (envelopeProblem) return { table: null, outcome: "dead_letter", reason: envelopeProblem };
+  switch (message.kind) {
+    case "interaction":
+      return eventRow(message.event, message);
+    case "catalog":
+      return itemRow(message.event, message);
+    case "experiment":
+      // Results read definitions from the experiments write model; nothing here needs them.
+      return { table: null, outcome: "drop", reason: "analytics does not project experiment definitions" };
+    default:
+      return {
+        table: null,
+        outcome: "dead_letter",
+        reason: `unknown message kind ${JSON.stringify((message as { kind?: unknown }).kind)}`,
+      };
+  }
+}
+
+function checkEnvelope(m: LogMessage): string | undefined {
+  if (!Number.isSafeInteger(m.position) || m.position < 0) return "position must be a non-negative integer";
+  if (typeof m.transaction_id !== "string" || !UNSIGNED.test(m.transaction_id)) {
+    return "transaction_id must be a decimal string";
+  }
+  if (!isTimestamp(m.received_at)) return "received_at must be an ISO-8601 date-time";
+  return undefined;
+}
+
+function isTimestamp(value: unknown): value is string {
+  return typeof value === "string" && Number.isFinite(Date.parse(value));
+}
+
+function eventRow(e: InteractionEvent, m: LogMessage): RowMapping {
+  if (typeof e?.event_id !== "string" || !UUID.test(e.event_id)) {
+    return { table: null, outcome: "dead_letter", reason: "event_id must be a UUID" };
+  }
+  if (typeof e.type !== "string" || e.type === "") {
+    return { table: null, outcome: "dead_letter", reason: "type must be a non-empty string" };
+  }
+  if (typeof e.user_id !== "string" || e.user_id === "") {
+    return { table: null, outcome: "dead_letter", reason: "user_id must be a non-empty string" };
+  }
+  if (!isTimestamp(e.timestamp)) {
+    return { table: null, outcome: "dead_letter", reason: "timestamp must be an ISO-8601 date-time" };
+  }
+  if (e.value !== undefined && (typeof e.value !== "number" || !Number.isFinite(e.value))) {
+    return { table: null, outcome: "dead_letter", reason: "value must be a finite number" };
+  }
+  const context = e.context ?? {};
+  return {
+    table: "events",
+    row: {
+      event_id: e.event_id.toLowerCase(),
+      type: e.type,
+      user_id: e.user_id,
+      item_id: e.item_id ?? "",
+      // Normalised to UTC milliseconds so an offset in the client's timestamp cannot shift the sort key.
+      occurred_at: new Date(e.timestamp).toISOString(),
+      value: e.value ?? null,
+      experiment_key: e.experiment?.key ?? "",
+      variant: e.experiment?.variant ?? "",
+      session_id: context.session_id ?? "",
+      device: context.device ?? "",
+      platform: context.platform ?? "",
+      page: context.page ?? "",
+      referrer: context.referrer ?? "",
+      country: context.country ?? "",
+      locale: context.locale ?? "",
+      app_version: context.app_version ?? "",
+      properties: JSON.stringify(e.properties ?? {}),
+      position: m.position,
+      transaction_id: m.transaction_id,
+      received_at: new Date(m.received_at).toISOString(),
+    },
+  };
+}
+
+function itemRow(e: ItemChangedEvent, m: LogMessage): RowMapping {
+  const item = e?.item;
+  if (!item || typeof item.item_id !== "string" || item.item_id === "") {
+    return { table: null, outcome: "dead_letter", reason: "item.item_id must be a non-empty string" };
+  }
+  if (!Number.isSafeInteger(item.version) || item.version < 0) {
+    return { table: null, outcome: "dead_letter", reason: "item.version must be a non-negative integer" };
+  }
+  if (!isTimestamp(item.updated_at)) {
+    return { table: null, outcome: "dead_letter", reason: "item.updated_at must be an ISO-8601 date-time" };
+  }
+  if (item.published_at !== undefined && !isTimestamp(item.published_at)) {
+    return { table: null, outcome: "dead_letter", reason: "item.published_at must be an ISO-8601 date-time" };
+  }
+  return {
+    table: "items",
+    row: {
+      item_id: item.item_id,
+      version: item.version,
+      title: item.title ?? "",
+      categories: Array.isArray(item.categories) ? item.categories.map(String) : [],
+      attributes: JSON.stringify(item.attributes ?? {}),
+      available: item.available !== false,
+      published_at: item.published_at === undefined ? null : new Date(item.published_at).toISOString(),
+      updated_at: new Date(item.updated_at).toISOString(),
+      position: m.position,
+    },
+  };
+}
