@@ -55,7 +55,11 @@ export async function openResources(env: Env): Promise<Resources> {
     env,
     db,
     kafka: createKafka(env.KAFKA_BROKERS),
-    keys: new ApiKeys({ read: env.RECKON_READ_KEYS, write: env.RECKON_WRITE_KEYS, admin: env.RECKON_ADMIN_KEYS }),
+    keys: new ApiKeys({
+      read: env.RECKON_READ_KEYS,
+      write: env.RECKON_WRITE_KEYS,
+      admin: env.RECKON_ADMIN_KEYS,
+    }),
     redis() {
       if (!env.REDIS_URL) throw new Error("REDIS_URL is required by this role");
       redis ??= openRedis(env.REDIS_URL);
@@ -80,10 +84,15 @@ export interface RunningPlatform {
 }
 
 /** Starts the given roles in this process, in registry order; HTTP roles share one server on PORT. */
-export async function startPlatform(resources: Resources, roles: readonly RoleName[]): Promise<RunningPlatform> {
+export async function startPlatform(
+  resources: Resources,
+  roles: readonly RoleName[],
+): Promise<RunningPlatform> {
   const { db } = resources;
   const running = new Map<RoleName, StartedRole>();
-  const readiness: ReadinessCheck[] = [{ name: "postgres", check: async () => void (await db.query("SELECT 1")) }];
+  const readiness: ReadinessCheck[] = [
+    { name: "postgres", check: async () => void (await db.query("SELECT 1")) },
+  ];
   const routers: Router[] = [];
   for (const module of ROLE_MODULES) {
     if (!roles.includes(module.name)) continue;
@@ -96,7 +105,11 @@ export async function startPlatform(resources: Resources, roles: readonly RoleNa
   let port: number | undefined;
   let closeServer: (() => Promise<void>) | undefined;
   if (routers.length > 0) {
-    const server = await listen(createHttpApp({ routers, readiness }), resources.env.PORT, resources.env.HOST);
+    const server = await listen(
+      createHttpApp({ routers, readiness }),
+      resources.env.PORT,
+      resources.env.HOST,
+    );
     port = server.port;
     closeServer = server.close;
     logger.info({ port, roles }, "reckon HTTP API listening");

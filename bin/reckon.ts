@@ -31,7 +31,8 @@ program
   .action(async (opts: { roles: string }) => {
     const roles = opts.roles.split(",").map((r) => r.trim()) as RoleName[];
     const unknown = roles.filter((r) => !ALL_ROLES.includes(r));
-    if (unknown.length > 0) throw new Error(`--roles: unknown role(s) ${unknown.join(", ")}; known: ${ALL_ROLES}`);
+    if (unknown.length > 0)
+      throw new Error(`--roles: unknown role(s) ${unknown.join(", ")}; known: ${ALL_ROLES}`);
     await runRoles(roles);
   });
 
@@ -63,7 +64,9 @@ program
   .command("import")
   .description("load events from a CSV or NDJSON file through the same validation as the API")
   .argument("<file>", "CSV (header row) or NDJSON file")
-  .addOption(new Option("--format <format>", "file format (default: by extension)").choices(["csv", "ndjson"]))
+  .addOption(
+    new Option("--format <format>", "file format (default: by extension)").choices(["csv", "ndjson"]),
+  )
   .option("--map <pairs>", "rename columns, e.g. userId=user_id,movieId=item_id,rating=value")
   .option("--set <pairs>", "set a field on every event, e.g. type=rating")
   .option("--no-backfill", "apply the live time window (reject old timestamps) instead of accepting history")

@@ -95,7 +95,9 @@ export async function writeItems(
 }
 
 export async function readItem(db: Database, itemId: string): Promise<CatalogItem | undefined> {
-  const { rows } = await db.query<{ data: CatalogItem }>("SELECT data FROM items WHERE item_id = $1", [itemId]);
+  const { rows } = await db.query<{ data: CatalogItem }>("SELECT data FROM items WHERE item_id = $1", [
+    itemId,
+  ]);
   return rows[0]?.data;
 }
 

@@ -82,7 +82,8 @@ async function resolveOutcomes(
       "SELECT event_id, position, transaction_id::text FROM events WHERE event_id = ANY($1::uuid[])",
       [missing],
     );
-    for (const r of rows) earlier.set(r.event_id, { transactionId: BigInt(r.transaction_id), position: r.position });
+    for (const r of rows)
+      earlier.set(r.event_id, { transactionId: BigInt(r.transaction_id), position: r.position });
   }
   const claimed = new Set<string>();
   let head: LogPosition | undefined;

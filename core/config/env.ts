@@ -71,8 +71,9 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   if (parsed.success) return parsed.data;
   throw new ConfigError(
     parsed.error.issues.map((issue) => {
-      const name = issue.path.join(".");
-      const received = cleaned[String(issue.path[0])];
+      // The variable, not the array index inside it: the message names what the operator sets.
+      const name = String(issue.path[0]);
+      const received = cleaned[name];
       return received === undefined
         ? `${name} is required: ${issue.message}`
         : `${name}: ${issue.message} (received ${JSON.stringify(redactIfKey(name, received))})`;

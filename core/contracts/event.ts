@@ -8,7 +8,14 @@ extendZodWithOpenApi(z);
  * The interaction event contract, v1. This schema is the single source of validation,
  * of the TypeScript types and of the OpenAPI document.
  */
-export const BUILT_IN_EVENT_TYPES = ["view", "click", "add_to_cart", "purchase", "rating", "exposure"] as const;
+export const BUILT_IN_EVENT_TYPES = [
+  "view",
+  "click",
+  "add_to_cart",
+  "purchase",
+  "rating",
+  "exposure",
+] as const;
 
 /** Built-in types that are about an item, so `item_id` is required. */
 export const ITEM_INTERACTION_TYPES: ReadonlySet<string> = new Set([
@@ -26,7 +33,7 @@ const identifier = z
   .string()
   .min(1, "must be a non-empty string")
   .max(256, "must be at most 256 characters")
-  .regex(/^[^\s\x00-\x1f]*$/, "must not contain whitespace or control characters");
+  .regex(/^[^\s\p{Cc}]*$/u, "must not contain whitespace or control characters");
 
 const eventType = z
   .string()
@@ -111,7 +118,11 @@ export function validateEvent(input: unknown, window: TimeWindow, prefix = ""): 
     return {
       ok: false,
       errors: [
-        { field, rule: `must not be more than ${window.maxSkewMs / 1000}s in the future`, received: event.timestamp },
+        {
+          field,
+          rule: `must not be more than ${window.maxSkewMs / 1000}s in the future`,
+          received: event.timestamp,
+        },
       ],
     };
   }

@@ -13,14 +13,20 @@ export const ItemBodySchema = z
       .refine((a) => Object.keys(a).length <= 128, { message: "at most 128 attributes" })
       .default({}),
     available: z.boolean().default(true),
-    published_at: z.iso.datetime({ offset: true, message: "must be an ISO-8601 date-time with a timezone" }).optional(),
+    published_at: z.iso
+      .datetime({ offset: true, message: "must be an ISO-8601 date-time with a timezone" })
+      .optional(),
     /** Optimistic concurrency: the version the client last read. Omit to write unconditionally. */
     expected_version: z.number().int().min(0).optional(),
   })
   .openapi("ItemBody");
 
 export const ItemBatchEntrySchema = ItemBodySchema.extend({
-  item_id: z.string().min(1).max(256).regex(/^[^\s\x00-\x1f]*$/, "must not contain whitespace"),
+  item_id: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[^\s\p{Cc}]*$/u, "must not contain whitespace"),
 });
 
 export const ItemBatchSchema = z

@@ -36,4 +36,5 @@ export function parsePositionToken(token: string): LogPosition | undefined {
   return { transactionId: BigInt(m[1]!), position };
 }
 
-export const POSITION_TOKEN_RULE = 'must be a position token "<transaction>.<position>" as returned by a write';
+export const POSITION_TOKEN_RULE =
+  'must be a position token "<transaction>.<position>" as returned by a write';

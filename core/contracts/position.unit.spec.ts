@@ -4,10 +4,22 @@ import { compareLogPositions, formatPositionToken, parsePositionToken } from "./
 
 test("log order compares transaction id first, then position", () => {
   // A later transaction with an earlier position comes after: that is how commits are observed.
-  assert.equal(compareLogPositions({ transactionId: 5n, position: 90 }, { transactionId: 6n, position: 10 }), -1);
-  assert.equal(compareLogPositions({ transactionId: 6n, position: 10 }, { transactionId: 6n, position: 11 }), -1);
-  assert.equal(compareLogPositions({ transactionId: 6n, position: 11 }, { transactionId: 6n, position: 11 }), 0);
-  assert.equal(compareLogPositions({ transactionId: 7n, position: 1 }, { transactionId: 6n, position: 11 }), 1);
+  assert.equal(
+    compareLogPositions({ transactionId: 5n, position: 90 }, { transactionId: 6n, position: 10 }),
+    -1,
+  );
+  assert.equal(
+    compareLogPositions({ transactionId: 6n, position: 10 }, { transactionId: 6n, position: 11 }),
+    -1,
+  );
+  assert.equal(
+    compareLogPositions({ transactionId: 6n, position: 11 }, { transactionId: 6n, position: 11 }),
+    0,
+  );
+  assert.equal(
+    compareLogPositions({ transactionId: 7n, position: 1 }, { transactionId: 6n, position: 11 }),
+    1,
+  );
 });
 
 test("tokens round-trip and malformed tokens are refused", () => {

@@ -19,7 +19,11 @@ export function toFieldErrors(error: z.ZodError, input: unknown, prefix = ""): F
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) => {
         const path = [...issue.path, key];
-        return { field: joinPath(prefix, path), rule: "unknown field", received: abbreviate(at(input, path)) };
+        return {
+          field: joinPath(prefix, path),
+          rule: "unknown field",
+          received: abbreviate(at(input, path)),
+        };
       });
     }
     const value = at(input, issue.path);

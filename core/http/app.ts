@@ -28,7 +28,8 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     const end = httpLatency.startTimer();
     res.on("finish", () => {
       // The matched route pattern, not the raw path, keeps label cardinality bounded.
-      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? "unmatched" : req.path);
+      const route =
+        (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? "unmatched" : req.path);
       const labels = { route: `${req.baseUrl}${route}`, method: req.method };
       end(labels);
       httpRequests.inc({ ...labels, status: String(res.statusCode) });
@@ -89,7 +90,8 @@ const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     return;
   }
   logger.error({ err, path: req.path, method: req.method }, "request failed");
-  if (!res.headersSent) res.status(500).json({ error: "internal", message: "internal error; it has been logged" });
+  if (!res.headersSent)
+    res.status(500).json({ error: "internal", message: "internal error; it has been logged" });
 };
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -28,7 +28,13 @@ export async function storeCheckpoint(
        updated_at = now()
        WHERE checkpoints.transaction_id = $2::text::xid8 AND checkpoints.position = $3
      RETURNING name`,
-    [name, expected.transactionId.toString(), expected.position, next.transactionId.toString(), next.position],
+    [
+      name,
+      expected.transactionId.toString(),
+      expected.position,
+      next.transactionId.toString(),
+      next.position,
+    ],
   );
   return rows.length === 1;
 }

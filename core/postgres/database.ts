@@ -30,7 +30,9 @@ export function registerDatabase(prefixes: string[], factory: DatabaseFactory): 
 
 export function openDatabase(url: string, options: DatabaseOptions = {}): Database {
   for (const [prefix, factory] of factories) if (url.startsWith(prefix)) return factory(url, options);
-  throw new Error(`DATABASE_URL: no adapter for "${url.split(":")[0]}:" (known: ${[...factories.keys()].join(", ")})`);
+  throw new Error(
+    `DATABASE_URL: no adapter for "${url.split(":")[0]}:" (known: ${[...factories.keys()].join(", ")})`,
+  );
 }
 
 // xid8 and bigint come back as strings by default; positions are safe integers for centuries of events.

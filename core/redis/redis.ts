@@ -13,7 +13,12 @@ export function registerRedis(prefixes: string[], factory: RedisFactory): void {
 
 export function openRedis(url: string): Redis {
   for (const [prefix, factory] of factories) if (url.startsWith(prefix)) return factory(url);
-  throw new Error(`REDIS_URL: no adapter for "${url.split(":")[0]}:" (known: ${[...factories.keys()].join(", ")})`);
+  throw new Error(
+    `REDIS_URL: no adapter for "${url.split(":")[0]}:" (known: ${[...factories.keys()].join(", ")})`,
+  );
 }
 
-registerRedis(["redis://", "rediss://"], (url) => new Redis(url, { maxRetriesPerRequest: 3, enableAutoPipelining: true }));
+registerRedis(
+  ["redis://", "rediss://"],
+  (url) => new Redis(url, { maxRetriesPerRequest: 3, enableAutoPipelining: true }),
+);

@@ -14,7 +14,13 @@ export async function serveForTest(routers: Router[]) {
   async function call(
     method: string,
     path: string,
-    options: { scope?: keyof typeof TEST_KEYS | "none"; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+    options: {
+      scope?: keyof typeof TEST_KEYS | "none";
+      body?: unknown;
+      raw?: string;
+      headers?: Record<string, string>;
+    } = {},
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert on response fields directly
   ): Promise<{ status: number; body: any; headers: Headers }> {
     const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
     const scope = options.scope ?? "admin";

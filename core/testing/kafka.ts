@@ -38,7 +38,8 @@ export async function collectTopic(kafka: Kafka, topic: string) {
         const seen = new Set(messages.map((m) => m.message.event.event_id));
         const missing = [...wanted].filter((id) => !seen.has(id));
         if (missing.length === 0) return;
-        if (Date.now() > deadline) throw new Error(`${missing.length} of ${wanted.size} events never reached Kafka`);
+        if (Date.now() > deadline)
+          throw new Error(`${missing.length} of ${wanted.size} events never reached Kafka`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },

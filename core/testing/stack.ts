@@ -26,7 +26,8 @@ export function stackEnv(): { DATABASE_URL: string; KAFKA_BROKERS: string[]; RED
   };
 }
 
-export const uniqueName = (prefix: string) => `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
+export const uniqueName = (prefix: string) =>
+  `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
 
 export interface TestDatabase {
   url: string;

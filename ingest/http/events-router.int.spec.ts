@@ -33,9 +33,10 @@ const view = (over: Record<string, unknown> = {}) => ({
 });
 
 async function storedCount(eventId: string): Promise<number> {
-  const { rows } = await t.db.query<{ n: number }>("SELECT count(*)::bigint AS n FROM events WHERE event_id = $1", [
-    eventId,
-  ]);
+  const { rows } = await t.db.query<{ n: number }>(
+    "SELECT count(*)::bigint AS n FROM events WHERE event_id = $1",
+    [eventId],
+  );
   return rows[0]!.n;
 }
 
@@ -104,7 +105,10 @@ describe("POST /v1/events", () => {
     const bad = view({ event_id: "not-a-uuid" });
     const future = view({ timestamp: "2026-11-22T12:30:00Z" });
     const old = view({ timestamp: "2026-10-01T00:00:00Z" });
-    const res = await api.call("POST", "/v1/events", { scope: "write", body: { events: [good1, bad, good2, future, old] } });
+    const res = await api.call("POST", "/v1/events", {
+      scope: "write",
+      body: { events: [good1, bad, good2, future, old] },
+    });
     assert.equal(res.status, 200);
     assert.deepEqual(
       { accepted: res.body.accepted, duplicate: res.body.duplicate, rejected: res.body.rejected },

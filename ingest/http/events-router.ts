@@ -76,7 +76,11 @@ export function eventsRouter(options: EventsRouterOptions): Router {
     });
 
     const count = (s: EventResult["status"]) => results.filter((r) => r.status === s).length;
-    const summary = { accepted: count("accepted"), duplicate: count("duplicate"), rejected: count("rejected") };
+    const summary = {
+      accepted: count("accepted"),
+      duplicate: count("duplicate"),
+      rejected: count("rejected"),
+    };
     eventsIngested.inc({ outcome: "accepted" }, summary.accepted);
     eventsIngested.inc({ outcome: "duplicate" }, summary.duplicate);
     eventsIngested.inc({ outcome: "rejected" }, summary.rejected);

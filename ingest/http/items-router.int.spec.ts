@@ -71,7 +71,10 @@ describe("catalog commands", () => {
   test("a stale version is refused with 409 and the current version", async () => {
     await api.call("PUT", "/v1/items/m2", { scope: "write", body: { title: "A" } });
     await api.call("PUT", "/v1/items/m2", { scope: "write", body: { title: "B" } });
-    const stale = await api.call("PUT", "/v1/items/m2", { scope: "write", body: { title: "C", expected_version: 1 } });
+    const stale = await api.call("PUT", "/v1/items/m2", {
+      scope: "write",
+      body: { title: "C", expected_version: 1 },
+    });
     assert.equal(stale.status, 409);
     assert.equal(stale.body.current_version, 2);
     assert.equal(stale.body.expected_version, 1);

@@ -79,10 +79,9 @@ export function itemsRouter(options: ItemsRouterOptions): Router {
       writes.map((w) => w.write),
       now(),
     );
-    const results = [
-      ...outcomes.map((o, i) => ({ index: writes[i]!.index, ...o })),
-      ...rejected,
-    ].sort((a, b) => a.index - b.index);
+    const results = [...outcomes.map((o, i) => ({ index: writes[i]!.index, ...o })), ...rejected].sort(
+      (a, b) => a.index - b.index,
+    );
     res.status(writes.length === 0 ? 400 : 200).json({
       position: head ? formatPositionToken(head) : null,
       results,

@@ -40,7 +40,10 @@ export async function importFile(options: ImportOptions): Promise<ImportSummary>
   const total = (await stat(options.file)).size;
   const input = createReadStream(options.file);
   const bar = options.progress
-    ? new SingleBar({ format: "import |{bar}| {percentage}% | {rows} rows | {rate} ev/s" }, Presets.shades_classic)
+    ? new SingleBar(
+        { format: "import |{bar}| {percentage}% | {rows} rows | {rate} ev/s" },
+        Presets.shades_classic,
+      )
     : undefined;
   bar?.start(total, 0, { rows: 0, rate: 0 });
 
@@ -94,9 +97,9 @@ async function* readRows(
   format: "csv" | "ndjson",
 ): AsyncGenerator<Record<string, unknown> | undefined> {
   if (format === "csv") {
-    yield* input.pipe(parse({ columns: true, skip_empty_lines: true, trim: true, bom: true })) as AsyncIterable<
-      Record<string, string>
-    >;
+    yield* input.pipe(
+      parse({ columns: true, skip_empty_lines: true, trim: true, bom: true }),
+    ) as AsyncIterable<Record<string, string>>;
     return;
   }
   for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) {

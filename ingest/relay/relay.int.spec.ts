@@ -39,11 +39,17 @@ async function freshTopic() {
 }
 
 /** Per key (user), messages must arrive in log order: that is what Kafka's per-partition order gives consumers. */
-function assertLogOrderPerKey(messages: { key: string; message: { transaction_id: string; position: number } }[]) {
+function assertLogOrderPerKey(
+  messages: { key: string; message: { transaction_id: string; position: number } }[],
+) {
   const last = new Map<string, { transaction_id: string; position: number }>();
   for (const m of messages) {
     const prev = last.get(m.key);
-    if (prev) assert.ok(compareLogPositions(toLogPosition(prev), toLogPosition(m.message)) <= 0, `order for ${m.key}`);
+    if (prev)
+      assert.ok(
+        compareLogPositions(toLogPosition(prev), toLogPosition(m.message)) <= 0,
+        `order for ${m.key}`,
+      );
     last.set(m.key, m.message);
   }
 }
@@ -167,7 +173,9 @@ describe("relay: Postgres log → Kafka", () => {
       const duplicates = received.length - new Set(received).size;
       // Only what was in flight at the kill may be published twice: at most one relay batch.
       assert.ok(duplicates <= 1000, `${duplicates} duplicates`);
-      console.log(`# relay SIGKILL: ${ids.length} events, checkpoint at kill ${atKill}, duplicates ${duplicates}`);
+      console.log(
+        `# relay SIGKILL: ${ids.length} events, checkpoint at kill ${atKill}, duplicates ${duplicates}`,
+      );
       assertLogOrderPerKey(collector.messages);
     } finally {
       await collector.stop();
@@ -178,13 +186,16 @@ describe("relay: Postgres log → Kafka", () => {
 });
 
 function stack(action: "stop" | "start", service: string) {
-  execFileSync("bash", [path.join(REPO_ROOT, "deploy/local-stack/stack.sh"), action, service], { stdio: "inherit" });
+  execFileSync("bash", [path.join(REPO_ROOT, "deploy/local-stack/stack.sh"), action, service], {
+    stdio: "inherit",
+  });
 }
 
 async function publishedCount(db: TestDatabase, topic: string): Promise<number> {
-  const { rows } = await db.db.query<{ position: number }>("SELECT position FROM checkpoints WHERE name = $1", [
-    `relay:${topic}`,
-  ]);
+  const { rows } = await db.db.query<{ position: number }>(
+    "SELECT position FROM checkpoints WHERE name = $1",
+    [`relay:${topic}`],
+  );
   return rows[0]?.position ?? 0;
 }
 

@@ -112,7 +112,10 @@ export class Relay {
         backoffMs = 100;
         if (published < this.batchSize) await this.sleep(this.pollMs);
       } catch (err) {
-        this.log.warn({ err: (err as Error).message, retryInMs: backoffMs }, "relay could not publish; retrying");
+        this.log.warn(
+          { err: (err as Error).message, retryInMs: backoffMs },
+          "relay could not publish; retrying",
+        );
         // A producer that saw the broker die is rebuilt: kafkajs does not always recover its idempotent state.
         await this.producer?.disconnect().catch(() => undefined);
         this.producer = undefined;
@@ -125,7 +128,9 @@ export class Relay {
 
   private async connectedProducer(): Promise<Producer> {
     if (!this.topicsReady) {
-      await ensureTopics(this.options.kafka, [{ topic: this.options.topic, partitions: this.options.partitions }]);
+      await ensureTopics(this.options.kafka, [
+        { topic: this.options.topic, partitions: this.options.partitions },
+      ]);
       this.topicsReady = true;
     }
     if (!this.producer) {

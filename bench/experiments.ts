@@ -1,0 +1,191 @@
+// `npm run bench -- experiments`: time to compute one experiment's results (sufficient statistics in
+// ClickHouse + analytics/stats) over 1,000,000 exposed users and 10,000,000 events, beside a raw scan of
+// the same rows in the same run. Runs on the in-process engine in a temporary data directory, so it never
+// touches a live store (libchdb binds one data directory per process: run it in its own process).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { openClickHouse } from "../core/clickhouse/open.ts";
+import type { ClickHouseStore } from "../core/clickhouse/port.ts";
+import { ExperimentDefinitionSchema } from "../ingest/experiments/index.ts";
+import { migrateAnalyticsSchema } from "../projectors/analytics/migrate.ts";
+import { toArmStats } from "../analytics/queries/arm-stats.ts";
+import { loadVariantStatistics, loadVariantUserCounts } from "../analytics/queries/experiment-stats.ts";
+import { analyzeMetric } from "../analytics/stats/index.ts";
+
+export interface ExperimentsBenchOptions {
+  users?: number;
+  events?: number;
+  /** Timed repetitions of each measurement; the median is reported. */
+  runs?: number;
+}
+
+const DAY_MS = 86_400_000;
+const T0 = Date.parse("2024-03-01T00:00:00.000Z");
+export const BENCH_NOW = new Date(T0 + 14 * DAY_MS);
+
+export const BENCH_EXPERIMENT = ExperimentDefinitionSchema.parse({
+  key: "bench-exp",
+  name: "Benchmark experiment",
+  variants: [
+    { key: "control", weight: 0.5 },
+    { key: "treatment", weight: 0.5 },
+  ],
+  control: "control",
+  metrics: [
+    { key: "purchased", type: "conversion", event_type: "purchase", window_hours: 72 },
+    { key: "revenue", type: "mean", event_type: "purchase", capping: { type: "percentile", value: 0.99 } },
+    {
+      key: "ctr",
+      type: "ratio",
+      numerator: { event_type: "click", value: "count" },
+      denominator: { event_type: "view", value: "count" },
+    },
+  ],
+});
+
+/**
+ * Deterministic synthetic data: every user is exposed once (UTC days 0-6), other events fall over
+ * days -7..14 (so pre-periods have data), 60% views, 30% clicks, 10% purchases; treatment users'
+ * purchase values are 5% higher.
+ */
+export async function generateBenchData(ch: ClickHouseStore, users: number, events: number): Promise<void> {
+  const params = { users, t0_ms: T0, day_ms: DAY_MS };
+  await ch.command(
+    `INSERT INTO reckon.events (event_id, type, user_id, occurred_at, experiment_key, variant, device, country,
+                                position, transaction_id, received_at)
+     SELECT reinterpretAsUUID(toUInt128(number + 1)),
+            'exposure',
+            concat('u', toString(number)),
+            fromUnixTimestamp64Milli(toInt64({t0_ms:Int64} + cityHash64(number, 1) % (7 * {day_ms:Int64})), 'UTC'),
+            'bench-exp',
+            if(cityHash64(number, 2) % 2 = 0, 'control', 'treatment'),
+            ['mobile', 'desktop', 'tablet'][cityHash64(number, 3) % 3 + 1],
+            ['DE', 'US', 'FR', 'GB'][cityHash64(number, 4) % 4 + 1],
+            number + 1, number + 1, now64(3)
+       FROM numbers({users:UInt64})`,
+    params,
+  );
+  await ch.command(
+    `INSERT INTO reckon.events (event_id, type, user_id, item_id, occurred_at, value, position, transaction_id, received_at)
+     SELECT reinterpretAsUUID(toUInt128(number + 1) + bitShiftLeft(toUInt128(1), 64)),
+            multiIf(h % 10 < 6, 'view', h % 10 < 9, 'click', 'purchase') AS type,
+            concat('u', toString(u)),
+            concat('i', toString(cityHash64(number, 11) % 10000)),
+            fromUnixTimestamp64Milli(toInt64({t0_ms:Int64} - 7 * {day_ms:Int64} + cityHash64(number, 13) % (21 * {day_ms:Int64})), 'UTC'),
+            if(type = 'purchase',
+               (cityHash64(number, 12) % 10000) / 100 * if(cityHash64(u, 2) % 2 = 0, 1.0, 1.05),
+               NULL),
+            {users:UInt64} + number + 1, {users:UInt64} + number + 1, now64(3)
+       FROM (SELECT number, cityHash64(number, 10) % {users:UInt64} AS u, cityHash64(number, 14) AS h
+               FROM numbers({events:UInt64}))`,
+    { ...params, events: events - users },
+  );
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const start = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - start, value };
+}
+
+async function computeResults(ch: ClickHouseStore) {
+  const [stats, counts] = await Promise.all([
+    loadVariantStatistics(ch, BENCH_EXPERIMENT, { now: BENCH_NOW }),
+    loadVariantUserCounts(ch, BENCH_EXPERIMENT, { now: BENCH_NOW }),
+  ]);
+  const weights = BENCH_EXPERIMENT.variants.map((v) => v.weight);
+  return BENCH_EXPERIMENT.metrics.map((metric) => {
+    const arm = (variant: string) =>
+      toArmStats(stats.find((s) => s.metric === metric.key && s.variant === variant)!, {
+        cuped: metric.type !== "ratio",
+      });
+    const analysis = analyzeMetric(arm("control"), [arm("treatment")], { weights });
+    const v = analysis.variants[0]!;
+    return {
+      metric: metric.key,
+      users: counts.map((c) => c.users),
+      control_mean: analysis.control.mean,
+      treatment_mean: v.mean,
+      relative_lift: v.relative.expected,
+      p_value: v.relative.pValue,
+      cuped_theta: v.cuped?.theta ?? null,
+      srm_p_value: analysis.srm?.pValue ?? null,
+    };
+  });
+}
+
+export async function runExperimentsBench(options: ExperimentsBenchOptions = {}) {
+  const users = options.users ?? 1_000_000;
+  const events = options.events ?? 10_000_000;
+  const runs = options.runs ?? 3;
+  const dataDir = mkdtempSync(path.join(tmpdir(), "reckon-bench-experiments-"));
+  const ch = await openClickHouse(`chdb://${dataDir}`);
+  try {
+    await migrateAnalyticsSchema(ch);
+    const generation = await timed(() => generateBenchData(ch, users, events));
+    const [rowsAndParts] = await ch.query<{ rows: string; parts: string; bytes: string }>(
+      `SELECT sum(rows) AS rows, count() AS parts, sum(bytes_on_disk) AS bytes
+         FROM system.parts WHERE database = 'reckon' AND table = 'events' AND active`,
+    );
+
+    // One untimed warm-up of each, then the median of `runs`.
+    const results = await computeResults(ch);
+    const rawSql = "SELECT count() AS n, sum(value) AS total FROM reckon.events";
+    const raw = await ch.query<{ n: string; total: number }>(rawSql);
+    const resultTimes: number[] = [];
+    const rawTimes: number[] = [];
+    const finalTimes: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      resultTimes.push((await timed(() => computeResults(ch))).ms);
+      rawTimes.push((await timed(() => ch.query(rawSql))).ms);
+      finalTimes.push((await timed(() => ch.query(`${rawSql.replace("reckon.events", "reckon.events FINAL")}`))).ms);
+    }
+    const resultsMs = median(resultTimes);
+    const rawMs = median(rawTimes);
+    return {
+      bench: "experiments",
+      engine: "chdb (in-process ClickHouse)",
+      data: {
+        exposed_users: users,
+        events: Number(raw[0]!.n),
+        events_table_parts: Number(rowsAndParts!.parts),
+        events_table_bytes: Number(rowsAndParts!.bytes),
+        generate_ms: Math.round(generation.ms),
+      },
+      metrics: BENCH_EXPERIMENT.metrics.map((m) => `${m.key} (${m.type})`),
+      runs,
+      results_ms: Math.round(resultsMs),
+      results_ms_runs: resultTimes.map(Math.round),
+      raw_scan_ms: Math.round(rawMs),
+      raw_scan_sql: rawSql,
+      raw_scan_final_ms: Math.round(median(finalTimes)),
+      results_to_raw_scan_ratio: Number((resultsMs / rawMs).toFixed(1)),
+      goal_results_under_ms: 1000,
+      goal_met: resultsMs < 1000,
+      results,
+    };
+  } finally {
+    await ch.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? Number(process.argv[i + 1]) : undefined;
+  };
+  const options: ExperimentsBenchOptions = {};
+  const u = arg("users");
+  const e = arg("events");
+  if (u !== undefined) options.users = u;
+  if (e !== undefined) options.events = e;
+  console.log(JSON.stringify(await runExperimentsBench(options), null, 2));
+}

@@ -1,0 +1,91 @@
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { REPO_ROOT } from "../core/runtime/local-env.ts";
+
+/** Shared helpers for `npm run bench`: the server under test runs in its own process, load comes from k6. */
+
+export function k6Path(): string {
+  const out = execFileSync("bash", [path.join(REPO_ROOT, "deploy/local-stack/stack.sh"), "k6"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const bin = out.trim().split("\n").pop()!.trim();
+  if (!existsSync(bin)) throw new Error(`k6 not found at ${bin}`);
+  return bin;
+}
+
+export interface K6Summary {
+  metrics: Record<string, { values: Record<string, number> }>;
+}
+
+/** Runs a k6 script with env; returns its summary JSON (k6 --summary-export). */
+export function runK6(script: string, env: Record<string, string>): K6Summary {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "reckon-k6-"));
+  const summaryFile = path.join(dir, "summary.json");
+  execFileSync(k6Path(), ["run", "--quiet", "--no-color", "--summary-export", summaryFile, script], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const raw = JSON.parse(readFileSync(summaryFile, "utf8")) as Record<
+    string,
+    Record<string, Record<string, number>>
+  >;
+  // --summary-export writes metrics as { name: { p(99): .., med: .. } }; normalise to { values }.
+  const metrics: K6Summary["metrics"] = {};
+  for (const [name, values] of Object.entries(raw.metrics ?? {}))
+    metrics[name] = { values: values as Record<string, number> };
+  return { metrics };
+}
+
+/** Starts `reckon start --roles ...` in a child process and waits for /healthz. */
+export async function startServer(
+  roles: string,
+  env: Record<string, string>,
+): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+  const port = env.PORT ?? String(18000 + Math.floor(Math.random() * 1000));
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(REPO_ROOT, "bin/reckon.ts"), "start", "--roles", roles],
+    {
+      env: { ...process.env, LOG_LEVEL: "warn", ...env, PORT: port, HOST: "127.0.0.1" },
+      stdio: ["ignore", "inherit", "inherit"],
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error("server did not become healthy in 60 s");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+export function machine() {
+  return {
+    cpus: os.cpus().length,
+    cpu_model: os.cpus()[0]?.model,
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx]!;
+}
