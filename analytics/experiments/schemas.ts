@@ -104,7 +104,7 @@ export const AssignmentQuerySchema = z.strictObject({
     .string()
     .min(1, "must be a non-empty string")
     .max(256, "must be at most 256 characters")
-    .regex(/^[^\s\x00-\x1f]*$/, "must not contain whitespace or control characters"),
+    .regex(/^[^\s\p{Cc}]*$/u, "must not contain whitespace or control characters"),
   record: booleanFlag.optional().openapi({ description: "false: answer without recording an exposure" }),
 });
 
@@ -193,12 +193,9 @@ export const VariantResultSchema = ArmSummarySchema.extend({
       method: z.enum(["fixed_horizon", "sequential"]),
       relative_ci: z.tuple([z.number(), z.number()]),
       p_value: z.number(),
-      adjusted_p_value: z
-        .number()
-        .openapi({
-          description:
-            "After the experiment's multiple-testing correction (guardrails are not in the family)",
-        }),
+      adjusted_p_value: z.number().openapi({
+        description: "After the experiment's multiple-testing correction (guardrails are not in the family)",
+      }),
       significant: z.boolean(),
       verdict: z
         .enum(["better", "worse", "inconclusive"])

@@ -1,0 +1,355 @@
+// The experiments HTTP API: management (admin), reads, assignment and results (read). Business rules
+// live in the decider (ingest/experiments), persistence in repository.ts, numbers in results.ts.
+import { Router, type Request, type Response } from "express";
+import type { z } from "zod";
+import type { Database } from "../../core/postgres/database.ts";
+import { type ApiKeys, requireScope } from "../../core/http/auth.ts";
+import { formatPositionToken } from "../../core/contracts/position.ts";
+import { toFieldErrors } from "../../core/contracts/validation.ts";
+import { appendInteractionEvents } from "../../ingest/event-store.ts";
+import { createAssigner, type Assignment } from "../../serving/assignment/index.ts";
+import {
+  EXPERIMENT_ERROR_HTTP_STATUS,
+  isExperimentError,
+  type ExistingExperiment,
+  type ExperimentCommand,
+  type ExperimentDefinitionInput,
+} from "../../ingest/experiments/index.ts";
+import { ExperimentRepository } from "./repository.ts";
+import { buildResults, type ExperimentStatistics } from "./results.ts";
+import { exposureEvent } from "./exposure.ts";
+import {
+  AssignmentQuerySchema,
+  ListQuerySchema,
+  PatchBodySchema,
+  ResultsQuerySchema,
+  TransitionBodySchema,
+} from "./schemas.ts";
+import { logger } from "../../core/logger.ts";
+import { BREAKDOWN_DIMENSIONS } from "../queries/experiment-sql.ts";
+
+export interface StatisticsRequest {
+  readonly now: Date;
+  readonly from?: Date | undefined;
+  readonly to?: Date | undefined;
+  readonly breakdown?: string | undefined;
+  readonly cumulative: boolean;
+}
+
+/** Where per-variant sufficient statistics come from (ClickHouse in production). */
+export type StatisticsSource = (
+  experiment: ExistingExperiment,
+  request: StatisticsRequest,
+) => Promise<ExperimentStatistics>;
+
+export interface ExperimentsRouterOptions {
+  db: Database;
+  keys: ApiKeys;
+  /** Absent: the results endpoint answers 503 (e.g. a process without the analytics store). */
+  statistics?: StatisticsSource | undefined;
+  now?: () => Date;
+}
+
+export function experimentsRouter(options: ExperimentsRouterOptions): Router {
+  const router = Router();
+  const repo = new ExperimentRepository(options.db);
+  const now = options.now ?? (() => new Date());
+  const admin = requireScope(options.keys, "admin");
+  const read = requireScope(options.keys, "read");
+
+  router.post("/v1/experiments", admin, async (req, res) => {
+    if (!isPlainObject(req.body))
+      return void badBody(res, "the body must be an experiment definition object");
+    const command: ExperimentCommand = {
+      type: "CreateExperiment",
+      data: { api_key_id: req.caller!.keyId, definition: req.body as ExperimentDefinitionInput },
+    };
+    await run(res, () => repo.execute(command, now()), 201);
+  });
+
+  router.get("/v1/experiments", read, async (req, res) => {
+    const query = parse(ListQuerySchema, req.query, res);
+    if (!query) return;
+    const experiments = await repo.list(query.status);
+    res.json({ experiments: experiments.map(resource) });
+  });
+
+  router.get("/v1/experiments/:key", read, async (req, res) => {
+    const experiment = await repo.get(String(req.params.key));
+    if (!experiment) return void notFound(res, String(req.params.key));
+    res.set("ETag", `"${experiment.version}"`);
+    if (req.get("if-none-match") === `"${experiment.version}"`) return void res.status(304).end();
+    res.json(resource(experiment));
+  });
+
+  router.patch("/v1/experiments/:key", admin, async (req, res) => {
+    const body = parse(PatchBodySchema, req.body ?? {}, res);
+    if (!body) return;
+    const version = expectedVersion(req, res, body.expected_version);
+    if (version === undefined) return;
+    // The raw body minus the version goes to the decider, which validates it again on the merged definition.
+    const rawPatch = Object.fromEntries(
+      Object.entries(req.body as object).filter(([k]) => k !== "expected_version"),
+    );
+    await run(res, () =>
+      repo.execute(
+        {
+          type: "UpdateExperiment",
+          data: {
+            experiment_key: String(req.params.key),
+            expected_version: version,
+            api_key_id: req.caller!.keyId,
+            patch: rawPatch,
+          },
+        },
+        now(),
+      ),
+    );
+  });
+
+  const transitions = {
+    start: "StartExperiment",
+    stop: "StopExperiment",
+    archive: "ArchiveExperiment",
+  } as const;
+  for (const [action, type] of Object.entries(transitions)) {
+    router.post(`/v1/experiments/:key/${action}`, admin, async (req, res) => {
+      const body = parse(TransitionBodySchema, req.body ?? {}, res);
+      if (!body) return;
+      const version = expectedVersion(req, res, body.expected_version);
+      if (version === undefined) return;
+      await run(res, () =>
+        repo.execute(
+          {
+            type,
+            data: {
+              experiment_key: String(req.params.key),
+              expected_version: version,
+              api_key_id: req.caller!.keyId,
+            },
+          },
+          now(),
+        ),
+      );
+    });
+  }
+
+  router.get("/v1/experiments/:key/changes", read, async (req, res) => {
+    const key = String(req.params.key);
+    const changes = await repo.changes(key);
+    if (changes.length === 0) return void notFound(res, key);
+    res.json({ key, changes });
+  });
+
+  // Assigners are cached per definition version: a changed experiment gets a fresh one, and the
+  // hot path does no validation or range arithmetic per request.
+  const assigners = new Map<string, { version: number; assign: (userId: string) => Assignment | null }>();
+  router.get("/v1/experiments/:key/assignment", read, async (req, res) => {
+    const query = parse(AssignmentQuerySchema, req.query, res);
+    if (!query) return;
+    const key = String(req.params.key);
+    const experiment = await repo.get(key);
+    if (!experiment) return void notFound(res, key);
+    const base = { experiment_key: key, user_id: query.user_id, status: experiment.status };
+    if (experiment.status !== "running") {
+      res.json({
+        ...base,
+        variant: null,
+        in_experiment: false,
+        reason: "not_running",
+        bucket: null,
+        exposure: null,
+        position: null,
+      });
+      return;
+    }
+    let cached = assigners.get(key);
+    if (cached?.version !== experiment.version) {
+      cached = { version: experiment.version, assign: createAssigner(experiment.definition) };
+      assigners.set(key, cached);
+    }
+    const assignment = cached.assign(query.user_id);
+    if (!assignment) {
+      res.json({
+        ...base,
+        variant: null,
+        in_experiment: false,
+        reason: "not_in_traffic",
+        bucket: null,
+        exposure: null,
+        position: null,
+      });
+      return;
+    }
+    let exposure: { event_id: string; status: "accepted" | "duplicate" } | null = null;
+    let position: string | null = null;
+    if (query.record !== false) {
+      const event = exposureEvent(key, assignment.variant_key, query.user_id, now());
+      const appended = await appendInteractionEvents(options.db, [event]);
+      exposure = { event_id: event.event_id, status: appended.outcomes[0]!.status };
+      position = appended.head ? formatPositionToken(appended.head) : null;
+    }
+    res.json({
+      ...base,
+      variant: assignment.variant_key,
+      in_experiment: true,
+      reason: "assigned",
+      bucket: assignment.bucket,
+      exposure,
+      position,
+    });
+  });
+
+  router.get("/v1/experiments/:key/results", read, async (req, res) => {
+    const query = parse(ResultsQuerySchema, req.query, res);
+    if (!query) return;
+    const key = String(req.params.key);
+    const experiment = await repo.get(key);
+    if (!experiment) return void notFound(res, key);
+    // Only dimensions captured with the first exposure can split users without double counting.
+    const allowed: readonly string[] = BREAKDOWN_DIMENSIONS;
+    if (query.breakdown !== undefined && !allowed.includes(query.breakdown)) {
+      const errors = [
+        { field: "breakdown", rule: `must be one of ${allowed.join(", ")}`, received: query.breakdown },
+      ];
+      res.status(400).json({ error: "invalid_request", message: errors[0]!.rule, errors });
+      return;
+    }
+    if (!options.statistics) {
+      res
+        .status(503)
+        .json({
+          error: "unavailable",
+          message: "results need the analytics store (ClickHouse), which this process has not opened",
+        });
+      return;
+    }
+    const at = now();
+    // Once stopped, the readout is frozen at the stop time unless the caller asks for another window.
+    const to = query.to ? new Date(query.to) : experiment.stopped_at ? new Date(experiment.stopped_at) : at;
+    const from = query.from
+      ? new Date(query.from)
+      : experiment.started_at
+        ? new Date(experiment.started_at)
+        : undefined;
+    try {
+      const statistics = await options.statistics(experiment, {
+        now: at,
+        from,
+        to,
+        breakdown: query.breakdown,
+        cumulative: query.cumulative !== false,
+      });
+      res.json(
+        buildResults(experiment.definition, statistics, {
+          version: experiment.version,
+          status: experiment.status,
+          computedAt: at,
+          window: { from: from?.toISOString() ?? null, to: to.toISOString() },
+        }),
+      );
+    } catch (err) {
+      logger.error({ err, experiment: key }, "experiment results failed");
+      res
+        .status(503)
+        .json({ error: "unavailable", message: `could not compute results: ${(err as Error).message}` });
+    }
+  });
+
+  return router;
+}
+
+function resource(e: ExistingExperiment) {
+  return {
+    key: e.definition.key,
+    version: e.version,
+    status: e.status,
+    definition: e.definition,
+    created_at: e.created_at,
+    created_by: e.created_by,
+    updated_at: e.updated_at,
+    updated_by: e.updated_by,
+    started_at: e.started_at,
+    stopped_at: e.stopped_at,
+    archived_at: e.archived_at,
+  };
+}
+
+async function run(
+  res: Response,
+  work: () => Promise<{ state: ExistingExperiment; position: Parameters<typeof formatPositionToken>[0] }>,
+  status = 200,
+): Promise<void> {
+  try {
+    const { state, position } = await work();
+    res
+      .status(status)
+      .set("ETag", `"${state.version}"`)
+      .json({ ...resource(state), position: formatPositionToken(position) });
+  } catch (err) {
+    if (!isExperimentError(err)) throw err;
+    res
+      .status(EXPERIMENT_ERROR_HTTP_STATUS[err.code])
+      .json({ error: err.code, message: err.message, errors: err.issues });
+  }
+}
+
+/** The version a change is based on: If-Match or expected_version (equal when both are sent). */
+function expectedVersion(req: Request, res: Response, fromBody: number | undefined): number | undefined {
+  const header = req.get("if-match");
+  let fromHeader: number | undefined;
+  if (header !== undefined) {
+    const text = header.replace(/^W\//, "").replace(/"/g, "").trim();
+    fromHeader = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(fromHeader)) {
+      const errors = [
+        { field: "If-Match", rule: 'must be the experiment version, e.g. "3"', received: header },
+      ];
+      res.status(400).json({ error: "validation", message: errors[0]!.rule, errors });
+      return undefined;
+    }
+  }
+  if (fromHeader !== undefined && fromBody !== undefined && fromHeader !== fromBody) {
+    const errors = [
+      {
+        field: "expected_version",
+        rule: `must equal If-Match (${fromHeader}) when both are sent`,
+        received: fromBody,
+      },
+    ];
+    res.status(400).json({ error: "validation", message: errors[0]!.rule, errors });
+    return undefined;
+  }
+  const version = fromHeader ?? fromBody;
+  if (version === undefined) {
+    res.status(428).json({
+      error: "precondition_required",
+      message:
+        'send the version you read, as If-Match: "<version>" or expected_version, so a concurrent change is not overwritten',
+      errors: [{ field: "expected_version", rule: "required (or the If-Match header)" }],
+    });
+  }
+  return version;
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, res: Response): z.output<S> | undefined {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const errors = toFieldErrors(result.error, input);
+  res
+    .status(400)
+    .json({ error: "validation", message: errors.map((e) => `${e.field}: ${e.rule}`).join("; "), errors });
+  return undefined;
+}
+
+function notFound(res: Response, key: string): void {
+  res.status(404).json({ error: "not_found", message: `no experiment ${JSON.stringify(key)}` });
+}
+
+function badBody(res: Response, rule: string): void {
+  res.status(400).json({ error: "validation", message: rule, errors: [{ field: "(body)", rule }] });
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
