@@ -1,0 +1,67 @@
+import type { ReadModel } from "./read-model.ts";
+import type { ItemId, ItemInfo, Neighbour, ScoredItem, UserId } from "./types.ts";
+
+export interface InMemoryReadModelData {
+  /** Per user, consumed items most recent first. */
+  readonly histories: ReadonlyMap<UserId, readonly ItemId[]>;
+  readonly neighbours: ReadonlyMap<ItemId, readonly Neighbour[]>;
+  readonly itemBias?: ReadonlyMap<ItemId, number>;
+  /** Best first. */
+  readonly popular: readonly ScoredItem[];
+  /** Best first; defaults to `popular`. */
+  readonly trending?: readonly ScoredItem[];
+  readonly items?: ReadonlyMap<ItemId, ItemInfo>;
+}
+
+/** ReadModel over plain maps: offline evaluation, tests and the embedded mode's warm start. */
+export class InMemoryReadModel implements ReadModel {
+  readonly #data: InMemoryReadModelData;
+
+  constructor(data: InMemoryReadModelData) {
+    this.#data = data;
+  }
+
+  async userHistory(userId: UserId, limit?: number): Promise<readonly ItemId[]> {
+    const history = this.#data.histories.get(userId) ?? [];
+    return limit === undefined ? history : history.slice(0, limit);
+  }
+
+  async itemNeighbours(itemIds: readonly ItemId[]): Promise<ReadonlyMap<ItemId, readonly Neighbour[]>> {
+    const found = new Map<ItemId, readonly Neighbour[]>();
+    for (const id of itemIds) {
+      const list = this.#data.neighbours.get(id);
+      if (list) found.set(id, list);
+    }
+    return found;
+  }
+
+  async itemBias(itemIds: readonly ItemId[]): Promise<ReadonlyMap<ItemId, number>> {
+    const found = new Map<ItemId, number>();
+    const bias = this.#data.itemBias;
+    if (!bias) return found;
+    for (const id of itemIds) {
+      const b = bias.get(id);
+      if (b !== undefined) found.set(id, b);
+    }
+    return found;
+  }
+
+  async popularItems(limit: number): Promise<readonly ScoredItem[]> {
+    return this.#data.popular.slice(0, limit);
+  }
+
+  async trendingItems(limit: number): Promise<readonly ScoredItem[]> {
+    return (this.#data.trending ?? this.#data.popular).slice(0, limit);
+  }
+
+  async itemInfo(itemIds: readonly ItemId[]): Promise<ReadonlyMap<ItemId, ItemInfo>> {
+    const found = new Map<ItemId, ItemInfo>();
+    const items = this.#data.items;
+    if (!items) return found;
+    for (const id of itemIds) {
+      const info = items.get(id);
+      if (info) found.set(id, info);
+    }
+    return found;
+  }
+}

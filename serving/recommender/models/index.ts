@@ -1,0 +1,69 @@
+import type { ModelArtifact } from "../artifact.ts";
+import type { InteractionMatrix } from "../interactions.ts";
+import type { ItemId, Neighbour } from "../types.ts";
+import { trainEase } from "./ease.ts";
+import { trainJaccard } from "./jaccard.ts";
+import { popularItems } from "./popular.ts";
+
+export type ModelName = "popular" | "jaccard" | "ease";
+export const MODEL_NAMES: readonly ModelName[] = ["popular", "jaccard", "ease"];
+
+export interface TrainOptions {
+  /** Neighbours kept per item. Default 100. */
+  readonly k?: number;
+  /** EASE regularisation. Default 500. */
+  readonly lambda?: number;
+  /** EASE: items with fewer training users get no row. Default 1. */
+  readonly minItemCount?: number;
+  readonly solver?: "auto" | "primal" | "dual";
+  /** EASE: input-dropout rate p of the EDLAE penalty. Default 0 (plain EASE). */
+  readonly dropout?: number;
+  /** EASE: estimate truncated entries (ModelArtifact.itemBias). Default true. */
+  readonly biasCorrection?: boolean;
+}
+
+/** One entry point for every model, so the eval, the batch job and tests build artifacts the same way. */
+export function trainModel(
+  model: ModelName,
+  data: InteractionMatrix,
+  options: TrainOptions = {},
+  now: () => number = () => performance.now(),
+): ModelArtifact {
+  const started = now();
+  const k = options.k ?? 100;
+  let neighbours: Map<ItemId, Neighbour[]>;
+  let itemBias = new Map<ItemId, number>();
+  const params: Record<string, number | string> = { k };
+  switch (model) {
+    case "popular":
+      neighbours = new Map();
+      break;
+    case "jaccard":
+      neighbours = trainJaccard(data, { k });
+      break;
+    case "ease": {
+      const lambda = options.lambda ?? 500;
+      const minItemCount = options.minItemCount ?? 1;
+      const solver = options.solver ?? "auto";
+      const dropout = options.dropout ?? 0;
+      const biasCorrection = options.biasCorrection ?? true;
+      Object.assign(params, {
+        lambda,
+        minItemCount,
+        solver,
+        dropout,
+        biasCorrection: String(biasCorrection),
+      });
+      ({ neighbours, itemBias } = trainEase(data, {
+        lambda,
+        k,
+        minItemCount,
+        solver,
+        dropout,
+        biasCorrection,
+      }));
+      break;
+    }
+  }
+  return { model, params, neighbours, itemBias, popular: popularItems(data), trainMs: now() - started };
+}
