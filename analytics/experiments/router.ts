@@ -216,12 +216,10 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
       return;
     }
     if (!options.statistics) {
-      res
-        .status(503)
-        .json({
-          error: "unavailable",
-          message: "results need the analytics store (ClickHouse), which this process has not opened",
-        });
+      res.status(503).json({
+        error: "unavailable",
+        message: "results need the analytics store (ClickHouse), which this process has not opened",
+      });
       return;
     }
     const at = now();
