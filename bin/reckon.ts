@@ -102,6 +102,22 @@ program
     },
   );
 
+// projectors: run the projectors role alone, and rebuild a Redis read model from the log.
+program
+  .command("projectors")
+  .description("run the projectors (Kafka → read models) and /v1/status only")
+  .action(() => runRoles(["projectors"]));
+
+program
+  .command("replay")
+  .description("rebuild a read model from the Postgres log into a new version, then switch readers to it")
+  .requiredOption("--projection <name>", "projection to rebuild (features, recommendations)")
+  .option("--from <position>", 'start after this position token "<transaction>.<position>"')
+  .action(async (opts: { projection: string; from?: string }) => {
+    const { runReplayCommand } = await import("../projectors/runtime/replay-command.ts");
+    console.log(JSON.stringify(await runReplayCommand(resolveEnv(), opts), null, 2));
+  });
+
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(err.message);
   else logger.error({ err }, (err as Error).message);

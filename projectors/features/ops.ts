@@ -1,0 +1,100 @@
+import type { LogMessage } from "../../core/contracts/log-message.ts";
+import { ALL_CATEGORIES, categoryTag, itemTag, userTag } from "../runtime/keys.ts";
+import { windowIncrement, windowIndex, windowTtlMs, type HalfLife } from "../runtime/decay.ts";
+import type { Op } from "../runtime/redis-batch.ts";
+import type { OpsDecision } from "../runtime/redis-projection.ts";
+import type { FeaturesConfig } from "./config.ts";
+
+/** Relative key names of the features projection (the batch script prepends `<prefix>:f:v<N>:`). */
+export const featureKeys = {
+  /** Hash: `n:<type>` counts, `last` (latest event time, ms). */
+  userProfile: (u: string) => `${userTag(u)}:p`,
+  /** Sorted set: member `<type>:<item>`, score = latest event time (ms); capped. */
+  userRecent: (u: string) => `${userTag(u)}:recent`,
+  /** Hash per decay window: category → fixed-point decayed weight (see runtime/decay.ts). */
+  userAffinity: (u: string, window: number) => `${userTag(u)}:aff:${window}`,
+  /** Hash: catalog state (`v` version, `doc` JSON, `cats` JSON array, `avail` 1/0). */
+  item: (i: string) => `${itemTag(i)}:item`,
+  /** Hash: type → count. */
+  itemCounts: (i: string) => `${itemTag(i)}:n`,
+  /** Sorted set per decay window: item → fixed-point decayed popularity within the category. */
+  trending: (category: string, h: HalfLife, window: number) =>
+    `${categoryTag(category)}:tr:${h.name}:${window}`,
+};
+
+/** The floor of a decay window's lifetime, so that replayed history stays readable for a day. */
+const WINDOW_TTL_FLOOR_MS = 24 * 3_600_000;
+
+/** The effects of one log message on the features read model (pure). */
+export function featureOps(message: LogMessage, config: FeaturesConfig, nowMs: number): OpsDecision {
+  if (message.kind === "catalog") {
+    const item = message.event.item;
+    return {
+      ops: [
+        [
+          "hset_newer",
+          featureKeys.item(item.item_id),
+          String(item.version),
+          "doc",
+          JSON.stringify(item),
+          "cats",
+          JSON.stringify(item.categories),
+          "avail",
+          item.available ? "1" : "0",
+        ],
+      ],
+    };
+  }
+  if (message.kind !== "interaction") return { drop: `${message.kind} events carry no features` };
+
+  const e = message.event;
+  const t = Date.parse(e.timestamp);
+  const ttl = String(config.userTtlMs);
+  const profile = featureKeys.userProfile(e.user_id);
+  const ops: Op[] = [
+    ["hincrby", profile, `n:${e.type}`, "1"],
+    ["hmax", profile, "last", String(t)],
+    ["pexpire", profile, ttl],
+  ];
+  if (e.item_id === undefined) return { ops };
+
+  const item = e.item_id;
+  const weight = config.typeWeights[e.type] ?? 1;
+  const recent = featureKeys.userRecent(e.user_id);
+  ops.push(
+    ["zadd_gt", recent, String(t), `${e.type}:${item}`],
+    ["zcap", recent, String(config.recentCap)],
+    ["pexpire", recent, ttl],
+    ["hincrby", featureKeys.itemCounts(item), e.type, "1"],
+  );
+
+  const trendOps = (category: string): Op[] =>
+    [config.popularityShort, config.popularityLong].flatMap((h): Op[] => {
+      const k = windowIndex(h, t);
+      const key = featureKeys.trending(category, h, k);
+      return [
+        ["zincrby", key, String(windowIncrement(h, t, weight)), item],
+        ["pexpire", key, String(windowTtlMs(h, k, nowMs, WINDOW_TTL_FLOOR_MS))],
+      ];
+    });
+  ops.push(...trendOps(ALL_CATEGORIES));
+
+  const ka = windowIndex(config.affinity, t);
+  const affinity = featureKeys.userAffinity(e.user_id, ka);
+  const affinityTtl = Math.min(
+    windowTtlMs(config.affinity, ka, nowMs, WINDOW_TTL_FLOOR_MS),
+    config.userTtlMs,
+  );
+  // Categories come from the catalog as projected when the event is applied ($c: each of the item's categories).
+  ops.push([
+    "catfan",
+    featureKeys.item(item),
+    "cats",
+    [
+      ["hincrby", affinity, "$c", String(windowIncrement(config.affinity, t, weight))],
+      ["pexpire", affinity, String(affinityTtl)],
+      ...trendOps("$c"),
+    ],
+  ]);
+  return { ops };
+}

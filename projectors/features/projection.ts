@@ -1,0 +1,23 @@
+import type { Redis } from "ioredis";
+import { RedisProjection } from "../runtime/redis-projection.ts";
+import { DEFAULT_KEY_PREFIX } from "../runtime/keys.ts";
+import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "./config.ts";
+import { featureOps } from "./ops.ts";
+
+export const FEATURES_PROJECTION = "features";
+export const FEATURES_NS = "f";
+
+/** Per-user, per-item and per-category ML features in Redis (see README.md for the key layout). */
+export function createFeaturesProjection(
+  redis: Redis,
+  options: { prefix?: string; config?: FeaturesConfig } = {},
+): RedisProjection {
+  const config = options.config ?? DEFAULT_FEATURES_CONFIG;
+  return new RedisProjection({
+    name: FEATURES_PROJECTION,
+    ns: FEATURES_NS,
+    redis,
+    prefix: options.prefix ?? DEFAULT_KEY_PREFIX,
+    decide: (message, nowMs) => featureOps(message, config, nowMs),
+  });
+}

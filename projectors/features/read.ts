@@ -1,0 +1,190 @@
+import type { Redis } from "ioredis";
+import type { CatalogItem } from "../../core/contracts/item.ts";
+import { ALL_CATEGORIES, DEFAULT_KEY_PREFIX, versionBase } from "../runtime/keys.ts";
+import { currentVersion } from "../runtime/redis-batch.ts";
+import { decayedValue, readWindows, SCALE, type HalfLife } from "../runtime/decay.ts";
+import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "./config.ts";
+import { featureKeys } from "./ops.ts";
+import { FEATURES_NS, FEATURES_PROJECTION } from "./projection.ts";
+
+export interface RecentInteraction {
+  item_id: string;
+  type: string;
+  at: string;
+}
+
+export interface UserFeatures {
+  user_id: string;
+  counts: Record<string, number>;
+  last_activity: string | null;
+  /** Decayed category affinities at the read time, best first. */
+  affinities: { category: string; score: number }[];
+  recent: RecentInteraction[];
+}
+
+export interface ItemPopularity {
+  item_id: string;
+  /** Decayed popularity over the short and the long half-life, at the read time. */
+  short: number;
+  long: number;
+  counts: Record<string, number>;
+}
+
+export interface ScoredItem {
+  item_id: string;
+  score: number;
+}
+
+/**
+ * What serving reads from the features projection. Every read resolves the version readers use (cached for
+ * half a second, so a switch after a rebuild is picked up at once in practice). `atMs` defaults to now:
+ * decayed values are evaluated at that time.
+ */
+export class FeaturesReader {
+  private cached: { version: number; until: number } | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = DEFAULT_KEY_PREFIX,
+    private readonly config: FeaturesConfig = DEFAULT_FEATURES_CONFIG,
+  ) {}
+
+  private async key(relative: string): Promise<string> {
+    const now = Date.now();
+    if (!this.cached || this.cached.until < now) {
+      this.cached = {
+        version: await currentVersion(this.redis, this.prefix, FEATURES_PROJECTION),
+        until: now + 500,
+      };
+    }
+    return versionBase(this.prefix, FEATURES_NS, this.cached.version) + relative;
+  }
+
+  async getRecentInteractions(userId: string, n = 50, type?: string): Promise<RecentInteraction[]> {
+    const raw = await this.redis.zrevrange(
+      await this.key(featureKeys.userRecent(userId)),
+      0,
+      -1,
+      "WITHSCORES",
+    );
+    const out: RecentInteraction[] = [];
+    for (let i = 0; i < raw.length && out.length < n; i += 2) {
+      const member = raw[i]!;
+      const sep = member.indexOf(":");
+      const entry = {
+        type: member.slice(0, sep),
+        item_id: member.slice(sep + 1),
+        at: new Date(Number(raw[i + 1])).toISOString(),
+      };
+      if (type === undefined || entry.type === type) out.push(entry);
+    }
+    return out;
+  }
+
+  /** Distinct items the user interacted with, most recent first. */
+  async getRecentItems(userId: string, n = 20): Promise<string[]> {
+    const seen = new Set<string>();
+    for (const r of await this.getRecentInteractions(userId, this.config.recentCap)) {
+      seen.add(r.item_id);
+      if (seen.size >= n) break;
+    }
+    return [...seen];
+  }
+
+  async getUserFeatures(userId: string, atMs = Date.now()): Promise<UserFeatures> {
+    const h = this.config.affinity;
+    const windows = readWindows(h, atMs);
+    const [profile, recent, ...affinityHashes] = await Promise.all([
+      this.redis.hgetall(await this.key(featureKeys.userProfile(userId))),
+      this.getRecentInteractions(userId, this.config.recentCap),
+      ...windows.map(async (k) => this.redis.hgetall(await this.key(featureKeys.userAffinity(userId, k)))),
+    ]);
+    const counts: Record<string, number> = {};
+    for (const [field, value] of Object.entries(profile))
+      if (field.startsWith("n:")) counts[field.slice(2)] = Number(value);
+    const byCategory = new Map<string, Map<number, number>>();
+    windows.forEach((k, i) => {
+      for (const [category, v] of Object.entries(affinityHashes[i]!)) {
+        const m = byCategory.get(category) ?? new Map<number, number>();
+        m.set(k, Number(v));
+        byCategory.set(category, m);
+      }
+    });
+    const affinities = [...byCategory]
+      .map(([category, counters]) => ({ category, score: decayedValue(h, counters, atMs) }))
+      .sort((a, b) => b.score - a.score || a.category.localeCompare(b.category));
+    return {
+      user_id: userId,
+      counts,
+      last_activity: profile.last ? new Date(Number(profile.last)).toISOString() : null,
+      affinities,
+      recent,
+    };
+  }
+
+  async getItemPopularity(itemId: string, atMs = Date.now()): Promise<ItemPopularity> {
+    const score = async (h: HalfLife) => {
+      const windows = readWindows(h, atMs);
+      const values = await Promise.all(
+        windows.map(async (k) =>
+          this.redis.zscore(await this.key(featureKeys.trending(ALL_CATEGORIES, h, k)), itemId),
+        ),
+      );
+      return decayedValue(h, new Map(windows.map((k, i) => [k, Number(values[i] ?? 0)])), atMs);
+    };
+    const [short, long, counts] = await Promise.all([
+      score(this.config.popularityShort),
+      score(this.config.popularityLong),
+      this.redis.hgetall(await this.key(featureKeys.itemCounts(itemId))),
+    ]);
+    return {
+      item_id: itemId,
+      short,
+      long,
+      counts: Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Number(v)])),
+    };
+  }
+
+  /**
+   * Trending items (decayed popularity), in one category or over all items. Candidates are each window's top
+   * entries; their scores are then combined exactly over the windows.
+   */
+  async getTrending(
+    category: string | undefined,
+    n = 20,
+    horizon: "short" | "long" = "short",
+    atMs = Date.now(),
+  ): Promise<ScoredItem[]> {
+    const h = horizon === "short" ? this.config.popularityShort : this.config.popularityLong;
+    const windows = readWindows(h, atMs);
+    const keys = await Promise.all(
+      windows.map((k) => this.key(featureKeys.trending(category ?? ALL_CATEGORIES, h, k))),
+    );
+    const depth = Math.max(n * 4, 100);
+    const tops = await Promise.all(keys.map((k) => this.redis.zrevrange(k, 0, depth - 1)));
+    const candidates = [...new Set(tops.flat())];
+    if (candidates.length === 0) return [];
+    const scores = await Promise.all(keys.map((k) => this.redis.zmscore(k, ...candidates)));
+    return candidates
+      .map((item_id, c) => ({
+        item_id,
+        score: decayedValue(h, new Map(windows.map((k, w) => [k, Number(scores[w]![c] ?? 0)])), atMs),
+      }))
+      .sort((a, b) => b.score - a.score || a.item_id.localeCompare(b.item_id))
+      .slice(0, n);
+  }
+
+  /** The catalog state of an item as projected, or undefined when the catalog does not know it. */
+  async getItem(itemId: string): Promise<CatalogItem | undefined> {
+    const doc = await this.redis.hget(await this.key(featureKeys.item(itemId)), "doc");
+    return doc === null ? undefined : (JSON.parse(doc) as CatalogItem);
+  }
+
+  async getItems(itemIds: readonly string[]): Promise<Map<string, CatalogItem>> {
+    const docs = await Promise.all(itemIds.map((id) => this.getItem(id)));
+    return new Map(itemIds.flatMap((id, i) => (docs[i] ? [[id, docs[i]] as const] : [])));
+  }
+}
+
+/** The fixed-point scale decayed counters are stored with (for tools reading raw keys). */
+export const DECAY_SCALE = SCALE;

@@ -1,0 +1,22 @@
+import type { Redis } from "ioredis";
+import { RedisProjection } from "../runtime/redis-projection.ts";
+import { DEFAULT_KEY_PREFIX } from "../runtime/keys.ts";
+import { DEFAULT_RECOMMENDATIONS_CONFIG, recommendationOps, type RecommendationsConfig } from "./ops.ts";
+
+export const RECOMMENDATIONS_PROJECTION = "recommendations";
+export const RECOMMENDATIONS_NS = "r";
+
+/** Online item-to-item neighbours from co-occurrence in user histories. */
+export function createRecommendationsProjection(
+  redis: Redis,
+  options: { prefix?: string; config?: RecommendationsConfig } = {},
+): RedisProjection {
+  const config = options.config ?? DEFAULT_RECOMMENDATIONS_CONFIG;
+  return new RedisProjection({
+    name: RECOMMENDATIONS_PROJECTION,
+    ns: RECOMMENDATIONS_NS,
+    redis,
+    prefix: options.prefix ?? DEFAULT_KEY_PREFIX,
+    decide: (message) => recommendationOps(message, config),
+  });
+}

@@ -1,0 +1,84 @@
+import type { Redis } from "ioredis";
+import type { Resources, RoleModule } from "../bin/platform.ts";
+import { logger } from "../core/logger.ts";
+import type { Projection } from "./runtime/projection.ts";
+import { DEFAULT_GROUP_PREFIX, ProjectorRuntime } from "./runtime/consumer.ts";
+import { DEFAULT_KEY_PREFIX } from "./runtime/keys.ts";
+import type { RedisProjection } from "./runtime/redis-projection.ts";
+import { createFeaturesProjection, FEATURES_PROJECTION } from "./features/projection.ts";
+import { featuresConfigFromEnv } from "./features/config.ts";
+import { createRecommendationsProjection, RECOMMENDATIONS_PROJECTION } from "./recommendations/projection.ts";
+import { ProjectionStatus, setDefaultProjectionStatus } from "./status/status.ts";
+import { statusRouter } from "./status/router.ts";
+
+/** Builds one projection from the process's shared stores. Other projections (analytics) plug in here. */
+export type ProjectionFactory = (resources: Resources) => Projection | Promise<Projection>;
+
+/** Key prefix of the Redis read models (tests and side-by-side deployments use their own). */
+export const redisKeyPrefix = (env: NodeJS.ProcessEnv = process.env) =>
+  env.RECKON_REDIS_PREFIX || DEFAULT_KEY_PREFIX;
+export const projectorGroupPrefix = (env: NodeJS.ProcessEnv = process.env) =>
+  env.RECKON_PROJECTOR_GROUP_PREFIX || DEFAULT_GROUP_PREFIX;
+
+/** The Redis projections by name: what the role runs and what `reckon replay --projection` can rebuild. */
+export const REDIS_PROJECTIONS: Readonly<Record<string, (redis: Redis, prefix: string) => RedisProjection>> =
+  {
+    [FEATURES_PROJECTION]: (redis, prefix) =>
+      createFeaturesProjection(redis, { prefix, config: featuresConfigFromEnv() }),
+    [RECOMMENDATIONS_PROJECTION]: (redis, prefix) => createRecommendationsProjection(redis, { prefix }),
+  };
+
+export const REDIS_PROJECTION_FACTORIES: ProjectionFactory[] = Object.values(REDIS_PROJECTIONS).map(
+  (create) => (resources: Resources) => create(resources.redis(), redisKeyPrefix()),
+);
+
+/**
+ * The projectors role: one consumer group per projection, and `GET /v1/status`. `extra` adds projections
+ * built elsewhere (e.g. the ClickHouse analytics projection) to the same runtime and status.
+ */
+export function createProjectorsRole(
+  factories: readonly ProjectionFactory[] = REDIS_PROJECTION_FACTORIES,
+): RoleModule {
+  return {
+    name: "projectors",
+    description: "Kafka → read models (Redis features and neighbours), /v1/status",
+    async start(resources) {
+      const { env, db, kafka, keys } = resources;
+      const projections = await Promise.all(factories.map((f) => f(resources)));
+      const groupPrefix = projectorGroupPrefix();
+      const runtime = new ProjectorRuntime({
+        kafka,
+        topic: env.KAFKA_EVENTS_TOPIC,
+        dlqTopic: env.KAFKA_DLQ_TOPIC,
+        partitions: env.KAFKA_PARTITIONS,
+        projections,
+        groupPrefix,
+      });
+      await runtime.start();
+      const status = new ProjectionStatus({
+        db,
+        kafka,
+        topic: env.KAFKA_EVENTS_TOPIC,
+        projections,
+        groupPrefix,
+      });
+      setDefaultProjectionStatus(status);
+      const metricsTimer = setInterval(() => {
+        status.status().catch((err: unknown) => logger.debug({ err }, "projector metrics not refreshed"));
+      }, 5000);
+      metricsTimer.unref();
+      return {
+        routers: [statusRouter(status, keys)],
+        readiness: [{ name: "redis", check: async () => void (await resources.redis().ping()) }],
+        async stop() {
+          clearInterval(metricsTimer);
+          setDefaultProjectionStatus(undefined);
+          await runtime.stop();
+          await status.close();
+        },
+      };
+    },
+  };
+}
+
+export const projectorsRole: RoleModule = createProjectorsRole();

@@ -1,0 +1,228 @@
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
+import { createIdempotentProducer, ensureTopics } from "../../core/kafka/kafka.ts";
+import { logger } from "../../core/logger.ts";
+import type { PartitionBatch, Projection, ProjectionOutcome } from "./projection.ts";
+import { decodeLogMessage } from "./decode.ts";
+import { projectorApplyRetries, projectorBatchSeconds, projectorMessages } from "./metrics.ts";
+
+export const DEFAULT_GROUP_PREFIX = "reckon.projector.";
+
+export interface ProjectorRuntimeOptions {
+  kafka: Kafka;
+  topic: string;
+  dlqTopic: string;
+  /** Partitions to create the topics with when they are missing. */
+  partitions: number;
+  projections: readonly Projection[];
+  /** Consumer group = prefix + projection name (tests use their own prefix). */
+  groupPrefix?: string;
+  /** Messages handed to one `apply` at most (a Kafka batch is split into chunks of this size). */
+  maxBatch?: number;
+}
+
+/** The consumer group a projection's consumer joins. */
+export const consumerGroup = (projection: string, prefix = DEFAULT_GROUP_PREFIX) => `${prefix}${projection}`;
+
+interface DeadLetter {
+  message: KafkaMessage;
+  reason: string;
+}
+
+/**
+ * Runs one Kafka consumer per projection. Offsets are committed only after the projection's `apply` has
+ * resolved and dead letters have been acknowledged by Kafka, so a crash at any point redelivers the batch and
+ * the projection's position guard makes the redelivery change nothing. A record that is not a LogMessage, or
+ * that a projection refuses, goes to the dead-letter topic with headers naming why and where it came from; a
+ * throwing `apply` (store down) is retried with backoff, never skipped.
+ */
+export class ProjectorRuntime {
+  private readonly consumers = new Map<string, Consumer>();
+  private producer: Producer | undefined;
+  private stopping = false;
+  private readonly log = logger.child({ component: "projectors" });
+
+  constructor(private readonly options: ProjectorRuntimeOptions) {}
+
+  groupOf(projection: string): string {
+    return consumerGroup(projection, this.options.groupPrefix);
+  }
+
+  async start(): Promise<void> {
+    const { kafka, topic, dlqTopic, partitions } = this.options;
+    await ensureTopics(kafka, [
+      { topic, partitions },
+      { topic: dlqTopic, partitions },
+    ]);
+    this.producer = createIdempotentProducer(kafka);
+    await this.producer.connect();
+    for (const projection of this.options.projections) {
+      const consumer = kafka.consumer({
+        groupId: this.groupOf(projection.name),
+        maxWaitTimeInMs: 50,
+        sessionTimeout: 30_000,
+        heartbeatInterval: 3000,
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: Math.max(1, partitions),
+        eachBatch: (payload) => this.handleBatch(projection, consumer, payload),
+      });
+      this.consumers.set(projection.name, consumer);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const consumer of this.consumers.values()) await consumer.disconnect().catch(() => undefined);
+    this.consumers.clear();
+    await this.producer?.disconnect().catch(() => undefined);
+    for (const p of this.options.projections) await p.close?.();
+  }
+
+  private async handleBatch(
+    projection: Projection,
+    consumer: Consumer,
+    payload: EachBatchPayload,
+  ): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const maxBatch = this.options.maxBatch ?? 500;
+    for (let start = 0; start < batch.messages.length; start += maxBatch) {
+      if (!isRunning() || isStale() || this.stopping) return;
+      const records = batch.messages.slice(start, start + maxBatch);
+      const valid: {
+        offset: string;
+        message: PartitionBatch["messages"][number]["message"];
+        record: KafkaMessage;
+      }[] = [];
+      const dead: DeadLetter[] = [];
+      for (const record of records) {
+        const decoded = decodeLogMessage(record.value);
+        if (decoded.ok) valid.push({ offset: record.offset, message: decoded.message, record });
+        else dead.push({ message: record, reason: decoded.reason });
+      }
+      projectorMessages.inc({ projector: projection.name, outcome: "invalid" }, dead.length);
+
+      if (valid.length > 0) {
+        const outcomes = await this.applyWithRetry(
+          projection,
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            messages: valid.map(({ offset, message }) => ({ offset, message })),
+          },
+          payload,
+        );
+        if (outcomes === undefined) return; // stopping: leave the offsets uncommitted, the batch comes again
+        outcomes.forEach((outcome, i) => {
+          projectorMessages.inc({ projector: projection.name, outcome: outcome.kind });
+          if (outcome.kind === "dead_letter")
+            dead.push({ message: valid[i]!.record, reason: outcome.reason });
+        });
+      }
+      if (
+        dead.length > 0 &&
+        !(await this.sendDeadLetters(projection.name, batch.topic, batch.partition, dead, payload))
+      ) {
+        return;
+      }
+      const last = records[records.length - 1]!.offset;
+      await consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+      ]);
+      resolveOffset(last);
+      await heartbeat();
+    }
+  }
+
+  private async applyWithRetry(
+    projection: Projection,
+    partitionBatch: PartitionBatch,
+    { heartbeat, isRunning, isStale }: EachBatchPayload,
+  ): Promise<ProjectionOutcome[] | undefined> {
+    let backoffMs = 100;
+    for (;;) {
+      const end = projectorBatchSeconds.startTimer({ projector: projection.name });
+      try {
+        const outcomes = await projection.apply(partitionBatch);
+        end();
+        if (outcomes.length !== partitionBatch.messages.length) {
+          throw new Error(
+            `${projection.name}.apply returned ${outcomes.length} outcomes for ${partitionBatch.messages.length} messages`,
+          );
+        }
+        return outcomes;
+      } catch (err) {
+        projectorApplyRetries.inc({ projector: projection.name });
+        this.log.warn(
+          {
+            projector: projection.name,
+            partition: partitionBatch.partition,
+            err: (err as Error).message,
+            retryInMs: backoffMs,
+          },
+          "apply failed; retrying the batch",
+        );
+        if (!(await this.pause(backoffMs, heartbeat, isRunning, isStale))) return undefined;
+        backoffMs = Math.min(backoffMs * 2, 5000);
+      }
+    }
+  }
+
+  private async sendDeadLetters(
+    projector: string,
+    topic: string,
+    partition: number,
+    dead: readonly DeadLetter[],
+    { heartbeat, isRunning, isStale }: EachBatchPayload,
+  ): Promise<boolean> {
+    let backoffMs = 100;
+    for (;;) {
+      try {
+        await this.producer!.send({
+          topic: this.options.dlqTopic,
+          acks: -1,
+          messages: dead.map(({ message, reason }) => ({
+            key: message.key,
+            value: message.value,
+            headers: {
+              "reckon-dlq-reason": reason,
+              "reckon-dlq-projector": projector,
+              "reckon-dlq-source-topic": topic,
+              "reckon-dlq-source-partition": String(partition),
+              "reckon-dlq-source-offset": message.offset,
+            },
+          })),
+        });
+        projectorMessages.inc({ projector, outcome: "dead_lettered" }, dead.length);
+        this.log.warn(
+          { projector, partition, count: dead.length, reason: dead[0]!.reason },
+          "sent to dead-letter topic",
+        );
+        return true;
+      } catch (err) {
+        this.log.warn(
+          { err: (err as Error).message, retryInMs: backoffMs },
+          "dead-letter topic unavailable; retrying",
+        );
+        if (!(await this.pause(backoffMs, heartbeat, isRunning, isStale))) return false;
+        backoffMs = Math.min(backoffMs * 2, 5000);
+      }
+    }
+  }
+
+  /** Waits, keeping the group membership alive; false when the consumer is stopping or lost the partition. */
+  private async pause(
+    ms: number,
+    heartbeat: () => Promise<void>,
+    isRunning: () => boolean,
+    isStale: () => boolean,
+  ): Promise<boolean> {
+    await new Promise((r) => setTimeout(r, ms));
+    if (this.stopping || !isRunning() || isStale()) return false;
+    await heartbeat().catch(() => undefined);
+    return true;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Redis key naming for projections. Every key carries the projection's namespace and version, and a hash tag
+ * (`{u:42}`, `{i:7}`, `{c:books}`) so that all keys of one entity live in one Redis Cluster slot:
+ *
+ *   <prefix>:<ns>:v<version>:{u:42}:recent
+ *
+ * `ns` tells projections apart (`f` features, `r` recommendations) so that deleting one projection's old
+ * version (SCAN `<prefix>:<ns>:v<version>:*`) can never touch another projection's keys. Keys are written
+ * relative (`{u:42}:recent`) by the projections; the batch script prepends the version base.
+ */
+
+export const DEFAULT_KEY_PREFIX = "rk";
+
+export const userTag = (userId: string) => `{u:${userId}}`;
+export const itemTag = (itemId: string) => `{i:${itemId}}`;
+export const categoryTag = (category: string) => `{c:${category}}`;
+
+/** The category name under which trending over all items is kept. */
+export const ALL_CATEGORIES = "*";
+
+/** `<prefix>:<ns>:v<version>:` — prepended to every relative key of that version. */
+export const versionBase = (prefix: string, ns: string, version: number) => `${prefix}:${ns}:v${version}:`;
+
+/** Which version readers (and the live consumer) use; absent means version 1. */
+export const versionPointerKey = (prefix: string, projection: string) =>
+  `${prefix}:projection:${projection}:version`;
+
+/** The hash of applied log positions (per topic:partition) of one version, stored with its effects. */
+export const APPLIED_KEY = "applied";
+
+export const appliedField = (topic: string, partition: number) => `${topic}:${partition}`;
+
+/** The pseudo source a log replay (rebuild) records its progress under. */
+export const REPLAY_SOURCE = "log";

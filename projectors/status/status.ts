@@ -1,0 +1,225 @@
+import type { Admin, Kafka } from "kafkajs";
+import type { Queryable } from "../../core/postgres/database.ts";
+import { loadCheckpoint } from "../../core/postgres/checkpoints.ts";
+import { countLogAfter, readLogHead } from "../../ingest/relay/log-reader.ts";
+import {
+  compareLogPositions,
+  formatPositionToken,
+  LOG_START,
+  minLogPosition,
+  parsePositionToken,
+  POSITION_TOKEN_RULE,
+  type LogPosition,
+} from "../../core/contracts/position.ts";
+import { logHeadPosition, projectorLag, projectorPosition } from "../../core/metrics.ts";
+import type { Projection } from "../runtime/projection.ts";
+import { consumerGroup } from "../runtime/consumer.ts";
+
+export interface StatusOptions {
+  db: Queryable;
+  kafka: Kafka;
+  topic: string;
+  projections: readonly Pick<Projection, "name" | "appliedPosition">[];
+  groupPrefix?: string;
+  /** The relay's checkpoint name (default `relay:<topic>`). */
+  relayCheckpoint?: string;
+}
+
+export interface ProjectorStatus {
+  name: string;
+  position: string;
+  lag: number;
+}
+
+export interface StatusReport {
+  head: string;
+  projectors: ProjectorStatus[];
+}
+
+/** A `min_position` that is not a position token: serving answers 400 naming the field. */
+export class PositionTokenError extends Error {
+  readonly status = 400;
+  readonly field = "min_position";
+  constructor(readonly received: string) {
+    super(`min_position ${POSITION_TOKEN_RULE}`);
+    this.name = "PositionTokenError";
+  }
+}
+
+export const MAX_WAIT_MS = 5000;
+
+/**
+ * Where each projector stands in the log. A projector consumes Kafka partitions, and an idle partition
+ * never moves its applied position, so "min over partitions of the applied position" would stall at the last
+ * event an idle partition saw. Instead: read the relay's checkpoint R first (everything up to R is in Kafka),
+ * then each partition's high watermark. A partition whose committed offset reached its high watermark has
+ * given the projector everything up to R; any other partition has given it everything up to its applied
+ * position. The projector's position is the minimum of R and those applied positions.
+ */
+export class ProjectionStatus {
+  private admin: Promise<Admin> | undefined;
+  private readonly byName: Map<string, Pick<Projection, "name" | "appliedPosition">>;
+
+  constructor(private readonly options: StatusOptions) {
+    this.byName = new Map(options.projections.map((p) => [p.name, p]));
+  }
+
+  get names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  private connectedAdmin(): Promise<Admin> {
+    this.admin ??= (async () => {
+      const admin = this.options.kafka.admin();
+      await admin.connect();
+      return admin;
+    })().catch((err: unknown) => {
+      this.admin = undefined;
+      throw err;
+    });
+    return this.admin;
+  }
+
+  private async withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
+    try {
+      return await work(await this.connectedAdmin());
+    } catch (err) {
+      const stale = this.admin;
+      this.admin = undefined;
+      await stale?.then((a) => a.disconnect()).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  head(): Promise<LogPosition> {
+    return readLogHead(this.options.db);
+  }
+
+  private projection(name: string) {
+    const p = this.byName.get(name);
+    if (!p) throw new Error(`unknown projection "${name}" (known: ${this.names.join(", ")})`);
+    return p;
+  }
+
+  /** The position up to which `name` has applied every log entry. */
+  async positionOf(name: string): Promise<LogPosition> {
+    const projection = this.projection(name);
+    const { db, topic } = this.options;
+    const relayed = await loadCheckpoint(db, this.options.relayCheckpoint ?? `relay:${topic}`);
+    const { highs, committed } = await this.withAdmin(async (admin) => {
+      const highs = await admin.fetchTopicOffsets(topic);
+      const groups = await admin.fetchOffsets({
+        groupId: consumerGroup(name, this.options.groupPrefix),
+        topics: [topic],
+      });
+      const committed = new Map(
+        (groups.find((g) => g.topic === topic)?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]),
+      );
+      return { highs, committed };
+    });
+    let position = relayed;
+    for (const { partition, high, low } of highs) {
+      const end = BigInt(high);
+      if (end === BigInt(low) || (committed.get(partition) ?? -1n) >= end) continue;
+      const applied = (await projection.appliedPosition(topic, partition)) ?? LOG_START;
+      position = minLogPosition(position, applied);
+    }
+    return position;
+  }
+
+  async status(): Promise<StatusReport> {
+    const head = await this.head();
+    const projectors = await Promise.all(
+      this.names.map(async (name) => {
+        const position = await this.positionOf(name);
+        return {
+          name,
+          position: formatPositionToken(position),
+          lag: await countLogAfter(this.options.db, position),
+          at: position,
+        };
+      }),
+    );
+    logHeadPosition.set(head.position);
+    for (const p of projectors) {
+      projectorLag.set({ projector: p.name }, p.lag);
+      projectorPosition.set({ projector: p.name }, p.at.position);
+    }
+    return {
+      head: formatPositionToken(head),
+      projectors: projectors.map(({ name, position, lag }) => ({ name, position, lag })),
+    };
+  }
+
+  /**
+   * Waits until every named projection has passed `token` (a write's position), at most `timeoutMs`
+   * (capped at 5 s). Throws PositionTokenError for a malformed token. Polls the cheap check (every partition's
+   * applied position passed the token) often and the full check (above) every 200 ms.
+   */
+  async waitForPosition(
+    names: readonly string[],
+    token: string,
+    timeoutMs = MAX_WAIT_MS,
+  ): Promise<{ reached: boolean; waitedMs: number }> {
+    const target = parsePositionToken(token);
+    if (!target) throw new PositionTokenError(token);
+    for (const name of names) this.projection(name);
+    const started = Date.now();
+    const deadline = started + Math.min(Math.max(timeoutMs, 0), MAX_WAIT_MS);
+    const pending = new Set(names);
+    let lastFull = 0;
+    for (;;) {
+      for (const name of [...pending]) if (await this.allPartitionsPassed(name, target)) pending.delete(name);
+      if (pending.size > 0 && Date.now() - lastFull >= 200) {
+        lastFull = Date.now();
+        for (const name of [...pending]) {
+          if (compareLogPositions(await this.positionOf(name), target) >= 0) pending.delete(name);
+        }
+      }
+      if (pending.size === 0) return { reached: true, waitedMs: Date.now() - started };
+      if (Date.now() >= deadline) return { reached: false, waitedMs: Date.now() - started };
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private partitions: number[] | undefined;
+
+  private async allPartitionsPassed(name: string, target: LogPosition): Promise<boolean> {
+    this.partitions ??= await this.withAdmin(async (admin) =>
+      (await admin.fetchTopicOffsets(this.options.topic)).map((p) => p.partition),
+    );
+    const projection = this.projection(name);
+    for (const partition of this.partitions) {
+      const applied = await projection.appliedPosition(this.options.topic, partition);
+      if (!applied || compareLogPositions(applied, target) < 0) return false;
+    }
+    return true;
+  }
+
+  async close(): Promise<void> {
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.then((a) => a.disconnect()).catch(() => undefined);
+  }
+}
+
+let defaultStatus: ProjectionStatus | undefined;
+
+/** The projectors role registers its status here so that serving in the same process can wait on it. */
+export function setDefaultProjectionStatus(status: ProjectionStatus | undefined): void {
+  defaultStatus = status;
+}
+
+/**
+ * Read-your-writes for serving: waits (bounded, ≤ 5 s) until the named projections have passed `token`.
+ * Throws PositionTokenError (400, field `min_position`) for a malformed token.
+ */
+export function waitForPosition(
+  projectionNames: readonly string[],
+  token: string,
+  timeoutMs = MAX_WAIT_MS,
+): Promise<{ reached: boolean; waitedMs: number }> {
+  if (!defaultStatus)
+    throw new Error("no projection status registered: start the projectors role in this process");
+  return defaultStatus.waitForPosition(projectionNames, token, timeoutMs);
+}
