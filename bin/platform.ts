@@ -12,6 +12,7 @@ import { ApiKeys } from "../core/http/auth.ts";
 import { createHttpApp, listen, type ReadinessCheck } from "../core/http/app.ts";
 import { applyLocalKeys, applyLocalStackDefaults } from "../core/runtime/local-env.ts";
 import { logger } from "../core/logger.ts";
+import { buildOpenApiDocument, type OpenApiRegistrar } from "../core/http/openapi.ts";
 import { ROLE_MODULES, type RoleName } from "./roles.ts";
 
 /** The stores and settings every role shares within one process. Stores other than Postgres open lazily. */
@@ -28,6 +29,8 @@ export interface Resources {
 /** What a started role hands back: HTTP routers to mount, readiness checks, and how to stop it. */
 export interface StartedRole {
   routers?: Router[];
+  /** Adds the role's paths to the OpenAPI document served at /openapi.json. */
+  openapi?: OpenApiRegistrar;
   readiness?: ReadinessCheck[];
   stop(): Promise<void>;
 }
@@ -94,12 +97,14 @@ export async function startPlatform(
     { name: "postgres", check: async () => void (await db.query("SELECT 1")) },
   ];
   const routers: Router[] = [];
+  const openapi: OpenApiRegistrar[] = [];
   for (const module of ROLE_MODULES) {
     if (!roles.includes(module.name)) continue;
     const started = await module.start(resources, running);
     running.set(module.name, started);
     routers.push(...(started.routers ?? []));
     readiness.push(...(started.readiness ?? []));
+    if (started.openapi) openapi.push(started.openapi);
   }
 
   let port: number | undefined;

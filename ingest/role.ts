@@ -3,6 +3,7 @@ import type { RoleModule } from "../bin/platform.ts";
 import { eventsRouter } from "./http/events-router.ts";
 import { itemsRouter } from "./http/items-router.ts";
 import { Relay } from "./relay/relay.ts";
+import { registerIngestOpenApi } from "./openapi.ts";
 
 /** The write side's HTTP commands: events and catalog. */
 export const ingestRole: RoleModule = {
@@ -19,6 +20,7 @@ export const ingestRole: RoleModule = {
         }),
         itemsRouter({ db, keys }),
       ],
+      openapi: registerIngestOpenApi,
       stop: async () => undefined,
     };
   },

@@ -13,6 +13,8 @@ export interface HttpAppOptions {
   readiness: ReadinessCheck[];
   /** Largest accepted JSON body. */
   bodyLimit?: string;
+  /** Served at GET /openapi.json. */
+  openApiDocument?: unknown;
 }
 
 /**
@@ -53,6 +55,9 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     );
     const ready = results.every((r) => r.ok);
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks: results });
+  });
+  app.get("/openapi.json", (_req, res) => {
+    res.json(options.openApiDocument ?? {});
   });
   app.get("/metrics", async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
