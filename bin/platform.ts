@@ -110,11 +110,8 @@ export async function startPlatform(
   let port: number | undefined;
   let closeServer: (() => Promise<void>) | undefined;
   if (routers.length > 0) {
-    const server = await listen(
-      createHttpApp({ routers, readiness }),
-      resources.env.PORT,
-      resources.env.HOST,
-    );
+    const app = createHttpApp({ routers, readiness, openApiDocument: buildOpenApiDocument(openapi) });
+    const server = await listen(app, resources.env.PORT, resources.env.HOST);
     port = server.port;
     closeServer = server.close;
     logger.info({ port, roles }, "reckon HTTP API listening");
