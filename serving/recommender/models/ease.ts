@@ -62,8 +62,9 @@ export function trainEase(data: InteractionMatrix, params: EaseParams): EaseArti
   const bias = new Float64Array(n);
   if (params.biasCorrection ?? true) {
     for (let j = 0; j < n; j++) {
-      const rest = totalWeight - keptWeight[j]!;
-      bias[j] = rest > 0 ? (columnSum[j]! - keptSum[j]!) / rest : 0;
+      // Row j itself never seeds candidate j (consumed items are excluded), so it is left out of the mean.
+      const rest = totalWeight - keptWeight[j]! - weight[j]!;
+      bias[j] = rest > 1e-9 ? (columnSum[j]! - keptSum[j]!) / rest : 0;
     }
   }
   const neighbours = new Map<ItemId, Neighbour[]>();

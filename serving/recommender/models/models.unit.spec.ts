@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { buildInteractionMatrix, type Interaction } from "../interactions.ts";
+import { easeRows, trainEase } from "./ease.ts";
+import { trainJaccard } from "./jaccard.ts";
+import { popularItems } from "./popular.ts";
+
+const close = (actual: number | undefined, expected: number, tol = 1e-12) =>
+  assert.ok(actual !== undefined && Math.abs(actual - expected) < tol, `expected ${expected}, got ${actual}`);
+
+// Four users, three items:  u1 {a, b}  u2 {b, c}  u3 {a, b, c}  u4 {a}
+function tiny() {
+  const pairs: [string, string][] = [
+    ["u1", "a"],
+    ["u1", "b"],
+    ["u2", "b"],
+    ["u2", "c"],
+    ["u3", "a"],
+    ["u3", "b"],
+    ["u3", "c"],
+    ["u4", "a"],
+  ];
+  const rows: Interaction[] = pairs.map(([userId, itemId], t) => ({ userId, itemId, timestamp: t }));
+  return buildInteractionMatrix(rows);
+}
+
+function bRow(data: ReturnType<typeof tiny>, solver: "primal" | "dual", lambda: number, dropout = 0) {
+  const { columns, rowOfB } = easeRows(data, { lambda, solver, dropout });
+  const out: Record<string, Record<string, number>> = {};
+  const row = new Float64Array(columns.length);
+  columns.forEach((i, c) => {
+    rowOfB(c, row);
+    const from = data.itemIds[i]!;
+    out[from] = {};
+    columns.forEach((j, d) => {
+      if (d !== c) out[from]![data.itemIds[j]!] = row[d]!;
+    });
+  });
+  return out;
+}
+
+describe("EASE", () => {
+  // XᵀX = [[3,2,1],[2,3,2],[1,2,2]] (order a, b, c); λ = 1 → G = [[4,2,1],[2,4,2],[1,2,3]], det G = 24.
+  // P = G⁻¹ = adj(G)/24 = [[8,-4,0],[-4,11,-6],[0,-6,12]]/24, so diag(P) = (1/3, 11/24, 1/2).
+  // B_ij = −P_ij/P_jj:  B_ab = (4/24)/(11/24) = 4/11   B_ac = 0
+  //                     B_ba = (4/24)/(8/24)  = 1/2    B_bc = (6/24)/(12/24) = 1/2
+  //                     B_ca = 0                       B_cb = (6/24)/(11/24) = 6/11
+  const expected = { a: { b: 4 / 11, c: 0 }, b: { a: 1 / 2, c: 1 / 2 }, c: { a: 0, b: 6 / 11 } };
+
+  for (const solver of ["primal", "dual"] as const) {
+    it(`matches the closed form by hand (${solver} solver)`, () => {
+      const b = bRow(tiny(), solver, 1);
+      for (const [from, row] of Object.entries(expected)) {
+        for (const [to, value] of Object.entries(row)) close(b[from]![to], value);
+      }
+    });
+  }
+
+  it("gives the same B from both solvers with a popularity-dependent penalty", () => {
+    const data = tiny();
+    const primal = bRow(data, "primal", 2, 0.4);
+    const dual = bRow(data, "dual", 2, 0.4);
+    for (const from of Object.keys(primal)) {
+      for (const to of Object.keys(primal[from]!)) close(dual[from]![to], primal[from]![to]!);
+    }
+  });
+
+  // λ = 2 → G = [[5,2,1],[2,5,2],[1,2,4]], det G = 67, P = [[16,-6,-1],[-6,19,-8],[-1,-8,21]]/67.
+  // B: a→b 6/19, a→c 1/21;  b→a 6/16 = 3/8, b→c 8/21;  c→a 1/16, c→b 8/19  (no ties, so k = 1 is unambiguous).
+  it("keeps the top-K of each row as the neighbour list", () => {
+    const { neighbours, itemBias } = trainEase(tiny(), {
+      lambda: 2,
+      k: 1,
+      solver: "primal",
+      biasCorrection: false,
+    });
+    assert.equal(itemBias.size, 0);
+    const pairs = [...neighbours].map(([id, list]) => [id, list.map((n) => n.item_id)]);
+    assert.deepEqual(pairs, [
+      ["a", ["b"]],
+      ["b", ["c"]],
+      ["c", ["b"]],
+    ]);
+    close(neighbours.get("a")![0]!.score, 6 / 19);
+    close(neighbours.get("b")![0]!.score, 8 / 21);
+    close(neighbours.get("c")![0]!.score, 8 / 19);
+  });
+
+  it("estimates truncated entries by a popularity-weighted column mean", () => {
+    // k = 1 keeps a→b, b→c, c→b. Row weights are item counts: a 3, b 3, c 2; a row never counts for its own column.
+    // Column a: dropped from rows b (3/8) and c (1/16) → r_a = (3·3/8 + 2·1/16) / (3 + 2) = 1/4
+    // Column b: kept by both other rows                → no estimate (r_b = 0)
+    // Column c: dropped from row a (1/21)              → r_c = (3·1/21) / 3 = 1/21
+    const { neighbours, itemBias } = trainEase(tiny(), { lambda: 2, k: 1, solver: "dual" });
+    close(itemBias.get("a"), 1 / 4);
+    close(itemBias.get("b") ?? 0, 0);
+    close(itemBias.get("c"), 1 / 21);
+    // Stored weights are B_ij − r_j.
+    close(neighbours.get("a")![0]!.score, 6 / 19);
+    close(neighbours.get("b")![0]!.score, 8 / 21 - 1 / 21);
+    close(neighbours.get("c")![0]!.score, 8 / 19);
+  });
+});
+
+describe("Jaccard", () => {
+  // users: a {u1,u3,u4}  b {u1,u2,u3}  c {u2,u3}
+  // J(a,b) = |{u1,u3}| / |{u1,u2,u3,u4}| = 2/4;  J(a,c) = 1/4;  J(b,c) = |{u2,u3}| / |{u1,u2,u3}| = 2/3
+  it("scores co-occurrence by intersection over union", () => {
+    const neighbours = trainJaccard(tiny(), { k: 10 });
+    const asPairs = (id: string) => neighbours.get(id)!.map((n) => [n.item_id, n.score]);
+    assert.deepEqual(asPairs("a"), [
+      ["b", 2 / 4],
+      ["c", 1 / 4],
+    ]);
+    assert.deepEqual(asPairs("b"), [
+      ["c", 2 / 3],
+      ["a", 2 / 4],
+    ]);
+    assert.deepEqual(asPairs("c"), [
+      ["b", 2 / 3],
+      ["a", 1 / 4],
+    ]);
+  });
+
+  it("keeps only k neighbours", () => {
+    assert.deepEqual(
+      trainJaccard(tiny(), { k: 1 })
+        .get("a")!
+        .map((n) => n.item_id),
+      ["b"],
+    );
+  });
+});
+
+describe("popular", () => {
+  it("ranks by distinct users, ties by id", () => {
+    assert.deepEqual(popularItems(tiny()), [
+      { item_id: "a", score: 3 },
+      { item_id: "b", score: 3 },
+      { item_id: "c", score: 2 },
+    ]);
+  });
+});
