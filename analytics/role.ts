@@ -2,6 +2,7 @@ import type { RoleModule } from "../bin/platform.ts";
 import { experimentsRouter } from "./experiments/router.ts";
 import { clickHouseStatistics } from "./experiments/clickhouse-statistics.ts";
 import { dashboardRouter } from "./dashboard/router.ts";
+import { registerExperimentsOpenApi } from "./experiments/schemas.ts";
 
 /**
  * Experiments API (definitions, assignment with exposure logging, results) and the dashboard. Results read
@@ -21,6 +22,7 @@ export const analyticsRole: RoleModule = {
         dashboardRouter(),
       ],
       readiness: [],
+      openapi: registerExperimentsOpenApi,
       stop: async () => undefined,
     };
   },

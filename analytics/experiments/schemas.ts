@@ -3,6 +3,7 @@
 import { extendZodWithOpenApi, type OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
 import { ExperimentDefinitionSchema, ExperimentPatchSchema } from "../../ingest/experiments/index.ts";
+import { bearerAuth } from "../../core/http/openapi.ts";
 
 extendZodWithOpenApi(z);
 
@@ -292,7 +293,7 @@ export type CumulativePoint = z.output<typeof CumulativePointSchema>;
 
 /** Adds every experiments path to an OpenAPI registry (the integrator generates the document from it). */
 export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
-  const bearer = registry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  const bearer = bearerAuth(registry);
   const security = [{ [bearer.name]: [] }];
   const KeyParam = z.object({ key: z.string().openapi({ param: { name: "key", in: "path" } }) });
   const json = <T extends z.ZodType>(schema: T, description: string) => ({
