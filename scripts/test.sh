@@ -12,6 +12,8 @@ npx tsc --noEmit
 
 echo "== local stack"
 bash deploy/local-stack/stack.sh up
+# Headless Chromium for the dashboard's end-to-end test (Debian package; installed only when missing).
+bash deploy/local-stack/chromium.sh
 set -a
 # shellcheck disable=SC1091
 source .reckon/stack.env
