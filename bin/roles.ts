@@ -2,6 +2,7 @@ import type { RoleModule } from "./platform.ts";
 import { ingestRole, relayRole } from "../ingest/role.ts";
 import { projectorsRole } from "../projectors/role.ts";
 import { analyticsRole } from "../analytics/role.ts";
+import { servingRole } from "../serving/role.ts";
 
 /**
  * Every role `reckon start` can run, in start order. A role module lives in its own folder (`<folder>/role.ts`);
@@ -9,6 +10,6 @@ import { analyticsRole } from "../analytics/role.ts";
  */
 export type RoleName = "ingest" | "relay" | "projectors" | "serving" | "analytics";
 
-export const ROLE_MODULES: readonly RoleModule[] = [ingestRole, relayRole, projectorsRole, analyticsRole];
+export const ROLE_MODULES: readonly RoleModule[] = [ingestRole, relayRole, projectorsRole, servingRole, analyticsRole];
 
 export const ALL_ROLES: RoleName[] = ROLE_MODULES.map((m) => m.name);

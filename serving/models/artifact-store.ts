@@ -1,0 +1,137 @@
+import type { Redis } from "ioredis";
+import type { ModelArtifact } from "../recommender/artifact.ts";
+import type { ItemId, Neighbour, ScoredItem } from "../recommender/types.ts";
+import { itemTag } from "../../projectors/runtime/keys.ts";
+
+/**
+ * The batch model artifact (per-item top-K neighbours, per-item bias, popularity list) published to Redis as an
+ * immutable, numbered version:
+ *
+ *   <prefix>:model:<v>:{i:42}:nbrs   string, JSON [[item_id, weight], ...] best first
+ *   <prefix>:model:<v>:bias          hash item_id → bias (one key: read with one HMGET per request)
+ *   <prefix>:model:<v>:popular       string, JSON [[item_id, score], ...] best first
+ *   <prefix>:model:<v>:meta          string, JSON { model, params, items, published_at }
+ *   <prefix>:model:seq               counter that numbers artifact versions
+ *   <prefix>:model:active            the artifact version of the active ranking model (for tools)
+ *
+ * Versions never change once published, so readers cache them in process without invalidation.
+ */
+export const artifactKeys = {
+  neighbours: (prefix: string, v: number, item: ItemId) => `${prefix}:model:${v}:${itemTag(item)}:nbrs`,
+  bias: (prefix: string, v: number) => `${prefix}:model:${v}:bias`,
+  popular: (prefix: string, v: number) => `${prefix}:model:${v}:popular`,
+  meta: (prefix: string, v: number) => `${prefix}:model:${v}:meta`,
+  seq: (prefix: string) => `${prefix}:model:seq`,
+  active: (prefix: string) => `${prefix}:model:active`,
+};
+
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+
+export async function publishArtifact(
+  redis: Redis,
+  prefix: string,
+  artifact: ModelArtifact,
+): Promise<number> {
+  const v = await redis.incr(artifactKeys.seq(prefix));
+  const entries = [...artifact.neighbours];
+  for (let start = 0; start < entries.length; start += 500) {
+    const pipe = redis.pipeline();
+    for (const [item, list] of entries.slice(start, start + 500))
+      pipe.set(
+        artifactKeys.neighbours(prefix, v, item),
+        JSON.stringify(list.map((n) => [n.item_id, round(n.score)])),
+      );
+    await pipe.exec();
+  }
+  const bias = [...artifact.itemBias].flatMap(([id, b]) => [id, String(b)]);
+  for (let start = 0; start < bias.length; start += 2000)
+    await redis.hset(artifactKeys.bias(prefix, v), ...bias.slice(start, start + 2000));
+  await redis.set(
+    artifactKeys.popular(prefix, v),
+    JSON.stringify(artifact.popular.slice(0, 2000).map((p) => [p.item_id, p.score])),
+  );
+  await redis.set(
+    artifactKeys.meta(prefix, v),
+    JSON.stringify({
+      model: artifact.model,
+      params: artifact.params,
+      items: artifact.neighbours.size,
+      published_at: new Date().toISOString(),
+    }),
+  );
+  return v;
+}
+
+/** Reads artifact versions through an in-process cache (safe: versions are immutable). */
+export class ArtifactReader {
+  private readonly neighbourCache = new Map<string, readonly Neighbour[] | null>();
+  private readonly biasCache = new Map<string, number | null>();
+  private readonly popularCache = new Map<number, readonly ScoredItem[]>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly maxCachedEntries = 200_000,
+  ) {}
+
+  private bound(cache: Map<string, unknown>): void {
+    // Crude but bounded: an artifact far larger than the cache just means more Redis reads.
+    if (cache.size > this.maxCachedEntries) cache.clear();
+  }
+
+  async neighbours(v: number, items: readonly ItemId[]): Promise<Map<ItemId, readonly Neighbour[]>> {
+    const out = new Map<ItemId, readonly Neighbour[]>();
+    const missing: ItemId[] = [];
+    for (const id of items) {
+      const cached = this.neighbourCache.get(`${v}:${id}`);
+      if (cached === undefined) missing.push(id);
+      else if (cached) out.set(id, cached);
+    }
+    if (missing.length > 0) {
+      const raw = await Promise.all(
+        missing.map((id) => this.redis.get(artifactKeys.neighbours(this.prefix, v, id))),
+      );
+      this.bound(this.neighbourCache);
+      missing.forEach((id, i) => {
+        const list = raw[i]
+          ? (JSON.parse(raw[i]) as [string, number][]).map(([item_id, score]) => ({ item_id, score }))
+          : null;
+        this.neighbourCache.set(`${v}:${id}`, list);
+        if (list) out.set(id, list);
+      });
+    }
+    return out;
+  }
+
+  async bias(v: number, items: readonly ItemId[]): Promise<Map<ItemId, number>> {
+    const out = new Map<ItemId, number>();
+    const missing: ItemId[] = [];
+    for (const id of items) {
+      const cached = this.biasCache.get(`${v}:${id}`);
+      if (cached === undefined) missing.push(id);
+      else if (cached !== null) out.set(id, cached);
+    }
+    if (missing.length > 0) {
+      const raw = await this.redis.hmget(artifactKeys.bias(this.prefix, v), ...missing);
+      this.bound(this.biasCache);
+      missing.forEach((id, i) => {
+        const b = raw[i] === null || raw[i] === undefined ? null : Number(raw[i]);
+        this.biasCache.set(`${v}:${id}`, b);
+        if (b !== null) out.set(id, b);
+      });
+    }
+    return out;
+  }
+
+  async popular(v: number): Promise<readonly ScoredItem[]> {
+    let list = this.popularCache.get(v);
+    if (!list) {
+      const raw = await this.redis.get(artifactKeys.popular(this.prefix, v));
+      list = raw
+        ? (JSON.parse(raw) as [string, number][]).map(([item_id, score]) => ({ item_id, score }))
+        : [];
+      this.popularCache.set(v, list);
+    }
+    return list;
+  }
+}

@@ -1,0 +1,40 @@
+/** Serving tunables, each settable from the environment. */
+export interface ServingConfig {
+  /** Interaction types that count as "consumed": such items never come back to the user. */
+  consumedTypes: ReadonlySet<string>;
+  /** A category may fill at most this share of a list (see rules.ts). */
+  categoryShare: number;
+  /** Recent distinct items that seed neighbour retrieval. */
+  historySeeds: number;
+  /** Candidates scored per request: max(pool, 4·n). */
+  pool: number;
+  /** In-process reuse of catalog facts, trending lists and online neighbours (ms). */
+  cacheMs: number;
+  /** Longest wait for min_position (ms). */
+  minPositionWaitMs: number;
+}
+
+export function servingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ServingConfig {
+  const num = (name: string, fallback: number, min: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < min)
+      throw new Error(`${name}: must be a number ≥ ${min} (received "${raw}")`);
+    return v;
+  };
+  const types = env.RECKON_CONSUMED_TYPES ?? "view,click,add_to_cart,purchase,rating";
+  return {
+    consumedTypes: new Set(
+      types
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+    categoryShare: num("RECKON_CATEGORY_SHARE", 0.5, 0),
+    historySeeds: Math.round(num("RECKON_HISTORY_SEEDS", 10, 1)),
+    pool: Math.round(num("RECKON_CANDIDATE_POOL", 60, 1)),
+    cacheMs: num("RECKON_SERVING_CACHE_MS", 1000, 0),
+    minPositionWaitMs: num("RECKON_MIN_POSITION_WAIT_MS", 2000, 0),
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * The ranker's input: one row of FEATURE_NAMES.length float32 values per candidate, in this order. The same
+ * function builds rows at request time (from Redis read models) and at training time (from the replayed log),
+ * so a model sees identical definitions in both places. Every feature lies in [0, 1].
+ *
+ * Ranks are 0-based positions in a list; `rr` (reciprocal rank, 1/(1+rank)) is used instead of raw scores so
+ * the feature means the same thing whichever retrieval model produced the list (EASE weights online,
+ * co-occurrence counts in the training replay): see README "Train/serve skew".
+ */
+export const FEATURE_NAMES = [
+  "retrieval_rr",
+  "last_item_rr",
+  "trending_rr",
+  "popular_rr",
+  "category_affinity",
+] as const;
+
+export const FEATURE_COUNT = FEATURE_NAMES.length;
+
+export interface CandidateSignals {
+  /** Position in the neighbour retrieval list over the user's recent items (absent: not retrieved). */
+  retrievalRank?: number;
+  /** Position in the neighbour list of the user's most recent item alone. */
+  lastItemRank?: number;
+  /** Position in the short-horizon trending list. */
+  trendingRank?: number;
+  /** Position in the long-horizon popularity list. */
+  popularRank?: number;
+  /** The user's affinity share (0..1) of the candidate's best category. */
+  categoryAffinity: number;
+}
+
+const rr = (rank: number | undefined) => (rank === undefined ? 0 : 1 / (1 + rank));
+
+export function featureRow(s: CandidateSignals): number[] {
+  return [
+    rr(s.retrievalRank),
+    rr(s.lastItemRank),
+    rr(s.trendingRank),
+    rr(s.popularRank),
+    Math.min(1, Math.max(0, s.categoryAffinity)),
+  ];
+}
+
+/**
+ * The ranking used while no model is registered: retrieval order first, then what the user just looked at,
+ * then category taste, then what is hot. Weights are hand-set, documented in README "Heuristic ranking".
+ */
+export const HEURISTIC_WEIGHTS: readonly number[] = [1.0, 0.5, 0.2, 0.3, 0.1];
+
+export function heuristicScore(row: ArrayLike<number>): number {
+  let s = 0;
+  for (let f = 0; f < FEATURE_COUNT; f++) s += HEURISTIC_WEIGHTS[f]! * row[f]!;
+  return s;
+}
+
+/**
+ * The best category share: affinities are decayed weights per category; the share of the candidate's best
+ * category in the user's total says how much of their taste it covers.
+ */
+export function categoryAffinity(
+  categories: readonly string[],
+  affinities: ReadonlyMap<string, number>,
+  total: number,
+): number {
+  if (total <= 0) return 0;
+  let best = 0;
+  for (const c of categories) best = Math.max(best, affinities.get(c) ?? 0);
+  return best / total;
+}

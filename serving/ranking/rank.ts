@@ -1,0 +1,220 @@
+import type { FeaturesReader, UserFeatures } from "../../projectors/features/read.ts";
+import { recommend } from "../recommender/recommend.ts";
+import type { ItemId, ItemInfo, ScoredItem } from "../recommender/types.ts";
+import type { Ranker } from "../models/model-holder.ts";
+import type { ServingConfig } from "./config.ts";
+import {
+  categoryAffinity,
+  FEATURE_COUNT,
+  FEATURE_NAMES,
+  featureRow,
+  type CandidateSignals,
+} from "./features.ts";
+import type { RedisReadModel, VersionedReadModel } from "./redis-read-model.ts";
+import { applyDiversityCap, byScore, categoryCap, type Ranked } from "./rules.ts";
+
+export type CandidateSource = "neighbours" | "affinity" | "trending" | "popular";
+
+export interface RecommendationRequest {
+  userId: string;
+  n: number;
+  /** Keep only items in any of these categories (empty: all). */
+  categories: readonly string[];
+  exclude: readonly string[];
+}
+
+export interface RankedItem {
+  item_id: string;
+  score: number;
+  source: CandidateSource;
+}
+
+export interface RankingOutcome {
+  items: RankedItem[];
+  model_version: number | null;
+  /** Per scored candidate its feature row: what the ranker saw (for /v1/users/:id/features). */
+  scored: { item_id: string; source: CandidateSource; score: number; features: Record<string, number> }[];
+}
+
+export interface RankingDeps {
+  readModel: RedisReadModel;
+  features: FeaturesReader;
+  ranker: () => Ranker;
+  config: ServingConfig;
+}
+
+interface Candidate extends CandidateSignals {
+  item_id: string;
+  source: CandidateSource;
+}
+
+const rankMap = (list: readonly ScoredItem[]) => new Map(list.map((x, i) => [x.item_id, i]));
+
+/**
+ * Candidates (neighbours of the user's recent items through recommend() — the same function the offline
+ * evaluation scores — the user's top-affinity category, trending, popular) → one feature row per candidate →
+ * one batched ranker call → business rules (consumed/excluded/unavailable/category filters, diversity cap,
+ * fill so the list is never empty while anything is eligible).
+ */
+export async function rankForUser(deps: RankingDeps, req: RecommendationRequest): Promise<RankingOutcome> {
+  const { config } = deps;
+  const ranker = deps.ranker(); // captured once: a model swap during this request cannot mix versions
+  const user = await deps.features.getUserFeatures(req.userId);
+  const history = distinctItems(user);
+  const blocked = new Set<ItemId>(req.exclude);
+  for (const r of user.recent) if (config.consumedTypes.has(r.type)) blocked.add(r.item_id);
+
+  const view = deps.readModel.at(ranker.artifactVersion, history);
+  const pool = Math.min(Math.max(config.pool, 4 * req.n), 400);
+  const topCategory = user.affinities[0]?.category;
+  const [retrieved, lastItem, trending, popular, affinityList, ...inCategories] = await Promise.all([
+    history.length > 0
+      ? recommend(view, req.userId, pool, {
+          exclude: blocked,
+          excludeConsumed: false,
+          historyLimit: config.historySeeds,
+        })
+      : Promise.resolve([]),
+    history.length > 0 ? view.itemNeighbours([history[0]!]) : Promise.resolve(new Map()),
+    view.trendingItems(100),
+    view.popularItems(200),
+    topCategory ? view.trendingIn(topCategory, 50) : Promise.resolve([]),
+    ...req.categories.map((c) => view.trendingIn(c, pool)),
+  ]);
+
+  const retrievalRank = rankMap(retrieved.filter((r) => r.source === "neighbours"));
+  const lastItemRank = rankMap(lastItem.get(history[0]!) ?? []);
+  const trendingRank = rankMap(trending);
+  const popularRank = rankMap(popular);
+
+  const candidates = new Map<ItemId, Candidate>();
+  const add = (item_id: ItemId, source: CandidateSource) => {
+    if (blocked.has(item_id) || candidates.has(item_id)) return;
+    candidates.set(item_id, { item_id, source, categoryAffinity: 0 });
+  };
+  for (const r of retrieved) add(r.item_id, r.source === "neighbours" ? "neighbours" : "popular");
+  for (const id of lastItemRank.keys()) add(id, "neighbours");
+  for (const r of affinityList) add(r.item_id, "affinity");
+  for (const list of inCategories) for (const r of list) add(r.item_id, "trending");
+  for (const r of trending.slice(0, 50)) add(r.item_id, "trending");
+  for (const r of popular.slice(0, 50)) add(r.item_id, "popular");
+
+  const info = await view.itemInfo([...candidates.keys()]);
+  const affinities = new Map(user.affinities.map((a) => [a.category, a.score]));
+  const affinityTotal = user.affinities.reduce((s, a) => s + a.score, 0);
+  const eligible: (Candidate & { info?: ItemInfo })[] = [];
+  for (const c of candidates.values()) {
+    const facts = info.get(c.item_id);
+    if (!isEligible(facts, req.categories)) continue;
+    c.retrievalRank = retrievalRank.get(c.item_id);
+    c.lastItemRank = lastItemRank.get(c.item_id);
+    c.trendingRank = trendingRank.get(c.item_id);
+    c.popularRank = popularRank.get(c.item_id);
+    c.categoryAffinity = categoryAffinity(facts?.categories ?? [], affinities, affinityTotal);
+    eligible.push({ ...c, info: facts });
+  }
+
+  const rows = new Float32Array(eligible.length * FEATURE_COUNT);
+  eligible.forEach((c, i) => rows.set(featureRow(c), i * FEATURE_COUNT));
+  const scores = await ranker.score(rows, eligible.length);
+  const ranked: (Ranked & { source: CandidateSource })[] = eligible.map((c, i) => ({
+    item_id: c.item_id,
+    score: scores[i]!,
+    source: c.source,
+    category: c.info?.categories[0],
+  }));
+  ranked.sort(byScore);
+  const items: RankedItem[] = applyDiversityCap(ranked, req.n, categoryCap(req.n, config.categoryShare)).map(
+    ({ item_id, score, source }) => ({ item_id, score, source }),
+  );
+  if (items.length < req.n) await fillFromPopular(view, req, blocked, items);
+
+  return {
+    items,
+    model_version: ranker.version,
+    scored: ranked.slice(0, 50).map((r) => {
+      const i = eligible.findIndex((c) => c.item_id === r.item_id);
+      const row = rows.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT);
+      return {
+        item_id: r.item_id,
+        source: r.source,
+        score: r.score,
+        features: Object.fromEntries(FEATURE_NAMES.map((name, f) => [name, row[f]!])),
+      };
+    }),
+  };
+}
+
+function isEligible(facts: ItemInfo | undefined, categories: readonly string[]): boolean {
+  // Items the catalog does not know are available (interactions may precede the catalog feed) ...
+  if (facts && !facts.available) return false;
+  // ... but have no category, so a category filter drops them.
+  if (categories.length > 0 && !facts?.categories.some((c) => categories.includes(c))) return false;
+  return true;
+}
+
+function distinctItems(user: UserFeatures): ItemId[] {
+  return [...new Set(user.recent.map((r) => r.item_id))];
+}
+
+/** Whatever is left after ranking: the popularity list, deeper, under the same rules (never an empty list). */
+async function fillFromPopular(
+  view: VersionedReadModel,
+  req: RecommendationRequest,
+  blocked: ReadonlySet<ItemId>,
+  items: RankedItem[],
+): Promise<void> {
+  const taken = new Set(items.map((i) => i.item_id));
+  for (let limit = 500; limit <= 4000; limit *= 2) {
+    const lists = [
+      await view.popularItems(limit),
+      ...(await Promise.all(req.categories.map((c) => view.trendingIn(c, limit)))),
+    ];
+    const ids = [...new Set(lists.flat().map((x) => x.item_id))].filter(
+      (id) => !blocked.has(id) && !taken.has(id),
+    );
+    const info = await view.itemInfo(ids);
+    for (const id of ids) {
+      if (items.length >= req.n) return;
+      if (!isEligible(info.get(id), req.categories)) continue;
+      taken.add(id);
+      items.push({ item_id: id, score: 0, source: "popular" });
+    }
+    if (lists.every((l) => l.length < limit)) return;
+  }
+}
+
+/** Similar items: the item's neighbour list (batch model, or online co-occurrence), then trending in its category. */
+export async function similarItems(
+  deps: RankingDeps,
+  itemId: string,
+  n: number,
+  categories: readonly string[],
+): Promise<{ items: RankedItem[]; model_version: number | null }> {
+  const ranker = deps.ranker();
+  const view = deps.readModel.at(ranker.artifactVersion);
+  const [neighbours, own] = await Promise.all([view.itemNeighbours([itemId]), view.itemInfo([itemId])]);
+  const list = neighbours.get(itemId) ?? [];
+  const info = await view.itemInfo(list.map((x) => x.item_id));
+  const items: RankedItem[] = [];
+  for (const x of list) {
+    if (items.length >= n) break;
+    if (x.item_id === itemId || !isEligible(info.get(x.item_id), categories)) continue;
+    items.push({ item_id: x.item_id, score: x.score, source: "neighbours" });
+  }
+  if (items.length < n) {
+    const category = categories[0] ?? own.get(itemId)?.categories[0];
+    const fill = category
+      ? await view.trendingIn(category, 4 * n + 10)
+      : await view.trendingItems(4 * n + 10);
+    const fillInfo = await view.itemInfo(fill.map((x) => x.item_id));
+    const taken = new Set([itemId, ...items.map((i) => i.item_id)]);
+    for (const x of fill) {
+      if (items.length >= n) break;
+      if (taken.has(x.item_id) || !isEligible(fillInfo.get(x.item_id), categories)) continue;
+      taken.add(x.item_id);
+      items.push({ item_id: x.item_id, score: 0, source: "trending" });
+    }
+  }
+  return { items, model_version: ranker.version };
+}

@@ -1,0 +1,61 @@
+import type { RoleModule } from "../bin/platform.ts";
+import { FeaturesReader } from "../projectors/features/read.ts";
+import { featuresConfigFromEnv } from "../projectors/features/config.ts";
+import { RecommendationsReader } from "../projectors/recommendations/read.ts";
+import { REDIS_PROJECTIONS, projectorGroupPrefix, redisKeyPrefix } from "../projectors/role.ts";
+import { ProjectionStatus } from "../projectors/status/status.ts";
+import { ArtifactReader } from "./models/artifact-store.ts";
+import { ModelHolder } from "./models/model-holder.ts";
+import { servingConfigFromEnv } from "./ranking/config.ts";
+import { RedisReadModel } from "./ranking/redis-read-model.ts";
+import { servingRouter } from "./http/router.ts";
+import { registerServingOpenApi } from "./http/openapi.ts";
+
+/** The serving role: the read API over the Redis read models, ranked by the active registry model. */
+export const servingRole: RoleModule = {
+  name: "serving",
+  description: "GET /v1/recommendations, /v1/items/:id/similar, /v1/users/:id/features (ONNX ranking)",
+  async start(resources) {
+    const { env, db, kafka, keys } = resources;
+    const redis = resources.redis();
+    const prefix = redisKeyPrefix();
+    const config = servingConfigFromEnv();
+    const features = new FeaturesReader(redis, prefix, featuresConfigFromEnv());
+    const readModel = new RedisReadModel({
+      features,
+      recommendations: new RecommendationsReader(redis, prefix),
+      artifacts: new ArtifactReader(redis, prefix),
+      cacheMs: config.cacheMs,
+    });
+    const models = new ModelHolder({ db, pollMs: Number(process.env.RECKON_MODEL_POLL_MS ?? 2000) });
+    await models.start();
+    // Its own status reader (the projectors may run in another process): applied positions live in Redis.
+    const projections = Object.values(REDIS_PROJECTIONS).map((create) => create(redis, prefix));
+    const status = new ProjectionStatus({
+      db,
+      kafka,
+      topic: env.KAFKA_EVENTS_TOPIC,
+      projections,
+      groupPrefix: projectorGroupPrefix(),
+    });
+    const names = projections.map((p) => p.name);
+    return {
+      routers: [
+        servingRouter({
+          readModel,
+          features,
+          ranker: () => models.current(),
+          config,
+          keys,
+          waitForPosition: (token, timeoutMs) => status.waitForPosition(names, token, timeoutMs),
+        }),
+      ],
+      openapi: registerServingOpenApi,
+      readiness: [{ name: "redis", check: async () => void (await redis.ping()) }],
+      async stop() {
+        await models.stop();
+        await status.close();
+      },
+    };
+  },
+};
