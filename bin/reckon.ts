@@ -118,6 +118,57 @@ program
     console.log(JSON.stringify(await runReplayCommand(resolveEnv(), opts), null, 2));
   });
 
+// serving: ranking model lifecycle and offline evaluation (serving/models, serving/eval).
+program
+  .command("train")
+  .description("train the ranking model from the event log (point-in-time features), export ONNX, evaluate, register")
+  .option("--activate", "activate the new version after registering it")
+  .option("--max-examples <n>", "sampled training events (default 20000)")
+  .option("--eval-fraction <f>", "latest share of examples held out (default 0.2)")
+  .option("--no-artifact", "do not retrain and publish the batch neighbour artifact")
+  .action(async (opts: { activate?: boolean; maxExamples?: string; evalFraction?: string; artifact: boolean }) => {
+    const { trainCommand } = await import("../serving/models/commands.ts");
+    console.log(JSON.stringify(await trainCommand(resolveEnv(), opts), null, 2));
+  });
+
+const model = program.command("model").description("ranking model registry");
+model
+  .command("list")
+  .description("registered versions, metrics, which is active")
+  .action(async () => {
+    const { listCommand } = await import("../serving/models/commands.ts");
+    console.log(JSON.stringify(await listCommand(resolveEnv()), null, 2));
+  });
+model
+  .command("activate")
+  .description("make VERSION the serving model (roll forward or back); servers swap without failing requests")
+  .argument("<version>")
+  .action(async (version: string) => {
+    const { activateCommand } = await import("../serving/models/commands.ts");
+    console.log(JSON.stringify(await activateCommand(resolveEnv(), version)));
+  });
+model
+  .command("register")
+  .description("register an ONNX ranking model trained elsewhere (signature: serving/README.md)")
+  .argument("<file>")
+  .option("--artifact-version <v>", "batch neighbour artifact to serve with it")
+  .option("--activate", "activate it")
+  .action(async (file: string, opts: { artifactVersion?: string; activate?: boolean }) => {
+    const { registerCommand } = await import("../serving/models/commands.ts");
+    console.log(JSON.stringify(await registerCommand(resolveEnv(), file, opts)));
+  });
+
+program
+  .command("eval")
+  .description("offline evaluation (MovieLens protocol): reckon eval --ratings FILE.csv")
+  .allowUnknownOption()
+  .helpOption(false)
+  .argument("[args...]")
+  .action(async (args: string[]) => {
+    const { evalCommand } = await import("../serving/eval/run-eval.ts");
+    await evalCommand(args);
+  });
+
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(err.message);
   else logger.error({ err }, (err as Error).message);

@@ -13,13 +13,11 @@ export interface ServingRouterDeps extends RankingDeps {
 }
 
 function badRequest(res: Response, errors: FieldError[]): void {
-  res
-    .status(400)
-    .json({
-      error: "invalid_request",
-      message: errors.map((e) => `${e.field}: ${e.rule}`).join("; "),
-      errors,
-    });
+  res.status(400).json({
+    error: "invalid_request",
+    message: errors.map((e) => `${e.field}: ${e.rule}`).join("; "),
+    errors,
+  });
 }
 
 /** The read API: recommendations, similar items, a user's features, and a static ping for benchmarks. */
@@ -41,12 +39,10 @@ export function servingRouter(deps: ServingRouterDeps): Router {
     const { params } = parsed;
     if (params.minPosition !== undefined) {
       if (!deps.waitForPosition) {
-        res
-          .status(501)
-          .json({
-            error: "not_supported",
-            message: "min_position needs the projectors' status (Kafka) configured",
-          });
+        res.status(501).json({
+          error: "not_supported",
+          message: "min_position needs the projectors' status (Kafka) configured",
+        });
         return;
       }
       const { reached } = await deps.waitForPosition(params.minPosition, deps.config.minPositionWaitMs);

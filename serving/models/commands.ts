@@ -1,0 +1,89 @@
+import { readFile } from "node:fs/promises";
+import type { Env } from "../../core/config/env.ts";
+import { openDatabase } from "../../core/postgres/database.ts";
+import { migrate } from "../../core/postgres/migrate.ts";
+import { openRedis } from "../../core/redis/redis.ts";
+import { redisKeyPrefix } from "../../projectors/role.ts";
+import { featuresConfigFromEnv } from "../../projectors/features/config.ts";
+import { artifactKeys } from "./artifact-store.ts";
+import { loadRanker } from "./model-holder.ts";
+import { activateModel, listModels, loadModel, registerModel, RANKER_SIGNATURE } from "./registry.ts";
+import { trainAndRegister } from "./train.ts";
+
+/** The `reckon train` and `reckon model ...` commands (bin/reckon.ts wires them to the CLI). */
+
+async function withStores<T>(env: Env, work: (s: { db: ReturnType<typeof openDatabase> }) => Promise<T>) {
+  const db = openDatabase(env.DATABASE_URL);
+  try {
+    await migrate(db);
+    return await work({ db });
+  } finally {
+    await db.close();
+  }
+}
+
+export async function trainCommand(
+  env: Env,
+  opts: { activate?: boolean; maxExamples?: string; artifact?: boolean; evalFraction?: string },
+) {
+  return withStores(env, async ({ db }) => {
+    const redis = opts.artifact !== false && env.REDIS_URL ? openRedis(env.REDIS_URL) : undefined;
+    try {
+      const report = await trainAndRegister({
+        db,
+        redis,
+        prefix: redisKeyPrefix(),
+        activate: opts.activate,
+        maxExamples: opts.maxExamples ? Number(opts.maxExamples) : undefined,
+        evalFraction: opts.evalFraction ? Number(opts.evalFraction) : undefined,
+        features: featuresConfigFromEnv(),
+        log: (m) => console.error(m),
+      });
+      if (opts.activate && redis && report.artifact_version !== null)
+        await redis.set(artifactKeys.active(redisKeyPrefix()), String(report.artifact_version));
+      return report;
+    } finally {
+      redis?.disconnect();
+    }
+  });
+}
+
+export async function activateCommand(env: Env, version: string) {
+  const v = Number(version);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`VERSION must be a positive integer, got "${version}"`);
+  return withStores(env, async ({ db }) => {
+    await activateModel(db, v);
+    const stored = await loadModel(db, v);
+    if (env.REDIS_URL && stored?.artifact_version) {
+      const redis = openRedis(env.REDIS_URL);
+      await redis.set(artifactKeys.active(redisKeyPrefix()), String(stored.artifact_version));
+      redis.disconnect();
+    }
+    return { activated: v, artifact_version: stored?.artifact_version ?? null };
+  });
+}
+
+export async function listCommand(env: Env) {
+  return withStores(env, ({ db }) => listModels(db));
+}
+
+/** Registers an ONNX file trained elsewhere, after checking it loads and answers the ranker signature. */
+export async function registerCommand(
+  env: Env,
+  file: string,
+  opts: { artifactVersion?: string; activate?: boolean },
+) {
+  const onnx = new Uint8Array(await readFile(file));
+  // Loads and probes it with a batch of the documented shape: a file that would fail in serving fails here.
+  await loadRanker(0, onnx, null);
+  return withStores(env, async ({ db }) => {
+    const version = await registerModel(db, {
+      onnx,
+      source: `register ${file}`,
+      signature: RANKER_SIGNATURE,
+      artifactVersion: opts.artifactVersion ? Number(opts.artifactVersion) : null,
+    });
+    if (opts.activate) await activateModel(db, version);
+    return { version, activated: opts.activate ?? false };
+  });
+}

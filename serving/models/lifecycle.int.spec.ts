@@ -1,0 +1,176 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import * as ort from "onnxruntime-node";
+import { createTestDatabase, stackEnv, uniqueName, type TestDatabase } from "../../core/testing/stack.ts";
+import { serveForTest, TEST_KEYS } from "../../core/testing/http.ts";
+import { ApiKeys } from "../../core/http/auth.ts";
+import { appendInteractionEvents } from "../../ingest/event-store.ts";
+import { FeaturesReader } from "../../projectors/features/read.ts";
+import { RecommendationsReader } from "../../projectors/recommendations/read.ts";
+import { ArtifactReader } from "./artifact-store.ts";
+import { ModelHolder } from "./model-holder.ts";
+import { logisticToOnnx, predictLogistic } from "./logistic.ts";
+import { activateModel, activeVersion, listModels, loadModel, registerModel } from "./registry.ts";
+import { trainAndRegister } from "./train.ts";
+import { servingConfigFromEnv } from "../ranking/config.ts";
+import { FEATURE_NAMES } from "../ranking/features.ts";
+import { RedisReadModel } from "../ranking/redis-read-model.ts";
+import { servingRouter } from "../http/router.ts";
+
+/** Train from a log, register, activate, hot-swap under load, roll back — on real Postgres and Redis. */
+let tdb: TestDatabase;
+const redis = new Redis(stackEnv().REDIS_URL);
+const prefix = uniqueName("rklife");
+
+before(async () => {
+  tdb = await createTestDatabase();
+  // A small synthetic shop: 60 users, 30 items; users of "taste" t like items t, t+1, t+2 (mod 30) in order.
+  const start = Date.parse("2026-01-01T00:00:00Z");
+  const events = [];
+  let k = 0;
+  for (let u = 0; u < 60; u++) {
+    const taste = u % 10;
+    for (let step = 0; step < 8; step++) {
+      const item = `i${(taste * 3 + step + (step > 4 ? u % 3 : 0)) % 30}`;
+      events.push({
+        event_id: randomUUID(),
+        type: "view",
+        user_id: `u${u}`,
+        item_id: item,
+        timestamp: new Date(start + (k++ % 480) * 3_600_000 + u * 1000).toISOString(),
+      });
+    }
+  }
+  await appendInteractionEvents(tdb.db, events);
+});
+
+after(async () => {
+  await tdb?.drop();
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+test("reckon train: point-in-time examples, ONNX equal to the trainer, evaluated against the active model, registered", async () => {
+  const first = await trainAndRegister({ db: tdb.db, redis, prefix, activate: true, maxExamples: 2000 });
+  assert.equal(first.version, 1);
+  assert.equal(first.activated, true);
+  assert.equal(first.artifact_version, 1);
+  const m = first.metrics as {
+    onnx_max_abs_diff: number;
+    new: { auc: number };
+    active?: unknown;
+    examples: { train: number };
+  };
+  assert.ok(m.onnx_max_abs_diff < 1e-6, `ONNX vs trainer: ${m.onnx_max_abs_diff}`);
+  assert.ok(m.examples.train > 0);
+  assert.equal(m.active, undefined, "nothing was active before the first model");
+
+  const second = await trainAndRegister({ db: tdb.db, prefix, maxExamples: 2000 });
+  const m2 = second.metrics as { active?: { version: number; auc: number }; new: { auc: number } };
+  assert.equal(
+    m2.active?.version,
+    1,
+    "the candidate is compared with the active model on the same held-out slice",
+  );
+  assert.equal(
+    m2.active?.auc,
+    m.new.auc,
+    "same data, same examples: the active model scores as it did when trained",
+  );
+  assert.equal(second.artifact_version, 1, "no Redis given: the active artifact is kept");
+  assert.equal(await activeVersion(tdb.db), 1);
+
+  // The stored file scores like the trainer's own function for the same inputs.
+  const stored = (await loadModel(tdb.db, 1))!;
+  const session = await ort.InferenceSession.create(stored.onnx);
+  const rows = [
+    [1, 0.5, 0, 0.2, 0.3],
+    [0, 0, 1, 1, 0],
+    [0.25, 0.1, 0.05, 0.01, 0.9],
+  ];
+  const out = await session.run({
+    features: new ort.Tensor("float32", Float32Array.from(rows.flat()), [3, FEATURE_NAMES.length]),
+  });
+  const weights = (first.metrics as { weights: Record<string, number>; bias: number }).weights;
+  assert.deepEqual(Object.keys(weights), [...FEATURE_NAMES]);
+  const list = await listModels(tdb.db);
+  assert.deepEqual(
+    list.map((r) => [r.version, r.active]),
+    [
+      [1, true],
+      [2, false],
+    ],
+  );
+  assert.equal((out.score!.data as Float32Array).length, 3);
+});
+
+test("hot swap under concurrent requests never fails one; rollback returns to the earlier version", async () => {
+  // Two hand-made models: one ranks by popularity, one by trending; versions 3 and 4.
+  const byPopular = logisticToOnnx({ weights: [0, 0, 0, 5, 0], bias: 0, featureNames: [...FEATURE_NAMES] });
+  const byTrending = logisticToOnnx({ weights: [0, 0, 5, 0, 0], bias: 0, featureNames: [...FEATURE_NAMES] });
+  assert.ok(
+    Math.abs(
+      predictLogistic({ weights: [0, 0, 0, 5, 0], bias: 0, featureNames: [] }, [0, 0, 0, 1, 0]) - 0.9933071,
+    ) < 1e-6,
+  );
+  const a = await registerModel(tdb.db, { onnx: byPopular, source: "test", artifactVersion: null });
+  const b = await registerModel(tdb.db, { onnx: byTrending, source: "test", artifactVersion: 1 });
+
+  const holder = new ModelHolder({ db: tdb.db, pollMs: 60_000, releaseAfterMs: 1000 });
+  await holder.start();
+  const features = new FeaturesReader(redis, prefix);
+  const server = await serveForTest([
+    servingRouter({
+      readModel: new RedisReadModel({
+        features,
+        recommendations: new RecommendationsReader(redis, prefix),
+        artifacts: new ArtifactReader(redis, prefix),
+        cacheMs: 0,
+      }),
+      features,
+      ranker: () => holder.current(),
+      config: servingConfigFromEnv({}),
+      keys: new ApiKeys({ read: [TEST_KEYS.read], write: [], admin: [] }),
+    }),
+  ]);
+  try {
+    assert.equal(holder.current().version, 1);
+    const seen = new Set<number | null>();
+    let failures = 0;
+    let requests = 0;
+    let stop = false;
+    const load = Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        while (!stop) {
+          const res = await server.call("GET", `/v1/recommendations/u${w}?n=5`, { scope: "read" });
+          requests++;
+          if (res.status !== 200) failures++;
+          else seen.add(res.body.model_version as number | null);
+        }
+      }),
+    );
+    for (const v of [a, b, a, b, 1, b]) {
+      await activateModel(tdb.db, v);
+      await holder.refresh();
+      assert.equal(holder.current().version, v);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    stop = true;
+    await load;
+    assert.equal(failures, 0, `${failures} of ${requests} requests failed`);
+    assert.deepEqual([...seen].sort(), [1, a, b].sort());
+
+    // Rollback: `reckon model activate 1` → serving answers with version 1 again.
+    await activateModel(tdb.db, 1);
+    await holder.refresh();
+    const res = await server.call("GET", "/v1/recommendations/u1?n=5", { scope: "read" });
+    assert.equal(res.body.model_version, 1);
+    assert.equal(holder.current().artifactVersion, 1);
+  } finally {
+    await server.close();
+    await holder.stop();
+  }
+});
