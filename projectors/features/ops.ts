@@ -25,6 +25,20 @@ export const featureKeys = {
 /** The floor of a decay window's lifetime, so that replayed history stays readable for a day. */
 const WINDOW_TTL_FLOOR_MS = 24 * 3_600_000;
 
+/**
+ * JSON with keys in sorted order: the same item arrives with its keys in different orders (Postgres jsonb on
+ * a replay, the validated Kafka record live), and the stored state must not depend on the path it took.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
+}
+
 /** The effects of one log message on the features read model (pure). */
 export function featureOps(message: LogMessage, config: FeaturesConfig, nowMs: number): OpsDecision {
   if (message.kind === "catalog") {
@@ -36,7 +50,7 @@ export function featureOps(message: LogMessage, config: FeaturesConfig, nowMs: n
           featureKeys.item(item.item_id),
           String(item.version),
           "doc",
-          JSON.stringify(item),
+          canonicalJson(item),
           "cats",
           JSON.stringify(item.categories),
           "avail",
