@@ -229,6 +229,7 @@ describe("projector runtime on Kafka", () => {
     await waitAll(rebuilt.status, last);
     await waitAll(reference.status, last);
     await rebuilt.runtime.stop();
+    await rebuilt.status.close();
     for (const r of results) {
       assert.equal(r.version, 2);
       assert.ok(r.deletedKeys > 0);
