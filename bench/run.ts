@@ -6,6 +6,7 @@ import { Command } from "commander";
  */
 const benches: Record<string, () => Promise<unknown>> = {
   ingest: async () => (await import("./ingest.ts")).runIngestBench(),
+  experiments: async () => (await import("./experiments.ts")).runExperimentsBench(),
 };
 
 const program = new Command("bench")

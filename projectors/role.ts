@@ -10,6 +10,7 @@ import { featuresConfigFromEnv } from "./features/config.ts";
 import { createRecommendationsProjection, RECOMMENDATIONS_PROJECTION } from "./recommendations/projection.ts";
 import { ProjectionStatus, setDefaultProjectionStatus } from "./status/status.ts";
 import { statusRouter } from "./status/router.ts";
+import { createAnalyticsProjection } from "./analytics/projection.ts";
 
 /** Builds one projection from the process's shared stores. Other projections (analytics) plug in here. */
 export type ProjectionFactory = (resources: Resources) => Projection | Promise<Projection>;
@@ -81,4 +82,11 @@ export function createProjectorsRole(
   };
 }
 
-export const projectorsRole: RoleModule = createProjectorsRole();
+/** The ClickHouse analytics projection, on the process's shared ClickHouse store (in-process chdb by default). */
+export const ANALYTICS_PROJECTION_FACTORY: ProjectionFactory = async (resources) =>
+  createAnalyticsProjection({ clickhouse: await resources.clickhouse() });
+
+export const projectorsRole: RoleModule = createProjectorsRole([
+  ...REDIS_PROJECTION_FACTORIES,
+  ANALYTICS_PROJECTION_FACTORY,
+]);

@@ -2,6 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
+import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { createTestDatabase, stackEnv, uniqueName, type TestDatabase } from "../../core/testing/stack.ts";
@@ -252,6 +253,8 @@ describe("projector runtime on Kafka", () => {
       KAFKA_DLQ_TOPIC: dlqTopic,
       KAFKA_PARTITIONS: String(PARTITIONS),
       RECKON_REDIS_PREFIX: prefix,
+      // The child's analytics projection gets its own in-process ClickHouse data directory.
+      CLICKHOUSE_URL: `chdb://${path.join(os.tmpdir(), `reckon-ch-${prefix}`)}`,
       RECKON_PROJECTOR_GROUP_PREFIX: groupPrefix,
       PORT: "0",
       HOST: "127.0.0.1",
