@@ -7,6 +7,7 @@ import { Command } from "commander";
 const benches: Record<string, () => Promise<unknown>> = {
   ingest: async () => (await import("./ingest.ts")).runIngestBench(),
   experiments: async () => (await import("./experiments.ts")).runExperimentsBench(),
+  freshness: async () => (await import("./freshness.ts")).runFreshnessBench(),
 };
 
 const program = new Command("bench")

@@ -1,0 +1,486 @@
+import { randomUUID } from "node:crypto";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { Redis } from "ioredis";
+import { createClient } from "@clickhouse/client";
+import { Partitioners, type Kafka } from "kafkajs";
+import { createKafka, ensureTopics } from "../core/kafka/kafka.ts";
+import { createTestDatabase, stackEnv, uniqueName, type TestDatabase } from "../core/testing/stack.ts";
+import { REPO_ROOT } from "../core/runtime/local-env.ts";
+import { FeaturesReader } from "../projectors/features/read.ts";
+import { deleteKeys } from "../projectors/runtime/replay.ts";
+import { k6Path, machine, percentile, startServer } from "./support.ts";
+
+/**
+ * `npm run bench -- freshness`: under a sustained background ingest load (k6, another process), probe events
+ * of the bench's own users are sent every ~100 ms; per probe, the time from the HTTP acknowledgement until
+ * (a) the item is in the user's recent history (Redis), (b) the item's popularity is non-zero (Redis), and
+ * (c) its row is readable through the ClickHouse HTTP endpoint. Baseline in the same run, under the same load:
+ * Kafka produce→consume of a message of the same size on a fresh topic. Each rate runs against its own fresh
+ * server, database, topic, Redis prefix, consumer groups and ClickHouse directory, all removed afterwards.
+ */
+export interface FreshnessOptions {
+  /** Target background ingest rates in events/s (default: 5,000, then 1,000). */
+  rates?: number[];
+  batch?: number;
+  warmupSeconds?: number;
+  seconds?: number;
+  probeIntervalMs?: number;
+}
+
+const WRITE_KEY = "bench-write-key-0123456789";
+const READ_KEY = "bench-read-key-0123456789";
+const REDIS_POLL_MS = 20;
+const CLICKHOUSE_POLL_MS = 50;
+/** A probe whose effect has not appeared this long after its acknowledgement counts as missing. */
+const PROBE_TIMEOUT_MS = 30_000;
+
+export async function runFreshnessBench(options: FreshnessOptions = {}) {
+  const rates = options.rates ?? [5000, 1000];
+  const results = [];
+  for (const rate of rates) {
+    results.push(
+      await runScenario({
+        rate,
+        batch: options.batch ?? 500,
+        warmupSeconds: options.warmupSeconds ?? 10,
+        seconds: options.seconds ?? 30,
+        probeIntervalMs: options.probeIntervalMs ?? 100,
+      }),
+    );
+  }
+  return {
+    bench: "freshness",
+    machine: { ...machine(), load_average_1m_at_end: Number(os.loadavg()[0]!.toFixed(2)) },
+    load: {
+      generator: "k6 constant-arrival-rate (separate process), loadtests/ingest.js MODE=rate",
+      server_roles: "ingest,relay,projectors,analytics (one child process, in-process chdb)",
+    },
+    goal: "p99 < 1000 ms at 5,000 events/s",
+    scenarios: results,
+  };
+}
+
+interface Scenario {
+  rate: number;
+  batch: number;
+  warmupSeconds: number;
+  seconds: number;
+  probeIntervalMs: number;
+}
+
+interface Probe {
+  user: string;
+  item: string;
+  ackAt: number;
+  history?: number;
+  popularity?: number;
+  clickhouse?: number;
+}
+
+async function runScenario(s: Scenario) {
+  const id = uniqueName("fresh");
+  const env = stackEnv();
+  const topic = `bench.${id}.events`;
+  const dlqTopic = `bench.${id}.dlq`;
+  const groupPrefix = `bench.${id}.`;
+  const redisPrefix = `bench:${id}`;
+  const chdbDir = mkdtempSync(path.join(os.tmpdir(), "reckon-fresh-chdb-"));
+  const chPort = 19000 + Math.floor(Math.random() * 1000);
+  const kafka = createKafka(env.KAFKA_BROKERS, `bench-${id}`);
+  const redis = new Redis(env.REDIS_URL);
+  let db: TestDatabase | undefined;
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let k6: K6Run | undefined;
+  const ch = createClient({ url: `http://127.0.0.1:${chPort}`, request_timeout: 10_000 });
+  try {
+    db = await createTestDatabase();
+    server = await startServer("ingest,relay,projectors,analytics", {
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: env.KAFKA_BROKERS.join(","),
+      REDIS_URL: env.REDIS_URL,
+      KAFKA_EVENTS_TOPIC: topic,
+      KAFKA_DLQ_TOPIC: dlqTopic,
+      RECKON_WRITE_KEYS: WRITE_KEY,
+      RECKON_READ_KEYS: READ_KEY,
+      RECKON_REDIS_PREFIX: redisPrefix,
+      RECKON_PROJECTOR_GROUP_PREFIX: groupPrefix,
+      CLICKHOUSE_URL: `chdb://${chdbDir}`,
+      CLICKHOUSE_HTTP_PORT: String(chPort),
+    });
+    const url = server.url;
+
+    k6 = startK6(path.join(REPO_ROOT, "loadtests/ingest.js"), {
+      BASE_URL: url,
+      WRITE_KEY,
+      MODE: "rate",
+      RATE: String(Math.max(1, Math.round(s.rate / s.batch))),
+      BATCH: String(s.batch),
+      VUS: "32",
+      DURATION: `${s.warmupSeconds + s.seconds}s`,
+    });
+    await sleep(s.warmupSeconds * 1000);
+
+    const reader = new FeaturesReader(redis, redisPrefix);
+    const baseline = new KafkaBaseline(kafka, `bench.${id}.baseline`);
+    await baseline.start();
+
+    const probes: Probe[] = [];
+    const ackMs: number[] = [];
+    let probeErrors = 0;
+    const windowStart = new Date();
+    const measureUntil = Date.now() + s.seconds * 1000;
+    let sending = true;
+
+    const sender = (async () => {
+      let n = 0;
+      let next = performance.now();
+      while (Date.now() < measureUntil) {
+        const event = probeEvent(id, n++);
+        const started = performance.now();
+        baseline
+          .produce(Buffer.byteLength(JSON.stringify(logMessageOf(event))))
+          .catch(() => baseline.failed++);
+        try {
+          const res = await fetch(`${url}/v1/events`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${WRITE_KEY}` },
+            body: JSON.stringify(event),
+          });
+          await res.arrayBuffer();
+          const ackAt = performance.now();
+          if (res.ok) {
+            ackMs.push(ackAt - started);
+            probes.push({ user: event.user_id, item: event.item_id, ackAt });
+          } else probeErrors++;
+        } catch {
+          probeErrors++;
+        }
+        next += s.probeIntervalMs;
+        await sleep(Math.max(0, next - performance.now()));
+      }
+      sending = false;
+    })();
+
+    const pending = (key: keyof Probe) =>
+      probes.filter((p) => p[key] === undefined && performance.now() - p.ackAt < PROBE_TIMEOUT_MS);
+    const outstanding = () =>
+      pending("history").length + pending("popularity").length + pending("clickhouse").length;
+
+    const redisPoller = (async () => {
+      while (sending || outstanding() > 0) {
+        const open = probes.filter((p) => p.history === undefined || p.popularity === undefined);
+        await Promise.all(
+          open.map(async (p) => {
+            if (performance.now() - p.ackAt > PROBE_TIMEOUT_MS) return;
+            const [recent, popularity] = await Promise.all([
+              p.history === undefined ? reader.getRecentItems(p.user, 5) : undefined,
+              p.popularity === undefined ? reader.getItemPopularity(p.item) : undefined,
+            ]);
+            const now = performance.now();
+            if (recent?.includes(p.item)) p.history = now - p.ackAt;
+            if (popularity && popularity.short > 0) p.popularity = now - p.ackAt;
+          }),
+        );
+        await sleep(REDIS_POLL_MS);
+      }
+    })();
+
+    let clickhouseErrors = 0;
+    const clickhousePoller = (async () => {
+      while (sending || outstanding() > 0) {
+        const open = pending("clickhouse");
+        if (open.length > 0) {
+          try {
+            // type and user_id lead the sorting key, so this reads a few granules, not the table.
+            const rs = await ch.query({
+              query: `SELECT DISTINCT user_id FROM reckon.events WHERE type = 'view' AND user_id IN {users:Array(String)}`,
+              query_params: { users: open.map((p) => p.user) },
+              format: "JSONEachRow",
+            });
+            const seen = new Set((await rs.json<{ user_id: string }>()).map((r) => r.user_id));
+            const now = performance.now();
+            for (const p of open) if (seen.has(p.user)) p.clickhouse = now - p.ackAt;
+          } catch {
+            clickhouseErrors++; // the table appears with the first analytics batch
+          }
+        }
+        await sleep(CLICKHOUSE_POLL_MS);
+      }
+    })();
+
+    await sender;
+    const windowEnd = new Date();
+    baseline.stopProducing();
+    await Promise.all([redisPoller, clickhousePoller]);
+    const k6Metrics = await k6.done;
+    k6 = undefined;
+    const kafkaBaseline = await baseline.finish();
+
+    const { rows } = await db.db.query<{ n: string }>(
+      "SELECT count(*)::bigint AS n FROM events WHERE received_at >= $1 AND received_at < $2",
+      [windowStart, windowEnd],
+    );
+    const windowSeconds = (windowEnd.getTime() - windowStart.getTime()) / 1000;
+    const acknowledged = Number(rows[0]!.n);
+    const status = await fetch(`${url}/v1/status`, { headers: { authorization: `Bearer ${READ_KEY}` } })
+      .then((r) => r.json())
+      .catch((err: unknown) => ({ error: String(err) }));
+
+    const accepted = k6Metrics.accepted_events?.count ?? 0;
+    const k6Seconds = s.warmupSeconds + s.seconds;
+    const achieved = acknowledged / windowSeconds;
+    return {
+      target_events_per_s: s.rate,
+      batch_size: s.batch,
+      warmup_s: s.warmupSeconds,
+      measured_s: round(windowSeconds, 1),
+      ingest: {
+        events_per_s_acknowledged: Math.round(achieved),
+        sustained: achieved >= 0.95 * s.rate,
+        k6_events_per_s_incl_warmup: Math.round(accepted / k6Seconds),
+        k6_dropped_batches: k6Metrics.dropped_iterations?.count ?? 0,
+        k6_batch_latency_ms: {
+          p50: round(k6Metrics.http_req_duration?.med),
+          p99: round(k6Metrics.http_req_duration?.["p(99)"]),
+        },
+        k6_failed_request_rate: k6Metrics.http_req_failed?.value ?? null,
+      },
+      probes: {
+        sent: probes.length + probeErrors,
+        errors: probeErrors,
+        interval_ms: s.probeIntervalMs,
+        ack_ms: stats(ackMs),
+      },
+      freshness_ms: {
+        user_history: stats(probes.flatMap((p) => (p.history === undefined ? [] : [p.history]))),
+        item_popularity: stats(probes.flatMap((p) => (p.popularity === undefined ? [] : [p.popularity]))),
+        clickhouse_row: stats(probes.flatMap((p) => (p.clickhouse === undefined ? [] : [p.clickhouse]))),
+        missing_after_30s: {
+          user_history: probes.filter((p) => p.history === undefined).length,
+          item_popularity: probes.filter((p) => p.popularity === undefined).length,
+          clickhouse_row: probes.filter((p) => p.clickhouse === undefined).length,
+        },
+        poll_interval_ms: { redis: REDIS_POLL_MS, clickhouse: CLICKHOUSE_POLL_MS },
+        clickhouse_poll_errors: clickhouseErrors,
+      },
+      baseline_kafka_produce_consume_ms: kafkaBaseline,
+      ratio_p99_to_kafka_p99: {
+        user_history: ratio(
+          stats(probes.flatMap((p) => (p.history === undefined ? [] : [p.history]))).p99,
+          kafkaBaseline.produce_to_consume.p99,
+        ),
+        clickhouse_row: ratio(
+          stats(probes.flatMap((p) => (p.clickhouse === undefined ? [] : [p.clickhouse]))).p99,
+          kafkaBaseline.produce_to_consume.p99,
+        ),
+      },
+      projector_status_after: status,
+    };
+  } finally {
+    await k6?.kill();
+    await ch.close().catch(() => undefined);
+    await server?.stop();
+    await db?.drop();
+    await deleteKeys(redis, `${redisPrefix}:*`).catch(() => undefined);
+    redis.disconnect();
+    await removeKafkaLeftovers(kafka, groupPrefix, [topic, dlqTopic, `bench.${id}.baseline`]);
+    rmSync(chdbDir, { recursive: true, force: true });
+  }
+}
+
+function probeEvent(id: string, n: number) {
+  return {
+    event_id: randomUUID(),
+    type: "view",
+    user_id: `probe-${id}-u${n}`,
+    item_id: `probe-${id}-i${n}`,
+    timestamp: new Date().toISOString(),
+    context: { device: "web", country: "DE" },
+  };
+}
+
+/** What the relay publishes for an event: the baseline's messages are this size. */
+function logMessageOf(event: ReturnType<typeof probeEvent>) {
+  return {
+    kind: "interaction",
+    position: 123456789,
+    transaction_id: "123456789",
+    received_at: new Date().toISOString(),
+    event,
+  };
+}
+
+/**
+ * The physical limit of "acknowledged → consumed": a producer (acks=all) and a consumer on a fresh topic, with
+ * the projectors' fetch wait (50 ms), in the bench process while the same load runs.
+ */
+class KafkaBaseline {
+  private readonly producer;
+  private readonly consumer;
+  private readonly sent = new Map<string, { start: number; ack?: number; consumed?: number }>();
+  private readonly produceToConsume: number[] = [];
+  private readonly ackToConsume: number[] = [];
+  private producing = true;
+  failed = 0;
+  private messageBytes = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topic: string,
+  ) {
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    this.consumer = kafka.consumer({ groupId: `${topic}.group`, maxWaitTimeInMs: 50 });
+  }
+
+  async start(): Promise<void> {
+    await ensureTopics(this.kafka, [{ topic: this.topic, partitions: 1 }]);
+    await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    let joined!: () => void;
+    const hasJoined = new Promise<void>((r) => (joined = r));
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => joined());
+    await this.consumer.run({
+      eachMessage: async ({ message }) => {
+        const now = performance.now();
+        const key = message.key?.toString() ?? "";
+        const entry = this.sent.get(key);
+        if (!entry) return;
+        this.sent.delete(key);
+        entry.consumed = now;
+        this.produceToConsume.push(now - entry.start);
+        if (entry.ack !== undefined) this.ackToConsume.push(now - entry.ack);
+      },
+    });
+    await hasJoined;
+  }
+
+  async produce(bytes: number): Promise<void> {
+    if (!this.producing) return;
+    this.messageBytes = bytes;
+    const key = randomUUID();
+    const entry: { start: number; ack?: number; consumed?: number } = { start: performance.now() };
+    this.sent.set(key, entry);
+    // The value is padded to the probe's log message size; the key is what matches it on the consumer side.
+    await this.producer.send({
+      topic: this.topic,
+      acks: -1,
+      messages: [{ key, value: Buffer.alloc(Math.max(0, bytes - key.length), "x") }],
+    });
+    entry.ack = performance.now();
+    // The fetch can hand the message to the consumer before the producer's promise resolves: zero, then.
+    if (entry.consumed !== undefined) this.ackToConsume.push(Math.max(0, entry.consumed - entry.ack));
+  }
+
+  stopProducing(): void {
+    this.producing = false;
+  }
+
+  async finish() {
+    const deadline = Date.now() + 10_000;
+    while (this.sent.size > 0 && Date.now() < deadline) await sleep(20);
+    await this.producer.disconnect();
+    await this.consumer.disconnect();
+    return {
+      message_bytes: this.messageBytes,
+      produce_to_consume: stats(this.produceToConsume),
+      ack_to_consume: stats(this.ackToConsume),
+      lost: this.sent.size,
+      produce_errors: this.failed,
+    };
+  }
+}
+
+/** Deletes the run's topics and consumer groups (the groups have no members once the server has stopped). */
+async function removeKafkaLeftovers(kafka: Kafka, groupPrefix: string, topics: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.listGroups();
+    const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(groupPrefix));
+    if (ours.length > 0) await admin.deleteGroups(ours).catch(() => undefined);
+    const existing = new Set(await admin.listTopics());
+    const drop = topics.filter((t) => existing.has(t));
+    if (drop.length > 0) await admin.deleteTopics({ topics: drop }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+interface K6Run {
+  done: Promise<Record<string, Record<string, number>>>;
+  kill(): Promise<void>;
+}
+
+/** k6 in the background (support.ts's runK6 blocks the event loop, and the probes need it). */
+function startK6(script: string, env: Record<string, string>): K6Run {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "reckon-k6-"));
+  const summaryFile = path.join(dir, "summary.json");
+  const child = spawn(k6Path(), ["run", "--quiet", "--no-color", "--summary-export", summaryFile, script], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const done = exited.then((code) => {
+    if (code !== 0) throw new Error(`k6 exited with ${code}`);
+    const raw = JSON.parse(readFileSync(summaryFile, "utf8")) as {
+      metrics?: Record<string, Record<string, number>>;
+    };
+    rmSync(dir, { recursive: true, force: true });
+    return raw.metrics ?? {};
+  });
+  return {
+    done,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        await exited;
+      }
+      done.catch(() => undefined);
+    },
+  };
+}
+
+function stats(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    n: sorted.length,
+    p50: round(percentile(sorted, 50)),
+    p99: round(percentile(sorted, 99)),
+    max: round(sorted[sorted.length - 1]),
+  };
+}
+
+const ratio = (a: number | null, b: number | null) =>
+  a === null || b === null || b === 0 ? null : round(a / b);
+const round = (v: number | undefined, digits = 1) =>
+  v === undefined || Number.isNaN(v) ? null : Number(v.toFixed(digits));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? process.argv[i + 1] : undefined;
+  };
+  runFreshnessBench({
+    rates: arg("rates")?.split(",").map(Number),
+    seconds: arg("seconds") ? Number(arg("seconds")) : undefined,
+    warmupSeconds: arg("warmup") ? Number(arg("warmup")) : undefined,
+  }).then(
+    (r) => {
+      console.log(JSON.stringify(r, null, 2));
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
