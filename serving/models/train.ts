@@ -26,6 +26,8 @@ export interface TrainOptions {
   seed?: number;
   features?: FeaturesConfig;
   log?: (message: string) => void;
+  /** Serve with this already-published artifact instead of publishing a new one. */
+  artifactVersion?: number;
 }
 
 export interface Example {
@@ -147,7 +149,11 @@ export function evaluateScores(
     let j = i;
     while (j + 1 < idx.length && scores[idx[j + 1]!] === scores[idx[i]!]) j++;
     const avg = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (examples[idx[k]!]!.label === 1) (pos++, (rankSum += avg));
+    for (let k = i; k <= j; k++)
+      if (examples[idx[k]!]!.label === 1) {
+        pos++;
+        rankSum += avg;
+      }
     i = j + 1;
   }
   const neg = examples.length - pos;
@@ -253,8 +259,8 @@ export async function trainAndRegister(options: TrainOptions): Promise<TrainRepo
     train_ms: 0,
   };
 
-  let artifactVersion = activeArtifact;
-  if (options.redis) {
+  let artifactVersion = options.artifactVersion ?? activeArtifact;
+  if (options.redis && options.artifactVersion === undefined) {
     const artifact = trainModel(RECKON_MODEL, buildInteractionMatrix(interactions), RECKON_TRAIN_OPTIONS);
     artifactVersion = await publishArtifact(options.redis, options.prefix ?? "rk", artifact);
     log(

@@ -41,13 +41,15 @@ class TtlCache<V> {
  */
 export class RedisReadModel {
   private readonly itemCache: TtlCache<ItemInfo | null>;
-  private readonly listCache: TtlCache<readonly ScoredItem[]>;
+  private readonly lists = new Map<
+    string,
+    { value: readonly ScoredItem[] | undefined; until: number; refreshing: Promise<void> | undefined }
+  >();
   private readonly onlineCache: TtlCache<readonly Neighbour[] | null>;
 
   constructor(readonly options: RedisReadModelOptions) {
     const ms = options.cacheMs ?? 1000;
     this.itemCache = new TtlCache(ms);
-    this.listCache = new TtlCache(ms);
     this.onlineCache = new TtlCache(ms);
   }
 
@@ -78,19 +80,36 @@ export class RedisReadModel {
     return out;
   }
 
-  /** Decayed popularity over all items (`category` undefined) or one category, best first. */
+  /**
+   * Decayed popularity over all items (`category` undefined) or one category, best first. Lists are costly to
+   * compute (several windows, thousands of scores) and change slowly: one refresh at a time per list, and
+   * requests keep using the previous list while it runs (stale-while-revalidate), so an expiry never stalls
+   * a burst of concurrent requests.
+   */
   async trending(
     category: string | undefined,
     limit: number,
     horizon: "short" | "long",
   ): Promise<readonly ScoredItem[]> {
+    const fetch = () => this.options.features.getTrending(category, limit, horizon);
+    if ((this.options.cacheMs ?? 1000) <= 0) return fetch();
     const key = `${horizon}:${category ?? ""}:${limit}`;
-    let list = this.listCache.get(key);
-    if (!list) {
-      list = await this.options.features.getTrending(category, limit, horizon);
-      this.listCache.set(key, list);
+    let entry = this.lists.get(key);
+    if (!entry) {
+      entry = { value: undefined, until: 0, refreshing: undefined };
+      this.lists.set(key, entry);
     }
-    return list;
+    const e = entry;
+    if (e.until <= Date.now() && !e.refreshing) {
+      e.refreshing = fetch()
+        .then((value) => {
+          e.value = value;
+          e.until = Date.now() + (this.options.cacheMs ?? 1000);
+        })
+        .finally(() => (e.refreshing = undefined));
+    }
+    if (e.value === undefined) await e.refreshing;
+    return e.value ?? [];
   }
 
   async itemInfo(items: readonly ItemId[]): Promise<Map<ItemId, ItemInfo>> {
