@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   ingest: async () => (await import("./ingest.ts")).runIngestBench(),
   experiments: async () => (await import("./experiments.ts")).runExperimentsBench(),
   freshness: async () => (await import("./freshness.ts")).runFreshnessBench(),
+  rebuild: async () => (await import("./rebuild.ts")).runRebuildBench(),
 };
 
 const program = new Command("bench")
