@@ -121,15 +121,19 @@ program
 // serving: ranking model lifecycle and offline evaluation (serving/models, serving/eval).
 program
   .command("train")
-  .description("train the ranking model from the event log (point-in-time features), export ONNX, evaluate, register")
+  .description(
+    "train the ranking model from the event log (point-in-time features), export ONNX, evaluate, register",
+  )
   .option("--activate", "activate the new version after registering it")
   .option("--max-examples <n>", "sampled training events (default 20000)")
   .option("--eval-fraction <f>", "latest share of examples held out (default 0.2)")
   .option("--no-artifact", "do not retrain and publish the batch neighbour artifact")
-  .action(async (opts: { activate?: boolean; maxExamples?: string; evalFraction?: string; artifact: boolean }) => {
-    const { trainCommand } = await import("../serving/models/commands.ts");
-    console.log(JSON.stringify(await trainCommand(resolveEnv(), opts), null, 2));
-  });
+  .action(
+    async (opts: { activate?: boolean; maxExamples?: string; evalFraction?: string; artifact: boolean }) => {
+      const { trainCommand } = await import("../serving/models/commands.ts");
+      console.log(JSON.stringify(await trainCommand(resolveEnv(), opts), null, 2));
+    },
+  );
 
 const model = program.command("model").description("ranking model registry");
 model

@@ -10,6 +10,12 @@ import { servingRole } from "../serving/role.ts";
  */
 export type RoleName = "ingest" | "relay" | "projectors" | "serving" | "analytics";
 
-export const ROLE_MODULES: readonly RoleModule[] = [ingestRole, relayRole, projectorsRole, servingRole, analyticsRole];
+export const ROLE_MODULES: readonly RoleModule[] = [
+  ingestRole,
+  relayRole,
+  projectorsRole,
+  servingRole,
+  analyticsRole,
+];
 
 export const ALL_ROLES: RoleName[] = ROLE_MODULES.map((m) => m.name);
