@@ -19,11 +19,13 @@ interface LogRow {
  */
 export async function readLogBatch(db: Queryable, after: LogPosition, limit: number): Promise<LogMessage[]> {
   const { rows } = await db.query<LogRow>(
-    `SELECT position, transaction_id::text, kind, received_at, payload
-       FROM events
-      WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
-        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY transaction_id, position
+    // ORDER BY names the table's columns: the bare name would mean the text alias in the SELECT list, and
+    // text order ("10000" < "9999") would let a limited batch jump past smaller transaction ids.
+    `SELECT e.position, e.transaction_id::text AS transaction_id, e.kind, e.received_at, e.payload
+       FROM events e
+      WHERE (e.transaction_id, e.position) > ($1::text::xid8, $2::bigint)
+        AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY e.transaction_id, e.position
       LIMIT $3`,
     [after.transactionId.toString(), after.position, limit],
   );
@@ -42,9 +44,9 @@ export async function readLogBatch(db: Queryable, after: LogPosition, limit: num
 /** The newest entry a log reader can see now (the log's head), or LOG_START when the log is empty. */
 export async function readLogHead(db: Queryable): Promise<LogPosition> {
   const { rows } = await db.query<{ transaction_id: string; position: number }>(
-    `SELECT transaction_id::text, position FROM events
-      WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY transaction_id DESC, position DESC LIMIT 1`,
+    `SELECT e.transaction_id::text AS transaction_id, e.position FROM events e
+      WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY e.transaction_id DESC, e.position DESC LIMIT 1`,
   );
   const row = rows[0];
   return row ? { transactionId: BigInt(row.transaction_id), position: row.position } : LOG_START;
