@@ -15,6 +15,11 @@ export const featureKeys = {
   userAffinity: (u: string, window: number) => `${userTag(u)}:aff:${window}`,
   /** Hash: catalog state (`v` version, `doc` JSON, `cats` JSON array, `avail` 1/0). */
   item: (i: string) => `${itemTag(i)}:item`,
+  /**
+   * Sorted set: every catalog item → its latest change time (ms). Serving's last resort, so a list is never
+   * empty while the catalog has items; availability is checked on the item hash at read time.
+   */
+  catalogIndex: () => "{g:catalog}:items",
   /** Hash: type → count. */
   itemCounts: (i: string) => `${itemTag(i)}:n`,
   /** Sorted set per decay window: item → fixed-point decayed popularity within the category. */
@@ -56,6 +61,7 @@ export function featureOps(message: LogMessage, config: FeaturesConfig, nowMs: n
           "avail",
           item.available ? "1" : "0",
         ],
+        ["zadd_gt", featureKeys.catalogIndex(), String(Date.parse(item.updated_at)), item.item_id],
       ],
     };
   }

@@ -174,6 +174,11 @@ export class FeaturesReader {
       .slice(0, n);
   }
 
+  /** Catalog items, most recently changed first (unfiltered: callers check availability). */
+  async getCatalogItems(n = 100): Promise<string[]> {
+    return this.redis.zrevrange(await this.key(featureKeys.catalogIndex()), 0, n - 1);
+  }
+
   /** The catalog state of an item as projected, or undefined when the catalog does not know it. */
   async getItem(itemId: string): Promise<CatalogItem | undefined> {
     const doc = await this.redis.hget(await this.key(featureKeys.item(itemId)), "doc");

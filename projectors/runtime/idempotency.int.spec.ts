@@ -152,6 +152,8 @@ describe("read API values", () => {
     );
     assert.deepEqual((await reader.getItem("a"))?.categories, ["x"]);
     assert.equal(await reader.getItem("zzz"), undefined);
+    // The catalog index lists every known item once, whatever the number of versions.
+    assert.deepEqual((await reader.getCatalogItems(10)).sort(), ["a", "b"]);
     const popularity = await reader.getItemPopularity("b");
     assert.deepEqual(popularity.counts, { purchase: 1, view: 2 });
     assert.deepEqual(
