@@ -9,6 +9,9 @@ import { ModelHolder } from "./models/model-holder.ts";
 import { servingConfigFromEnv } from "./ranking/config.ts";
 import { RedisReadModel } from "./ranking/redis-read-model.ts";
 import { servingRouter } from "./http/router.ts";
+import { startRetrainSchedule, type RetrainMetrics } from "./models/retrain-schedule.ts";
+import { trainAndRegister } from "./models/train.ts";
+import { activateModel } from "./models/registry.ts";
 import { registerServingOpenApi } from "./http/openapi.ts";
 
 /** The serving role: the read API over the Redis read models, ranked by the active registry model. */
@@ -39,6 +42,21 @@ export const servingRole: RoleModule = {
       groupPrefix: projectorGroupPrefix(),
     });
     const names = projections.map((p) => p.name);
+    // The batch artifact and the ranker are recomputed from the log periodically (RECKON_TRAIN_INTERVAL_MINUTES,
+    // 0 = only on demand with `reckon train`); a new ranker is activated only when it evaluates better.
+    const intervalMinutes = Number(process.env.RECKON_TRAIN_INTERVAL_MINUTES ?? 60);
+    const stopRetraining =
+      intervalMinutes > 0
+        ? startRetrainSchedule({
+            intervalMs: intervalMinutes * 60_000,
+            train: async () => {
+              const report = await trainAndRegister({ db, redis, prefix, activate: false });
+              // trainAndRegister's report carries `new` and `active` evaluations (see train.ts).
+              return { version: report.version, metrics: report.metrics as unknown as RetrainMetrics };
+            },
+            activate: (version) => activateModel(db, version),
+          })
+        : undefined;
     return {
       routers: [
         servingRouter({
@@ -53,6 +71,7 @@ export const servingRole: RoleModule = {
       openapi: registerServingOpenApi,
       readiness: [{ name: "redis", check: async () => void (await redis.ping()) }],
       async stop() {
+        await stopRetraining?.();
         await models.stop();
         await status.close();
       },
