@@ -41,16 +41,29 @@ const PROBE_TIMEOUT_MS = 30_000;
 export async function runFreshnessBench(options: FreshnessOptions = {}) {
   const rates = options.rates ?? [5000, 1000];
   const results = [];
-  for (const rate of rates) {
-    results.push(
-      await runScenario({
-        rate,
-        batch: options.batch ?? 500,
-        warmupSeconds: options.warmupSeconds ?? 10,
-        seconds: options.seconds ?? 30,
-        probeIntervalMs: options.probeIntervalMs ?? 100,
-      }),
-    );
+  const batch = options.batch ?? 500;
+  const queue = [...rates];
+  let addedReachedRate = false;
+  for (let rate = queue.shift(); rate !== undefined; rate = queue.shift()) {
+    const result = await runScenario({
+      rate,
+      batch,
+      warmupSeconds: options.warmupSeconds ?? 10,
+      seconds: options.seconds ?? 30,
+      probeIntervalMs: options.probeIntervalMs ?? 100,
+    });
+    results.push(result);
+    // Not sustained: measure again at the rate this machine did reach (in whole batches), if no lower run covers it.
+    const reached = Math.floor(result.ingest.events_per_s_acknowledged / batch) * batch;
+    if (
+      !addedReachedRate &&
+      !result.ingest.sustained &&
+      reached >= batch &&
+      queue.every((r) => r < reached * 0.9)
+    ) {
+      addedReachedRate = true;
+      queue.unshift(reached);
+    }
   }
   return {
     bench: "freshness",
@@ -135,33 +148,37 @@ async function runScenario(s: Scenario) {
     const measureUntil = Date.now() + s.seconds * 1000;
     let sending = true;
 
+    const sendProbe = async (n: number) => {
+      const event = probeEvent(id, n);
+      const started = performance.now();
+      baseline.produce(Buffer.byteLength(JSON.stringify(logMessageOf(event)))).catch(() => baseline.failed++);
+      try {
+        const res = await fetch(`${url}/v1/events`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${WRITE_KEY}` },
+          body: JSON.stringify(event),
+        });
+        await res.arrayBuffer();
+        const ackAt = performance.now();
+        if (res.ok) {
+          ackMs.push(ackAt - started);
+          probes.push({ user: event.user_id, item: event.item_id, ackAt });
+        } else probeErrors++;
+      } catch {
+        probeErrors++;
+      }
+    };
+    // Probes go out on a fixed schedule whatever the server's answer time: an overloaded server must not
+    // thin out its own measurement.
     const sender = (async () => {
-      let n = 0;
+      const inFlight: Promise<void>[] = [];
       let next = performance.now();
-      while (Date.now() < measureUntil) {
-        const event = probeEvent(id, n++);
-        const started = performance.now();
-        baseline
-          .produce(Buffer.byteLength(JSON.stringify(logMessageOf(event))))
-          .catch(() => baseline.failed++);
-        try {
-          const res = await fetch(`${url}/v1/events`, {
-            method: "POST",
-            headers: { "content-type": "application/json", authorization: `Bearer ${WRITE_KEY}` },
-            body: JSON.stringify(event),
-          });
-          await res.arrayBuffer();
-          const ackAt = performance.now();
-          if (res.ok) {
-            ackMs.push(ackAt - started);
-            probes.push({ user: event.user_id, item: event.item_id, ackAt });
-          } else probeErrors++;
-        } catch {
-          probeErrors++;
-        }
+      for (let n = 0; Date.now() < measureUntil; n++) {
+        inFlight.push(sendProbe(n));
         next += s.probeIntervalMs;
         await sleep(Math.max(0, next - performance.now()));
       }
+      await Promise.all(inFlight);
       sending = false;
     })();
 
