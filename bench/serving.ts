@@ -2,7 +2,7 @@ import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import type { LogMessage } from "../core/contracts/log-message.ts";
-import { createTestDatabase, stackEnv, uniqueName } from "../core/testing/stack.ts";
+import { createTestDatabase, stackEnv, uniqueName, type TestDatabase } from "../core/testing/stack.ts";
 import { REPO_ROOT } from "../core/runtime/local-env.ts";
 import { appendInteractionEvents } from "../ingest/event-store.ts";
 import { createFeaturesProjection } from "../projectors/features/projection.ts";
@@ -28,6 +28,91 @@ function lcg(seed: number) {
   return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
+/**
+ * Seeds the benchmark's data set under `prefix`: catalog and interactions through the projections' own code, the
+ * same events in the Postgres log, a Jaccard artifact (k=100) and a logistic ranker trained from the log, active.
+ * Shared with the in-process microbenchmark (serving-inprocess.ts).
+ */
+export async function seedServingBench(db: TestDatabase, redis: Redis, prefix: string) {
+  const rand = lcg(1);
+  // Seed: catalog and interactions through the projections' own code; the same events in the Postgres log.
+  const projections = [
+    createFeaturesProjection(redis, { prefix }),
+    createRecommendationsProjection(redis, { prefix }),
+  ];
+  let position = 0;
+  const msg = (m: Omit<LogMessage, "position" | "transaction_id" | "received_at">): LogMessage => {
+    position++;
+    return {
+      ...m,
+      position,
+      transaction_id: String(position),
+      received_at: new Date().toISOString(),
+    } as LogMessage;
+  };
+  const now = new Date().toISOString();
+  const catalog = Array.from({ length: ITEMS }, (_, i) =>
+    msg({
+      kind: "catalog",
+      event: {
+        event_id: randomUUID(),
+        type: "item_changed",
+        item_id: `i${i}`,
+        timestamp: now,
+        item: {
+          item_id: `i${i}`,
+          version: 1,
+          categories: [`c${i % CATEGORIES}`],
+          attributes: {},
+          available: i % 50 !== 0,
+          updated_at: now,
+        },
+      },
+    }),
+  );
+  const events = [];
+  const start = Date.now() - 7 * 24 * 3_600_000;
+  for (let u = 0; u < USERS; u++) {
+    const home = Math.floor(rand() * CATEGORIES);
+    for (let k = 0; k < PER_USER; k++) {
+      // Skewed popularity within a preferred category, some exploration.
+      const cat = rand() < 0.7 ? home : Math.floor(rand() * CATEGORIES);
+      const rankInCat = Math.floor(Math.pow(rand(), 2) * (ITEMS / CATEGORIES));
+      events.push({
+        event_id: randomUUID(),
+        type: rand() < 0.8 ? "view" : "click",
+        user_id: `u${u}`,
+        item_id: `i${rankInCat * CATEGORIES + cat}`,
+        timestamp: new Date(start + (u * PER_USER + k) * 15_000).toISOString(),
+      });
+    }
+  }
+  const interactionMsgs = events.map((event) => msg({ kind: "interaction", event } as never));
+  const all = [...catalog, ...interactionMsgs];
+  for (let i = 0; i < all.length; i += 2000)
+    for (const p of projections) await p.applyMessages(all.slice(i, i + 2000), "bench");
+  for (let i = 0; i < events.length; i += 5000)
+    await appendInteractionEvents(db.db, events.slice(i, i + 5000));
+
+  const artifact = trainModel(
+    "jaccard",
+    buildInteractionMatrix(
+      events.map((e) => ({ userId: e.user_id, itemId: e.item_id, timestamp: Date.parse(e.timestamp) })),
+    ),
+    { k: 100 },
+  );
+  const artifactVersion = await publishArtifact(redis, prefix, artifact);
+  const trained = await trainAndRegister({
+    db: db.db,
+    prefix,
+    activate: true,
+    maxExamples: 5000,
+    artifactVersion,
+  });
+
+  return { events, artifactVersion, trained };
+}
+
 export async function runServingBench(options: { rates?: number[]; duration?: string } = {}) {
   const rates = options.rates ?? [250, 500, 1000, 1500, 2000];
   const duration = options.duration ?? "10s";
@@ -36,82 +121,8 @@ export async function runServingBench(options: { rates?: number[]; duration?: st
   const redis = new Redis(env.REDIS_URL);
   const prefix = uniqueName("rkbench");
   const readKey = `bench-read-${randomUUID()}`;
-  const rand = lcg(1);
   try {
-    // Seed: catalog and interactions through the projections' own code; the same events in the Postgres log.
-    const projections = [
-      createFeaturesProjection(redis, { prefix }),
-      createRecommendationsProjection(redis, { prefix }),
-    ];
-    let position = 0;
-    const msg = (m: Omit<LogMessage, "position" | "transaction_id" | "received_at">): LogMessage => {
-      position++;
-      return {
-        ...m,
-        position,
-        transaction_id: String(position),
-        received_at: new Date().toISOString(),
-      } as LogMessage;
-    };
-    const now = new Date().toISOString();
-    const catalog = Array.from({ length: ITEMS }, (_, i) =>
-      msg({
-        kind: "catalog",
-        event: {
-          event_id: randomUUID(),
-          type: "item_changed",
-          item_id: `i${i}`,
-          timestamp: now,
-          item: {
-            item_id: `i${i}`,
-            version: 1,
-            categories: [`c${i % CATEGORIES}`],
-            attributes: {},
-            available: i % 50 !== 0,
-            updated_at: now,
-          },
-        },
-      }),
-    );
-    const events = [];
-    const start = Date.now() - 7 * 24 * 3_600_000;
-    for (let u = 0; u < USERS; u++) {
-      const home = Math.floor(rand() * CATEGORIES);
-      for (let k = 0; k < PER_USER; k++) {
-        // Skewed popularity within a preferred category, some exploration.
-        const cat = rand() < 0.7 ? home : Math.floor(rand() * CATEGORIES);
-        const rankInCat = Math.floor(Math.pow(rand(), 2) * (ITEMS / CATEGORIES));
-        events.push({
-          event_id: randomUUID(),
-          type: rand() < 0.8 ? "view" : "click",
-          user_id: `u${u}`,
-          item_id: `i${rankInCat * CATEGORIES + cat}`,
-          timestamp: new Date(start + (u * PER_USER + k) * 15_000).toISOString(),
-        });
-      }
-    }
-    const interactionMsgs = events.map((event) => msg({ kind: "interaction", event } as never));
-    const all = [...catalog, ...interactionMsgs];
-    for (let i = 0; i < all.length; i += 2000)
-      for (const p of projections) await p.applyMessages(all.slice(i, i + 2000), "bench");
-    for (let i = 0; i < events.length; i += 5000)
-      await appendInteractionEvents(db.db, events.slice(i, i + 5000));
-
-    const artifact = trainModel(
-      "jaccard",
-      buildInteractionMatrix(
-        events.map((e) => ({ userId: e.user_id, itemId: e.item_id, timestamp: Date.parse(e.timestamp) })),
-      ),
-      { k: 100 },
-    );
-    const artifactVersion = await publishArtifact(redis, prefix, artifact);
-    const trained = await trainAndRegister({
-      db: db.db,
-      prefix,
-      activate: true,
-      maxExamples: 5000,
-      artifactVersion,
-    });
+    const { events, trained } = await seedServingBench(db, redis, prefix);
 
     const server = await startServer("serving", {
       DATABASE_URL: db.url,

@@ -73,7 +73,7 @@ export function servingRouter(deps: ServingRouterDeps): Router {
     if (idError) return badRequest(res, [idError]);
     const [features, ranking] = await Promise.all([
       deps.features.getUserFeatures(userId),
-      rankForUser(deps, { userId, n: 10, categories: [], exclude: [] }),
+      rankForUser(deps, { userId, n: 10, categories: [], exclude: [], explain: true }),
     ]);
     res.json({
       ...features,

@@ -62,10 +62,13 @@ export async function publishArtifact(
   return v;
 }
 
-/** Reads artifact versions through an in-process cache (safe: versions are immutable). */
+/**
+ * Reads artifact versions through an in-process cache (safe: versions are immutable). Caches are per version
+ * (version → item → value), so a lookup is two map reads and no key string is built per item per request.
+ */
 export class ArtifactReader {
-  private readonly neighbourCache = new Map<string, readonly Neighbour[] | null>();
-  private readonly biasCache = new Map<string, number | null>();
+  private readonly neighbourCache = new Map<number, Map<ItemId, readonly Neighbour[] | null>>();
+  private readonly biasCache = new Map<number, Map<ItemId, number | null>>();
   private readonly popularCache = new Map<number, readonly ScoredItem[]>();
 
   constructor(
@@ -74,29 +77,37 @@ export class ArtifactReader {
     private readonly maxCachedEntries = 200_000,
   ) {}
 
-  private bound(cache: Map<string, unknown>): void {
+  private cacheFor<V>(caches: Map<number, Map<ItemId, V>>, v: number): Map<ItemId, V> {
+    let cache = caches.get(v);
+    if (!cache) {
+      // Serving uses one or two versions at a time (the active one, the previous during a swap).
+      if (caches.size >= 4) caches.clear();
+      cache = new Map();
+      caches.set(v, cache);
+    }
     // Crude but bounded: an artifact far larger than the cache just means more Redis reads.
     if (cache.size > this.maxCachedEntries) cache.clear();
+    return cache;
   }
 
   async neighbours(v: number, items: readonly ItemId[]): Promise<Map<ItemId, readonly Neighbour[]>> {
+    const cache = this.cacheFor(this.neighbourCache, v);
     const out = new Map<ItemId, readonly Neighbour[]>();
-    const missing: ItemId[] = [];
+    let missing: ItemId[] | undefined;
     for (const id of items) {
-      const cached = this.neighbourCache.get(`${v}:${id}`);
-      if (cached === undefined) missing.push(id);
+      const cached = cache.get(id);
+      if (cached === undefined) (missing ??= []).push(id);
       else if (cached) out.set(id, cached);
     }
-    if (missing.length > 0) {
+    if (missing) {
       const raw = await Promise.all(
         missing.map((id) => this.redis.get(artifactKeys.neighbours(this.prefix, v, id))),
       );
-      this.bound(this.neighbourCache);
       missing.forEach((id, i) => {
         const list = raw[i]
           ? (JSON.parse(raw[i]) as [string, number][]).map(([item_id, score]) => ({ item_id, score }))
           : null;
-        this.neighbourCache.set(`${v}:${id}`, list);
+        cache.set(id, list);
         if (list) out.set(id, list);
       });
     }
@@ -104,19 +115,19 @@ export class ArtifactReader {
   }
 
   async bias(v: number, items: readonly ItemId[]): Promise<Map<ItemId, number>> {
+    const cache = this.cacheFor(this.biasCache, v);
     const out = new Map<ItemId, number>();
-    const missing: ItemId[] = [];
+    let missing: ItemId[] | undefined;
     for (const id of items) {
-      const cached = this.biasCache.get(`${v}:${id}`);
-      if (cached === undefined) missing.push(id);
+      const cached = cache.get(id);
+      if (cached === undefined) (missing ??= []).push(id);
       else if (cached !== null) out.set(id, cached);
     }
-    if (missing.length > 0) {
+    if (missing) {
       const raw = await this.redis.hmget(artifactKeys.bias(this.prefix, v), ...missing);
-      this.bound(this.biasCache);
       missing.forEach((id, i) => {
         const b = raw[i] === null || raw[i] === undefined ? null : Number(raw[i]);
-        this.biasCache.set(`${v}:${id}`, b);
+        cache.set(id, b);
         if (b !== null) out.set(id, b);
       });
     }

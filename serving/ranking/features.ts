@@ -42,6 +42,15 @@ export function featureRow(s: CandidateSignals): number[] {
   ];
 }
 
+/** featureRow written in place (serving builds one row per candidate per request: no array per row). */
+export function writeFeatureRow(s: CandidateSignals, out: Float32Array, offset: number): void {
+  out[offset] = rr(s.retrievalRank);
+  out[offset + 1] = rr(s.lastItemRank);
+  out[offset + 2] = rr(s.trendingRank);
+  out[offset + 3] = rr(s.popularRank);
+  out[offset + 4] = Math.min(1, Math.max(0, s.categoryAffinity));
+}
+
 /**
  * The ranking used while no model is registered: retrieval order first, then what the user just looked at,
  * then category taste, then what is hot. Weights are hand-set, documented in README "Heuristic ranking".

@@ -7,7 +7,7 @@ import {
   categoryAffinity,
   FEATURE_COUNT,
   FEATURE_NAMES,
-  featureRow,
+  writeFeatureRow,
   type CandidateSignals,
 } from "./features.ts";
 import type { RedisReadModel, VersionedReadModel } from "./redis-read-model.ts";
@@ -21,6 +21,8 @@ export interface RecommendationRequest {
   /** Keep only items in any of these categories (empty: all). */
   categories: readonly string[];
   exclude: readonly string[];
+  /** Also return what the ranker saw (`scored`); costs a feature record per candidate, so off by default. */
+  explain?: boolean;
 }
 
 export interface RankedItem {
@@ -32,7 +34,7 @@ export interface RankedItem {
 export interface RankingOutcome {
   items: RankedItem[];
   model_version: number | null;
-  /** Per scored candidate its feature row: what the ranker saw (for /v1/users/:id/features). */
+  /** With `explain`: per scored candidate (top 50) its feature row, what the ranker saw (/v1/users/:id/features). */
   scored: { item_id: string; source: CandidateSource; score: number; features: Record<string, number> }[];
 }
 
@@ -46,9 +48,24 @@ export interface RankingDeps {
 interface Candidate extends CandidateSignals {
   item_id: string;
   source: CandidateSource;
+  info?: ItemInfo;
 }
 
-const rankMap = (list: readonly ScoredItem[]) => new Map(list.map((x, i) => [x.item_id, i]));
+const rankMaps = new WeakMap<readonly ScoredItem[], Map<ItemId, number>>();
+/**
+ * Item → position. Shared lists (trending, popularity, artifact neighbour lists) are the same array objects while
+ * cached, so their maps are built once per list, not once per request.
+ */
+function rankMap(list: readonly ScoredItem[], shared = true): Map<ItemId, number> {
+  let m = shared ? rankMaps.get(list) : undefined;
+  if (!m) {
+    m = new Map();
+    for (let i = 0; i < list.length; i++) m.set(list[i]!.item_id, i); // last wins, as new Map(entries)
+    if (shared) rankMaps.set(list, m);
+  }
+  return m;
+}
+const EMPTY: readonly ScoredItem[] = [];
 
 /**
  * Candidates (neighbours of the user's recent items through recommend() — the same function the offline
@@ -82,8 +99,11 @@ export async function rankForUser(deps: RankingDeps, req: RecommendationRequest)
     ...req.categories.map((c) => view.trendingIn(c, pool)),
   ]);
 
-  const retrievalRank = rankMap(retrieved.filter((r) => r.source === "neighbours"));
-  const lastItemRank = rankMap(lastItem.get(history[0]!) ?? []);
+  const retrievalRank = rankMap(
+    retrieved.filter((r) => r.source === "neighbours"),
+    false,
+  );
+  const lastItemRank = rankMap(lastItem.get(history[0]!) ?? EMPTY);
   const trendingRank = rankMap(trending);
   const popularRank = rankMap(popular);
 
@@ -102,7 +122,7 @@ export async function rankForUser(deps: RankingDeps, req: RecommendationRequest)
   const info = await view.itemInfo([...candidates.keys()]);
   const affinities = new Map(user.affinities.map((a) => [a.category, a.score]));
   const affinityTotal = user.affinities.reduce((s, a) => s + a.score, 0);
-  const eligible: (Candidate & { info?: ItemInfo })[] = [];
+  const eligible: Candidate[] = [];
   for (const c of candidates.values()) {
     const facts = info.get(c.item_id);
     if (!isEligible(facts, req.categories)) continue;
@@ -111,11 +131,12 @@ export async function rankForUser(deps: RankingDeps, req: RecommendationRequest)
     c.trendingRank = trendingRank.get(c.item_id);
     c.popularRank = popularRank.get(c.item_id);
     c.categoryAffinity = categoryAffinity(facts?.categories ?? [], affinities, affinityTotal);
-    eligible.push({ ...c, info: facts });
+    c.info = facts;
+    eligible.push(c);
   }
 
   const rows = new Float32Array(eligible.length * FEATURE_COUNT);
-  eligible.forEach((c, i) => rows.set(featureRow(c), i * FEATURE_COUNT));
+  for (let i = 0; i < eligible.length; i++) writeFeatureRow(eligible[i]!, rows, i * FEATURE_COUNT);
   const scores = await ranker.score(rows, eligible.length);
   const ranked: (Ranked & { source: CandidateSource })[] = eligible.map((c, i) => ({
     item_id: c.item_id,
@@ -129,11 +150,13 @@ export async function rankForUser(deps: RankingDeps, req: RecommendationRequest)
   );
   if (items.length < req.n) await fillFromPopular(view, req, blocked, items);
 
+  if (!req.explain) return { items, model_version: ranker.version, scored: [] };
+  const rowOf = new Map(eligible.map((c, i) => [c.item_id, i]));
   return {
     items,
     model_version: ranker.version,
     scored: ranked.slice(0, 50).map((r) => {
-      const i = eligible.findIndex((c) => c.item_id === r.item_id);
+      const i = rowOf.get(r.item_id)!;
       const row = rows.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT);
       return {
         item_id: r.item_id,

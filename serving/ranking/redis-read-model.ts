@@ -17,19 +17,86 @@ export interface RedisReadModelOptions {
   onlineNeighbours?: number;
 }
 
-/** A small time-bounded cache: one entry per key, refreshed after `ms`. */
-class TtlCache<V> {
+/**
+ * A time-bounded cache that refreshes without making requests wait: an entry is fresh for `ms`, then served
+ * stale for another `ms` while ONE background read (batched over every key that went stale in the same turn of
+ * the event loop) replaces it; only keys never seen, or unseen for 2·`ms`, are read while the caller waits.
+ * Concurrent callers missing the same key share one read. So values are at most about 2·`ms` old, and a busy
+ * server's requests almost never wait on Redis for them.
+ */
+class RefreshingCache<V> {
   private readonly entries = new Map<string, { value: V; until: number }>();
-  constructor(private readonly ms: number) {}
-  get(key: string): V | undefined {
-    if (this.ms <= 0) return undefined;
-    const e = this.entries.get(key);
-    return e && e.until > Date.now() ? e.value : undefined;
+  private readonly inflight = new Map<string, Promise<void>>();
+  private stale = new Set<string>();
+  private flushScheduled = false;
+
+  constructor(
+    private readonly ms: number,
+    /** Reads several keys at once; keys absent from the result are cached as `absent`. */
+    private readonly load: (keys: readonly string[]) => Promise<ReadonlyMap<string, V>>,
+    private readonly absent: V,
+    private readonly maxEntries = 200_000,
+  ) {}
+
+  /** Values for `keys` (absent ones included, as `absent`), in a map. */
+  async getMany(keys: readonly string[]): Promise<Map<string, V>> {
+    const out = new Map<string, V>();
+    if (this.ms <= 0) {
+      const loaded = await this.load(keys);
+      for (const k of keys) out.set(k, loaded.get(k) ?? this.absent);
+      return out;
+    }
+    const now = Date.now();
+    let missing: string[] | undefined;
+    for (const k of keys) {
+      const e = this.entries.get(k);
+      if (e && now < e.until + this.ms) {
+        out.set(k, e.value);
+        if (now >= e.until) this.markStale(k);
+      } else (missing ??= []).push(k);
+    }
+    if (missing) {
+      await this.fetch(missing);
+      for (const k of missing) out.set(k, this.entries.get(k)?.value ?? this.absent);
+    }
+    return out;
   }
-  set(key: string, value: V): void {
-    if (this.ms <= 0) return;
-    if (this.entries.size > 100_000) this.entries.clear();
-    this.entries.set(key, { value, until: Date.now() + this.ms });
+
+  private markStale(key: string): void {
+    if (this.inflight.has(key)) return;
+    this.stale.add(key);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const keys = [...this.stale];
+      this.stale = new Set();
+      void this.fetch(keys).catch(() => undefined); // the stale value keeps serving; the next request retries
+    });
+  }
+
+  private fetch(keys: readonly string[]): Promise<unknown> {
+    const waits: Promise<void>[] = [];
+    const todo: string[] = [];
+    for (const k of keys) {
+      const p = this.inflight.get(k);
+      if (p) waits.push(p);
+      else todo.push(k);
+    }
+    if (todo.length > 0) {
+      const p = this.load(todo)
+        .then((loaded) => {
+          if (this.entries.size > this.maxEntries) this.entries.clear();
+          const until = Date.now() + this.ms;
+          for (const k of todo) this.entries.set(k, { value: loaded.get(k) ?? this.absent, until });
+        })
+        .finally(() => {
+          for (const k of todo) this.inflight.delete(k);
+        });
+      for (const k of todo) this.inflight.set(k, p);
+      waits.push(p);
+    }
+    return Promise.all(waits);
   }
 }
 
@@ -40,17 +107,58 @@ class TtlCache<V> {
  * request already read instead of reading it again.
  */
 export class RedisReadModel {
-  private readonly itemCache: TtlCache<ItemInfo | null>;
+  private readonly itemCache: RefreshingCache<ItemInfo | null>;
   private readonly lists = new Map<
     string,
     { value: readonly ScoredItem[] | undefined; until: number; refreshing: Promise<void> | undefined }
   >();
-  private readonly onlineCache: TtlCache<readonly Neighbour[] | null>;
+  private readonly onlineCache: RefreshingCache<readonly Neighbour[] | null>;
+  /** Slices of immutable artifact popularity lists, so per-request rank maps can be cached by list identity. */
+  private readonly popularSlices = new Map<string, readonly ScoredItem[]>();
 
   constructor(readonly options: RedisReadModelOptions) {
     const ms = options.cacheMs ?? 1000;
-    this.itemCache = new TtlCache(ms);
-    this.onlineCache = new TtlCache(ms);
+    this.itemCache = new RefreshingCache<ItemInfo | null>(
+      ms,
+      async (ids) => {
+        const docs = await options.features.getItems(ids);
+        const out = new Map<ItemId, ItemInfo>();
+        for (const [id, doc] of docs) out.set(id, { available: doc.available, categories: doc.categories });
+        return out;
+      },
+      null,
+    );
+    this.onlineCache = new RefreshingCache<readonly Neighbour[] | null>(
+      ms,
+      async (ids) => {
+        const lists = await Promise.all(
+          ids.map((id) => options.recommendations.getNeighbours(id, options.onlineNeighbours ?? 50)),
+        );
+        const out = new Map<ItemId, readonly Neighbour[]>();
+        ids.forEach((id, i) => {
+          const list = lists[i]!.map(({ item_id, score }) => ({ item_id, score }));
+          if (list.length > 0) out.set(id, list);
+        });
+        return out;
+      },
+      null,
+    );
+  }
+
+  /**
+   * The artifact's popularity list cut to `limit`, the same array for the same (version, limit); undefined when
+   * the artifact has no popularity list.
+   */
+  async artifactPopular(v: number, limit: number): Promise<readonly ScoredItem[] | undefined> {
+    const key = `${v}:${limit}`;
+    const cached = this.popularSlices.get(key);
+    if (cached) return cached;
+    const full = await this.options.artifacts.popular(v);
+    if (full.length === 0) return undefined;
+    const list = full.slice(0, limit);
+    if (this.popularSlices.size > 1000) this.popularSlices.clear();
+    this.popularSlices.set(key, list);
+    return list;
   }
 
   at(artifactVersion: number | null, history?: readonly ItemId[]): VersionedReadModel {
@@ -59,24 +167,7 @@ export class RedisReadModel {
 
   async onlineNeighbours(items: readonly ItemId[]): Promise<Map<ItemId, readonly Neighbour[]>> {
     const out = new Map<ItemId, readonly Neighbour[]>();
-    const missing: ItemId[] = [];
-    for (const id of items) {
-      const c = this.onlineCache.get(id);
-      if (c === undefined) missing.push(id);
-      else if (c) out.set(id, c);
-    }
-    if (missing.length > 0) {
-      const lists = await Promise.all(
-        missing.map((id) =>
-          this.options.recommendations.getNeighbours(id, this.options.onlineNeighbours ?? 50),
-        ),
-      );
-      missing.forEach((id, i) => {
-        const list = lists[i]!.map(({ item_id, score }) => ({ item_id, score }));
-        this.onlineCache.set(id, list.length > 0 ? list : null);
-        if (list.length > 0) out.set(id, list);
-      });
-    }
+    for (const [id, list] of await this.onlineCache.getMany(items)) if (list) out.set(id, list);
     return out;
   }
 
@@ -107,6 +198,9 @@ export class RedisReadModel {
           e.until = Date.now() + (this.options.cacheMs ?? 1000);
         })
         .finally(() => (e.refreshing = undefined));
+      // A failed background refresh must not crash the process: the previous list keeps serving and the next
+      // request retries; a request that has no list yet awaits the same promise below and sees the error.
+      e.refreshing.catch(() => undefined);
     }
     if (e.value === undefined) await e.refreshing;
     return e.value ?? [];
@@ -114,21 +208,7 @@ export class RedisReadModel {
 
   async itemInfo(items: readonly ItemId[]): Promise<Map<ItemId, ItemInfo>> {
     const out = new Map<ItemId, ItemInfo>();
-    const missing: ItemId[] = [];
-    for (const id of items) {
-      const c = this.itemCache.get(id);
-      if (c === undefined) missing.push(id);
-      else if (c) out.set(id, c);
-    }
-    if (missing.length > 0) {
-      const docs = await this.options.features.getItems(missing);
-      for (const id of missing) {
-        const doc = docs.get(id);
-        const info = doc ? { available: doc.available, categories: doc.categories } : null;
-        this.itemCache.set(id, info);
-        if (info) out.set(id, info);
-      }
-    }
+    for (const [id, info] of await this.itemCache.getMany(items)) if (info) out.set(id, info);
     return out;
   }
 }
@@ -165,8 +245,8 @@ export class VersionedReadModel implements ReadModel {
 
   async popularItems(limit: number): Promise<readonly ScoredItem[]> {
     if (this.artifactVersion !== null) {
-      const list = await this.base.options.artifacts.popular(this.artifactVersion);
-      if (list.length > 0) return list.slice(0, limit);
+      const list = await this.base.artifactPopular(this.artifactVersion, limit);
+      if (list) return list;
     }
     return this.base.trending(undefined, limit, "long");
   }
