@@ -88,7 +88,8 @@ export class ProjectorRuntime {
     payload: EachBatchPayload,
   ): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-    const maxBatch = this.options.maxBatch ?? 500;
+    // Large chunks let the batch script merge more (one PEXPIRE per key, summed increments per chunk).
+    const maxBatch = this.options.maxBatch ?? 2000;
     for (let start = 0; start < batch.messages.length; start += maxBatch) {
       if (!isRunning() || isStale() || this.stopping) return;
       const records = batch.messages.slice(start, start + maxBatch);

@@ -1,11 +1,12 @@
 import type { Redis } from "ioredis";
 import type { LogPosition } from "../../core/contracts/position.ts";
-import { parsePositionToken } from "../../core/contracts/position.ts";
+import { compareLogPositions, parsePositionToken } from "../../core/contracts/position.ts";
 import { APPLIED_KEY, versionBase, versionPointerKey } from "./keys.ts";
+import { encodeBatch } from "./batch-encoding.ts";
 
 /**
  * Applies a batch of messages' effects to Redis atomically and idempotently: one Lua script per batch skips
- * every message whose log position is at or below the position already applied for the batch's source
+ * the messages whose log position is at or below the position already applied for the batch's source
  * (topic:partition, or "log" for a replay), applies the rest, and stores the new applied position, all in one
  * atomic step. A projector killed mid-batch therefore either applied the whole batch (and skips it on
  * redelivery) or none of it. Kafka delivers a partition in log order, so "≤ applied" means "already applied".
@@ -13,6 +14,12 @@ import { APPLIED_KEY, versionBase, versionPointerKey } from "./keys.ts";
  * Effects are data (`Op`), computed in TypeScript by pure functions; keys in ops are relative and the script
  * prepends the version base it reads from the version pointer in the same atomic step, so a version switch
  * (see replay.ts) can never split a batch between two versions.
+ *
+ * Throughput: a batch's commutative ops are merged before they are sent (batch-encoding.ts), so the script
+ * applies one HINCRBY per hash field, one PEXPIRE per key, one trim per capped set per batch instead of one per
+ * event. Merging crosses messages, so the script applies a batch all or nothing: when the stored position lies
+ * inside the batch (a redelivery that overlaps what was applied), it answers with that position and the batch
+ * is sent again without the messages at or below it.
  *
  * Redis Cluster: the script builds key names itself, which a cluster only allows within one slot. The
  * per-slot variant keeps a guard per user slot (`{u:ID}:applied`, the user's last applied position) and
@@ -27,7 +34,10 @@ export type Op =
   | ["pexpire", key: string, ms: string]
   /** Sets the fields only when `version` is greater than the stored `v` field (an older write never wins). */
   | ["hset_newer", key: string, version: string, ...fieldsAndValues: string[]]
-  /** Runs `ops` once per category in the JSON array stored in `field` of `key`, with `$c` replaced by it. */
+  /**
+   * Runs `ops` once per category in the JSON array stored in `field` of `key`, with `$c` replaced by it.
+   * Inner ops may be `hincrby`, `zincrby` and `pexpire`.
+   */
   | ["catfan", key: string, field: string, ops: Op[]]
   /**
    * Online co-occurrence: when `item` is new in the user history `histKey`, counts it once for every item
@@ -55,12 +65,18 @@ export interface BatchResult {
   skipped: number;
 }
 
+/*
+ * ARGV: pointer, ns, forced version, source, first tx, first pos, last tx, last pos, message count, then
+ * 'packed' and the op stream (see batch-encoding.ts) as one string of fields each ended by \x1e, or 'args'
+ * and the fields as arguments.
+ */
 const SCRIPT = `
 local pointer, ns, forced, source = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local version = forced
 if version == '' then version = redis.call('GET', pointer) or '1' end
 local base = ns .. ':v' .. version .. ':'
 local applied = base .. '${APPLIED_KEY}'
+local count = tonumber(ARGV[9])
 
 local function after(tx1, p1, tx2, p2)
   if #tx1 ~= #tx2 then return #tx1 > #tx2 end
@@ -68,85 +84,136 @@ local function after(tx1, p1, tx2, p2)
   return tonumber(p1) > tonumber(p2)
 end
 
+local last = redis.call('HGET', applied, source)
+local ltx, lpos = '0', '0'
+if last then ltx, lpos = string.match(last, '^(%d+)%.(%d+)$') end
+if not after(ARGV[7], ARGV[8], ltx, lpos) then return {tonumber(version), 0, count} end
+if not after(ARGV[5], ARGV[6], ltx, lpos) then return {tonumber(version), -1, 0, last} end
+
 local function trim(key, cap)
   local n = redis.call('ZCARD', key)
   if n > cap then redis.call('ZREMRANGEBYRANK', key, 0, n - cap - 1) end
 end
 
-local run
-local function sub(s, c) if c then return (string.gsub(s, '%$c', function() return c end)) end return s end
+local function fill(tpl, c)
+  local out, from = '', 1
+  while true do
+    local s, e = string.find(tpl, '$c', from, true)
+    if not s then return out .. string.sub(tpl, from) end
+    out = out .. string.sub(tpl, from, s - 1) .. c
+    from = e + 1
+  end
+end
 
-run = function(op, c)
-  local kind = op[1]
-  local key = base .. sub(op[2], c)
-  if kind == 'zadd_gt' then
-    redis.call('ZADD', key, 'GT', op[3], op[4])
-  elseif kind == 'zcap' then
-    trim(key, tonumber(op[3]))
-  elseif kind == 'hincrby' then
-    redis.call('HINCRBY', key, sub(op[3], c), op[4])
-  elseif kind == 'hmax' then
-    local cur = redis.call('HGET', key, op[3])
-    if (not cur) or tonumber(op[4]) > tonumber(cur) then redis.call('HSET', key, op[3], op[4]) end
-  elseif kind == 'zincrby' then
-    redis.call('ZINCRBY', key, op[3], sub(op[4], c))
-  elseif kind == 'pexpire' then
-    redis.call('PEXPIRE', key, op[3])
-  elseif kind == 'hset_newer' then
+-- Effects of category fan-outs, summed over the batch (integers add exactly in doubles below 2^53).
+local hinc, zinc, expire = {}, {}, {}
+local function acc(t, key, member, by)
+  local m = t[key]
+  if not m then m = {}; t[key] = m end
+  m[member] = (m[member] or 0) + tonumber(by)
+end
+-- Catalog categories as of this point of the batch; a catalog write in the batch drops the cached entry.
+local cats = {}
+
+-- The op stream comes packed in one string (cheap to send) unless a field contains the separator.
+local a, i = ARGV, 11
+if ARGV[10] == 'packed' then
+  a, i = {}, 1
+  for f in string.gmatch(ARGV[11], '([^\\30]*)\\30') do a[#a + 1] = f end
+end
+local n = #a
+while i <= n do
+  local kind = a[i]
+  if kind == '|' then i = i + 1; break end
+  if kind == 'I' then
+    redis.call('HINCRBY', base .. a[i + 1], a[i + 2], a[i + 3]); i = i + 4
+  elseif kind == 'Z' then
+    redis.call('ZINCRBY', base .. a[i + 1], a[i + 2], a[i + 3]); i = i + 4
+  elseif kind == 'M' then
+    local key = base .. a[i + 1]
+    local cur = redis.call('HGET', key, a[i + 2])
+    if (not cur) or tonumber(a[i + 3]) > tonumber(cur) then redis.call('HSET', key, a[i + 2], a[i + 3]) end
+    i = i + 4
+  elseif kind == 'G' then
+    redis.call('ZADD', base .. a[i + 1], 'GT', a[i + 2], a[i + 3]); i = i + 4
+  elseif kind == 'N' then
+    local rel, v, nf = a[i + 1], a[i + 2], tonumber(a[i + 3])
+    local key = base .. rel
     local cur = redis.call('HGET', key, 'v')
-    if (not cur) or tonumber(op[3]) > tonumber(cur) then
-      local args = {'v', op[3]}
-      for i = 4, #op do args[#args + 1] = op[i] end
+    if (not cur) or tonumber(v) > tonumber(cur) then
+      local args = {'v', v}
+      for j = i + 4, i + 3 + nf do args[#args + 1] = a[j] end
       redis.call('HSET', key, unpack(args))
+      cats[key] = nil
     end
-  elseif kind == 'catfan' then
-    local raw = redis.call('HGET', key, op[3])
-    if raw then
-      for _, cat in ipairs(cjson.decode(raw)) do
-        for _, inner in ipairs(op[4]) do run(inner, cat) end
+    i = i + 4 + nf
+  elseif kind == 'F' then
+    local key, field, ni = base .. a[i + 1], a[i + 2], tonumber(a[i + 3])
+    local ck = cats[key]
+    if ck == nil then
+      local raw = redis.call('HGET', key, field)
+      ck = raw and cjson.decode(raw) or false
+      cats[key] = ck
+    end
+    if ck then
+      for _, c in ipairs(ck) do
+        for j = i + 4, i + 3 + 4 * ni, 4 do
+          local op, k = a[j], base .. fill(a[j + 1], c)
+          if op == 'I' then acc(hinc, k, fill(a[j + 2], c), a[j + 3])
+          elseif op == 'Z' then acc(zinc, k, fill(a[j + 3], c), a[j + 2])
+          elseif op == 'E' then expire[k] = a[j + 2]
+          else error('catfan: unsupported op ' .. tostring(op)) end
+        end
       end
     end
-  elseif kind == 'cooc' then
-    local item, t, histCap, nbrCap = op[3], op[4], tonumber(op[5]), tonumber(op[6])
+    i = i + 4 + 4 * ni
+  elseif kind == 'C' then
+    local key, item, t, histCap, nbrCap = base .. a[i + 1], a[i + 2], a[i + 3], tonumber(a[i + 4]), tonumber(a[i + 5])
     if redis.call('ZSCORE', key, item) then
       redis.call('ZADD', key, 'GT', t, item)
     else
+      local b = base .. '{i:' .. item .. '}:nbrs'
       for _, other in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-        local a = base .. '{i:' .. other .. '}:nbrs'
-        local b = base .. '{i:' .. item .. '}:nbrs'
-        redis.call('ZINCRBY', a, 1, item)
+        local o = base .. '{i:' .. other .. '}:nbrs'
+        redis.call('ZINCRBY', o, 1, item)
         redis.call('ZINCRBY', b, 1, other)
-        trim(a, nbrCap)
+        trim(o, nbrCap)
         trim(b, nbrCap)
       end
       redis.call('INCR', base .. '{i:' .. item .. '}:cnt')
       redis.call('ZADD', key, t, item)
       trim(key, histCap)
     end
+    i = i + 6
   else
     error('unknown op ' .. tostring(kind))
   end
 end
 
-local last = redis.call('HGET', applied, source)
-local ltx, lpos = '0', '0'
-if last then ltx, lpos = string.match(last, '^(%d+)%.(%d+)$') end
-local done, skipped = 0, 0
-for _, m in ipairs(cjson.decode(ARGV[5])) do
-  if after(m[1], m[2], ltx, lpos) then
-    for _, op in ipairs(m[3]) do run(op, nil) end
-    ltx, lpos = m[1], m[2]
-    done = done + 1
-  else
-    skipped = skipped + 1
-  end
+for key, m in pairs(hinc) do
+  for field, by in pairs(m) do redis.call('HINCRBY', key, field, string.format('%d', by)) end
 end
-if done > 0 then redis.call('HSET', applied, source, ltx .. '.' .. lpos) end
-return {tonumber(version), done, skipped}
+for key, m in pairs(zinc) do
+  for member, by in pairs(m) do redis.call('ZINCRBY', key, string.format('%.17g', by), member) end
+end
+
+while i <= n do
+  local kind = a[i]
+  if kind == 'T' then trim(base .. a[i + 1], tonumber(a[i + 2]))
+  elseif kind == 'E' then expire[base .. a[i + 1]] = a[i + 2]
+  else error('unknown tail op ' .. tostring(kind)) end
+  i = i + 3
+end
+for key, ms in pairs(expire) do redis.call('PEXPIRE', key, ms) end
+
+redis.call('HSET', applied, source, ARGV[7] .. '.' .. ARGV[8])
+return {tonumber(version), count, 0}
 `;
 
 const defined = new WeakSet<Redis>();
-type WithScript = Redis & { reckonApplyBatch(...args: string[]): Promise<[number, number, number]> };
+type WithScript = Redis & {
+  reckonApplyBatch(...args: (string | string[])[]): Promise<[number, number, number, string?]>;
+};
 
 function withScript(redis: Redis): WithScript {
   if (!defined.has(redis)) {
@@ -156,23 +223,66 @@ function withScript(redis: Redis): WithScript {
   return redis as WithScript;
 }
 
+const SEPARATOR = "\x1e";
+
+/**
+ * One string instead of tens of thousands of arguments: ioredis converts and writes every argument separately,
+ * which cost more than the script itself. Ids cannot contain control characters, but catalog fields might;
+ * such a batch goes as arguments (ioredis flattens the array).
+ */
+function packStream(fields: string[]): [string, string] | [string, string[]] {
+  for (const f of fields) if (f.includes(SEPARATOR)) return ["args", fields];
+  return ["packed", fields.length === 0 ? "" : fields.join(SEPARATOR) + SEPARATOR];
+}
+
+/** The messages that the old one-by-one guard would apply from `after` on: strictly increasing positions. */
+function increasingAfter(messages: readonly OpsMessage[], after: LogPosition | undefined): OpsMessage[] {
+  const out: OpsMessage[] = [];
+  let last = after;
+  for (const m of messages) {
+    if (last === undefined || compareLogPositions(m.position, last) > 0) {
+      out.push(m);
+      last = m.position;
+    }
+  }
+  return out;
+}
+
 export async function applyOpsBatch(
   redis: Redis,
   target: BatchTarget,
   source: string,
   messages: readonly OpsMessage[],
 ): Promise<BatchResult> {
-  const payload = JSON.stringify(
-    messages.map((m) => [m.position.transactionId.toString(), String(m.position.position), m.ops]),
-  );
-  const [version, applied, skipped] = await withScript(redis).reckonApplyBatch(
+  const script = withScript(redis);
+  const header = [
     versionPointerKey(target.prefix, target.projection),
     `${target.prefix}:${target.ns}`,
     target.version === undefined ? "" : String(target.version),
     source,
-    payload,
-  );
-  return { version, applied, skipped };
+  ];
+  let pending = increasingAfter(messages, undefined);
+  let skipped = messages.length - pending.length;
+  for (;;) {
+    if (pending.length === 0) return { version: 0, applied: 0, skipped };
+    const first = pending[0]!.position;
+    const last = pending[pending.length - 1]!.position;
+    const [version, applied, skippedHere, stored] = await script.reckonApplyBatch(
+      ...header,
+      first.transactionId.toString(),
+      String(first.position),
+      last.transactionId.toString(),
+      String(last.position),
+      String(pending.length),
+      ...packStream(encodeBatch(pending.map((m) => m.ops))),
+    );
+    if (applied >= 0) return { version, applied, skipped: skipped + skippedHere };
+    // The stored position lies inside the batch: send only what comes after it.
+    const from = parsePositionToken(stored!)!;
+    const rest = increasingAfter(pending, from);
+    skipped += pending.length - rest.length;
+    pending = rest;
+  }
 }
 
 /** The version readers and the live consumer use now. */

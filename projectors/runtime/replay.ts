@@ -89,11 +89,18 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
   bar?.start(total, 0, { rate: 0 });
   const started = Date.now();
   let events = 0;
+  let prefetched: Promise<Awaited<ReturnType<typeof readLogBatch>>> | undefined;
   for (;;) {
-    const batch = await readLogBatch(db, position, batchSize);
+    const batch = await (prefetched ?? readLogBatch(db, position, batchSize));
+    prefetched = undefined;
     if (batch.length > 0) {
-      await projection.applyMessages(batch, REPLAY_SOURCE, version);
       position = toLogPosition(batch[batch.length - 1]!);
+      // Postgres reads the next batch while Redis applies this one.
+      if (batch.length === batchSize) {
+        prefetched = readLogBatch(db, position, batchSize);
+        prefetched.catch(() => undefined); // awaited (and thrown) on the next turn, unless the apply throws first
+      }
+      await projection.applyMessages(batch, REPLAY_SOURCE, version);
       events += batch.length;
       options.onBatch?.(events);
       if (events > total) total = events;
