@@ -90,6 +90,15 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
   const started = Date.now();
   let events = 0;
   let prefetched: Promise<Awaited<ReturnType<typeof readLogBatch>>> | undefined;
+  // The previous batch's script, still running in Redis while this batch is read and encoded. Redis runs one
+  // connection's commands in order, so batches still apply in log order; if one fails, the replay throws and
+  // the half-built version is never switched to (the next replay deletes it first).
+  let inflight: Promise<void> | undefined;
+  const settle = async () => {
+    const previous = inflight;
+    inflight = undefined;
+    await previous;
+  };
   for (;;) {
     const batch = await (prefetched ?? readLogBatch(db, position, batchSize));
     prefetched = undefined;
@@ -98,16 +107,23 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
       // Postgres reads the next batch while Redis applies this one.
       if (batch.length === batchSize) {
         prefetched = readLogBatch(db, position, batchSize);
-        prefetched.catch(() => undefined); // awaited (and thrown) on the next turn, unless the apply throws first
+        prefetched.catch(() => undefined); // awaited (and thrown) on the next turn, unless an apply throws first
       }
-      await projection.applyMessages(batch, REPLAY_SOURCE, version);
-      events += batch.length;
-      options.onBatch?.(events);
-      if (events > total) total = events;
-      bar?.setTotal(total);
-      bar?.update(events, { rate: Math.round(events / Math.max((Date.now() - started) / 1000, 0.001)) });
+      const applying = projection.applyMessages(batch, REPLAY_SOURCE, version).then(() => {
+        events += batch.length;
+        options.onBatch?.(events);
+        if (events > total) total = events;
+        bar?.setTotal(total);
+        bar?.update(events, {
+          rate: Math.round(events / Math.max((Date.now() - started) / 1000, 0.001)),
+        });
+      });
+      applying.catch(() => undefined); // awaited by settle()
+      await settle();
+      inflight = applying;
     }
     if (batch.length < batchSize) {
+      await settle();
       const fields = new Set<string>();
       for (let p = 0; p < partitions; p++) fields.add(appliedField(topic, p));
       for (const f of await redis.hkeys(base(previousVersion) + APPLIED_KEY))
