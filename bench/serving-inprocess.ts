@@ -1,5 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { Redis } from "ioredis";
 import { createTestDatabase, stackEnv, uniqueName } from "../core/testing/stack.ts";
 import { openRedis } from "../core/redis/redis.ts";
@@ -11,7 +14,11 @@ import { loadModel } from "../serving/models/registry.ts";
 import { servingConfigFromEnv } from "../serving/ranking/config.ts";
 import { rankForUser, type RankingDeps } from "../serving/ranking/rank.ts";
 import { RedisReadModel } from "../serving/ranking/redis-read-model.ts";
-import { percentile } from "./support.ts";
+import { REPO_ROOT } from "../core/runtime/local-env.ts";
+import { ApiKeys } from "../core/http/auth.ts";
+import { serveForTest, TEST_KEYS } from "../core/testing/http.ts";
+import { servingRouter } from "../serving/http/router.ts";
+import { k6Path, percentile } from "./support.ts";
 import { seedServingBench } from "./serving.ts";
 
 /**
@@ -107,6 +114,62 @@ async function throughput(deps: RankingDeps, inFlight: number, ms: number) {
   };
 }
 
+/** k6 (its own process, spawned asynchronously so this event loop keeps serving) against the router in-process. */
+async function underK6(deps: RankingDeps, rate: number) {
+  const server = await serveForTest([
+    servingRouter({
+      ...deps,
+      keys: new ApiKeys({ read: [TEST_KEYS.read], write: [], admin: [] }),
+    }),
+  ]);
+  try {
+    const summary = path.join(os.tmpdir(), `reckon-micro-k6-${process.pid}.json`);
+    const cpu = process.cpuUsage();
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        k6Path(),
+        [
+          "run",
+          "--quiet",
+          "--no-color",
+          "--summary-export",
+          summary,
+          path.join(REPO_ROOT, "loadtests/serving.js"),
+        ],
+        {
+          env: {
+            ...process.env,
+            BASE_URL: server.base,
+            READ_KEY: TEST_KEYS.read,
+            TARGET: "recs",
+            RATE: String(rate),
+            DURATION: "10s",
+            USERS: String(USERS),
+          },
+          stdio: ["ignore", "ignore", "inherit"],
+        },
+      );
+      child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`k6 exited with ${code}`))));
+    });
+    const used = process.cpuUsage(cpu);
+    const m = JSON.parse(readFileSync(summary, "utf8")) as {
+      metrics: Record<string, Record<string, number>>;
+    };
+    const d = m.metrics.http_req_duration!;
+    const count = m.metrics.http_reqs!.count!;
+    return {
+      rate,
+      requests: count,
+      p50_ms: d.med,
+      p99_ms: d["p(99)"],
+      p999_ms: d["p(99.9)"],
+      cpu_ms_per_request: (used.user + used.system) / 1000 / count,
+    };
+  } finally {
+    await server.close();
+  }
+}
+
 export async function runServingInProcess() {
   const env = stackEnv();
   const db = await createTestDatabase();
@@ -161,6 +224,9 @@ export async function runServingInProcess() {
     const commandsPerRequest = (commands() - before) / measured;
     const s = process.env.MICRO_NO_DELAY ? d : await sequential(slow, 300, 7);
     const tp = await throughput(fast, 32, 3000);
+    // MICRO_HTTP_RATE=N: also serve the router in this process (profile it with --cpu-prof) under k6 at N req/s.
+    const httpRate = Number(process.env.MICRO_HTTP_RATE ?? 0);
+    const http = httpRate > 0 ? await underK6(fast, httpRate) : undefined;
     return {
       bench: "serving-inprocess",
       sequential_ms: { mean: d.mean, p50: d.p50, p99: d.p99 },
@@ -168,6 +234,7 @@ export async function runServingInProcess() {
       serial_redis_round_trips_per_request: (s.mean - d.mean) / DELAY_MS,
       delayed_mean_ms: s.mean,
       throughput_32_in_flight: tp,
+      ...(http ? { http } : {}),
     };
   } finally {
     for (const c of clients) c.disconnect();

@@ -209,3 +209,23 @@ test("malformed parameters are 400s naming field, rule and what was received", a
   assert.equal((await server.call("GET", "/v1/recommendations/u", { scope: "none" })).status, 401);
   assert.equal((await server.call("GET", "/v1/recommendations/u", { scope: "write" })).status, 403);
 });
+
+test("serving's one-command reads equal the projection's plain reads", async () => {
+  const features = new FeaturesReader(redis, prefix);
+  const at = Date.now();
+  for (const user of ["p0", "c1", "ex", "nobody"])
+    assert.deepEqual(
+      await features.getUserFeaturesOneCommand(user, at),
+      await features.getUserFeatures(user, at),
+      user,
+    );
+  const items = ["m1", "b3", "x1", "unknown-item"];
+  const docs = await features.getItems(items);
+  const facts = await features.getItemFacts(items);
+  assert.deepEqual(
+    facts,
+    new Map([...docs].map(([id, d]) => [id, { available: d.available, categories: d.categories }])),
+  );
+  assert.equal(facts.get("x1")!.available, false);
+  assert.equal(facts.has("unknown-item"), false);
+});

@@ -8,7 +8,10 @@ export interface ServingConfig {
   historySeeds: number;
   /** Candidates scored per request: max(pool, 4·n). */
   pool: number;
-  /** In-process reuse of catalog facts, trending lists and online neighbours (ms). */
+  /**
+   * In-process reuse of catalog facts, trending lists and online neighbours (ms): fresh for this long, then
+   * served while one background read replaces them, so they are at most about twice this old; 0 disables.
+   */
   cacheMs: number;
   /** Longest wait for min_position (ms). */
   minPositionWaitMs: number;

@@ -120,12 +120,7 @@ export class RedisReadModel {
     const ms = options.cacheMs ?? 1000;
     this.itemCache = new RefreshingCache<ItemInfo | null>(
       ms,
-      async (ids) => {
-        const docs = await options.features.getItems(ids);
-        const out = new Map<ItemId, ItemInfo>();
-        for (const [id, doc] of docs) out.set(id, { available: doc.available, categories: doc.categories });
-        return out;
-      },
+      (ids) => options.features.getItemFacts(ids),
       null,
     );
     this.onlineCache = new RefreshingCache<readonly Neighbour[] | null>(
