@@ -119,7 +119,8 @@ local cats = {}
 local a, i = ARGV, 11
 if ARGV[10] == 'packed' then
   a, i = {}, 1
-  for f in string.gmatch(ARGV[11], '([^\\30]*)\\30') do a[#a + 1] = f end
+  local k = 0
+  for f in string.gmatch(ARGV[11], '([^\\30]*)\\30') do k = k + 1; a[k] = f end
 end
 local n = #a
 while i <= n do
