@@ -54,7 +54,7 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
         const at = logPositionOf(message);
         if (at && (!last || compareLogPositions(at, last) > 0)) last = at;
       }
-      await ch.insert(`${ANALYTICS_DATABASE}.events`, events);
+      for (const chunk of byPartitionLimit(events)) await ch.insert(`${ANALYTICS_DATABASE}.events`, chunk);
       await ch.insert(`${ANALYTICS_DATABASE}.items`, items);
       if (last) {
         await ch.insert(`${ANALYTICS_DATABASE}.projection_positions`, [
@@ -92,4 +92,28 @@ function logPositionOf(message: { transaction_id?: unknown; position?: unknown }
     return undefined;
   if (typeof message.position !== "number" || !Number.isSafeInteger(message.position)) return undefined;
   return { transactionId: BigInt(message.transaction_id), position: message.position };
+}
+
+/**
+ * `events` is partitioned by month, and ClickHouse refuses an INSERT touching more than 100 partitions
+ * (max_partitions_per_insert_block). Live batches touch one or two months; a historical backfill can span
+ * decades, so its rows are split into inserts of at most MAX_MONTHS_PER_INSERT months each (in month order).
+ */
+export const MAX_MONTHS_PER_INSERT = 100;
+
+export function byPartitionLimit<T extends { occurred_at: string }>(rows: readonly T[]): T[][] {
+  const byMonth = new Map<string, T[]>();
+  for (const row of rows) {
+    const month = row.occurred_at.slice(0, 7);
+    const group = byMonth.get(month);
+    if (group) group.push(row);
+    else byMonth.set(month, [row]);
+  }
+  if (byMonth.size <= MAX_MONTHS_PER_INSERT) return rows.length === 0 ? [] : [rows as T[]];
+  const months = [...byMonth.keys()].sort();
+  const chunks: T[][] = [];
+  for (let i = 0; i < months.length; i += MAX_MONTHS_PER_INSERT) {
+    chunks.push(months.slice(i, i + MAX_MONTHS_PER_INSERT).flatMap((m) => byMonth.get(m)!));
+  }
+  return chunks;
 }
