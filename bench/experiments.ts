@@ -3,7 +3,7 @@
 // the same rows in the same run. Runs on the in-process engine in a temporary data directory, so it never
 // touches a live store (libchdb binds one data directory per process: run it in its own process).
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { openClickHouse } from "../core/clickhouse/open.ts";
@@ -89,10 +89,16 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+/**
+ * Wall time, and the process's CPU time over the same span: the engine runs in-process, so on a shared
+ * machine CPU time shows what a query costs while wall time also shows what other work took from it.
+ */
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: number; value: T }> {
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const value = await fn();
-  return { ms: performance.now() - start, value };
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000, value };
 }
 
 async function computeResults(ch: ClickHouseStore) {
@@ -128,11 +134,17 @@ const RAW_SCAN_SQL = "SELECT count() AS n, sum(value) AS total FROM reckon.event
 
 async function measure(ch: ClickHouseStore, runs: number) {
   const resultTimes: number[] = [];
+  const resultCpu: number[] = [];
   const rawTimes: number[] = [];
+  const rawCpu: number[] = [];
   const finalTimes: number[] = [];
   for (let i = 0; i < runs; i++) {
-    resultTimes.push((await timed(() => computeResults(ch))).ms);
-    rawTimes.push((await timed(() => ch.query(RAW_SCAN_SQL))).ms);
+    const results = await timed(() => computeResults(ch));
+    resultTimes.push(results.ms);
+    resultCpu.push(results.cpuMs);
+    const raw = await timed(() => ch.query(RAW_SCAN_SQL));
+    rawTimes.push(raw.ms);
+    rawCpu.push(raw.cpuMs);
     finalTimes.push(
       (await timed(() => ch.query(RAW_SCAN_SQL.replace("reckon.events", "reckon.events FINAL")))).ms,
     );
@@ -142,7 +154,9 @@ async function measure(ch: ClickHouseStore, runs: number) {
   return {
     results_ms: Math.round(resultsMs),
     results_ms_runs: resultTimes.map(Math.round),
+    results_cpu_ms: Math.round(median(resultCpu)),
     raw_scan_ms: Math.round(rawMs),
+    raw_scan_cpu_ms: Math.round(median(rawCpu)),
     raw_scan_final_ms: Math.round(median(finalTimes)),
     results_to_raw_scan_ratio: Number((resultsMs / rawMs).toFixed(1)),
   };
@@ -184,6 +198,7 @@ export async function runExperimentsBench(options: ExperimentsBenchOptions = {})
       },
       metrics: BENCH_EXPERIMENT.metrics.map((m) => `${m.key} (${m.type})`),
       runs,
+      load_average_1m_at_end: Number(loadavg()[0]!.toFixed(2)),
       raw_scan_sql: RAW_SCAN_SQL,
       after_load: unmerged,
       after_merge: merged,
