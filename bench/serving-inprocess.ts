@@ -218,6 +218,8 @@ export async function runServingInProcess() {
 
     await sequential(fast, USERS, 0); // warm-up: JIT, artifact cache, catalog and trending caches
     if (!process.env.MICRO_NO_DELAY) await sequential(slow, 500, 0);
+    if (process.env.MICRO_HTTP_ONLY)
+      return { http: await underK6(fast, Number(process.env.MICRO_HTTP_RATE ?? 250)) };
     const before = commands();
     const measured = 2000;
     const d = await sequential(fast, measured, 7);

@@ -40,38 +40,6 @@ export interface ScoredItem {
   score: number;
 }
 
-/** KEYS: the profile hash, the recent sorted set, then one affinity hash per read window. */
-const USER_READ_SCRIPT = `
-local out = { redis.call('HGETALL', KEYS[1]), redis.call('ZREVRANGE', KEYS[2], 0, -1, 'WITHSCORES') }
-for i = 3, #KEYS do out[i] = redis.call('HGETALL', KEYS[i]) end
-return out
-`;
-const USER_READ_COMMAND = "reckonReadUserFeatures";
-type UserReadRedis = Redis &
-  Record<typeof USER_READ_COMMAND, (n: number, ...keys: string[]) => Promise<unknown>>;
-
-function pairsToObject(flat: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
-  return out;
-}
-
-/** `<type>:<item>` members with their time scores (ZREVRANGE WITHSCORES), at most `n` matching `type`. */
-function parseRecent(raw: string[], n: number, type?: string): RecentInteraction[] {
-  const out: RecentInteraction[] = [];
-  for (let i = 0; i < raw.length && out.length < n; i += 2) {
-    const member = raw[i]!;
-    const sep = member.indexOf(":");
-    const entry = {
-      type: member.slice(0, sep),
-      item_id: member.slice(sep + 1),
-      at: new Date(Number(raw[i + 1])).toISOString(),
-    };
-    if (type === undefined || entry.type === type) out.push(entry);
-  }
-  return out;
-}
-
 /**
  * What serving reads from the features projection. Every read resolves the version readers use (cached for
  * half a second, so a switch after a rebuild is picked up at once in practice). `atMs` defaults to now:
@@ -84,10 +52,7 @@ export class FeaturesReader {
     private readonly redis: Redis,
     private readonly prefix = DEFAULT_KEY_PREFIX,
     private readonly config: FeaturesConfig = DEFAULT_FEATURES_CONFIG,
-  ) {
-    if (!(USER_READ_COMMAND in redis))
-      redis.defineCommand(USER_READ_COMMAND, { lua: USER_READ_SCRIPT, readOnly: true });
-  }
+  ) {}
 
   private async key(relative: string): Promise<string> {
     const now = Date.now();
@@ -107,7 +72,18 @@ export class FeaturesReader {
       -1,
       "WITHSCORES",
     );
-    return parseRecent(raw, n, type);
+    const out: RecentInteraction[] = [];
+    for (let i = 0; i < raw.length && out.length < n; i += 2) {
+      const member = raw[i]!;
+      const sep = member.indexOf(":");
+      const entry = {
+        type: member.slice(0, sep),
+        item_id: member.slice(sep + 1),
+        at: new Date(Number(raw[i + 1])).toISOString(),
+      };
+      if (type === undefined || entry.type === type) out.push(entry);
+    }
+    return out;
   }
 
   /** Distinct items the user interacted with, most recent first. */
@@ -121,47 +97,13 @@ export class FeaturesReader {
   }
 
   async getUserFeatures(userId: string, atMs = Date.now()): Promise<UserFeatures> {
-    const windows = readWindows(this.config.affinity, atMs);
+    const h = this.config.affinity;
+    const windows = readWindows(h, atMs);
     const [profile, recent, ...affinityHashes] = await Promise.all([
       this.redis.hgetall(await this.key(featureKeys.userProfile(userId))),
       this.getRecentInteractions(userId, this.config.recentCap),
       ...windows.map(async (k) => this.redis.hgetall(await this.key(featureKeys.userAffinity(userId, k)))),
     ]);
-    return this.assembleUser(userId, atMs, windows, profile, recent, affinityHashes);
-  }
-
-  /**
-   * The same as getUserFeatures, read with ONE Redis command (a read-only script over the user's keys, which
-   * share the user's hash slot) instead of one per key: serving calls this on every request.
-   */
-  async getUserFeaturesOneCommand(userId: string, atMs = Date.now()): Promise<UserFeatures> {
-    const windows = readWindows(this.config.affinity, atMs);
-    const keys = await Promise.all([
-      this.key(featureKeys.userProfile(userId)),
-      this.key(featureKeys.userRecent(userId)),
-      ...windows.map((k) => this.key(featureKeys.userAffinity(userId, k))),
-    ]);
-    const raw = (await (this.redis as UserReadRedis)[USER_READ_COMMAND](keys.length, ...keys)) as string[][];
-    const [profile, recent, ...affinityHashes] = raw.map((r, i) => (i === 1 ? r : pairsToObject(r)));
-    return this.assembleUser(
-      userId,
-      atMs,
-      windows,
-      profile as Record<string, string>,
-      parseRecent(recent as string[], this.config.recentCap),
-      affinityHashes as Record<string, string>[],
-    );
-  }
-
-  private assembleUser(
-    userId: string,
-    atMs: number,
-    windows: number[],
-    profile: Record<string, string>,
-    recent: RecentInteraction[],
-    affinityHashes: Record<string, string>[],
-  ): UserFeatures {
-    const h = this.config.affinity;
     const counts: Record<string, number> = {};
     for (const [field, value] of Object.entries(profile))
       if (field.startsWith("n:")) counts[field.slice(2)] = Number(value);

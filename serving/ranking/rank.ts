@@ -76,7 +76,7 @@ const EMPTY: readonly ScoredItem[] = [];
 export async function rankForUser(deps: RankingDeps, req: RecommendationRequest): Promise<RankingOutcome> {
   const { config } = deps;
   const ranker = deps.ranker(); // captured once: a model swap during this request cannot mix versions
-  const user = await deps.features.getUserFeaturesOneCommand(req.userId);
+  const user = await deps.features.getUserFeatures(req.userId);
   const history = distinctItems(user);
   const blocked = new Set<ItemId>(req.exclude);
   for (const r of user.recent) if (config.consumedTypes.has(r.type)) blocked.add(r.item_id);
