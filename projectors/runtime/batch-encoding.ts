@@ -1,12 +1,13 @@
 import type { Op } from "./redis-batch.ts";
 
 /**
- * Turns a batch's ops (one list per message, in log order) into the flat ARGV stream the batch script reads.
+ * Turns a batch's ops (one list per message, in log order) into the flat stream the batch script reads.
  * Commutative ops are merged over the whole batch first, which is what makes a batch cheap in Redis:
  *
  * - `hincrby`/`zincrby` on the same key and field/member are summed (integers add exactly; a non-integer
  *   increment is sent unmerged),
- * - `hmax`/`zadd_gt` keep the greatest value per key and field/member,
+ * - `hmax`/`zadd_gt` keep the greatest value per key and field/member; a hash with both increments and maxima
+ *   (the user profile) is read once and written once,
  * - `pexpire` is sent once per key after every write (the value only depends on the key and the batch's
  *   clock, and no op here clears a TTL), `zcap` once per key after the writes: for a set that only receives
  *   `zadd_gt`, trimming once at the end keeps the same top entries as trimming after every add.
@@ -16,72 +17,58 @@ import type { Op } from "./redis-batch.ts";
  *
  * Stream: sequential ops as `N key version nFieldValues f v…`, `F key field nInner (op key arg value)…`,
  * `C histKey item timeMs histCap nbrCap`; merged ops as `I key field by`, `Z key by member`, `M key field value`,
- * `G key score member`; then `|`; then `T key cap` and `E key ms`.
+ * `G key score member`, `H key nIncrements nMaxima (field by)… (field value)…`; then `|`; then `T key cap` and
+ * `E key ms`.
  */
 export function encodeBatch(opsPerMessage: readonly (readonly Op[])[]): string[] {
   const out: string[] = [];
   const sequentialKeys = new Set<string>();
-  const hinc = new Map<string, [key: string, field: string, by: number]>();
-  const zinc = new Map<string, [key: string, member: string, by: number]>();
-  const hmax = new Map<string, [key: string, field: string, value: string]>();
-  const zgt = new Map<string, [key: string, member: string, score: string]>();
+  // key → field/member → merged value
+  const hinc = new Map<string, Map<string, number>>();
+  const zinc = new Map<string, Map<string, number>>();
+  const hmax = new Map<string, Map<string, string>>();
+  const zgt = new Map<string, Map<string, string>>();
   const unmerged: string[] = [];
   const caps = new Map<string, string>();
   const expiries = new Map<string, string>();
-  const mergedKeys = new Set<string>();
-  const incremented = new Set<string>();
+
+  const inner = <V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> => {
+    let m = outer.get(key);
+    if (m === undefined) outer.set(key, (m = new Map()));
+    return m;
+  };
+  const add = (outer: Map<string, Map<string, number>>, key: string, id: string, by: number) => {
+    const m = inner(outer, key);
+    m.set(id, (m.get(id) ?? 0) + by);
+  };
+  const max = (outer: Map<string, Map<string, string>>, key: string, id: string, value: string) => {
+    const m = inner(outer, key);
+    const cur = m.get(id);
+    if (cur === undefined || Number(value) > Number(cur)) m.set(id, value);
+  };
 
   for (const ops of opsPerMessage) {
     for (const op of ops) {
       switch (op[0]) {
         case "hincrby": {
-          const [, key, field, by] = op;
-          mergedKeys.add(key);
-          incremented.add(key);
-          const n = Number(by);
-          if (!Number.isSafeInteger(n)) {
-            unmerged.push("I", key, field, by);
-            break;
-          }
-          const id = `${key}\u0000${field}`;
-          const cur = hinc.get(id);
-          if (cur) cur[2] += n;
-          else hinc.set(id, [key, field, n]);
+          const n = Number(op[3]);
+          if (Number.isSafeInteger(n)) add(hinc, op[1], op[2], n);
+          else unmerged.push("I", op[1], op[2], op[3]);
           break;
         }
         case "zincrby": {
-          const [, key, by, member] = op;
-          mergedKeys.add(key);
-          incremented.add(key);
-          const n = Number(by);
-          if (!Number.isSafeInteger(n)) {
-            unmerged.push("Z", key, by, member);
-            break;
-          }
-          const id = `${key}\u0000${member}`;
-          const cur = zinc.get(id);
-          if (cur) cur[2] += n;
-          else zinc.set(id, [key, member, n]);
+          const n = Number(op[2]);
+          if (Number.isSafeInteger(n)) add(zinc, op[1], op[3], n);
+          else unmerged.push("Z", op[1], op[2], op[3]);
           break;
         }
-        case "hmax": {
-          const [, key, field, value] = op;
-          mergedKeys.add(key);
-          const id = `${key}\u0000${field}`;
-          const cur = hmax.get(id);
-          if (!cur || Number(value) > Number(cur[2])) hmax.set(id, [key, field, value]);
+        case "hmax":
+          max(hmax, op[1], op[2], op[3]);
           break;
-        }
-        case "zadd_gt": {
-          const [, key, score, member] = op;
-          mergedKeys.add(key);
-          const id = `${key}\u0000${member}`;
-          const cur = zgt.get(id);
-          if (!cur || Number(score) > Number(cur[2])) zgt.set(id, [key, member, score]);
+        case "zadd_gt":
+          max(zgt, op[1], op[3], op[2]);
           break;
-        }
         case "zcap":
-          mergedKeys.add(op[1]);
           caps.set(op[1], op[2]);
           break;
         case "pexpire":
@@ -94,10 +81,10 @@ export function encodeBatch(opsPerMessage: readonly (readonly Op[])[]): string[]
           break;
         }
         case "catfan": {
-          const [, key, field, inner] = op;
+          const [, key, field, innerOps] = op;
           sequentialKeys.add(key);
-          out.push("F", key, field, String(inner.length));
-          for (const i of inner) {
+          out.push("F", key, field, String(innerOps.length));
+          for (const i of innerOps) {
             if (i[0] === "hincrby") out.push("I", i[1], i[2], i[3]);
             else if (i[0] === "zincrby") out.push("Z", i[1], i[2], i[3]);
             else if (i[0] === "pexpire") out.push("E", i[1], i[2], "");
@@ -114,26 +101,70 @@ export function encodeBatch(opsPerMessage: readonly (readonly Op[])[]): string[]
       }
     }
   }
-  for (const key of mergedKeys) {
-    if (sequentialKeys.has(key))
-      throw new Error(`${key}: merged ops would be reordered across an order-dependent op on the same key`);
+  checkCommutes(sequentialKeys, { hinc, zinc, hmax, zgt, caps }, unmerged);
+
+  // A hash with both increments and maxima (the user profile) is read once and written once.
+  for (const [key, maxima] of hmax) {
+    const incs = hinc.get(key);
+    if (incs === undefined) continue;
+    out.push("H", key, String(incs.size), String(maxima.size));
+    for (const [field, by] of incs) out.push(field, String(by));
+    for (const [field, value] of maxima) out.push(field, value);
   }
-  for (const id of hmax.keys()) {
-    if (hinc.has(id)) throw new Error(`${id}: hmax and hincrby on the same field do not commute`);
-  }
-  for (const id of zgt.keys()) {
-    if (zinc.has(id)) throw new Error(`${id}: zadd_gt and zincrby on the same member do not commute`);
-  }
-  for (const key of caps.keys()) {
-    if (incremented.has(key)) throw new Error(`${key}: a capped set may only receive zadd_gt in a batch`);
-  }
-  for (const [key, field, by] of hinc.values()) out.push("I", key, field, String(by));
-  for (const [key, member, by] of zinc.values()) out.push("Z", key, String(by), member);
+  for (const [key, fields] of hinc)
+    if (!hmax.has(key)) for (const [field, by] of fields) out.push("I", key, field, String(by));
+  for (const [key, members] of zinc)
+    for (const [member, by] of members) out.push("Z", key, String(by), member);
   out.push(...unmerged);
-  for (const [key, field, value] of hmax.values()) out.push("M", key, field, value);
-  for (const [key, member, score] of zgt.values()) out.push("G", key, score, member);
+  for (const [key, fields] of hmax)
+    if (!hinc.has(key)) for (const [field, value] of fields) out.push("M", key, field, value);
+  for (const [key, members] of zgt) for (const [member, score] of members) out.push("G", key, score, member);
   out.push("|");
   for (const [key, cap] of caps) out.push("T", key, cap);
   for (const [key, ms] of expiries) out.push("E", key, ms);
   return out;
+}
+
+/** Merging reorders ops; refuses (a programming error) a batch where that could change the result. */
+function checkCommutes(
+  sequentialKeys: ReadonlySet<string>,
+  merged: {
+    hinc: Map<string, Map<string, number>>;
+    zinc: Map<string, Map<string, number>>;
+    hmax: Map<string, Map<string, string>>;
+    zgt: Map<string, Map<string, string>>;
+    caps: Map<string, string>;
+  },
+  unmerged: readonly string[],
+): void {
+  const { hinc, zinc, hmax, zgt, caps } = merged;
+  const unmergedKeys = new Set<string>();
+  for (let i = 0; i < unmerged.length; i += 4) unmergedKeys.add(unmerged[i + 1]!);
+  for (const key of sequentialKeys) {
+    if (
+      hinc.has(key) ||
+      zinc.has(key) ||
+      hmax.has(key) ||
+      zgt.has(key) ||
+      caps.has(key) ||
+      unmergedKeys.has(key)
+    )
+      throw new Error(`${key}: merged ops would be reordered across an order-dependent op on the same key`);
+  }
+  for (const [key, fields] of hmax) {
+    const incs = hinc.get(key);
+    if (incs)
+      for (const f of fields.keys())
+        if (incs.has(f)) throw new Error(`${key} ${f}: hmax and hincrby do not commute`);
+  }
+  for (const [key, members] of zgt) {
+    const incs = zinc.get(key);
+    if (incs)
+      for (const m of members.keys())
+        if (incs.has(m)) throw new Error(`${key} ${m}: zadd_gt and zincrby do not commute`);
+  }
+  for (const key of caps.keys()) {
+    if (zinc.has(key) || unmergedKeys.has(key))
+      throw new Error(`${key}: a capped set may only receive zadd_gt in a batch`);
+  }
 }

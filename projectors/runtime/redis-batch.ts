@@ -135,6 +135,25 @@ while i <= n do
     local cur = redis.call('HGET', key, a[i + 2])
     if (not cur) or tonumber(a[i + 3]) > tonumber(cur) then redis.call('HSET', key, a[i + 2], a[i + 3]) end
     i = i + 4
+  elseif kind == 'H' then
+    local key, ni, nm, j0 = base .. a[i + 1], tonumber(a[i + 2]), tonumber(a[i + 3]), i + 4
+    local fields = {}
+    for j = 1, ni + nm do fields[j] = a[j0 + 2 * (j - 1)] end
+    local cur = redis.call('HMGET', key, unpack(fields))
+    local args = {}
+    for j = 1, ni do
+      args[#args + 1] = fields[j]
+      args[#args + 1] = string.format('%d', (tonumber(cur[j]) or 0) + tonumber(a[j0 + 2 * j - 1]))
+    end
+    for j = ni + 1, ni + nm do
+      local v = a[j0 + 2 * j - 1]
+      if (not cur[j]) or tonumber(v) > tonumber(cur[j]) then
+        args[#args + 1] = fields[j]
+        args[#args + 1] = v
+      end
+    end
+    if #args > 0 then redis.call('HSET', key, unpack(args)) end
+    i = j0 + 2 * (ni + nm)
   elseif kind == 'G' then
     redis.call('ZADD', base .. a[i + 1], 'GT', a[i + 2], a[i + 3]); i = i + 4
   elseif kind == 'N' then
@@ -232,8 +251,10 @@ const SEPARATOR = "\x1e";
  * such a batch goes as arguments (ioredis flattens the array).
  */
 function packStream(fields: string[]): [string, string] | [string, string[]] {
-  for (const f of fields) if (f.includes(SEPARATOR)) return ["args", fields];
-  return ["packed", fields.length === 0 ? "" : fields.join(SEPARATOR) + SEPARATOR];
+  const packed = fields.length === 0 ? "" : fields.join(SEPARATOR) + SEPARATOR;
+  // Exactly one separator per field, or some field contains one (counted natively, not field by field).
+  if (packed.length - packed.replaceAll(SEPARATOR, "").length !== fields.length) return ["args", fields];
+  return ["packed", packed];
 }
 
 /** The messages that the old one-by-one guard would apply from `after` on: strictly increasing positions. */
