@@ -7,6 +7,7 @@ import { Command } from "commander";
 const benches: Record<string, () => Promise<unknown>> = {
   ingest: async () => (await import("./ingest.ts")).runIngestBench(),
   serving: async () => (await import("./serving.ts")).runServingBench(),
+  quality: async () => (await import("./quality-api.ts")).runQualityApiBench(),
   experiments: async () => (await import("./experiments.ts")).runExperimentsBench(),
   freshness: async () => (await import("./freshness.ts")).runFreshnessBench(),
   rebuild: async () => (await import("./rebuild.ts")).runRebuildBench(),

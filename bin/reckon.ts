@@ -128,8 +128,15 @@ program
   .option("--max-examples <n>", "sampled training events (default 20000)")
   .option("--eval-fraction <f>", "latest share of examples held out (default 0.2)")
   .option("--no-artifact", "do not retrain and publish the batch neighbour artifact")
+  .option("--force", "with --activate: activate even when the new model does not evaluate better")
   .action(
-    async (opts: { activate?: boolean; maxExamples?: string; evalFraction?: string; artifact: boolean }) => {
+    async (opts: {
+      activate?: boolean;
+      force?: boolean;
+      maxExamples?: string;
+      evalFraction?: string;
+      artifact: boolean;
+    }) => {
       const { trainCommand } = await import("../serving/models/commands.ts");
       console.log(JSON.stringify(await trainCommand(resolveEnv(), opts), null, 2));
     },

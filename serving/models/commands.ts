@@ -9,6 +9,7 @@ import { artifactKeys } from "./artifact-store.ts";
 import { loadRanker } from "./model-holder.ts";
 import { activateModel, listModels, loadModel, registerModel, RANKER_SIGNATURE } from "./registry.ts";
 import { trainAndRegister } from "./train.ts";
+import { shouldActivate, type RetrainMetrics } from "./retrain-schedule.ts";
 
 /** The `reckon train` and `reckon model ...` commands (bin/reckon.ts wires them to the CLI). */
 
@@ -24,7 +25,13 @@ async function withStores<T>(env: Env, work: (s: { db: ReturnType<typeof openDat
 
 export async function trainCommand(
   env: Env,
-  opts: { activate?: boolean; maxExamples?: string; artifact?: boolean; evalFraction?: string },
+  opts: {
+    activate?: boolean;
+    force?: boolean;
+    maxExamples?: string;
+    artifact?: boolean;
+    evalFraction?: string;
+  },
 ) {
   return withStores(env, async ({ db }) => {
     const redis = opts.artifact !== false && env.REDIS_URL ? openRedis(env.REDIS_URL) : undefined;
@@ -33,15 +40,24 @@ export async function trainCommand(
         db,
         redis,
         prefix: redisKeyPrefix(),
-        activate: opts.activate,
+        activate: false,
         maxExamples: opts.maxExamples ? Number(opts.maxExamples) : undefined,
         evalFraction: opts.evalFraction ? Number(opts.evalFraction) : undefined,
         features: featuresConfigFromEnv(),
         log: (m) => console.error(m),
       });
-      if (opts.activate && redis && report.artifact_version !== null)
-        await redis.set(artifactKeys.active(redisKeyPrefix()), String(report.artifact_version));
-      return report;
+      // --activate takes the new model live only when it evaluates better than the heuristic and the active
+      // model on the held-out slice (--force overrides, e.g. to roll forward deliberately).
+      const better = shouldActivate(report.metrics as unknown as RetrainMetrics);
+      const activated = opts.activate === true && (better || opts.force === true);
+      if (activated) {
+        await activateModel(db, report.version);
+        if (redis && report.artifact_version !== null)
+          await redis.set(artifactKeys.active(redisKeyPrefix()), String(report.artifact_version));
+      } else if (opts.activate) {
+        console.error(`model ${report.version} registered but not activated: it does not evaluate better`);
+      }
+      return { ...report, activated };
     } finally {
       redis?.disconnect();
     }

@@ -4,18 +4,20 @@ import type { RankingMetricsReport } from "./train.ts";
 /** What a periodic retrain needs to know to decide whether the new model replaces the active one. */
 export interface RetrainMetrics {
   new: RankingMetricsReport;
+  /** The documented heuristic, which ranks whenever no model is active, on the same held-out slice. */
+  heuristic?: RankingMetricsReport;
   active?: RankingMetricsReport & { version: number };
 }
 
 /**
- * A retrained model is activated only when it ranks the later, held-out slice better than the active model
- * (higher AUC), or when nothing is active yet. A tie keeps the active model: swapping costs a reload and gains
- * nothing.
+ * A retrained model is activated only when it ranks the later, held-out slice better (higher AUC) than both the
+ * heuristic and the active model. A tie keeps what runs: swapping costs a reload and gains nothing.
  */
 export function shouldActivate(metrics: RetrainMetrics): boolean {
   if (!Number.isFinite(metrics.new.auc)) return false;
-  if (!metrics.active || !Number.isFinite(metrics.active.auc)) return true;
-  return metrics.new.auc > metrics.active.auc;
+  const beats = (other: RankingMetricsReport | undefined) =>
+    !other || !Number.isFinite(other.auc) || metrics.new.auc > other.auc;
+  return beats(metrics.heuristic) && beats(metrics.active);
 }
 
 export interface RetrainScheduleOptions {

@@ -16,3 +16,12 @@ test("a retrained model replaces the active one only when it ranks the held-out 
   assert.equal(shouldActivate({ new: m(Number.NaN) }), false, "an unevaluable model is never activated");
   assert.equal(shouldActivate({ new: m(0.6), active: { ...m(Number.NaN), version: 2 } }), true);
 });
+
+test("a retrained model must also beat the heuristic that ranks when no model is active", () => {
+  assert.equal(shouldActivate({ new: m(0.71), heuristic: m(0.75) }), false);
+  assert.equal(shouldActivate({ new: m(0.76), heuristic: m(0.75) }), true);
+  assert.equal(
+    shouldActivate({ new: m(0.76), heuristic: m(0.75), active: { ...m(0.8), version: 4 } }),
+    false,
+  );
+});

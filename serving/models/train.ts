@@ -115,8 +115,15 @@ export function buildExamples(
     }
     seen++;
     const consumed = new Set(state.history(e.user).map((h) => h.item));
-    if (seen > warmup && (seen - warmup) % stride === 0 && !consumed.has(e.item)) {
-      const pool = state.candidatePool(e.user).filter((id) => id !== e.item && !consumed.has(id));
+    const candidates =
+      seen > warmup && (seen - warmup) % stride === 0 && !consumed.has(e.item)
+        ? state.candidatePool(e.user)
+        : [];
+    // The ranker only orders what retrieval offered. A positive outside the pool (a retrieval miss) has
+    // all-zero features while the negatives come from the pool, so such examples would teach the model that
+    // "not retrieved" means "chosen" and invert the ranking; they are left out.
+    if (candidates.includes(e.item)) {
+      const pool = candidates.filter((id) => id !== e.item && !consumed.has(id));
       const negatives: string[] = [];
       for (let k = 0; k < options.negatives && pool.length > 0; k++)
         negatives.push(pool.splice(Math.floor(rand() * pool.length), 1)[0]!);
