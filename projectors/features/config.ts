@@ -25,7 +25,9 @@ export function featuresConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Fea
     return v;
   };
   return {
-    recentCap: Math.round(num("RECKON_RECENT_CAP", 100)),
+    // The recent list is also the consumed-items record serving filters on: a small cap lets heavy users see
+    // what they already consumed (measured through the API on MovieLens: nDCG@10 0.147 at 100 vs 0.317 at 1000).
+    recentCap: Math.round(num("RECKON_RECENT_CAP", 1000)),
     userTtlMs: num("RECKON_USER_TTL_DAYS", 30) * 24 * HOUR,
     popularityShort: { name: "s", ms: num("RECKON_POPULARITY_SHORT_HALF_LIFE_HOURS", 6) * HOUR },
     popularityLong: { name: "l", ms: num("RECKON_POPULARITY_LONG_HALF_LIFE_HOURS", 168) * HOUR },

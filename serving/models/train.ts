@@ -7,6 +7,7 @@ import { buildInteractionMatrix, type Interaction } from "../recommender/interac
 import { trainModel } from "../recommender/models/index.ts";
 import { RECKON_MODEL, RECKON_TRAIN_OPTIONS } from "../eval/run-eval.ts";
 import { FEATURE_COUNT, FEATURE_NAMES } from "../ranking/features.ts";
+import { servingConfigFromEnv } from "../ranking/config.ts";
 import { publishArtifact } from "./artifact-store.ts";
 import { logisticToOnnx, predictLogistic, trainLogistic } from "./logistic.ts";
 import { HEURISTIC_RANKER, loadRanker, type Ranker } from "./model-holder.ts";
@@ -93,7 +94,7 @@ export function buildExamples(
   const f = options.features;
   const state = new ReplayState({
     historyCap: 20,
-    historySeeds: 10,
+    historySeeds: servingConfigFromEnv().historySeeds, // the same retrieval as serving
     pool: 60,
     shortHalfLifeMs: f.popularityShort.ms,
     longHalfLifeMs: f.popularityLong.ms,

@@ -35,7 +35,8 @@ export function servingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
         .filter(Boolean),
     ),
     categoryShare: num("RECKON_CATEGORY_SHARE", 0.5, 0),
-    historySeeds: Math.round(num("RECKON_HISTORY_SEEDS", 10, 1)),
+    // Retrieval sums neighbour lists over this many recent items (EASE scores a user by the whole history).
+    historySeeds: Math.round(num("RECKON_HISTORY_SEEDS", 100, 1)),
     pool: Math.round(num("RECKON_CANDIDATE_POOL", 60, 1)),
     cacheMs: num("RECKON_SERVING_CACHE_MS", 1000, 0),
     minPositionWaitMs: num("RECKON_MIN_POSITION_WAIT_MS", 2000, 0),
