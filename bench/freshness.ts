@@ -12,7 +12,7 @@ import { createTestDatabase, stackEnv, uniqueName, type TestDatabase } from "../
 import { REPO_ROOT } from "../core/runtime/local-env.ts";
 import { FeaturesReader } from "../projectors/features/read.ts";
 import { deleteKeys } from "../projectors/runtime/replay.ts";
-import { k6Path, machine, percentile, startServer } from "./support.ts";
+import { k6Path, machine, percentile, printResultAndExit, startServer } from "./support.ts";
 
 /**
  * `npm run bench -- freshness`: under a sustained background ingest load (k6, another process), probe events
@@ -486,18 +486,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? process.argv[i + 1] : undefined;
   };
-  runFreshnessBench({
-    rates: arg("rates")?.split(",").map(Number),
-    seconds: arg("seconds") ? Number(arg("seconds")) : undefined,
-    warmupSeconds: arg("warmup") ? Number(arg("warmup")) : undefined,
-  }).then(
-    (r) => {
-      console.log(JSON.stringify(r, null, 2));
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
+  printResultAndExit(
+    runFreshnessBench({
+      rates: arg("rates")?.split(",").map(Number),
+      seconds: arg("seconds") ? Number(arg("seconds")) : undefined,
+      warmupSeconds: arg("warmup") ? Number(arg("warmup")) : undefined,
+    }),
   );
 }

@@ -16,7 +16,7 @@ import { readLogBatch, toLogPosition } from "../ingest/relay/log-reader.ts";
 import { REDIS_PROJECTIONS } from "../projectors/role.ts";
 import { deleteKeys, replayProjection } from "../projectors/runtime/replay.ts";
 import { createAnalyticsProjection } from "../projectors/analytics/projection.ts";
-import { machine } from "./support.ts";
+import { machine, printResultAndExit } from "./support.ts";
 
 /**
  * `npm run bench -- rebuild`: events/s of rebuilding each projection from position 0 of the Postgres log
@@ -212,14 +212,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? Number(process.argv[i + 1]) : undefined;
   };
-  runRebuildBench({ events: arg("events"), batchSize: arg("batch") }).then(
-    (r) => {
-      console.log(JSON.stringify(r, null, 2));
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  printResultAndExit(runRebuildBench({ events: arg("events"), batchSize: arg("batch") }));
 }

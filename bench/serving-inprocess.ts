@@ -18,7 +18,7 @@ import { REPO_ROOT } from "../core/runtime/local-env.ts";
 import { ApiKeys } from "../core/http/auth.ts";
 import { serveForTest, TEST_KEYS } from "../core/testing/http.ts";
 import { servingRouter } from "../serving/http/router.ts";
-import { k6Path, percentile } from "./support.ts";
+import { k6Path, percentile, printResultAndExit } from "./support.ts";
 import { seedServingBench } from "./serving.ts";
 
 /**
@@ -251,14 +251,5 @@ export async function runServingInProcess() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  runServingInProcess().then(
-    (r) => {
-      console.log(JSON.stringify(r, null, 2));
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  printResultAndExit(runServingInProcess());
 }

@@ -11,7 +11,7 @@ import { buildInteractionMatrix } from "../serving/recommender/interactions.ts";
 import { trainModel } from "../serving/recommender/models/index.ts";
 import { publishArtifact } from "../serving/models/artifact-store.ts";
 import { trainAndRegister } from "../serving/models/train.ts";
-import { machine, percentile, runK6, startServer } from "./support.ts";
+import { machine, percentile, printResultAndExit, runK6, startServer } from "./support.ts";
 
 /**
  * `npm run bench -- serving`: latency of GET /v1/recommendations (ONNX ranking on, trained model active) at fixed
@@ -204,14 +204,5 @@ export async function runServingBench(options: { rates?: number[]; duration?: st
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  runServingBench().then(
-    (r) => {
-      console.log(JSON.stringify(r, null, 2));
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  printResultAndExit(runServingBench());
 }
