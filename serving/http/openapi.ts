@@ -7,7 +7,7 @@ const Item = z
   .object({
     item_id: z.string(),
     score: z.number(),
-    source: z.enum(["neighbours", "affinity", "trending", "popular"]),
+    source: z.enum(["neighbours", "affinity", "trending", "popular", "catalog"]),
   })
   .openapi("RecommendedItem");
 

@@ -131,6 +131,15 @@ test("consumed and excluded items never appear", async () => {
   assert.ok(got.length > 0);
 });
 
+test("a user who consumed everything anyone interacted with still gets the rest of the catalog", async () => {
+  const touched = ["x1", "m1", "m2", "m3", "b1", "b2", "b3", "b4", "b5"];
+  await apply(touched.map((id, i) => view("everything", id, 30 - i)));
+  const { body } = await get("/v1/recommendations/everything?n=10");
+  // m4, m5, m6 and b6 were never interacted with: only the catalog knows them. x1 is unavailable.
+  assert.deepEqual(new Set(ids(body)), new Set(["m4", "m5", "m6", "b6"]));
+  assert.deepEqual(new Set(body.items.map((i) => i.source)), new Set(["catalog"]));
+});
+
 test("consumption is per interaction type: an exposure-like custom type does not consume", async () => {
   await apply([view("ty", "m1", 5, "impression")]);
   const { body } = await get("/v1/recommendations/ty?n=10");

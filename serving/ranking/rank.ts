@@ -13,7 +13,7 @@ import {
 import type { RedisReadModel, VersionedReadModel } from "./redis-read-model.ts";
 import { applyDiversityCap, byScore, categoryCap, type Ranked } from "./rules.ts";
 
-export type CandidateSource = "neighbours" | "affinity" | "trending" | "popular";
+export type CandidateSource = "neighbours" | "affinity" | "trending" | "popular" | "catalog";
 
 export interface RecommendationRequest {
   userId: string;
@@ -149,6 +149,7 @@ export async function rankForUser(deps: RankingDeps, req: RecommendationRequest)
     ({ item_id, score, source }) => ({ item_id, score, source }),
   );
   if (items.length < req.n) await fillFromPopular(view, req, blocked, items);
+  if (items.length < req.n) await fillFromCatalog(deps.features, view, req, blocked, items);
 
   if (!req.explain) return { items, model_version: ranker.version, scored: [] };
   const rowOf = new Map(eligible.map((c, i) => [c.item_id, i]));
@@ -178,6 +179,33 @@ function isEligible(facts: ItemInfo | undefined, categories: readonly string[]):
 
 function distinctItems(user: UserFeatures): ItemId[] {
   return [...new Set(user.recent.map((r) => r.item_id))];
+}
+
+/**
+ * The last resort when nothing popular is eligible (e.g. a user who consumed every item anyone interacted
+ * with): the catalog itself, most recently changed first, under the same rules. Only when no catalog item is
+ * eligible is the list shorter than asked.
+ */
+async function fillFromCatalog(
+  features: FeaturesReader,
+  view: VersionedReadModel,
+  req: RecommendationRequest,
+  blocked: ReadonlySet<ItemId>,
+  items: RankedItem[],
+): Promise<void> {
+  const taken = new Set(items.map((i) => i.item_id));
+  for (let limit = 500; limit <= 8000; limit *= 4) {
+    const catalog = await features.getCatalogItems(limit);
+    const ids = catalog.filter((id) => !blocked.has(id) && !taken.has(id));
+    const info = await view.itemInfo(ids);
+    for (const id of ids) {
+      if (items.length >= req.n) return;
+      if (!isEligible(info.get(id), req.categories)) continue;
+      taken.add(id);
+      items.push({ item_id: id, score: 0, source: "catalog" });
+    }
+    if (catalog.length < limit) return;
+  }
 }
 
 /** Whatever is left after ranking: the popularity list, deeper, under the same rules (never an empty list). */
