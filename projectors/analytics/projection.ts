@@ -72,6 +72,8 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
       return outcomes;
     },
 
+    healthy: () => ch.ping(),
+
     async appliedPosition(topic: string, partition: number): Promise<LogPosition | undefined> {
       await ensureSchema();
       const rows = await ch.query<{ transaction_id: string; position: string }>(

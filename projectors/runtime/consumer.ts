@@ -1,9 +1,17 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
 import { createIdempotentProducer, ensureTopics } from "../../core/kafka/kafka.ts";
 import { logger } from "../../core/logger.ts";
-import type { PartitionBatch, Projection, ProjectionOutcome } from "./projection.ts";
+import type { PartitionBatch, Projection } from "./projection.ts";
 import { decodeLogMessage } from "./decode.ts";
-import { projectorApplyRetries, projectorBatchSeconds, projectorMessages } from "./metrics.ts";
+import { applyGuarded, checkHealth, type GuardedOutcome } from "./apply-guard.ts";
+import {
+  projectorApplyRetries,
+  projectorBatchSeconds,
+  projectorIsolations,
+  projectorMessages,
+  projectorRejected,
+  projectorStoreUnhealthy,
+} from "./metrics.ts";
 
 export const DEFAULT_GROUP_PREFIX = "reckon.projector.";
 
@@ -18,7 +26,20 @@ export interface ProjectorRuntimeOptions {
   groupPrefix?: string;
   /** Messages handed to one `apply` at most (a Kafka batch is split into chunks of this size). */
   maxBatch?: number;
+  /**
+   * Failed attempts of a batch before the projection's store is asked whether it is healthy (and, if it is, the
+   * batch is bisected), and of a single message before it is dead-lettered. Default
+   * `RECKON_PROJECTOR_ISOLATE_AFTER` or 3.
+   */
+  isolateAfter?: number;
+  /** A health check not answered within this is an unhealthy store (default 2000 ms). */
+  healthTimeoutMs?: number;
 }
+
+const defaultIsolateAfter = () => {
+  const n = Number(process.env.RECKON_PROJECTOR_ISOLATE_AFTER);
+  return Number.isInteger(n) && n >= 1 ? n : 3;
+};
 
 /** The consumer group a projection's consumer joins. */
 export const consumerGroup = (projection: string, prefix = DEFAULT_GROUP_PREFIX) => `${prefix}${projection}`;
@@ -32,8 +53,10 @@ interface DeadLetter {
  * Runs one Kafka consumer per projection. Offsets are committed only after the projection's `apply` has
  * resolved and dead letters have been acknowledged by Kafka, so a crash at any point redelivers the batch and
  * the projection's position guard makes the redelivery change nothing. A record that is not a LogMessage, or
- * that a projection refuses, goes to the dead-letter topic with headers naming why and where it came from; a
- * throwing `apply` (store down) is retried with backoff, never skipped.
+ * that a projection refuses, goes to the dead-letter topic with headers naming why and where it came from. A
+ * throwing `apply` is retried with backoff; after a few failures the store's health check decides between an
+ * outage (keep retrying, nothing is skipped) and a message the store rejects (bisect the batch, dead-letter that
+ * message, apply the rest in order): see apply-guard.ts.
  */
 export class ProjectorRuntime {
   private readonly consumers = new Map<string, Consumer>();
@@ -114,11 +137,13 @@ export class ProjectorRuntime {
             partition: batch.partition,
             messages: valid.map(({ offset, message }) => ({ offset, message })),
           },
+          valid.map((v) => v.record),
           payload,
         );
         if (outcomes === undefined) return; // stopping: leave the offsets uncommitted, the batch comes again
         outcomes.forEach((outcome, i) => {
           projectorMessages.inc({ projector: projection.name, outcome: outcome.kind });
+          // "rejected" messages are on the dead-letter topic already (sent before the rest was applied).
           if (outcome.kind === "dead_letter")
             dead.push({ message: valid[i]!.record, reason: outcome.reason });
         });
@@ -141,35 +166,70 @@ export class ProjectorRuntime {
   private async applyWithRetry(
     projection: Projection,
     partitionBatch: PartitionBatch,
-    { heartbeat, isRunning, isStale }: EachBatchPayload,
-  ): Promise<ProjectionOutcome[] | undefined> {
-    let backoffMs = 100;
-    for (;;) {
-      const end = projectorBatchSeconds.startTimer({ projector: projection.name });
-      try {
-        const outcomes = await projection.apply(partitionBatch);
+    records: readonly KafkaMessage[],
+    payload: EachBatchPayload,
+  ): Promise<GuardedOutcome[] | undefined> {
+    const { heartbeat, isRunning, isStale } = payload;
+    const projector = projection.name;
+    const { topic, partition } = partitionBatch;
+    const indexed = partitionBatch.messages.map((m, i) => ({ ...m, record: records[i]! }));
+    const healthTimeoutMs = this.options.healthTimeoutMs ?? 2000;
+    const healthy = projection.healthy?.bind(projection);
+    return applyGuarded(indexed, {
+      isolateAfter: this.options.isolateAfter ?? defaultIsolateAfter(),
+      apply: async (part) => {
+        const end = projectorBatchSeconds.startTimer({ projector });
+        const outcomes = await projection.apply({
+          topic,
+          partition,
+          messages: part.map(({ offset, message }) => ({ offset, message })),
+        });
         end();
-        if (outcomes.length !== partitionBatch.messages.length) {
+        if (outcomes.length !== part.length) {
           throw new Error(
-            `${projection.name}.apply returned ${outcomes.length} outcomes for ${partitionBatch.messages.length} messages`,
+            `${projector}.apply returned ${outcomes.length} outcomes for ${part.length} messages`,
           );
         }
         return outcomes;
-      } catch (err) {
-        projectorApplyRetries.inc({ projector: projection.name });
-        this.log.warn(
-          {
-            projector: projection.name,
-            partition: partitionBatch.partition,
-            err: (err as Error).message,
-            retryInMs: backoffMs,
-          },
-          "apply failed; retrying the batch",
+      },
+      healthy: healthy && (() => checkHealth(healthy, healthTimeoutMs)),
+      pause: (ms) => this.pause(ms, heartbeat, isRunning, isStale),
+      deadLetter: async (m, reason) => {
+        const sent = await this.sendDeadLetters(
+          projector,
+          topic,
+          partition,
+          [{ message: m.record, reason }],
+          payload,
         );
-        if (!(await this.pause(backoffMs, heartbeat, isRunning, isStale))) return undefined;
-        backoffMs = Math.min(backoffMs * 2, 5000);
-      }
-    }
+        if (sent) {
+          projectorRejected.inc({ projector });
+          this.log.error(
+            { projector, partition, offset: m.offset, reason },
+            "message rejected by a healthy store; dead-lettered, the partition moves on",
+          );
+        }
+        return sent;
+      },
+      onFailure: (err, messages, retryInMs) => {
+        projectorApplyRetries.inc({ projector });
+        this.log.warn(
+          { projector, partition, messages, err: err.message, retryInMs },
+          "apply failed; retrying",
+        );
+      },
+      onUnhealthy: (err) => {
+        projectorStoreUnhealthy.inc({ projector });
+        this.log.warn(
+          { projector, partition, err: err.message },
+          "store unhealthy; retrying, nothing is skipped",
+        );
+      },
+      onIsolate: (messages) => {
+        projectorIsolations.inc({ projector });
+        this.log.warn({ projector, partition, messages }, "store healthy but the batch fails; isolating");
+      },
+    });
   }
 
   private async sendDeadLetters(

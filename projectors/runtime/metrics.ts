@@ -3,7 +3,7 @@ import { registry } from "../../core/metrics.ts";
 
 export const projectorMessages = new client.Counter({
   name: "reckon_projector_messages_total",
-  help: "Messages handled by projectors, by outcome (ok, drop, dead_letter, invalid)",
+  help: "Messages handled by projectors, by outcome (ok, drop, dead_letter, rejected, invalid)",
   labelNames: ["projector", "outcome"] as const,
   registers: [registry],
 });
@@ -20,5 +20,26 @@ export const projectorBatchSeconds = new client.Histogram({
   help: "Time to apply one partition batch, per projector",
   labelNames: ["projector"] as const,
   buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  registers: [registry],
+});
+
+export const projectorIsolations = new client.Counter({
+  name: "reckon_projector_isolations_total",
+  help: "Batches that kept failing while the store was healthy and were bisected to find the rejected message",
+  labelNames: ["projector"] as const,
+  registers: [registry],
+});
+
+export const projectorRejected = new client.Counter({
+  name: "reckon_projector_rejected_total",
+  help: "Messages a healthy store kept rejecting, dead-lettered by isolation",
+  labelNames: ["projector"] as const,
+  registers: [registry],
+});
+
+export const projectorStoreUnhealthy = new client.Counter({
+  name: "reckon_projector_store_unhealthy_total",
+  help: "Health checks after repeated apply failures that found the store down (retried, nothing dead-lettered)",
+  labelNames: ["projector"] as const,
   registers: [registry],
 });

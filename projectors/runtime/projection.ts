@@ -28,9 +28,17 @@ export interface Projection {
   /**
    * Applies a batch. Every effect must be idempotent (event id or log position stored with it), so redelivery,
    * replays and restarts change nothing. Returns one outcome per message, in order. Throwing means "retry the
-   * whole batch later" (store unavailable), not "bad message".
+   * batch later"; a message known to be bad should be a `dead_letter` outcome. If it keeps throwing while
+   * `healthy()` says the store is up, the runtime applies parts of the batch (in order) to find the message
+   * the store rejects and dead-letters it, so `apply` must accept any contiguous part of a batch.
    */
   apply(batch: PartitionBatch): Promise<ProjectionOutcome[]>;
+  /**
+   * Whether the store answers (e.g. Redis PING, ClickHouse SELECT 1). Asked after repeated `apply` failures:
+   * false (or no answer) means an outage, retried forever; true lets the runtime isolate a rejected message.
+   * Without it every failure counts as an outage.
+   */
+  healthy?(): Promise<boolean>;
   /**
    * The highest log position this projection has durably applied on `partition` (stored with its effects),
    * or undefined if none. Used for status, lag and read-your-writes waits.

@@ -76,6 +76,10 @@ export class RedisProjection implements Projection {
     return outcomes;
   }
 
+  async healthy(): Promise<boolean> {
+    return (await this.options.redis.ping()) === "PONG";
+  }
+
   appliedPosition(topic: string, partition: number): Promise<LogPosition | undefined> {
     return readAppliedPosition(this.options.redis, this.target(), appliedField(topic, partition));
   }
