@@ -24,6 +24,11 @@ describe("offline quality on MovieLens ml-latest-small (BENCHMARKS.md protocol, 
     const popular = await evaluateModel("popular", train, test, 10, {});
     const reckon = await evaluateModel(RECKON_MODEL, train, test, 10, RECKON_TRAIN_OPTIONS);
     const ease = denseEaseMetrics(train, test, 10, { lambda: 500 });
+    // The same model scored densely: what Reckon's precomputed user lists must reproduce through recommend().
+    const sameModelDense = denseEaseMetrics(train, test, 10, {
+      lambda: RECKON_TRAIN_OPTIONS.lambda!,
+      dropout: RECKON_TRAIN_OPTIONS.dropout!,
+    });
     console.log(
       JSON.stringify({ popular: popular.metrics, reckon: reckon.metrics, easeFullLambda500: ease }),
     );
@@ -35,6 +40,11 @@ describe("offline quality on MovieLens ml-latest-small (BENCHMARKS.md protocol, 
     // so Reckon is held to the same model on the same split, plus the absolute floor this split supports.
     assert.ok(ease.ndcg > 0.385, `textbook EASE nDCG@10 ${ease.ndcg}`);
     assert.ok(reckon.metrics.ndcg > ease.ndcg, `Reckon ${reckon.metrics.ndcg} vs EASE ${ease.ndcg}`);
-    assert.ok(reckon.metrics.ndcg > 0.395, `Reckon nDCG@10 ${reckon.metrics.ndcg}`);
+    assert.ok(reckon.metrics.ndcg > 0.4, `Reckon nDCG@10 ${reckon.metrics.ndcg}`);
+    // Float32 accumulation may reorder near-ties; anything beyond that would be a serving-path bug.
+    assert.ok(
+      Math.abs(reckon.metrics.ndcg - sameModelDense.ndcg) < 0.001,
+      `served ${reckon.metrics.ndcg} vs dense ${sameModelDense.ndcg}`,
+    );
   });
 });

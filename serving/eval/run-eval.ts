@@ -12,7 +12,8 @@ export const DEFAULT_SEED = 42;
 /** Reckon's production model and settings: what `reckon eval` measures unless told otherwise. */
 export const RECKON_MODEL: ModelName = "ease";
 // λ and dropout chosen on a validation split (seed 7), not on the reported seed-42 split.
-export const RECKON_TRAIN_OPTIONS: TrainOptions = { lambda: 100, dropout: 0.5, k: 100 };
+// userTopM: each training user's list is precomputed from the untruncated model (what serving reads first).
+export const RECKON_TRAIN_OPTIONS: TrainOptions = { lambda: 150, dropout: 0.4, k: 100, userTopM: 100 };
 
 export interface EvalOptions {
   readonly ratingsPath: string;
@@ -94,6 +95,9 @@ export async function evaluateArtifact(
     neighbours: artifact.neighbours,
     itemBias: artifact.itemBias,
     popular: artifact.popular,
+    ...(artifact.userCandidates && {
+      userCandidates: new Map([...artifact.userCandidates].map(([u, items]) => [u, { items }])),
+    }),
   });
   const relevantByUser = new Map<string, Set<string>>();
   for (const { userId, itemId } of test) {

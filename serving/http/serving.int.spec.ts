@@ -11,8 +11,8 @@ import { createRecommendationsProjection } from "../../projectors/recommendation
 import { FeaturesReader } from "../../projectors/features/read.ts";
 import { RecommendationsReader } from "../../projectors/recommendations/read.ts";
 import { interaction } from "../../projectors/runtime/testing.ts";
-import { ArtifactReader } from "../models/artifact-store.ts";
-import { HEURISTIC_RANKER } from "../models/model-holder.ts";
+import { ArtifactReader, publishArtifact } from "../models/artifact-store.ts";
+import { HEURISTIC_RANKER, type Ranker } from "../models/model-holder.ts";
 import { servingConfigFromEnv } from "../ranking/config.ts";
 import { RedisReadModel } from "../ranking/redis-read-model.ts";
 import { servingRouter } from "./router.ts";
@@ -29,6 +29,7 @@ const projections = [
 ];
 let position = 1_000_000;
 let server: Awaited<ReturnType<typeof serveForTest>>;
+let ranker: Ranker = HEURISTIC_RANKER;
 
 async function apply(messages: LogMessage[]) {
   for (const p of projections) await p.applyMessages(messages, "test");
@@ -96,7 +97,7 @@ before(async () => {
     servingRouter({
       readModel,
       features,
-      ranker: () => HEURISTIC_RANKER,
+      ranker: () => ranker,
       config: { ...servingConfigFromEnv({}), cacheMs: 0 },
       keys: new ApiKeys({ read: [TEST_KEYS.read], write: [TEST_KEYS.write], admin: [TEST_KEYS.admin] }),
     }),
@@ -230,4 +231,46 @@ test("serving's catalog facts read equals the catalog documents' fields", async 
   );
   assert.equal(facts.get("x1")!.available, false);
   assert.equal(facts.has("unknown-item"), false);
+});
+
+test("the batch model's precomputed list leads, and an item touched after training adds its row at once", async () => {
+  const trainedThrough = Date.now() - 90 * 60_000;
+  await apply([view("pc", "m1", 100)]); // before trainedThrough: the model was trained on it
+  const v = await publishArtifact(
+    redis,
+    prefix,
+    {
+      model: "test",
+      params: {},
+      neighbours: new Map([["b3", [{ item_id: "b6", score: 2 }]]]),
+      itemBias: new Map(),
+      popular: [],
+      // m4 and m5 were never interacted with: only this list can propose them.
+      userCandidates: new Map([
+        [
+          "pc",
+          [
+            { item_id: "m4", score: 0.9 },
+            { item_id: "m5", score: 0.5 },
+          ],
+        ],
+      ]),
+      trainMs: 0,
+    },
+    { trainedThrough },
+  );
+  ranker = { ...HEURISTIC_RANKER, artifactVersion: v };
+  try {
+    // The heuristic ranker puts retrieval's first item first; m5 (retrieval rank 1) competes with popular items.
+    const first = await get("/v1/recommendations/pc?n=4");
+    assert.equal(ids(first.body)[0], "m4");
+    assert.ok(ids(first.body).includes("m5"), `${ids(first.body)}`);
+    assert.ok(!ids(first.body).includes("b6"));
+    await apply([view("pc", "b3", 1)]); // after training: b3's row joins the precomputed scores
+    const next = await get("/v1/recommendations/pc?n=4");
+    assert.deepEqual(ids(next.body).slice(0, 2), ["b6", "m4"]);
+    assert.ok(!ids(next.body).includes("b3"));
+  } finally {
+    ranker = HEURISTIC_RANKER;
+  }
 });

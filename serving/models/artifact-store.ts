@@ -1,16 +1,17 @@
 import type { Redis } from "ioredis";
 import type { ModelArtifact } from "../recommender/artifact.ts";
-import type { ItemId, Neighbour, ScoredItem } from "../recommender/types.ts";
-import { itemTag } from "../../projectors/runtime/keys.ts";
+import type { ItemId, Neighbour, ScoredItem, UserId } from "../recommender/types.ts";
+import { itemTag, userTag } from "../../projectors/runtime/keys.ts";
 
 /**
  * The batch model artifact (per-item top-K neighbours, per-item bias, popularity list) published to Redis as an
  * immutable, numbered version:
  *
  *   <prefix>:model:<v>:{i:42}:nbrs   string, JSON [[item_id, weight], ...] best first
+ *   <prefix>:model:<v>:{u:7}:cands  string, JSON [[item_id, score], ...]: the user's precomputed top-M, best first
  *   <prefix>:model:<v>:bias          hash item_id → bias (one key: read with one HMGET per request)
  *   <prefix>:model:<v>:popular       string, JSON [[item_id, score], ...] best first
- *   <prefix>:model:<v>:meta          string, JSON { model, params, items, published_at }
+ *   <prefix>:model:<v>:meta          string, JSON { model, params, items, users, trained_through, published_at }
  *   <prefix>:model:seq               counter that numbers artifact versions
  *   <prefix>:model:active            the artifact version of the active ranking model (for tools)
  *
@@ -18,6 +19,7 @@ import { itemTag } from "../../projectors/runtime/keys.ts";
  */
 export const artifactKeys = {
   neighbours: (prefix: string, v: number, item: ItemId) => `${prefix}:model:${v}:${itemTag(item)}:nbrs`,
+  userCandidates: (prefix: string, v: number, user: UserId) => `${prefix}:model:${v}:${userTag(user)}:cands`,
   bias: (prefix: string, v: number) => `${prefix}:model:${v}:bias`,
   popular: (prefix: string, v: number) => `${prefix}:model:${v}:popular`,
   meta: (prefix: string, v: number) => `${prefix}:model:${v}:meta`,
@@ -27,10 +29,17 @@ export const artifactKeys = {
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 
+/** What serving needs besides the lists: when the training data ends (event time, ms). */
+export interface ArtifactMeta {
+  /** The latest event time the model was trained on; a user's items touched later are added at read time. */
+  trainedThrough: number;
+}
+
 export async function publishArtifact(
   redis: Redis,
   prefix: string,
   artifact: ModelArtifact,
+  meta: ArtifactMeta = { trainedThrough: 0 },
 ): Promise<number> {
   const v = await redis.incr(artifactKeys.seq(prefix));
   const entries = [...artifact.neighbours];
@@ -39,6 +48,16 @@ export async function publishArtifact(
     for (const [item, list] of entries.slice(start, start + 500))
       pipe.set(
         artifactKeys.neighbours(prefix, v, item),
+        JSON.stringify(list.map((n) => [n.item_id, round(n.score)])),
+      );
+    await pipe.exec();
+  }
+  const users = [...(artifact.userCandidates ?? [])];
+  for (let start = 0; start < users.length; start += 500) {
+    const pipe = redis.pipeline();
+    for (const [user, list] of users.slice(start, start + 500))
+      pipe.set(
+        artifactKeys.userCandidates(prefix, v, user),
         JSON.stringify(list.map((n) => [n.item_id, round(n.score)])),
       );
     await pipe.exec();
@@ -56,6 +75,8 @@ export async function publishArtifact(
       model: artifact.model,
       params: artifact.params,
       items: artifact.neighbours.size,
+      users: users.length,
+      trained_through: meta.trainedThrough,
       published_at: new Date().toISOString(),
     }),
   );
@@ -70,6 +91,7 @@ export class ArtifactReader {
   private readonly neighbourCache = new Map<number, Map<ItemId, readonly Neighbour[] | null>>();
   private readonly biasCache = new Map<number, Map<ItemId, number | null>>();
   private readonly popularCache = new Map<number, readonly ScoredItem[]>();
+  private readonly metaCache = new Map<number, Promise<ArtifactMeta | undefined>>();
 
   constructor(
     private readonly redis: Redis,
@@ -132,6 +154,30 @@ export class ArtifactReader {
       });
     }
     return out;
+  }
+
+  /** The artifact's meta (cached: versions are immutable); undefined when the version does not exist. */
+  meta(v: number): Promise<ArtifactMeta | undefined> {
+    let meta = this.metaCache.get(v);
+    if (!meta) {
+      if (this.metaCache.size >= 16) this.metaCache.clear();
+      meta = this.redis.get(artifactKeys.meta(this.prefix, v)).then((raw) => {
+        if (raw === null) return undefined;
+        const parsed = JSON.parse(raw) as { trained_through?: number };
+        return { trainedThrough: parsed.trained_through ?? 0 };
+      });
+      // A failed read is not cached: the next request asks again.
+      meta.catch(() => this.metaCache.delete(v));
+      this.metaCache.set(v, meta);
+    }
+    return meta;
+  }
+
+  /** The user's precomputed list (one read per request: per-user lists are not cached in process). */
+  async userCandidates(v: number, user: UserId): Promise<ScoredItem[] | undefined> {
+    const raw = await this.redis.get(artifactKeys.userCandidates(this.prefix, v, user));
+    if (raw === null) return undefined;
+    return (JSON.parse(raw) as [string, number][]).map(([item_id, score]) => ({ item_id, score }));
   }
 
   async popular(v: number): Promise<readonly ScoredItem[]> {

@@ -270,7 +270,10 @@ export async function trainAndRegister(options: TrainOptions): Promise<TrainRepo
   let artifactVersion = options.artifactVersion ?? activeArtifact;
   if (options.redis && options.artifactVersion === undefined) {
     const artifact = trainModel(RECKON_MODEL, buildInteractionMatrix(interactions), RECKON_TRAIN_OPTIONS);
-    artifactVersion = await publishArtifact(options.redis, options.prefix ?? "rk", artifact);
+    const trainedThrough = interactions.reduce((max, i) => Math.max(max, i.timestamp), 0);
+    artifactVersion = await publishArtifact(options.redis, options.prefix ?? "rk", artifact, {
+      trainedThrough,
+    });
     log(
       `published ${artifact.model} neighbour artifact v${artifactVersion} (${artifact.neighbours.size} items)`,
     );

@@ -81,7 +81,7 @@ export async function rankForUser(deps: RankingDeps, req: RecommendationRequest)
   const blocked = new Set<ItemId>(req.exclude);
   for (const r of user.recent) if (config.consumedTypes.has(r.type)) blocked.add(r.item_id);
 
-  const view = deps.readModel.at(ranker.artifactVersion, history);
+  const view = deps.readModel.at(ranker.artifactVersion, history, user.recent);
   const pool = Math.min(Math.max(config.pool, 4 * req.n), 400);
   const topCategory = user.affinities[0]?.category;
   const [retrieved, lastItem, trending, popular, affinityList, ...inCategories] = await Promise.all([

@@ -1,6 +1,6 @@
-import type { ReadModel } from "../recommender/read-model.ts";
+import type { ReadModel, UserCandidates } from "../recommender/read-model.ts";
 import type { ItemId, ItemInfo, Neighbour, ScoredItem, UserId } from "../recommender/types.ts";
-import type { FeaturesReader } from "../../projectors/features/read.ts";
+import type { FeaturesReader, RecentInteraction } from "../../projectors/features/read.ts";
 import type { RecommendationsReader } from "../../projectors/recommendations/read.ts";
 import type { ArtifactReader } from "../models/artifact-store.ts";
 
@@ -156,8 +156,13 @@ export class RedisReadModel {
     return list;
   }
 
-  at(artifactVersion: number | null, history?: readonly ItemId[]): VersionedReadModel {
-    return new VersionedReadModel(this, artifactVersion, history);
+  /** `recent`: the request's already-read interactions (most recent first), to find items newer than the model. */
+  at(
+    artifactVersion: number | null,
+    history?: readonly ItemId[],
+    recent?: readonly RecentInteraction[],
+  ): VersionedReadModel {
+    return new VersionedReadModel(this, artifactVersion, history, recent);
   }
 
   async onlineNeighbours(items: readonly ItemId[]): Promise<Map<ItemId, readonly Neighbour[]>> {
@@ -214,7 +219,32 @@ export class VersionedReadModel implements ReadModel {
     private readonly base: RedisReadModel,
     readonly artifactVersion: number | null,
     private readonly history?: readonly ItemId[],
+    private readonly recent?: readonly RecentInteraction[],
   ) {}
+
+  /**
+   * The artifact's precomputed list for the user, and the user's items newer (by event time) than the data the
+   * artifact was trained on. An event backfilled with an older time than that is not seen as new: it joins
+   * the user's list at the next training.
+   */
+  async userCandidates(userId: UserId): Promise<UserCandidates | undefined> {
+    if (this.artifactVersion === null) return undefined;
+    const { artifacts, features } = this.base.options;
+    const [items, meta] = await Promise.all([
+      artifacts.userCandidates(this.artifactVersion, userId),
+      artifacts.meta(this.artifactVersion),
+    ]);
+    if (!items || !meta) return undefined;
+    const recent = this.recent ?? (await features.getRecentInteractions(userId, 1000));
+    const newSeeds: ItemId[] = [];
+    const seen = new Set<ItemId>();
+    for (const r of recent) {
+      if (Date.parse(r.at) <= meta.trainedThrough) break; // most recent first: the rest is older still
+      if (!seen.has(r.item_id)) newSeeds.push(r.item_id);
+      seen.add(r.item_id);
+    }
+    return { items, newSeeds };
+  }
 
   async userHistory(userId: UserId, limit?: number): Promise<readonly ItemId[]> {
     const history = this.history ?? (await this.base.options.features.getRecentItems(userId, limit ?? 100));

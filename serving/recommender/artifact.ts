@@ -1,4 +1,4 @@
-import type { ItemId, Neighbour, ScoredItem } from "./types.ts";
+import type { ItemId, Neighbour, ScoredItem, UserId } from "./types.ts";
 
 /**
  * The batch model artifact the recommendations projector loads into the read model:
@@ -15,6 +15,11 @@ export interface ModelArtifact {
    */
   readonly itemBias: ReadonlyMap<ItemId, number>;
   readonly popular: readonly ScoredItem[];
+  /**
+   * Per training user, the top-M items by the model's untruncated score (their training items left out), best
+   * first; serving adds the rows of items touched since (recommend.ts). Absent for models without it.
+   */
+  readonly userCandidates?: ReadonlyMap<UserId, readonly ScoredItem[]>;
   /** Training wall time, for reports. */
   readonly trainMs: number;
 }

@@ -1,4 +1,4 @@
-import type { ReadModel } from "./read-model.ts";
+import type { ReadModel, UserCandidates } from "./read-model.ts";
 import type { ItemId, ItemInfo, Neighbour, ScoredItem, UserId } from "./types.ts";
 
 export interface InMemoryReadModelData {
@@ -6,6 +6,11 @@ export interface InMemoryReadModelData {
   readonly histories: ReadonlyMap<UserId, readonly ItemId[]>;
   readonly neighbours: ReadonlyMap<ItemId, readonly Neighbour[]>;
   readonly itemBias?: ReadonlyMap<ItemId, number>;
+  /** Precomputed per-user lists; `newSeeds` default to none (the history is what the model was trained on). */
+  readonly userCandidates?: ReadonlyMap<
+    UserId,
+    { readonly items: readonly ScoredItem[]; readonly newSeeds?: readonly ItemId[] }
+  >;
   /** Best first. */
   readonly popular: readonly ScoredItem[];
   /** Best first; defaults to `popular`. */
@@ -24,6 +29,11 @@ export class InMemoryReadModel implements ReadModel {
   async userHistory(userId: UserId, limit?: number): Promise<readonly ItemId[]> {
     const history = this.#data.histories.get(userId) ?? [];
     return limit === undefined ? history : history.slice(0, limit);
+  }
+
+  async userCandidates(userId: UserId): Promise<UserCandidates | undefined> {
+    const entry = this.#data.userCandidates?.get(userId);
+    return entry && { items: entry.items, newSeeds: entry.newSeeds ?? [] };
   }
 
   async itemNeighbours(itemIds: readonly ItemId[]): Promise<ReadonlyMap<ItemId, readonly Neighbour[]>> {

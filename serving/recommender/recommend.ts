@@ -1,4 +1,4 @@
-import type { ReadModel } from "./read-model.ts";
+import type { ReadModel, UserCandidates } from "./read-model.ts";
 import type { ItemId, Recommendation, RecommendationSource, ScoredItem, UserId } from "./types.ts";
 
 export interface RecommendOptions {
@@ -15,11 +15,11 @@ export interface RecommendOptions {
 }
 
 /**
- * Item-to-item recommendation: a candidate's score is the sum of its neighbour weights over the user's
- * history items ("seeds"), plus the model's per-item bias once per seed. For EASE that is x_u·B with each
- * row of B cut to its top-K and the cut entries estimated (see ModelArtifact.itemBias). The API and the
- * offline evaluation both call this function, so they rank identically. Remaining slots are filled from
- * the fallback list.
+ * Item-to-item recommendation. When the batch model precomputed the user's list, its scores are the start and
+ * only the items touched since training add their neighbour rows; otherwise a candidate's score is the sum of
+ * its neighbour weights over the user's recent history items ("seeds"), plus the model's per-item bias once
+ * per seed. The API and the offline evaluation both call this function, so they rank identically. Remaining
+ * slots are filled from the fallback list.
  */
 export async function recommend(
   readModel: ReadModel,
@@ -29,7 +29,10 @@ export async function recommend(
 ): Promise<Recommendation[]> {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
   if (n === 0) return [];
-  const history = await readModel.userHistory(userId, options.historyLimit);
+  const [history, precomputed] = await Promise.all([
+    readModel.userHistory(userId, options.historyLimit),
+    readModel.userCandidates(userId),
+  ]);
   const blocked = new Set<ItemId>(options.exclude ?? []);
   if (options.excludeConsumed ?? true) {
     // The seed window may be shorter than the full history; consumption is judged on everything we can see.
@@ -37,25 +40,9 @@ export async function recommend(
     for (const id of consumed) blocked.add(id);
   }
 
-  const scores = new Map<ItemId, number>();
-  if (history.length > 0) {
-    const neighbours = await readModel.itemNeighbours(history);
-    let seeds = 0;
-    for (const seed of history) {
-      const list = neighbours.get(seed);
-      if (!list) continue;
-      seeds++;
-      for (const { item_id, score } of list) {
-        if (blocked.has(item_id)) continue;
-        scores.set(item_id, (scores.get(item_id) ?? 0) + score);
-      }
-    }
-    if (scores.size > 0) {
-      // Stored weights are w_ij − r_j; adding r_j once per seed restores the dropped entries' estimate.
-      const bias = await readModel.itemBias([...scores.keys()]);
-      if (bias.size > 0) for (const [id, r] of bias) scores.set(id, scores.get(id)! + seeds * r);
-    }
-  }
+  const scores = precomputed
+    ? await scoreFromPrecomputed(readModel, precomputed, options.historyLimit, blocked)
+    : await scoreFromNeighbours(readModel, history, blocked);
   const ranked: ScoredItem[] = [];
   for (const [item_id, score] of scores) ranked.push({ item_id, score });
   ranked.sort(byScoreThenId);
@@ -64,6 +51,56 @@ export async function recommend(
   await takeEligible(readModel, ranked, "neighbours", n, blocked, options.category, result);
   if (result.length < n) await fillFromFallback(readModel, n, blocked, options, result);
   return result;
+}
+
+/**
+ * Σ over seeds of their neighbour rows, plus each candidate's bias once per seed: for EASE that is x_u·B with
+ * each row of B cut to its top-K and the cut entries estimated (see ModelArtifact.itemBias).
+ */
+async function scoreFromNeighbours(
+  readModel: ReadModel,
+  seeds: readonly ItemId[],
+  blocked: ReadonlySet<ItemId>,
+  scores = new Map<ItemId, number>(),
+  floor = 0,
+): Promise<Map<ItemId, number>> {
+  if (seeds.length === 0) return scores;
+  const neighbours = await readModel.itemNeighbours(seeds);
+  let used = 0;
+  for (const seed of seeds) {
+    const list = neighbours.get(seed);
+    if (!list) continue;
+    used++;
+    for (const { item_id, score } of list) {
+      if (blocked.has(item_id)) continue;
+      scores.set(item_id, (scores.get(item_id) ?? floor) + score);
+    }
+  }
+  if (used > 0 && scores.size > 0) {
+    // Stored weights are w_ij − r_j; adding r_j once per seed restores the dropped entries' estimate.
+    const bias = await readModel.itemBias([...scores.keys()]);
+    for (const [id, r] of bias) scores.set(id, scores.get(id)! + used * r);
+  }
+  return scores;
+}
+
+/**
+ * The batch model's precomputed scores for the user's trained history, plus the rows of the items touched
+ * since (the score is additive over history items, so this is the same model brought up to date). An item
+ * outside the precomputed top-M scored below its last entry: it starts from that score, an upper bound, so a
+ * fresh click can lift its neighbours into the list at once.
+ */
+async function scoreFromPrecomputed(
+  readModel: ReadModel,
+  precomputed: UserCandidates,
+  historyLimit: number | undefined,
+  blocked: ReadonlySet<ItemId>,
+): Promise<Map<ItemId, number>> {
+  const scores = new Map<ItemId, number>();
+  for (const { item_id, score } of precomputed.items) if (!blocked.has(item_id)) scores.set(item_id, score);
+  const floor = precomputed.items.at(-1)?.score ?? 0;
+  const seeds = precomputed.newSeeds.slice(0, historyLimit ?? precomputed.newSeeds.length);
+  return scoreFromNeighbours(readModel, seeds, blocked, scores, floor);
 }
 
 async function fillFromFallback(

@@ -106,6 +106,51 @@ describe("recommend", () => {
     assert.deepEqual(ids(await recommend(readModel(), "u", 2, { historyLimit: 1 })), ["x", "y"]);
   });
 
+  it("starts from the batch model's precomputed list when it has one", async () => {
+    // Neighbour rows are not read: the precomputed scores already cover the trained history (h1, h2).
+    const userCandidates = new Map([
+      [
+        "u",
+        {
+          items: [
+            { item_id: "p2", score: 0.9 },
+            { item_id: "x", score: 0.6 },
+            { item_id: "h2", score: 0.5 }, // consumed since: dropped
+          ],
+        },
+      ],
+    ]);
+    const recs = await recommend(readModel({ userCandidates }), "u", 3);
+    assert.deepEqual(recs, [
+      { item_id: "p2", score: 0.9, source: "neighbours" },
+      { item_id: "x", score: 0.6, source: "neighbours" },
+      { item_id: "p1", score: 50, source: "popular" },
+    ]);
+  });
+
+  it("adds the rows of items touched after training, starting unlisted items at the list's last score", async () => {
+    // New seed h2 (row: y 0.4, z 0.1; bias: y 0.05, others none). Listed items keep their scores (x 0.6,
+    // p2 0.2); y and z are not listed, so they start at the last listed score: y 0.2 + 0.4 + 0.05 = 0.65,
+    // z 0.2 + 0.1 = 0.3.
+    const userCandidates = new Map([
+      [
+        "u",
+        {
+          items: [
+            { item_id: "x", score: 0.6 },
+            { item_id: "p2", score: 0.2 },
+          ],
+          newSeeds: ["h2"],
+        },
+      ],
+    ]);
+    const itemBias = new Map([["y", 0.05]]);
+    const recs = await recommend(readModel({ userCandidates, itemBias }), "u", 4);
+    assert.deepEqual(ids(recs), ["y", "x", "z", "p2"]);
+    assert.ok(Math.abs(recs[0]!.score - 0.65) < 1e-12);
+    assert.ok(Math.abs(recs[2]!.score - 0.3) < 1e-12);
+  });
+
   it("rejects a negative n", async () => {
     await assert.rejects(recommend(readModel(), "u", -1), RangeError);
   });

@@ -1,7 +1,8 @@
 import type { InteractionMatrix } from "../interactions.ts";
 import { spdInverse } from "../linalg.ts";
 import { topKIndices } from "../top-k.ts";
-import type { ItemId, Neighbour } from "../types.ts";
+import type { ItemId, Neighbour, ScoredItem, UserId } from "../types.ts";
+import { userCandidateGroups, UserScoreBlock } from "./user-candidates.ts";
 
 export interface EaseParams {
   /** L2 regularisation λ. */
@@ -23,6 +24,10 @@ export interface EaseParams {
   readonly dropout?: number;
   /** Estimate the entries that top-K truncation drops (ModelArtifact.itemBias). Default true. */
   readonly biasCorrection?: boolean;
+  /** Also compute each training user's top-M items by the full x_u·B (ModelArtifact.userCandidates). 0 = no. */
+  readonly userTopM?: number;
+  /** Users × items cells accumulated per pass over the rows of B when computing user candidates. */
+  readonly userScoreCells?: number;
 }
 
 /**
@@ -34,6 +39,8 @@ export interface EaseArtifact {
   readonly neighbours: Map<ItemId, Neighbour[]>;
   /** Per item, the estimate r_j of the entries of column j that truncation dropped (see ModelArtifact). */
   readonly itemBias: Map<ItemId, number>;
+  /** Per training user, the top-M unseen items by the untruncated x_u·B (empty unless `userTopM`). */
+  readonly userCandidates: Map<UserId, ScoredItem[]>;
 }
 
 export function trainEase(data: InteractionMatrix, params: EaseParams): EaseArtifact {
@@ -47,9 +54,15 @@ export function trainEase(data: InteractionMatrix, params: EaseParams): EaseArti
   const keptWeight = new Float64Array(n);
   const kept: { indices: number[]; weights: number[] }[] = [];
   const scratch = new Float64Array(n);
+  const topM = params.userTopM ?? 0;
+  const groups = topM > 0 ? userCandidateGroups(data.userIds.length, n, params.userScoreCells) : [];
+  // The first group of users is scored in the same pass that truncates the rows; any further group streams
+  // the rows again (only when users × items exceeds the cell budget).
+  const firstBlock = groups.length > 0 ? new UserScoreBlock(data, columns, groups[0]!) : undefined;
   for (let c = 0; c < n; c++) {
     rowOfB(c, scratch);
     scratch[c] = 0;
+    firstBlock?.add(c, scratch);
     const w = weight[c]!;
     for (let j = 0; j < n; j++) columnSum[j]! += w * scratch[j]!;
     const best = topKIndices(scratch, params.k, c);
@@ -67,6 +80,17 @@ export function trainEase(data: InteractionMatrix, params: EaseParams): EaseArti
       bias[j] = rest > 1e-9 ? (columnSum[j]! - keptSum[j]!) / rest : 0;
     }
   }
+  const userCandidates = new Map<UserId, ScoredItem[]>();
+  firstBlock?.topM(topM, userCandidates);
+  for (const group of groups.slice(1)) {
+    const block = new UserScoreBlock(data, columns, group);
+    for (let c = 0; c < n; c++) {
+      rowOfB(c, scratch);
+      scratch[c] = 0;
+      block.add(c, scratch);
+    }
+    block.topM(topM, userCandidates);
+  }
   const neighbours = new Map<ItemId, Neighbour[]>();
   const itemBias = new Map<ItemId, number>();
   kept.forEach(({ indices, weights }, c) => {
@@ -77,7 +101,7 @@ export function trainEase(data: InteractionMatrix, params: EaseParams): EaseArti
       indices.map((j, q) => ({ item_id: data.itemIds[columns[j]!]!, score: weights[q]! - bias[j]! })),
     );
   });
-  return { neighbours, itemBias };
+  return { neighbours, itemBias, userCandidates };
 }
 
 export interface EaseRows {

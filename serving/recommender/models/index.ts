@@ -1,6 +1,6 @@
 import type { ModelArtifact } from "../artifact.ts";
 import type { InteractionMatrix } from "../interactions.ts";
-import type { ItemId, Neighbour } from "../types.ts";
+import type { ItemId, Neighbour, ScoredItem, UserId } from "../types.ts";
 import { trainEase } from "./ease.ts";
 import { trainJaccard } from "./jaccard.ts";
 import { popularItems } from "./popular.ts";
@@ -20,6 +20,8 @@ export interface TrainOptions {
   readonly dropout?: number;
   /** EASE: estimate truncated entries (ModelArtifact.itemBias). Default true. */
   readonly biasCorrection?: boolean;
+  /** EASE: precompute each training user's top-M items by the untruncated model (0 = no). Default 0. */
+  readonly userTopM?: number;
 }
 
 /** One entry point for every model, so the eval, the batch job and tests build artifacts the same way. */
@@ -33,6 +35,7 @@ export function trainModel(
   const k = options.k ?? 100;
   let neighbours: Map<ItemId, Neighbour[]>;
   let itemBias = new Map<ItemId, number>();
+  let userCandidates: Map<UserId, ScoredItem[]> | undefined;
   const params: Record<string, number | string> = { k };
   switch (model) {
     case "popular":
@@ -47,23 +50,35 @@ export function trainModel(
       const solver = options.solver ?? "auto";
       const dropout = options.dropout ?? 0;
       const biasCorrection = options.biasCorrection ?? true;
+      const userTopM = options.userTopM ?? 0;
       Object.assign(params, {
         lambda,
         minItemCount,
         solver,
         dropout,
         biasCorrection: String(biasCorrection),
+        userTopM,
       });
-      ({ neighbours, itemBias } = trainEase(data, {
+      ({ neighbours, itemBias, userCandidates } = trainEase(data, {
         lambda,
         k,
         minItemCount,
         solver,
         dropout,
         biasCorrection,
+        userTopM,
       }));
+      if (userTopM === 0) userCandidates = undefined;
       break;
     }
   }
-  return { model, params, neighbours, itemBias, popular: popularItems(data), trainMs: now() - started };
+  return {
+    model,
+    params,
+    neighbours,
+    itemBias,
+    popular: popularItems(data),
+    ...(userCandidates && { userCandidates }),
+    trainMs: now() - started,
+  };
 }

@@ -102,6 +102,53 @@ describe("EASE", () => {
   });
 });
 
+describe("EASE user candidates", () => {
+  // λ = 2 (B above): u4 {a} scores b 6/19, c 1/21; u2 {b, c} scores a 3/8 + 1/16 = 7/16;
+  // u1 {a, b} scores c 1/21 + 8/21 = 3/7; u3 has every item, so an empty list.
+  const expected: Record<string, [string, number][]> = {
+    u1: [["c", 3 / 7]],
+    u2: [["a", 7 / 16]],
+    u3: [],
+    u4: [
+      ["b", 6 / 19],
+      ["c", 1 / 21],
+    ],
+  };
+  const check = (candidates: Map<string, { item_id: string; score: number }[]>) => {
+    assert.deepEqual([...candidates.keys()].sort(), ["u1", "u2", "u3", "u4"]);
+    for (const [user, list] of Object.entries(expected)) {
+      const got = candidates.get(user)!;
+      assert.deepEqual(
+        got.map((x) => x.item_id),
+        list.map(([id]) => id),
+        user,
+      );
+      // Scores are accumulated in Float32: exact to single precision.
+      list.forEach(([, score], q) => close(got[q]!.score, score, 1e-6));
+    }
+  };
+
+  it("scores each user by the untruncated x_u·B, training items left out", () => {
+    // k = 1 truncates the rows; the user lists still use every entry of B.
+    check(trainEase(tiny(), { lambda: 2, k: 1, solver: "dual", userTopM: 5 }).userCandidates);
+  });
+
+  it("gives the same lists when the users are scored in several passes over the rows", () => {
+    // 3 cells per pass and 3 items: one user per pass.
+    check(
+      trainEase(tiny(), { lambda: 2, k: 1, solver: "primal", userTopM: 5, userScoreCells: 3 }).userCandidates,
+    );
+  });
+
+  it("keeps only the top M", () => {
+    const { userCandidates } = trainEase(tiny(), { lambda: 2, k: 1, userTopM: 1 });
+    assert.deepEqual(
+      userCandidates.get("u4")!.map((x) => x.item_id),
+      ["b"],
+    );
+  });
+});
+
 describe("Jaccard", () => {
   // users: a {u1,u3,u4}  b {u1,u2,u3}  c {u2,u3}
   // J(a,b) = |{u1,u3}| / |{u1,u2,u3,u4}| = 2/4;  J(a,c) = 1/4;  J(b,c) = |{u2,u3}| / |{u1,u2,u3}| = 2/3
