@@ -60,6 +60,7 @@ function servingDeps(redis: Redis, prefix: string, ranker: Ranker): RankingDeps 
       recommendations: new RecommendationsReader(redis, prefix),
       artifacts: new ArtifactReader(redis, prefix),
       cacheMs: config.cacheMs,
+      catalogCacheMs: config.catalogCacheMs,
     }),
     features,
     ranker: () => ranker,

@@ -9,6 +9,7 @@ import { createFeaturesProjection } from "../projectors/features/projection.ts";
 import { createRecommendationsProjection } from "../projectors/recommendations/projection.ts";
 import { buildInteractionMatrix } from "../serving/recommender/interactions.ts";
 import { trainModel } from "../serving/recommender/models/index.ts";
+import { RECKON_MODEL, RECKON_TRAIN_OPTIONS } from "../serving/eval/run-eval.ts";
 import { publishArtifact } from "../serving/models/artifact-store.ts";
 import { trainAndRegister } from "../serving/models/train.ts";
 import { machine, percentile, printResultAndExit, runK6, startServer } from "./support.ts";
@@ -30,7 +31,8 @@ function lcg(seed: number) {
 
 /**
  * Seeds the benchmark's data set under `prefix`: catalog and interactions through the projections' own code, the
- * same events in the Postgres log, a Jaccard artifact (k=100) and a logistic ranker trained from the log, active.
+ * same events in the Postgres log, the production EASE artifact (with per-user lists) and a logistic ranker
+ * trained from the log, active.
  * Shared with the in-process microbenchmark (serving-inprocess.ts).
  */
 export async function seedServingBench(db: TestDatabase, redis: Redis, prefix: string) {
@@ -94,14 +96,15 @@ export async function seedServingBench(db: TestDatabase, redis: Redis, prefix: s
   for (let i = 0; i < events.length; i += 5000)
     await appendInteractionEvents(db.db, events.slice(i, i + 5000));
 
-  const artifact = trainModel(
-    "jaccard",
-    buildInteractionMatrix(
-      events.map((e) => ({ userId: e.user_id, itemId: e.item_id, timestamp: Date.parse(e.timestamp) })),
-    ),
-    { k: 100 },
-  );
-  const artifactVersion = await publishArtifact(redis, prefix, artifact);
+  // The production model and settings (EASE with per-user lists), as `reckon train` publishes it.
+  const interactions = events.map((e) => ({
+    userId: e.user_id,
+    itemId: e.item_id,
+    timestamp: Date.parse(e.timestamp),
+  }));
+  const artifact = trainModel(RECKON_MODEL, buildInteractionMatrix(interactions), RECKON_TRAIN_OPTIONS);
+  const trainedThrough = interactions.reduce((max, i) => Math.max(max, i.timestamp), 0);
+  const artifactVersion = await publishArtifact(redis, prefix, artifact, { trainedThrough });
   const trained = await trainAndRegister({
     db: db.db,
     prefix,
@@ -179,7 +182,7 @@ export async function runServingBench(options: { rates?: number[]; duration?: st
           items: ITEMS,
           categories: CATEGORIES,
           interactions: events.length,
-          artifact: "jaccard k=100",
+          artifact: `${RECKON_MODEL} ${JSON.stringify(RECKON_TRAIN_OPTIONS)}`,
         },
         model: { version: trained.version, held_out: trained.metrics.new },
         duration_per_step: duration,

@@ -29,6 +29,7 @@ export const servingRole: RoleModule = {
       recommendations: new RecommendationsReader(redis, prefix),
       artifacts: new ArtifactReader(redis, prefix),
       cacheMs: config.cacheMs,
+      catalogCacheMs: config.catalogCacheMs,
     });
     const models = new ModelHolder({ db, pollMs: Number(process.env.RECKON_MODEL_POLL_MS ?? 2000) });
     await models.start();

@@ -184,6 +184,28 @@ export class FeaturesReader {
     return this.redis.zrevrange(await this.key(featureKeys.catalogIndex()), 0, n - 1);
   }
 
+  /**
+   * Items whose catalog entry changed at or after `sinceMs` (by the entry's `updated_at`, the catalog index's
+   * score), oldest first, at most `limit`: what a cache of catalog facts must drop.
+   */
+  async getCatalogChanges(
+    sinceMs: number,
+    limit = 10_000,
+  ): Promise<{ item_id: string; updatedAt: number }[]> {
+    const raw = await this.redis.zrangebyscore(
+      await this.key(featureKeys.catalogIndex()),
+      sinceMs,
+      "+inf",
+      "WITHSCORES",
+      "LIMIT",
+      0,
+      limit,
+    );
+    const out: { item_id: string; updatedAt: number }[] = [];
+    for (let i = 0; i < raw.length; i += 2) out.push({ item_id: raw[i]!, updatedAt: Number(raw[i + 1]) });
+    return out;
+  }
+
   /** The catalog state of an item as projected, or undefined when the catalog does not know it. */
   async getItem(itemId: string): Promise<CatalogItem | undefined> {
     const doc = await this.redis.hget(await this.key(featureKeys.item(itemId)), "doc");

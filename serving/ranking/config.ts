@@ -13,6 +13,11 @@ export interface ServingConfig {
    * served while one background read replaces them, so they are at most about twice this old; 0 disables.
    */
   cacheMs: number;
+  /**
+   * Longest reuse of an item's catalog facts (ms) when the catalog index cannot show its change (see
+   * RedisReadModelOptions.catalogCacheMs); ordinary changes are picked up within about cacheMs.
+   */
+  catalogCacheMs: number;
   /** Longest wait for min_position (ms). */
   minPositionWaitMs: number;
 }
@@ -39,6 +44,7 @@ export function servingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     historySeeds: Math.round(num("RECKON_HISTORY_SEEDS", 100, 1)),
     pool: Math.round(num("RECKON_CANDIDATE_POOL", 60, 1)),
     cacheMs: num("RECKON_SERVING_CACHE_MS", 1000, 0),
+    catalogCacheMs: num("RECKON_SERVING_CATALOG_CACHE_MS", 10_000, 0),
     minPositionWaitMs: num("RECKON_MIN_POSITION_WAIT_MS", 2000, 0),
   };
 }

@@ -13,6 +13,13 @@ export interface RedisReadModelOptions {
    * projections of the log, already eventually consistent; 0 reads Redis on every call.
    */
   cacheMs?: number;
+  /**
+   * How long catalog facts (availability, categories) are reused (ms). Changes are not waited out: every
+   * `cacheMs` the catalog index is polled for entries changed since the last poll (minus CATALOG_LOOKBACK_MS)
+   * and those items are dropped from the cache, so this bound only matters for a change the index cannot show
+   * (an update whose `updated_at` is older than the lookback). Default 10·cacheMs.
+   */
+  catalogCacheMs?: number;
   /** Neighbours read per item from the online co-occurrence projection. */
   onlineNeighbours?: number;
 }
@@ -37,6 +44,11 @@ class RefreshingCache<V> {
     private readonly absent: V,
     private readonly maxEntries = 200_000,
   ) {}
+
+  /** Forgets `keys`: the next lookup reads them while the caller waits. */
+  invalidate(keys: Iterable<string>): void {
+    for (const k of keys) this.entries.delete(k);
+  }
 
   /** Values for `keys` (absent ones included, as `absent`), in a map. */
   async getMany(keys: readonly string[]): Promise<Map<string, V>> {
@@ -101,6 +113,12 @@ class RefreshingCache<V> {
 }
 
 /**
+ * Catalog changes are found by their `updated_at`; entries arriving out of order by up to this much (partitions,
+ * producers' clocks) are still seen, because each poll re-reads this far behind the newest change it saw.
+ */
+const CATALOG_LOOKBACK_MS = 5000;
+
+/**
  * The production ReadModel: the projectors' Redis read models (recent items, trending, catalog, online
  * co-occurrence neighbours) plus the active batch artifact. `at(artifactVersion)` fixes the artifact for one
  * request, so a model swap mid-request cannot mix two versions; `forRequest(history)` reuses the history the
@@ -116,10 +134,15 @@ export class RedisReadModel {
   /** Slices of immutable artifact popularity lists, so per-request rank maps can be cached by list identity. */
   private readonly popularSlices = new Map<string, readonly ScoredItem[]>();
 
+  /** Catalog-index time (ms) up to which changes have been applied to the item cache; undefined before the first poll. */
+  private catalogWatermark: number | undefined;
+  private nextCatalogPoll = 0;
+  private catalogPoll: Promise<void> | undefined;
+
   constructor(readonly options: RedisReadModelOptions) {
     const ms = options.cacheMs ?? 1000;
     this.itemCache = new RefreshingCache<ItemInfo | null>(
-      ms,
+      ms > 0 ? (options.catalogCacheMs ?? 10 * ms) : 0,
       (ids) => options.features.getItemFacts(ids),
       null,
     );
@@ -206,7 +229,35 @@ export class RedisReadModel {
     return e.value ?? [];
   }
 
+  /**
+   * Drops catalog facts of items changed since the last poll, at most once per `cacheMs` and never twice at
+   * once; requests wait for a poll in flight, so a change the poll has seen is never served stale.
+   */
+  private async watchCatalog(): Promise<void> {
+    const ms = this.options.cacheMs ?? 1000;
+    if (ms <= 0) return;
+    const now = Date.now();
+    if (!this.catalogPoll && now >= this.nextCatalogPoll) {
+      this.nextCatalogPoll = now + ms;
+      const since = this.catalogWatermark === undefined ? now : this.catalogWatermark - CATALOG_LOOKBACK_MS;
+      this.catalogPoll = this.options.features
+        .getCatalogChanges(since)
+        .then((changes) => {
+          if (this.catalogWatermark !== undefined) this.itemCache.invalidate(changes.map((c) => c.item_id));
+          // A producer clock running ahead must not push the watermark past what later, correct times reach.
+          const newest = changes.reduce((m, c) => Math.max(m, c.updatedAt), this.catalogWatermark ?? now);
+          this.catalogWatermark = Math.min(newest, now);
+        })
+        .catch(() => {
+          this.nextCatalogPoll = 0; // Redis hiccup: the next request polls again
+        })
+        .finally(() => (this.catalogPoll = undefined));
+    }
+    await this.catalogPoll;
+  }
+
   async itemInfo(items: readonly ItemId[]): Promise<Map<ItemId, ItemInfo>> {
+    await this.watchCatalog();
     const out = new Map<ItemId, ItemInfo>();
     for (const [id, info] of await this.itemCache.getMany(items)) if (info) out.set(id, info);
     return out;

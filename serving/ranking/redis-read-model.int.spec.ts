@@ -1,0 +1,89 @@
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import { stackEnv, uniqueName } from "../../core/testing/stack.ts";
+import type { LogMessage } from "../../core/contracts/log-message.ts";
+import { createFeaturesProjection } from "../../projectors/features/projection.ts";
+import { FeaturesReader } from "../../projectors/features/read.ts";
+import { RecommendationsReader } from "../../projectors/recommendations/read.ts";
+import { ArtifactReader } from "../models/artifact-store.ts";
+import { RedisReadModel } from "./redis-read-model.ts";
+
+/** Serving's cached read model on real Redis, written by the features projection's own code. */
+const redis = new Redis(stackEnv().REDIS_URL);
+const prefix = uniqueName("rkcache");
+const features = createFeaturesProjection(redis, { prefix });
+let position = 0;
+
+function catalogChange(id: string, version: number, available: boolean, updatedAt: Date): LogMessage {
+  position++;
+  const at = updatedAt.toISOString();
+  return {
+    kind: "catalog",
+    position,
+    transaction_id: String(position),
+    received_at: at,
+    event: {
+      event_id: randomUUID(),
+      type: "item_changed",
+      item_id: id,
+      timestamp: at,
+      item: { item_id: id, version, categories: ["c"], attributes: {}, available, updated_at: at },
+    },
+  };
+}
+
+after(async () => {
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+test("cached catalog facts are dropped as soon as the catalog index shows the item changed", async () => {
+  await features.applyMessages(
+    [catalogChange("a", 1, true, new Date()), catalogChange("b", 1, true, new Date())],
+    "t",
+  );
+  const cacheMs = 300;
+  const readModel = new RedisReadModel({
+    features: new FeaturesReader(redis, prefix),
+    recommendations: new RecommendationsReader(redis, prefix),
+    artifacts: new ArtifactReader(redis, prefix),
+    cacheMs,
+    catalogCacheMs: 600_000, // only the change watch can refresh within this test
+  });
+  assert.equal((await readModel.itemInfo(["a", "b"])).get("a")?.available, true);
+
+  await features.applyMessages([catalogChange("a", 2, false, new Date())], "t");
+  // The next poll is due one cacheMs after the first; before it, the cached fact may still be served.
+  await sleep(cacheMs + 50);
+  const facts = await readModel.itemInfo(["a", "b"]);
+  assert.equal(facts.get("a")?.available, false);
+  assert.equal(facts.get("b")?.available, true);
+});
+
+test("a change that arrives out of order within the lookback is still seen", async () => {
+  const minuteAgo = new Date(Date.now() - 60_000);
+  await features.applyMessages(
+    [catalogChange("x", 1, true, minuteAgo), catalogChange("y", 1, true, minuteAgo)],
+    "t",
+  );
+  const cacheMs = 300;
+  const readModel = new RedisReadModel({
+    features: new FeaturesReader(redis, prefix),
+    recommendations: new RecommendationsReader(redis, prefix),
+    artifacts: new ArtifactReader(redis, prefix),
+    cacheMs,
+    catalogCacheMs: 600_000,
+  });
+  await readModel.itemInfo(["x", "y"]);
+  // y changes now; x's change is applied after it but carries an updated_at 2 s older (another partition).
+  await features.applyMessages([catalogChange("y", 2, false, new Date())], "t");
+  await sleep(cacheMs + 50);
+  assert.equal((await readModel.itemInfo(["x", "y"])).get("y")?.available, false);
+  await features.applyMessages([catalogChange("x", 2, false, new Date(Date.now() - 2000))], "t");
+  await sleep(cacheMs + 50);
+  assert.equal((await readModel.itemInfo(["x"])).get("x")?.available, false);
+});
