@@ -13,7 +13,10 @@ import { itemTag, userTag } from "../../projectors/runtime/keys.ts";
  *   <prefix>:model:<v>:popular       string, JSON [[item_id, score], ...] best first
  *   <prefix>:model:<v>:meta          string, JSON { model, params, items, users, trained_through, published_at }
  *   <prefix>:model:seq               counter that numbers artifact versions
- *   <prefix>:model:active            the artifact version of the active ranking model (for tools)
+ *   <prefix>:model:active            the artifact version serving reads: set when an artifact is published (a
+ *                                    fresher batch model is better whatever the ranker) and when a ranking model is
+ *                                    activated (a rollback restores the pair it was evaluated with)
+ *   <prefix>:model:versions          set of published versions still stored (pruneArtifacts keeps it bounded)
  *
  * Versions never change once published, so readers cache them in process without invalidation.
  */
@@ -25,6 +28,7 @@ export const artifactKeys = {
   meta: (prefix: string, v: number) => `${prefix}:model:${v}:meta`,
   seq: (prefix: string) => `${prefix}:model:seq`,
   active: (prefix: string) => `${prefix}:model:active`,
+  versions: (prefix: string) => `${prefix}:model:versions`,
 };
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
@@ -42,6 +46,7 @@ export async function publishArtifact(
   meta: ArtifactMeta = { trainedThrough: 0 },
 ): Promise<number> {
   const v = await redis.incr(artifactKeys.seq(prefix));
+  await redis.sadd(artifactKeys.versions(prefix), String(v));
   const entries = [...artifact.neighbours];
   for (let start = 0; start < entries.length; start += 500) {
     const pipe = redis.pipeline();
@@ -84,6 +89,36 @@ export async function publishArtifact(
 }
 
 /**
+ * Deletes every stored artifact version not in `keep` (per-user lists make each version as large as the user
+ * base, so versions must not pile up with periodic retraining). One SCAN over the artifact namespace.
+ */
+export async function pruneArtifacts(
+  redis: Redis,
+  prefix: string,
+  keep: Iterable<number>,
+): Promise<number[]> {
+  const kept = new Set([...keep].map(String));
+  const stored = await redis.smembers(artifactKeys.versions(prefix));
+  const drop = new Set(stored.filter((v) => !kept.has(v)));
+  if (drop.size === 0) return [];
+  const base = `${prefix}:model:`;
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${base}*`, "COUNT", 1000);
+    cursor = next;
+    const doomed = keys.filter((k) => drop.has(k.slice(base.length, k.indexOf(":", base.length))));
+    if (doomed.length > 0) await redis.unlink(...doomed);
+  } while (cursor !== "0");
+  await redis.srem(artifactKeys.versions(prefix), ...drop);
+  return [...drop].map(Number).sort((a, b) => a - b);
+}
+
+/** Makes `v` the artifact serving reads (it must be fully published). */
+export async function activateArtifact(redis: Redis, prefix: string, v: number): Promise<void> {
+  await redis.set(artifactKeys.active(prefix), String(v));
+}
+
+/**
  * Reads artifact versions through an in-process cache (safe: versions are immutable). Caches are per version
  * (version → item → value), so a lookup is two map reads and no key string is built per item per request.
  */
@@ -92,6 +127,8 @@ export class ArtifactReader {
   private readonly biasCache = new Map<number, Map<ItemId, number | null>>();
   private readonly popularCache = new Map<number, readonly ScoredItem[]>();
   private readonly metaCache = new Map<number, Promise<ArtifactMeta | undefined>>();
+  private active: { version: number | null; until: number } | undefined;
+  private activeRead: Promise<number | null> | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -154,6 +191,28 @@ export class ArtifactReader {
       });
     }
     return out;
+  }
+
+  /**
+   * The artifact version serving reads (`<prefix>:model:active`), re-read at most every `ms`; null when none is
+   * set. A failed read keeps the last known version.
+   */
+  async activeVersion(ms = 1000): Promise<number | null> {
+    const now = Date.now();
+    if (this.active && now < this.active.until) return this.active.version;
+    this.activeRead ??= this.redis
+      .get(artifactKeys.active(this.prefix))
+      .then((raw) => {
+        const version = raw === null ? null : Number(raw);
+        this.active = { version, until: Date.now() + ms };
+        return version;
+      })
+      .catch((err: unknown) => {
+        if (this.active) return this.active.version;
+        throw err;
+      })
+      .finally(() => (this.activeRead = undefined));
+    return this.activeRead;
   }
 
   /** The artifact's meta (cached: versions are immutable); undefined when the version does not exist. */

@@ -70,12 +70,25 @@ export async function activateCommand(env: Env, version: string) {
   return withStores(env, async ({ db }) => {
     await activateModel(db, v);
     const stored = await loadModel(db, v);
+    let artifact: number | null = null;
     if (env.REDIS_URL && stored?.artifact_version) {
       const redis = openRedis(env.REDIS_URL);
-      await redis.set(artifactKeys.active(redisKeyPrefix()), String(stored.artifact_version));
-      redis.disconnect();
+      try {
+        const prefix = redisKeyPrefix();
+        // Old artifacts are pruned; serving then keeps the current one rather than pointing at nothing.
+        if (await redis.exists(artifactKeys.meta(prefix, stored.artifact_version))) {
+          await redis.set(artifactKeys.active(prefix), String(stored.artifact_version));
+          artifact = stored.artifact_version;
+        } else {
+          console.error(
+            `artifact v${stored.artifact_version} of model ${v} was pruned; serving keeps the current artifact`,
+          );
+        }
+      } finally {
+        redis.disconnect();
+      }
     }
-    return { activated: v, artifact_version: stored?.artifact_version ?? null };
+    return { activated: v, artifact_version: artifact };
   });
 }
 

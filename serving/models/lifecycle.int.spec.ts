@@ -24,9 +24,8 @@ let tdb: TestDatabase;
 const redis = new Redis(stackEnv().REDIS_URL);
 const prefix = uniqueName("rklife");
 
-before(async () => {
-  tdb = await createTestDatabase();
-  // A small synthetic shop: 60 users, 30 items; users of "taste" t like items t, t+1, t+2 (mod 30) in order.
+// A small synthetic shop: 60 users, 30 items; users of "taste" t like items t, t+1, t+2 (mod 30) in order.
+function shopEvents() {
   const start = Date.parse("2026-01-01T00:00:00Z");
   const events = [];
   let k = 0;
@@ -43,7 +42,12 @@ before(async () => {
       });
     }
   }
-  await appendInteractionEvents(tdb.db, events);
+  return events;
+}
+
+before(async () => {
+  tdb = await createTestDatabase();
+  await appendInteractionEvents(tdb.db, shopEvents());
 });
 
 after(async () => {
@@ -172,5 +176,35 @@ test("hot swap under concurrent requests never fails one; rollback returns to th
   } finally {
     await server.close();
     await holder.stop();
+  }
+});
+
+test("every training publishes a fresh artifact that serving reads at once, ranker activated or not; old ones are pruned", async () => {
+  // Its own registry and prefix: artifact numbers are per prefix, and the active model's artifact is kept.
+  const db = await createTestDatabase();
+  const p = uniqueName("rkart");
+  try {
+    await appendInteractionEvents(db.db, shopEvents());
+    const reader = new ArtifactReader(redis, p);
+    const versions: (number | null)[] = [];
+    for (let i = 0; i < 3; i++)
+      versions.push(
+        (await trainAndRegister({ db: db.db, redis, prefix: p, maxExamples: 500 })).artifact_version,
+      );
+    assert.deepEqual(versions, [1, 2, 3]);
+    assert.equal(await activeVersion(db.db), undefined, "no ranker was activated");
+    assert.equal(await reader.activeVersion(0), 3, "serving reads the newest artifact anyway");
+    // Kept: 3 (new) and 2 (what serving read until then); 1 is gone, every key of it.
+    assert.deepEqual((await redis.smembers(`${p}:model:versions`)).sort(), ["2", "3"]);
+    assert.equal((await redis.keys(`${p}:model:1:*`)).length, 0);
+    assert.ok((await redis.keys(`${p}:model:2:*`)).length > 0);
+    // The per-user lists and the time they were trained up to (the log's latest event: 479 h and 59 s after the start).
+    assert.equal((await reader.meta(3))?.trainedThrough, Date.parse("2026-01-20T23:00:59Z"));
+    const list = await reader.userCandidates(3, "u0");
+    assert.ok(list && list.length > 0, "u0 has a precomputed list");
+  } finally {
+    await db.drop();
+    const keys = await redis.keys(`${p}:*`);
+    if (keys.length > 0) await redis.del(...keys);
   }
 });

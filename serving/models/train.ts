@@ -8,7 +8,7 @@ import { trainModel } from "../recommender/models/index.ts";
 import { RECKON_MODEL, RECKON_TRAIN_OPTIONS } from "../eval/run-eval.ts";
 import { FEATURE_COUNT, FEATURE_NAMES } from "../ranking/features.ts";
 import { servingConfigFromEnv } from "../ranking/config.ts";
-import { publishArtifact } from "./artifact-store.ts";
+import { activateArtifact, artifactKeys, publishArtifact, pruneArtifacts } from "./artifact-store.ts";
 import { logisticToOnnx, predictLogistic, trainLogistic } from "./logistic.ts";
 import { HEURISTIC_RANKER, loadRanker, type Ranker } from "./model-holder.ts";
 import { activateModel, activeVersion, loadModel, registerModel } from "./registry.ts";
@@ -275,8 +275,16 @@ export async function trainAndRegister(options: TrainOptions): Promise<TrainRepo
       trainedThrough,
     });
     log(
-      `published ${artifact.model} neighbour artifact v${artifactVersion} (${artifact.neighbours.size} items)`,
+      `published ${artifact.model} neighbour artifact v${artifactVersion} (${artifact.neighbours.size} items, ${artifact.userCandidates?.size ?? 0} user lists)`,
     );
+    // Serving switches to the fresh artifact now, whether or not the ranker below gets activated. Kept: the new
+    // one, the one serving read until now (requests in flight) and the active ranker's (a rollback's pair).
+    const prefix = options.prefix ?? "rk";
+    const previous = Number((await options.redis.get(artifactKeys.active(prefix))) ?? Number.NaN);
+    await activateArtifact(options.redis, prefix, artifactVersion);
+    const keep = [artifactVersion, previous, activeArtifact ?? Number.NaN].filter(Number.isInteger);
+    const pruned = await pruneArtifacts(options.redis, prefix, keep);
+    if (pruned.length > 0) log(`pruned artifact versions ${pruned.join(", ")}`);
   }
   metrics.train_ms = Date.now() - started;
   const version = await registerModel(options.db, { onnx, source: "reckon train", metrics, artifactVersion });

@@ -76,12 +76,17 @@ const EMPTY: readonly ScoredItem[] = [];
 export async function rankForUser(deps: RankingDeps, req: RecommendationRequest): Promise<RankingOutcome> {
   const { config } = deps;
   const ranker = deps.ranker(); // captured once: a model swap during this request cannot mix versions
-  const user = await deps.features.getUserFeatures(req.userId);
+  const [user, activeArtifact] = await Promise.all([
+    deps.features.getUserFeatures(req.userId),
+    deps.readModel.activeArtifact(),
+  ]);
   const history = distinctItems(user);
   const blocked = new Set<ItemId>(req.exclude);
   for (const r of user.recent) if (config.consumedTypes.has(r.type)) blocked.add(r.item_id);
 
-  const view = deps.readModel.at(ranker.artifactVersion, history, user.recent);
+  // The published artifact, else (none published under this prefix) the one the ranker was registered with.
+  const artifact = activeArtifact ?? ranker.artifactVersion;
+  const view = deps.readModel.at(artifact, history, user.recent);
   const pool = Math.min(Math.max(config.pool, 4 * req.n), 400);
   const topCategory = user.affinities[0]?.category;
   const [retrieved, lastItem, trending, popular, affinityList, ...inCategories] = await Promise.all([
@@ -243,7 +248,7 @@ export async function similarItems(
   categories: readonly string[],
 ): Promise<{ items: RankedItem[]; model_version: number | null }> {
   const ranker = deps.ranker();
-  const view = deps.readModel.at(ranker.artifactVersion);
+  const view = deps.readModel.at((await deps.readModel.activeArtifact()) ?? ranker.artifactVersion);
   const [neighbours, own] = await Promise.all([view.itemNeighbours([itemId]), view.itemInfo([itemId])]);
   const list = neighbours.get(itemId) ?? [];
   const info = await view.itemInfo(list.map((x) => x.item_id));

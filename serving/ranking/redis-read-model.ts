@@ -180,6 +180,11 @@ export class RedisReadModel {
   }
 
   /** `recent`: the request's already-read interactions (most recent first), to find items newer than the model. */
+  /** The batch artifact serving reads now (`<prefix>:model:active`), or null when none is published. */
+  activeArtifact(): Promise<number | null> {
+    return this.options.artifacts.activeVersion(this.options.cacheMs ?? 1000);
+  }
+
   at(
     artifactVersion: number | null,
     history?: readonly ItemId[],
