@@ -45,6 +45,23 @@ export function splitStatements(sql: string): string[] {
     .filter((s) => s.length > 0);
 }
 
+/** A migration's statement aimed at another database (the migrations name `reckon.` explicitly). */
+export const inDatabase = (statement: string, database: string): string =>
+  database === ANALYTICS_DATABASE ? statement : statement.replace(/\breckon\./g, `${database}.`);
+
+/**
+ * Creates every table and view of the schema in `database` (a fresh side database for a rebuild), from the
+ * same migration files with the database name substituted. Not recorded in schema_migrations: the side
+ * tables replace the live ones, whose migrations record stays where it is.
+ */
+export async function createAnalyticsSchema(ch: ClickHouseStore, database: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`bad analytics database name "${database}"`);
+  await ch.command(`CREATE DATABASE IF NOT EXISTS ${database}`);
+  for (const migration of await loadAnalyticsMigrations()) {
+    for (const statement of migration.statements) await ch.command(inDatabase(statement, database));
+  }
+}
+
 /**
  * Applies the migrations not yet recorded in `reckon.schema_migrations`, in order, and returns their names.
  * Every statement is `IF NOT EXISTS`, so two processes migrating at once, or a crash between a statement

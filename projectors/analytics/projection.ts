@@ -1,7 +1,7 @@
 import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import { compareLogPositions, type LogPosition } from "../../core/contracts/position.ts";
 import type { PartitionBatch, Projection, ProjectionOutcome } from "../runtime/projection.ts";
-import { ANALYTICS_DATABASE, migrateAnalyticsSchema } from "./migrate.ts";
+import { ANALYTICS_DATABASE, createAnalyticsSchema, migrateAnalyticsSchema } from "./migrate.ts";
 import { toRow, type EventRow, type ItemRow } from "./rows.ts";
 
 export const ANALYTICS_PROJECTION_NAME = "analytics";
@@ -12,6 +12,11 @@ export interface AnalyticsProjectionOptions {
   name?: string;
   /** Default true: create or upgrade the schema before the first batch. */
   migrate?: boolean;
+  /**
+   * Default `reckon` (what readers query). Another database gets the same schema (`createAnalyticsSchema`);
+   * a rebuild writes into such a side database before exchanging its tables with the live ones.
+   */
+  database?: string;
 }
 
 /**
@@ -25,10 +30,13 @@ export interface AnalyticsProjectionOptions {
 export function createAnalyticsProjection(options: AnalyticsProjectionOptions): Projection {
   const ch = options.clickhouse;
   const name = options.name ?? ANALYTICS_PROJECTION_NAME;
+  const database = options.database ?? ANALYTICS_DATABASE;
   let ready: Promise<unknown> | undefined;
   const ensureSchema = (): Promise<unknown> => {
     if (options.migrate === false) return Promise.resolve();
-    ready ??= migrateAnalyticsSchema(ch).catch((error: unknown) => {
+    ready ??= (
+      database === ANALYTICS_DATABASE ? migrateAnalyticsSchema(ch) : createAnalyticsSchema(ch, database)
+    ).catch((error: unknown) => {
       ready = undefined; // retry on the next batch rather than failing forever
       throw error;
     });
@@ -54,10 +62,10 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
         const at = logPositionOf(message);
         if (at && (!last || compareLogPositions(at, last) > 0)) last = at;
       }
-      for (const chunk of byPartitionLimit(events)) await ch.insert(`${ANALYTICS_DATABASE}.events`, chunk);
-      await ch.insert(`${ANALYTICS_DATABASE}.items`, items);
+      for (const chunk of byPartitionLimit(events)) await ch.insert(`${database}.events`, chunk);
+      await ch.insert(`${database}.items`, items);
       if (last) {
-        await ch.insert(`${ANALYTICS_DATABASE}.projection_positions`, [
+        await ch.insert(`${database}.projection_positions`, [
           {
             projection_name: name,
             topic: batch.topic,
@@ -77,7 +85,7 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
     async appliedPosition(topic: string, partition: number): Promise<LogPosition | undefined> {
       await ensureSchema();
       const rows = await ch.query<{ transaction_id: string; position: string }>(
-        `SELECT transaction_id, position FROM ${ANALYTICS_DATABASE}.projection_positions
+        `SELECT transaction_id, position FROM ${database}.projection_positions
           WHERE projection_name = {projection:String} AND topic = {topic:String} AND partition = {partition:UInt32}
           ORDER BY log_order DESC LIMIT 1`,
         { projection: name, topic, partition },

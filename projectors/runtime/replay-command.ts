@@ -4,22 +4,46 @@ import { migrate } from "../../core/postgres/migrate.ts";
 import { openRedis } from "../../core/redis/redis.ts";
 import { parsePositionToken, POSITION_TOKEN_RULE } from "../../core/contracts/position.ts";
 import { REDIS_PROJECTIONS, redisKeyPrefix } from "../role.ts";
+import { openClickHouse } from "../../core/clickhouse/open.ts";
+import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
+import { logger } from "../../core/logger.ts";
+import { ANALYTICS_PROJECTION_NAME } from "../analytics/projection.ts";
+import { replayAnalytics, type AnalyticsReplayResult } from "../analytics/replay.ts";
 import { replayProjection, type ReplayResult } from "./replay.ts";
 
 /** `reckon replay --projection NAME [--from POSITION]`. */
 export async function runReplayCommand(
   env: Env,
   opts: { projection: string; from?: string },
-): Promise<ReplayResult> {
-  const create = REDIS_PROJECTIONS[opts.projection];
-  if (!create) {
-    throw new Error(
-      `--projection: unknown projection "${opts.projection}" (known: ${Object.keys(REDIS_PROJECTIONS).join(", ")})`,
-    );
+): Promise<ReplayResult | (AnalyticsReplayResult & { clickhouse: string })> {
+  const known = [...Object.keys(REDIS_PROJECTIONS), ANALYTICS_PROJECTION_NAME];
+  if (!known.includes(opts.projection)) {
+    throw new Error(`--projection: unknown projection "${opts.projection}" (known: ${known.join(", ")})`);
   }
   const from = opts.from === undefined ? undefined : parsePositionToken(opts.from);
   if (opts.from !== undefined && !from)
     throw new Error(`--from ${POSITION_TOKEN_RULE} (received "${opts.from}")`);
+  if (opts.projection === ANALYTICS_PROJECTION_NAME) {
+    const db = openDatabase(env.DATABASE_URL);
+    const { store, via } = await openReplayClickHouse(env);
+    logger.info({ clickhouse: via }, "replay analytics: ClickHouse reached");
+    try {
+      await migrate(db);
+      const result = await replayAnalytics({
+        db,
+        clickhouse: store,
+        topic: env.KAFKA_EVENTS_TOPIC,
+        partitions: env.KAFKA_PARTITIONS,
+        ...(from ? { from } : {}),
+        progress: process.stderr.isTTY,
+      });
+      return { ...result, clickhouse: via };
+    } finally {
+      await store.close();
+      await db.close();
+    }
+  }
+  const create = REDIS_PROJECTIONS[opts.projection]!;
   if (!env.REDIS_URL) throw new Error("REDIS_URL is required by reckon replay");
   const db = openDatabase(env.DATABASE_URL);
   const redis = openRedis(env.REDIS_URL);
@@ -37,4 +61,28 @@ export async function runReplayCommand(
     redis.disconnect();
     await db.close();
   }
+}
+
+/**
+ * chdb binds its data directory to one process, so while `npm start` runs with the in-process engine this
+ * process cannot open it: CLICKHOUSE_URL when set, else the running Reckon's ClickHouse-compatible HTTP
+ * endpoint, else (nothing running) the in-process engine on the default data directory.
+ */
+export async function openReplayClickHouse(
+  env: Pick<Env, "CLICKHOUSE_URL" | "CLICKHOUSE_HTTP_PORT">,
+): Promise<{ store: ClickHouseStore; via: string }> {
+  if (env.CLICKHOUSE_URL) {
+    const shown = env.CLICKHOUSE_URL.replace(/\/\/[^/@]*@/, "//***@");
+    return { store: await openClickHouse(env.CLICKHOUSE_URL), via: `CLICKHOUSE_URL ${shown}` };
+  }
+  const endpoint = `http://127.0.0.1:${env.CLICKHOUSE_HTTP_PORT}`;
+  const http = await openClickHouse(endpoint, { requestTimeoutMs: 600_000 });
+  if (await http.ping().catch(() => false)) {
+    return { store: http, via: `the running Reckon's ClickHouse HTTP endpoint ${endpoint}` };
+  }
+  await http.close();
+  return {
+    store: await openClickHouse(undefined),
+    via: `in-process chdb (nothing answered on ${endpoint})`,
+  };
 }
