@@ -9,6 +9,11 @@ export interface ServingConfig {
   /** Candidates scored per request: max(pool, 4·n). */
   pool: number;
   /**
+   * Candidates each other source adds (the last item's neighbours, the top-affinity category's trending,
+   * trending, popular): every candidate costs a catalog lookup and a feature row, so this bounds the work.
+   */
+  perSource: number;
+  /**
    * In-process reuse of catalog facts, trending lists and online neighbours (ms): fresh for this long, then
    * served while one background read replaces them, so they are at most about twice this old; 0 disables.
    */
@@ -43,6 +48,7 @@ export function servingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     // Retrieval sums neighbour lists over this many recent items (EASE scores a user by the whole history).
     historySeeds: Math.round(num("RECKON_HISTORY_SEEDS", 100, 1)),
     pool: Math.round(num("RECKON_CANDIDATE_POOL", 60, 1)),
+    perSource: Math.round(num("RECKON_CANDIDATES_PER_SOURCE", 20, 0)),
     cacheMs: num("RECKON_SERVING_CACHE_MS", 1000, 0),
     catalogCacheMs: num("RECKON_SERVING_CATALOG_CACHE_MS", 10_000, 0),
     minPositionWaitMs: num("RECKON_MIN_POSITION_WAIT_MS", 2000, 0),

@@ -100,7 +100,7 @@ export async function rankForUser(deps: RankingDeps, req: RecommendationRequest)
     history.length > 0 ? view.itemNeighbours([history[0]!]) : Promise.resolve(new Map()),
     view.trendingItems(100),
     view.popularItems(200),
-    topCategory ? view.trendingIn(topCategory, 50) : Promise.resolve([]),
+    topCategory ? view.trendingIn(topCategory, config.perSource) : Promise.resolve([]),
     ...req.categories.map((c) => view.trendingIn(c, pool)),
   ]);
 
@@ -118,11 +118,12 @@ export async function rankForUser(deps: RankingDeps, req: RecommendationRequest)
     candidates.set(item_id, { item_id, source, categoryAffinity: 0 });
   };
   for (const r of retrieved) add(r.item_id, r.source === "neighbours" ? "neighbours" : "popular");
-  for (const id of lastItemRank.keys()) add(id, "neighbours");
+  let fromLastItem = 0;
+  for (const id of lastItemRank.keys()) if (fromLastItem++ < config.perSource) add(id, "neighbours");
   for (const r of affinityList) add(r.item_id, "affinity");
   for (const list of inCategories) for (const r of list) add(r.item_id, "trending");
-  for (const r of trending.slice(0, 50)) add(r.item_id, "trending");
-  for (const r of popular.slice(0, 50)) add(r.item_id, "popular");
+  for (const r of trending.slice(0, config.perSource)) add(r.item_id, "trending");
+  for (const r of popular.slice(0, config.perSource)) add(r.item_id, "popular");
 
   const info = await view.itemInfo([...candidates.keys()]);
   const affinities = new Map(user.affinities.map((a) => [a.category, a.score]));
