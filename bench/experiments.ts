@@ -11,7 +11,7 @@ import type { ClickHouseStore } from "../core/clickhouse/port.ts";
 import { ExperimentDefinitionSchema } from "../ingest/experiments/index.ts";
 import { migrateAnalyticsSchema } from "../projectors/analytics/migrate.ts";
 import { toArmStats } from "../analytics/queries/arm-stats.ts";
-import { loadVariantStatistics, loadVariantUserCounts } from "../analytics/queries/experiment-stats.ts";
+import { loadVariantStatistics, userCountsFromStatistics } from "../analytics/queries/experiment-stats.ts";
 import { analyzeMetric } from "../analytics/stats/index.ts";
 
 export interface ExperimentsBenchOptions {
@@ -19,6 +19,13 @@ export interface ExperimentsBenchOptions {
   events?: number;
   /** Timed repetitions of each measurement; the median is reported. */
   runs?: number;
+  /**
+   * Keep the data set in this directory instead of a temporary one, and reuse it when it already holds
+   * the events (generation takes minutes; measuring takes seconds). Never point it at a live store.
+   */
+  dataDir?: string;
+  /** Skip the OPTIMIZE and the after-merge measurement (e.g. to measure a saved unmerged copy twice). */
+  skipMerge?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -102,10 +109,9 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: numb
 }
 
 async function computeResults(ch: ClickHouseStore) {
-  const [stats, counts] = await Promise.all([
-    loadVariantStatistics(ch, BENCH_EXPERIMENT, { now: BENCH_NOW }),
-    loadVariantUserCounts(ch, BENCH_EXPERIMENT, { now: BENCH_NOW }),
-  ]);
+  // As the results endpoint (analytics/experiments/clickhouse-statistics.ts): SRM counts from the statistics.
+  const stats = await loadVariantStatistics(ch, BENCH_EXPERIMENT, { now: BENCH_NOW });
+  const counts = userCountsFromStatistics(BENCH_EXPERIMENT, stats);
   const weights = BENCH_EXPERIMENT.variants.map((v) => v.weight);
   return BENCH_EXPERIMENT.metrics.map((metric) => {
     const arm = (variant: string) =>
@@ -166,11 +172,14 @@ export async function runExperimentsBench(options: ExperimentsBenchOptions = {})
   const users = options.users ?? 1_000_000;
   const events = options.events ?? 10_000_000;
   const runs = options.runs ?? 3;
-  const dataDir = mkdtempSync(path.join(tmpdir(), "reckon-bench-experiments-"));
-  const ch = await openClickHouse(`chdb://${dataDir}`);
+  const keep = options.dataDir !== undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "reckon-bench-experiments-"));
+  const ch = await openClickHouse(`chdb://${path.resolve(dataDir)}`);
   try {
     await migrateAnalyticsSchema(ch);
-    const generation = await timed(() => generateBenchData(ch, users, events));
+    const [existing] = await ch.query<{ n: string }>("SELECT count() AS n FROM reckon.events");
+    const reused = keep && Number(existing!.n) > 0;
+    const generation = reused ? { ms: Number.NaN } : await timed(() => generateBenchData(ch, users, events));
     const [rowsAndParts] = await ch.query<{ rows: string; parts: string; bytes: string }>(
       `SELECT sum(rows) AS rows, count() AS parts, sum(bytes_on_disk) AS bytes
          FROM system.parts WHERE database = 'reckon' AND table = 'events' AND active`,
@@ -181,9 +190,11 @@ export async function runExperimentsBench(options: ExperimentsBenchOptions = {})
     // table that is not written to in bulk.
     const results = await computeResults(ch);
     const unmerged = await measure(ch, runs);
-    const optimize = await timed(() => ch.command("OPTIMIZE TABLE reckon.events FINAL"));
-    await computeResults(ch);
-    const merged = await measure(ch, runs);
+    const optimize = options.skipMerge
+      ? { ms: Number.NaN }
+      : await timed(() => ch.command("OPTIMIZE TABLE reckon.events FINAL"));
+    if (!options.skipMerge) await computeResults(ch);
+    const merged = options.skipMerge ? null : await measure(ch, runs);
     const [raw] = await ch.query<{ n: string }>("SELECT count() AS n FROM reckon.events");
     return {
       bench: "experiments",
@@ -191,10 +202,11 @@ export async function runExperimentsBench(options: ExperimentsBenchOptions = {})
       data: {
         exposed_users: users,
         events: Number(raw!.n),
-        events_table_parts_after_load: Number(rowsAndParts!.parts),
+        reused_data_dir: reused ? path.resolve(dataDir) : null,
+        events_table_parts_before_measuring: Number(rowsAndParts!.parts),
         events_table_bytes: Number(rowsAndParts!.bytes),
-        generate_ms: Math.round(generation.ms),
-        optimize_final_ms: Math.round(optimize.ms),
+        generate_ms: Number.isNaN(generation.ms) ? null : Math.round(generation.ms),
+        optimize_final_ms: Number.isNaN(optimize.ms) ? null : Math.round(optimize.ms),
       },
       metrics: BENCH_EXPERIMENT.metrics.map((m) => `${m.key} (${m.type})`),
       runs,
@@ -203,12 +215,15 @@ export async function runExperimentsBench(options: ExperimentsBenchOptions = {})
       after_load: unmerged,
       after_merge: merged,
       goal_results_under_ms: 1000,
-      goal_met: { after_load: unmerged.results_ms < 1000, after_merge: merged.results_ms < 1000 },
+      goal_met: {
+        after_load: unmerged.results_ms < 1000,
+        after_merge: merged === null ? null : merged.results_ms < 1000,
+      },
       results,
     };
   } finally {
     await ch.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -220,7 +235,12 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const options: ExperimentsBenchOptions = {};
   const u = arg("users");
   const e = arg("events");
+  const r = arg("runs");
   if (u !== undefined) options.users = u;
   if (e !== undefined) options.events = e;
+  if (r !== undefined) options.runs = r;
+  const dir = process.argv.indexOf("--data-dir");
+  if (dir > 0 && process.argv[dir + 1]) options.dataDir = process.argv[dir + 1]!;
+  if (process.argv.includes("--skip-merge")) options.skipMerge = true;
   console.log(JSON.stringify(await runExperimentsBench(options), null, 2));
 }

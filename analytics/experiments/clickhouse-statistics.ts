@@ -4,7 +4,7 @@ import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import {
   loadCumulativeStatistics,
   loadVariantStatistics,
-  loadVariantUserCounts,
+  userCountsFromStatistics,
   type VariantMetricStatistics,
 } from "../queries/experiment-stats.ts";
 import { toPopulationArmStats } from "../queries/arm-stats.ts";
@@ -27,10 +27,9 @@ export function clickHouseStatistics(clickhouse: () => Promise<ClickHouseStore>)
       ...(request.from ? { from: request.from } : {}),
       ...(request.to ? { to: request.to } : {}),
     };
-    const [statistics, userCounts] = await Promise.all([
-      loadVariantStatistics(ch, definition, window),
-      loadVariantUserCounts(ch, definition, window),
-    ]);
+    // The statistics count every exposed user per variant, so the SRM counts need no second scan.
+    const statistics = await loadVariantStatistics(ch, definition, window);
+    const userCounts = userCountsFromStatistics(definition, statistics);
     const result: { -readonly [K in keyof ExperimentStatistics]: ExperimentStatistics[K] } = {
       ...toPopulationArmStats(statistics, { ...ARM_OPTIONS, userCounts }),
     };

@@ -27,6 +27,8 @@ export interface StatisticsQueryInput {
   startMs: number;
   endMs: number;
   breakdown?: BreakdownDimension;
+  /** Carry variant names through the join instead of packing an index (for variants the definition lacks). */
+  carryLabels?: boolean;
 }
 
 /**
@@ -54,9 +56,9 @@ export function buildStatisticsQuery(input: StatisticsQueryInput): StatisticsQue
   experiment.metrics.forEach((metric, i) => {
     params[`w${i}`] =
       metric.window_hours === undefined ? UNBOUNDED_WINDOW_MS : Math.round(metric.window_hours * 3_600_000);
-    const postEnd = `least(x.x_ms + {w${i}:Int64}, {end_ms:Int64})`;
-    const post = `e.t >= x.x_ms AND e.t < ${postEnd}`;
-    const pre = `e.t < x.x_ms AND e.t >= 2 * x.x_ms - ${postEnd}`;
+    const postEnd = `least(e.x_ms + {w${i}:Int64}, {end_ms:Int64})`;
+    const post = `e.t >= e.x_ms AND e.t < ${postEnd}`;
+    const pre = `e.t < e.x_ms AND e.t >= 2 * e.x_ms - ${postEnd}`;
     if (metric.type === "ratio") {
       params[`num_type${i}`] = metric.numerator.event_type;
       params[`den_type${i}`] = metric.denominator.event_type;
@@ -107,49 +109,78 @@ export function buildStatisticsQuery(input: StatisticsQueryInput): StatisticsQue
   });
   params.types = [...types];
 
-  const bucketState = breakdown ? `, argMinMerge(${breakdown}) AS bucket` : "";
-  const bucketAny = breakdown ? ", any(x.bucket) AS bucket" : "";
-  const bucketCarry = breakdown ? ", bucket" : "";
-  const groupBy = breakdown ? "variant, breakdown" : "variant";
-  const breakdownOut = breakdown ? ", bucket AS breakdown" : "";
+  // The arm travels through the join packed with the exposure time into one Int64 (x_ms * 256 + index
+  // into the definition's variants): every column gathered from the join's right side costs about as
+  // much as the probe itself, for each of the millions of joined rows. A variant the definition does
+  // not name (index 0) or a breakdown value cannot be packed, so those queries carry them as columns.
+  const packed = !breakdown && !input.carryLabels && experiment.variants.length < 256;
+  params.arms = experiment.variants.map((v) => v.key);
+  const label = packed
+    ? `indexOf({arms:Array(String)}, ${firstExposure("variant")}) AS arm_idx`
+    : `toString(${firstExposure("variant")}) AS arm${breakdown ? `, toString(${firstExposure(breakdown)}) AS bucket` : ""}`;
+  const labelCarry = packed ? "" : `, x.arm AS arm${breakdown ? ", x.bucket AS bucket" : ""}`;
+  const labelAny = packed ? "" : `, any(arm) AS arm${breakdown ? ", any(bucket) AS bucket" : ""}`;
+  const labelOut = packed ? "bitAnd(xa, 255) AS arm_idx" : `arm${breakdown ? ", bucket" : ""}`;
+  const groupBy = packed ? "arm_idx" : breakdown ? "arm, bucket" : "arm";
+  const variantOut = packed
+    ? "arm_idx, {arms:Array(String)}[arm_idx] AS variant"
+    : `arm AS variant${breakdown ? ", bucket AS breakdown" : ""}`;
+  const orderBy = packed ? "variant" : breakdown ? "variant, breakdown" : "variant";
 
   // The pre-period of a user exposed at x reaches back to 2x - end at the earliest, so events older than
   // 2*start - end are never needed. Users are joined on a 64-bit hash of user_id (about twice as fast as
   // String keys; a collision among a million users has probability ~3e-8), with the exposures as the
-  // right side so the hash table holds one row per exposed user rather than every event. A RIGHT JOIN
-  // keeps users without events: their event columns are defaults (type '', t 0) and match no window.
+  // right side so the hash table holds one row per exposed user rather than every event. Every exposed
+  // user has an exposure event of this experiment before the end (it is where first_exposures comes
+  // from), so reading those too keeps users without metric events in an INNER JOIN: they match no
+  // metric window (unless a metric counts exposures, whose rows are then read once all the same).
   const sql = `
 WITH exposed AS (
-    SELECT cityHash64(user_id) AS k, argMinMerge(variant) AS arm, toUnixTimestamp64Milli(min(first_exposed_at)) AS x_ms${bucketState}
-    FROM reckon.first_exposures
-    WHERE experiment_key = {experiment:String}
+    SELECT cityHash64(user_id) AS k, toUnixTimestamp64Milli(min(occurred_at)) AS x_ms,
+        x_ms * 256 + ${packed ? "toInt64(arm_idx)" : "0"} AS xa, ${label}
+    FROM reckon.events FINAL
+    WHERE type = 'exposure' AND experiment_key = {experiment:String} AND occurred_at < {end:DateTime64(3, 'UTC')}
     GROUP BY user_id
     HAVING x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64}
 ),
 per_user AS (
-    SELECT x.k AS k, any(x.arm) AS arm${bucketAny},
+    SELECT k, any(xa) AS xa${labelAny},
         ${perUser.join(",\n        ")}
     FROM (
-        SELECT cityHash64(user_id) AS k, type, toUnixTimestamp64Milli(occurred_at) AS t, ifNull(value, 0) AS v
-        FROM reckon.events FINAL
-        WHERE type IN {types:Array(String)}
-          AND occurred_at < {end:DateTime64(3, 'UTC')}
-          AND toUnixTimestamp64Milli(occurred_at) >= 2 * {start_ms:Int64} - {end_ms:Int64}
+        SELECT e.k AS k, e.type AS type, e.t AS t, e.v AS v, x.xa AS xa, bitShiftRight(x.xa, 8) AS x_ms${labelCarry}
+        FROM (
+            SELECT cityHash64(user_id) AS k, type, toUnixTimestamp64Milli(occurred_at) AS t, ifNull(value, 0) AS v
+            FROM reckon.events FINAL
+            WHERE (type IN {types:Array(String)} OR (type = 'exposure' AND experiment_key = {experiment:String}))
+              AND occurred_at < {end:DateTime64(3, 'UTC')}
+              AND toUnixTimestamp64Milli(occurred_at) >= 2 * {start_ms:Int64} - {end_ms:Int64}
+        ) AS e
+        INNER JOIN exposed AS x ON e.k = x.k
     ) AS e
-    RIGHT JOIN exposed AS x ON e.k = x.k
-    GROUP BY x.k
+    GROUP BY k
 ),
 capped AS (
-    SELECT arm${bucketCarry},
+    SELECT ${labelOut},
         ${capped.join(",\n        ")}
     FROM ${capColumns.length > 0 ? `(SELECT *, ${capColumns.join(", ")} FROM per_user)` : "per_user"}
 )
-SELECT arm AS variant${breakdownOut}, count() AS n,
+SELECT ${variantOut}, count() AS n,
     ${totals.join(",\n    ")}
 FROM capped
 GROUP BY ${groupBy}
-ORDER BY ${groupBy}`;
+ORDER BY ${orderBy}`;
   return { sql, params };
+}
+
+/**
+ * The value of a column at the user's first exposure: the earliest exposure, ties broken by event_id, as
+ * reckon.first_exposures keeps it (argMin over (occurred_at, event_id)). Read from the exposure events
+ * themselves: merging first_exposures' argMin states over a (DateTime64, UUID) tuple compares tuples
+ * generically and cost about 2 s of CPU per million users, the -ArgMin combinator (the argMin by
+ * event_id among the rows at the earliest time) about a third of that, with the same result.
+ */
+export function firstExposure(column: string): string {
+  return `argMinArgMin(${column}, event_id, occurred_at)`;
 }
 
 function termExpression(value: "count" | "sum", typeParam: string, window: string): string {

@@ -5,6 +5,7 @@ import type { ExperimentDefinition, Metric } from "../../ingest/experiments/inde
 import {
   BREAKDOWN_DIMENSIONS,
   buildStatisticsQuery,
+  firstExposure,
   isBreakdownDimension,
   type BreakdownDimension,
 } from "./experiment-sql.ts";
@@ -88,8 +89,11 @@ export async function loadVariantStatistics(
 ): Promise<VariantMetricStatistics[]> {
   const window = analysisWindow(options);
   if (window.endMs <= window.startMs) return emptyStatistics(experiment, window);
-  const query = buildStatisticsQuery({ experiment, ...window });
-  const rows = await ch.query<StatisticsRow>(query.sql, query.params);
+  let rows = await runStatistics(ch, experiment, window, false);
+  // Index 0: a variant the definition does not name, which only the slower form can report by name.
+  if (rows.some((r) => r.arm_idx !== undefined && Number(r.arm_idx) === 0)) {
+    rows = await runStatistics(ch, experiment, window, true);
+  }
   const seen = new Set(rows.map((r) => String(r.variant)));
   const out: VariantMetricStatistics[] = [];
   for (const row of rows) {
@@ -101,6 +105,16 @@ export async function loadVariantStatistics(
     }
   }
   return sortByDefinition(experiment, out);
+}
+
+async function runStatistics(
+  ch: ClickHouseStore,
+  experiment: ExperimentDefinition,
+  window: AnalysisWindow,
+  carryLabels: boolean,
+): Promise<StatisticsRow[]> {
+  const query = buildStatisticsQuery({ experiment, ...window, carryLabels });
+  return ch.query<StatisticsRow>(query.sql, query.params);
 }
 
 function statisticsOf(
@@ -198,21 +212,54 @@ export async function loadVariantUserCounts(
   const rows = await ch.query<{ variant: string; users: string }>(
     `SELECT arm AS variant, count() AS users
        FROM (
-         SELECT user_id, argMinMerge(variant) AS arm, toUnixTimestamp64Milli(min(first_exposed_at)) AS x_ms
-           FROM reckon.first_exposures
-          WHERE experiment_key = {experiment:String}
+         SELECT user_id, toString(${firstExposure("variant")}) AS arm,
+                toUnixTimestamp64Milli(min(occurred_at)) AS x_ms
+           FROM reckon.events FINAL
+          WHERE type = 'exposure' AND experiment_key = {experiment:String}
+            AND occurred_at < {end:DateTime64(3, 'UTC')}
           GROUP BY user_id
          HAVING x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64}
        )
       GROUP BY variant
       ORDER BY variant`,
-    { experiment: experiment.key, start_ms: window.startMs, end_ms: window.endMs },
+    {
+      experiment: experiment.key,
+      start_ms: window.startMs,
+      end_ms: window.endMs,
+      end: new Date(window.endMs),
+    },
   );
-  const counts = new Map(rows.map((r) => [r.variant, Number(r.users)]));
+  return userCountsOf(
+    experiment,
+    rows.map((r) => ({ variant: r.variant, users: Number(r.users) })),
+  );
+}
+
+/**
+ * The same user counts out of statistics already loaded (n of any metric, without a breakdown): the
+ * statistics query counts every user first exposed in the window, so the results need no second scan.
+ */
+export function userCountsFromStatistics(
+  experiment: ExperimentDefinition,
+  statistics: readonly VariantMetricStatistics[],
+): VariantUserCount[] {
+  const first = experiment.metrics[0]?.key;
+  const rows = statistics
+    .filter((s) => s.metric === first && s.breakdownValue === null)
+    .map((s) => ({ variant: s.variant, users: s.n }))
+    .sort((a, b) => (a.variant < b.variant ? -1 : a.variant > b.variant ? 1 : 0));
+  return userCountsOf(experiment, rows);
+}
+
+function userCountsOf(
+  experiment: ExperimentDefinition,
+  rows: readonly { variant: string; users: number }[],
+): VariantUserCount[] {
+  const counts = new Map(rows.map((r) => [r.variant, r.users]));
   const known = experiment.variants.map((v) => ({ variant: v.key, users: counts.get(v.key) ?? 0 }));
   const unknown = rows
     .filter((r) => !experiment.variants.some((v) => v.key === r.variant))
-    .map((r) => ({ variant: r.variant, users: Number(r.users) }));
+    .map((r) => ({ variant: r.variant, users: r.users }));
   return [...known, ...unknown];
 }
 
