@@ -119,6 +119,8 @@ export async function seedServingBench(db: TestDatabase, redis: Redis, prefix: s
 export async function runServingBench(options: { rates?: number[]; duration?: string } = {}) {
   const rates = options.rates ?? [250, 500, 1000, 1500, 2000];
   const duration = options.duration ?? "10s";
+  // Serving processes behind the port (`reckon start --workers`); SERVING_BENCH_WORKERS overrides.
+  const workers = Number(process.env.SERVING_BENCH_WORKERS ?? 2);
   const env = stackEnv();
   const db = await createTestDatabase();
   const redis = new Redis(env.REDIS_URL);
@@ -133,6 +135,7 @@ export async function runServingBench(options: { rates?: number[]; duration?: st
       KAFKA_BROKERS: env.KAFKA_BROKERS.join(","),
       RECKON_REDIS_PREFIX: prefix,
       RECKON_READ_KEYS: readKey,
+      RECKON_WORKERS: String(workers),
     });
     const script = path.join(REPO_ROOT, "loadtests/serving.js");
     const k6 = (target: string, rate: number) => {
@@ -182,6 +185,7 @@ export async function runServingBench(options: { rates?: number[]; duration?: st
           items: ITEMS,
           categories: CATEGORIES,
           interactions: events.length,
+          serving_workers: workers,
           artifact: `${RECKON_MODEL} ${JSON.stringify(RECKON_TRAIN_OPTIONS)}`,
         },
         model: { version: trained.version, held_out: trained.metrics.new },

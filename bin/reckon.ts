@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import path from "node:path";
 import { openResources, resolveEnv, startPlatform, stopOnSignals } from "./platform.ts";
 import { ALL_ROLES, type RoleName } from "./roles.ts";
+import { isPrimary, runWorkers, workersProblem } from "./workers.ts";
 import { migrate } from "../core/postgres/migrate.ts";
 import { openDatabase } from "../core/postgres/database.ts";
 import { importFile } from "../ingest/import/import-file.ts";
@@ -28,12 +29,21 @@ program
   .command("start")
   .description("run every role in one process (HTTP API on PORT)")
   .addOption(new Option("--roles <roles>", "comma-separated subset of roles").default(ALL_ROLES.join(",")))
-  .action(async (opts: { roles: string }) => {
+  .addOption(
+    new Option("--workers <n>", "processes sharing the HTTP port (serving and ingest only)")
+      .env("RECKON_WORKERS")
+      .default("1"),
+  )
+  .action(async (opts: { roles: string; workers: string }) => {
     const roles = opts.roles.split(",").map((r) => r.trim()) as RoleName[];
     const unknown = roles.filter((r) => !ALL_ROLES.includes(r));
     if (unknown.length > 0)
       throw new Error(`--roles: unknown role(s) ${unknown.join(", ")}; known: ${ALL_ROLES}`);
-    await runRoles(roles);
+    const workers = Number(opts.workers);
+    const problem = workersProblem(roles, workers);
+    if (problem) throw new Error(problem);
+    if (workers > 1 && isPrimary()) runWorkers(workers);
+    else await runRoles(roles);
   });
 
 program

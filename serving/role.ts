@@ -13,6 +13,7 @@ import { startRetrainSchedule, type RetrainMetrics } from "./models/retrain-sche
 import { trainAndRegister } from "./models/train.ts";
 import { activateModel } from "./models/registry.ts";
 import { registerServingOpenApi } from "./http/openapi.ts";
+import { workerIndex } from "../bin/workers.ts";
 
 /** The serving role: the read API over the Redis read models, ranked by the active registry model. */
 export const servingRole: RoleModule = {
@@ -45,7 +46,8 @@ export const servingRole: RoleModule = {
     const names = projections.map((p) => p.name);
     // The batch artifact and the ranker are recomputed from the log periodically (RECKON_TRAIN_INTERVAL_MINUTES,
     // 0 = only on demand with `reckon train`); a new ranker is activated only when it evaluates better.
-    const intervalMinutes = Number(process.env.RECKON_TRAIN_INTERVAL_MINUTES ?? 60);
+    // With several serving workers (`--workers`), only worker 0 retrains: the others read what it publishes.
+    const intervalMinutes = workerIndex() === 0 ? Number(process.env.RECKON_TRAIN_INTERVAL_MINUTES ?? 60) : 0;
     const stopRetraining =
       intervalMinutes > 0
         ? startRetrainSchedule({
