@@ -20,14 +20,26 @@ export interface ChdbStoreOptions {
   dataDir?: string;
 }
 
-/** ClickHouseStore on the in-process engine. `engine` is exposed so the HTTP endpoint can share it. */
+/** Connections the store opens at most; more concurrent operations wait for one to be free. */
+const MAX_CONNECTIONS = 4;
+
+/**
+ * ClickHouseStore on the in-process engine. `engine` is exposed so the HTTP endpoint can share it.
+ *
+ * Like a ClickHouse client connection, a chdb connection runs one statement at a time: concurrent inserts on one
+ * shared connection were seen to hang inside libchdb (the analytics projection applies partitions concurrently).
+ * So every operation takes a connection of its own from a small pool (opening one costs about a millisecond).
+ */
 export class ChdbClickHouseStore implements ClickHouseStore {
   readonly engine: ChdbEngine;
-  readonly #connection: ChdbConnection;
+  readonly #idle: ChdbConnection[] = [];
+  readonly #waiting: ((connection: ChdbConnection) => void)[] = [];
+  #opened = 0;
 
   private constructor(engine: ChdbEngine, connection: ChdbConnection) {
     this.engine = engine;
-    this.#connection = connection;
+    this.#idle.push(connection);
+    this.#opened = 1;
   }
 
   static async open(options: ChdbStoreOptions = {}): Promise<ChdbClickHouseStore> {
@@ -36,12 +48,36 @@ export class ChdbClickHouseStore implements ClickHouseStore {
     return new ChdbClickHouseStore(engine, connection);
   }
 
+  async #use<T>(work: (connection: ChdbConnection) => Promise<T>): Promise<T> {
+    let connection = this.#idle.pop();
+    if (!connection) {
+      if (this.#opened < MAX_CONNECTIONS) {
+        this.#opened++;
+        try {
+          connection = await this.engine.connect(STORE_SETTINGS);
+        } catch (error) {
+          this.#opened--;
+          throw error;
+        }
+      } else {
+        connection = await new Promise<ChdbConnection>((resolve) => this.#waiting.push(resolve));
+      }
+    }
+    try {
+      return await work(connection);
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next(connection);
+      else this.#idle.push(connection);
+    }
+  }
+
   async command(sql: string, params?: QueryParams): Promise<void> {
-    await this.#connection.query(sql, "TabSeparated", formatParams(params));
+    await this.#use((c) => c.query(sql, "TabSeparated", formatParams(params)));
   }
 
   async query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]> {
-    const result = await this.#connection.query(sql, "JSONEachRow", formatParams(params));
+    const result = await this.#use((c) => c.query(sql, "JSONEachRow", formatParams(params)));
     const text = Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength).toString(
       "utf8",
     );
@@ -54,15 +90,17 @@ export class ChdbClickHouseStore implements ClickHouseStore {
 
   async insert<T extends InsertRow>(table: string, rows: readonly T[]): Promise<void> {
     const prefix = `INSERT INTO ${assertTableName(table)} FORMAT JSONEachRow`;
-    for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
-      const batch = rows.slice(start, start + ROWS_PER_INSERT);
-      await this.#connection.insertRaw(prefix, Buffer.from(batch.map(encodeJsonRow).join("\n"), "utf8"));
-    }
+    await this.#use(async (c) => {
+      for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+        const batch = rows.slice(start, start + ROWS_PER_INSERT);
+        await c.insertRaw(prefix, Buffer.from(batch.map(encodeJsonRow).join("\n"), "utf8"));
+      }
+    });
   }
 
   async ping(): Promise<boolean> {
     try {
-      await this.#connection.query("SELECT 1", "TabSeparated");
+      await this.#use((c) => c.query("SELECT 1", "TabSeparated"));
       return true;
     } catch {
       return false;

@@ -45,6 +45,33 @@ export function registerClickHouseStoreConformance(name: string, open: () => Pro
       assert.deepEqual(await store.query(`SELECT count() AS n FROM ${events}`), [{ n: "1000" }]);
     });
 
+    it("runs concurrent inserts and queries (as projections of several partitions do), losing nothing", async () => {
+      const concurrent = `conf_concurrent_${suffix}`;
+      await store.command(
+        `CREATE TABLE ${concurrent} (w UInt32, i UInt32) ENGINE = MergeTree ORDER BY (w, i)`,
+      );
+      try {
+        // More concurrent operations than any adapter's connection pool, inserts interleaved with reads.
+        await Promise.all(
+          Array.from({ length: 12 }, async (_, w) => {
+            for (let batch = 0; batch < 3; batch++) {
+              await store.insert(
+                concurrent,
+                Array.from({ length: 100 }, (_, i) => ({ w, i: batch * 100 + i })),
+              );
+              await store.query(`SELECT count() AS n FROM ${concurrent} WHERE w = {w:UInt32}`, { w });
+            }
+          }),
+        );
+        assert.deepEqual(
+          await store.query(`SELECT count() AS n, uniqExact(w, i) AS distinct_rows FROM ${concurrent}`),
+          [{ n: "3600", distinct_rows: "3600" }],
+        );
+      } finally {
+        await store.command(`DROP TABLE IF EXISTS ${concurrent}`);
+      }
+    });
+
     it("keeps Dates, bigints and awkward strings exact through insert and select", async () => {
       await store.insert(events, [
         {
