@@ -117,7 +117,10 @@ export async function seedServingBench(db: TestDatabase, redis: Redis, prefix: s
 }
 
 export async function runServingBench(options: { rates?: number[]; duration?: string } = {}) {
-  const rates = options.rates ?? [250, 500, 1000, 1500, 2000];
+  // SERVING_BENCH_RATES=250,500 runs a subset (comparisons).
+  const rates =
+    options.rates ??
+    (process.env.SERVING_BENCH_RATES?.split(",").map(Number) || [250, 500, 1000, 1500, 2000]);
   const duration = options.duration ?? "10s";
   // Serving processes behind the port (`reckon start --workers`); SERVING_BENCH_WORKERS overrides.
   const workers = Number(process.env.SERVING_BENCH_WORKERS ?? 2);

@@ -113,8 +113,9 @@ class RefreshingCache<V> {
 }
 
 /**
- * Catalog changes are found by their `updated_at`; entries arriving out of order by up to this much (partitions,
- * producers' clocks) are still seen, because each poll re-reads this far behind the newest change it saw.
+ * Catalog changes are found by their `updated_at` (the catalog index's score): each poll reads the entries
+ * updated since this long before the previous poll, so a change is seen if it reaches Redis no later than this
+ * after its `updated_at` (projection lag, producers' clocks). Later ones wait for catalogCacheMs.
  */
 const CATALOG_LOOKBACK_MS = 5000;
 
@@ -134,8 +135,10 @@ export class RedisReadModel {
   /** Slices of immutable artifact popularity lists, so per-request rank maps can be cached by list identity. */
   private readonly popularSlices = new Map<string, readonly ScoredItem[]>();
 
-  /** Catalog-index time (ms) up to which changes have been applied to the item cache; undefined before the first poll. */
-  private catalogWatermark: number | undefined;
+  /** When the previous catalog poll started (ms); undefined before the first. */
+  private lastCatalogPoll: number | undefined;
+  /** Changes already acted on (item → updated_at), within the lookback window, so a poll drops each only once. */
+  private readonly seenChanges = new Map<ItemId, number>();
   private nextCatalogPoll = 0;
   private catalogPoll: Promise<void> | undefined;
 
@@ -244,14 +247,17 @@ export class RedisReadModel {
     const now = Date.now();
     if (!this.catalogPoll && now >= this.nextCatalogPoll) {
       this.nextCatalogPoll = now + ms;
-      const since = this.catalogWatermark === undefined ? now : this.catalogWatermark - CATALOG_LOOKBACK_MS;
+      const first = this.lastCatalogPoll === undefined;
+      const since = (this.lastCatalogPoll ?? now) - CATALOG_LOOKBACK_MS;
+      this.lastCatalogPoll = now;
       this.catalogPoll = this.options.features
         .getCatalogChanges(since)
         .then((changes) => {
-          if (this.catalogWatermark !== undefined) this.itemCache.invalidate(changes.map((c) => c.item_id));
-          // A producer clock running ahead must not push the watermark past what later, correct times reach.
-          const newest = changes.reduce((m, c) => Math.max(m, c.updatedAt), this.catalogWatermark ?? now);
-          this.catalogWatermark = Math.min(newest, now);
+          const fresh = changes.filter((c) => this.seenChanges.get(c.item_id) !== c.updatedAt);
+          // Before the first poll nothing is cached from an older state of these items.
+          if (!first) this.itemCache.invalidate(fresh.map((c) => c.item_id));
+          for (const c of fresh) this.seenChanges.set(c.item_id, c.updatedAt);
+          for (const [id, t] of this.seenChanges) if (t < since) this.seenChanges.delete(id);
         })
         .catch(() => {
           this.nextCatalogPoll = 0; // Redis hiccup: the next request polls again
