@@ -31,10 +31,10 @@ FROM
         e.v AS v
     FROM
     (
-        SELECT user_id, argMinMerge(variant) AS exposed_variant, min(first_exposed_at) AS exposed_at,
+        SELECT user_id, toString(argMinArgMin(variant, event_id, occurred_at)) AS exposed_variant, min(occurred_at) AS exposed_at,
                toUnixTimestamp64Milli(exposed_at) AS x_ms
-        FROM reckon.first_exposures
-        WHERE experiment_key = {experiment:String}
+        FROM reckon.events FINAL
+        WHERE type = 'exposure' AND experiment_key = {experiment:String}
         GROUP BY user_id
         HAVING exposed_at >= {from:DateTime64(3, 'UTC')} AND exposed_at < {to:DateTime64(3, 'UTC')}
     ) AS x
