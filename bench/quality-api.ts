@@ -60,7 +60,14 @@ export async function runQualityApiBench(options: { ratings?: string; k?: number
     const trainStarted = performance.now();
     execFileSync(
       process.execPath,
-      ["--import", "tsx", path.join(REPO_ROOT, "bin/reckon.ts"), "train", "--activate"],
+      // QUALITY_RANKER=heuristic: publish the batch model but keep the documented heuristic ranking (comparisons).
+      [
+        "--import",
+        "tsx",
+        path.join(REPO_ROOT, "bin/reckon.ts"),
+        "train",
+        ...(process.env.QUALITY_RANKER === "heuristic" ? [] : ["--activate"]),
+      ],
       {
         env: { ...process.env, ...env, LOG_LEVEL: "warn" },
         stdio: ["ignore", "ignore", "inherit"],
