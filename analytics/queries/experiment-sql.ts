@@ -3,7 +3,7 @@
 // and generated parameter names); every value that comes from a definition or a caller is bound as a
 // `{name:Type}` parameter.
 import type { QueryParams } from "../../core/clickhouse/port.ts";
-import type { ExperimentDefinition, Metric } from "../../ingest/experiments/index.ts";
+import type { ExperimentDefinition } from "../../ingest/experiments/index.ts";
 
 /** Context dimensions a breakdown may use: those captured at the user's first exposure. */
 export const BREAKDOWN_DIMENSIONS = ["device", "platform", "country", "locale", "app_version"] as const;
@@ -47,10 +47,11 @@ export function buildStatisticsQuery(input: StatisticsQueryInput): StatisticsQue
   };
   const types = new Set<string>();
   const perUser: string[] = [];
+  // Per user: the values capped at absolute caps. Per group (variant × breakdown value): sums, or the
+  // per-user values as arrays for metrics with a percentile cap. Then the totals over those.
   const capped: string[] = [];
-  // A percentile cap is a value over all users, known only once every per-user value is: it is a window
-  // aggregate over per_user, computed in a stage before the values are capped.
-  const capColumns: string[] = [];
+  const grouped: string[] = [];
+  const capWindows: string[] = [];
   const totals: string[] = [];
 
   experiment.metrics.forEach((metric, i) => {
@@ -79,32 +80,80 @@ export function buildStatisticsQuery(input: StatisticsQueryInput): StatisticsQue
       perUser.push(`${expression(post)} AS post${i}`, `${expression(pre)} AS pre${i}`);
     }
 
-    const cap = capExpression(metric, i, `post${i}`, params);
-    const denCap = metric.type === "ratio" ? capExpression(metric, i, `den${i}`, params, "den_") : undefined;
-    if (cap) capColumns.push(`${cap} AS cap${i}`);
-    if (denCap) capColumns.push(`${denCap} AS den_cap${i}`);
-    // The pre-period is capped at the post-period's cap, so the covariate is on the metric's scale.
-    capped.push(
-      cap ? `least(post${i}, cap${i}) AS p${i}` : `post${i} AS p${i}`,
-      cap ? `least(pre${i}, cap${i}) AS q${i}` : `pre${i} AS q${i}`,
-    );
-    if (metric.type === "ratio")
-      capped.push(denCap ? `least(den${i}, den_cap${i}) AS d${i}` : `den${i} AS d${i}`);
-    if (cap) capped.push(`cap${i}`);
-    totals.push(
+    const capping = metric.type === "conversion" ? undefined : metric.capping;
+    const ratio = metric.type === "ratio";
+    const columns = ratio ? ["p", "q", "d"] : ["p", "q"];
+    if (capping?.type === "absolute") {
+      params[`cap_value${i}`] = capping.value;
+      if (ratio) params[`den_cap_value${i}`] = capping.value;
+      // The pre-period is capped at the post-period's cap, so the covariate is on the metric's scale.
+      capped.push(
+        `least(post${i}, {cap_value${i}:Float64}) AS p${i}`,
+        `least(pre${i}, {cap_value${i}:Float64}) AS q${i}`,
+      );
+      if (ratio) capped.push(`least(den${i}, {den_cap_value${i}:Float64}) AS d${i}`);
+    } else {
+      capped.push(`post${i} AS p${i}`, `pre${i} AS q${i}`);
+      if (ratio) capped.push(`den${i} AS d${i}`);
+    }
+    if (capping?.type === "percentile") {
+      // A percentile cap is a value over all users, known only once every per-user value is: the
+      // per-user values are kept as arrays per group, the cap is a window over the few group rows and
+      // the capped sums are taken from the arrays (cheaper than a window over a million user rows).
+      params[`cap_value${i}`] = capping.value;
+      if (ratio) params[`den_cap_value${i}`] = capping.value;
+      grouped.push(...columns.map((c) => `groupArray(${c}${i}) AS a${c}${i}`));
+      capWindows.push(`quantileExactInclusiveArray({cap_value${i}:Float64})(ap${i}) OVER () AS cap${i}`);
+      if (ratio)
+        capWindows.push(
+          `quantileExactInclusiveArray({den_cap_value${i}:Float64})(ad${i}) OVER () AS den_cap${i}`,
+        );
+      const sum = (expression: string, ...arrays: string[]) =>
+        `arrayReduce('sumKahan', arrayMap((${arrays.map((_, j) => `v${j}`).join(", ")}) -> ${expression}, ${arrays.join(", ")}))`;
+      const capP = `least(v0, cap${i})`;
+      totals.push(
+        `${sum(capP, `ap${i}`)} AS sum${i}`,
+        `${sum(`${capP} * ${capP}`, `ap${i}`)} AS sum_squares${i}`,
+        `${sum(capP, `aq${i}`)} AS pre_sum${i}`,
+        `${sum(`${capP} * ${capP}`, `aq${i}`)} AS pre_sum_squares${i}`,
+        `${sum(`least(v0, cap${i}) * least(v1, cap${i})`, `ap${i}`, `aq${i}`)} AS cross_sum${i}`,
+        `cap${i}`,
+      );
+      if (ratio) {
+        const capD = `least(v0, den_cap${i})`;
+        totals.push(
+          `${sum(capD, `ad${i}`)} AS den_sum${i}`,
+          `${sum(`${capD} * ${capD}`, `ad${i}`)} AS den_sum_squares${i}`,
+          `${sum(`least(v0, cap${i}) * least(v1, den_cap${i})`, `ap${i}`, `ad${i}`)} AS num_den_cross${i}`,
+        );
+      }
+      return;
+    }
+    grouped.push(
       `sum(p${i}) AS sum${i}`,
       `sum(p${i} * p${i}) AS sum_squares${i}`,
       `sum(q${i}) AS pre_sum${i}`,
       `sum(q${i} * q${i}) AS pre_sum_squares${i}`,
       `sum(p${i} * q${i}) AS cross_sum${i}`,
-      cap ? `any(cap${i}) AS cap${i}` : `CAST(NULL AS Nullable(Float64)) AS cap${i}`,
+      capping?.type === "absolute"
+        ? `toNullable({cap_value${i}:Float64}) AS cap${i}`
+        : `CAST(NULL AS Nullable(Float64)) AS cap${i}`,
     );
-    if (metric.type === "ratio") {
-      totals.push(
+    totals.push(
+      `sum${i}`,
+      `sum_squares${i}`,
+      `pre_sum${i}`,
+      `pre_sum_squares${i}`,
+      `cross_sum${i}`,
+      `cap${i}`,
+    );
+    if (ratio) {
+      grouped.push(
         `sum(d${i}) AS den_sum${i}`,
         `sum(d${i} * d${i}) AS den_sum_squares${i}`,
         `sum(p${i} * d${i}) AS num_den_cross${i}`,
       );
+      totals.push(`den_sum${i}`, `den_sum_squares${i}`, `num_den_cross${i}`);
     }
   });
   params.types = [...types];
@@ -125,6 +174,7 @@ export function buildStatisticsQuery(input: StatisticsQueryInput): StatisticsQue
   const variantOut = packed
     ? "arm_idx, {arms:Array(String)}[arm_idx] AS variant"
     : `arm AS variant${breakdown ? ", bucket AS breakdown" : ""}`;
+  const variantOutNames = packed ? "arm_idx, variant" : `variant${breakdown ? ", breakdown" : ""}`;
   const orderBy = packed ? "variant" : breakdown ? "variant, breakdown" : "variant";
 
   // The pre-period of a user exposed at x reaches back to 2x - end at the earliest, so events older than
@@ -162,12 +212,17 @@ per_user AS (
 capped AS (
     SELECT ${labelOut},
         ${capped.join(",\n        ")}
-    FROM ${capColumns.length > 0 ? `(SELECT *, ${capColumns.join(", ")} FROM per_user)` : "per_user"}
+    FROM per_user
+),
+grouped AS (
+    SELECT ${variantOut}, count() AS n,
+        ${grouped.join(",\n        ")}
+    FROM capped
+    GROUP BY ${groupBy}
 )
-SELECT ${variantOut}, count() AS n,
+SELECT ${variantOutNames}, n,
     ${totals.join(",\n    ")}
-FROM capped
-GROUP BY ${groupBy}
+FROM ${capWindows.length > 0 ? `(SELECT *, ${capWindows.join(", ")} FROM grouped)` : "grouped"}
 ORDER BY ${orderBy}`;
   return { sql, params };
 }
@@ -187,19 +242,4 @@ function termExpression(value: "count" | "sum", typeParam: string, window: strin
   return value === "count"
     ? `toFloat64(countIf(e.type = {${typeParam}:String} AND ${window}))`
     : `sumIf(e.v, e.type = {${typeParam}:String} AND ${window})`;
-}
-
-function capExpression(
-  metric: Metric,
-  i: number,
-  column: string,
-  params: Record<string, QueryParams[string]>,
-  prefix = "",
-): string | undefined {
-  if (metric.type === "conversion" || metric.capping === undefined) return undefined;
-  const name = `${prefix}cap_value${i}`;
-  params[name] = metric.capping.value;
-  return metric.capping.type === "absolute"
-    ? `{${name}:Float64}`
-    : `quantileExactInclusive({${name}:Float64})(${column}) OVER ()`;
 }
