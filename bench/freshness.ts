@@ -35,6 +35,8 @@ const WRITE_KEY = "bench-write-key-0123456789";
 const READ_KEY = "bench-read-key-0123456789";
 const REDIS_POLL_MS = 20;
 const CLICKHOUSE_POLL_MS = 50;
+/** FRESHNESS_LAYOUT=single runs every role in one process (the quickstart's layout); default: API | pipeline. */
+const LAYOUT = process.env.FRESHNESS_LAYOUT === "single" ? "single" : "split";
 /** A probe whose effect has not appeared this long after its acknowledgement counts as missing. */
 const PROBE_TIMEOUT_MS = 30_000;
 
@@ -70,7 +72,10 @@ export async function runFreshnessBench(options: FreshnessOptions = {}) {
     machine: { ...machine(), load_average_1m_at_end: Number(os.loadavg()[0]!.toFixed(2)) },
     load: {
       generator: "k6 constant-arrival-rate (separate process), loadtests/ingest.js MODE=rate",
-      server_roles: "ingest,relay,projectors,analytics (one child process, in-process chdb)",
+      server_roles:
+        LAYOUT === "single"
+          ? "ingest,relay,projectors,analytics (one child process, in-process chdb)"
+          : "two child processes: ingest (the API) | relay,projectors,analytics (the pipeline, in-process chdb)",
     },
     goal: "p99 < 1000 ms at 5,000 events/s",
     scenarios: results,
@@ -107,11 +112,12 @@ async function runScenario(s: Scenario) {
   const redis = new Redis(env.REDIS_URL);
   let db: TestDatabase | undefined;
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let api: Awaited<ReturnType<typeof startServer>> | undefined;
   let k6: K6Run | undefined;
   const ch = createClient({ url: `http://127.0.0.1:${chPort}`, request_timeout: 10_000 });
   try {
     db = await createTestDatabase();
-    server = await startServer("ingest,relay,projectors,analytics", {
+    const serverEnv = {
       DATABASE_URL: db.url,
       KAFKA_BROKERS: env.KAFKA_BROKERS.join(","),
       REDIS_URL: env.REDIS_URL,
@@ -123,8 +129,18 @@ async function runScenario(s: Scenario) {
       RECKON_PROJECTOR_GROUP_PREFIX: groupPrefix,
       CLICKHOUSE_URL: `chdb://${chdbDir}`,
       CLICKHOUSE_HTTP_PORT: String(chPort),
-    });
-    const url = server.url;
+    };
+    // A Node process is one event loop: with every role in it, ingest's request handling and the pipeline's
+    // JSON work share one core. Split (the default), the API and the pipeline each get one.
+    if (LAYOUT === "single") {
+      server = await startServer("ingest,relay,projectors,analytics", serverEnv);
+      api = server;
+    } else {
+      server = await startServer("relay,projectors,analytics", serverEnv);
+      api = await startServer("ingest", serverEnv); // ingest opens no ClickHouse
+    }
+    const url = api.url;
+    const statusUrl = server.url;
 
     k6 = startK6(path.join(REPO_ROOT, "loadtests/ingest.js"), {
       BASE_URL: url,
@@ -243,7 +259,7 @@ async function runScenario(s: Scenario) {
     );
     const windowSeconds = (windowEnd.getTime() - windowStart.getTime()) / 1000;
     const acknowledged = Number(rows[0]!.n);
-    const status = await fetch(`${url}/v1/status`, { headers: { authorization: `Bearer ${READ_KEY}` } })
+    const status = await fetch(`${statusUrl}/v1/status`, { headers: { authorization: `Bearer ${READ_KEY}` } })
       .then((r) => r.json())
       .catch((err: unknown) => ({ error: String(err) }));
 
@@ -300,6 +316,7 @@ async function runScenario(s: Scenario) {
   } finally {
     await k6?.kill();
     await ch.close().catch(() => undefined);
+    if (api !== server) await api?.stop();
     await server?.stop();
     await db?.drop();
     await deleteKeys(redis, `${redisPrefix}:*`).catch(() => undefined);
