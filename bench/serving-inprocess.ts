@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import net from "node:net";
 import os from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { createTestDatabase, stackEnv, uniqueName } from "../core/testing/stack.ts";
@@ -126,6 +127,9 @@ async function underK6(deps: RankingDeps, rate: number) {
   try {
     const summary = path.join(os.tmpdir(), `reckon-micro-k6-${process.pid}.json`);
     const cpu = process.cpuUsage();
+    // Event-loop delay: a stall here delays every request in flight, which is what a latency tail is made of.
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
     await new Promise<void>((resolve, reject) => {
       const child = spawn(
         k6Path(),
@@ -142,7 +146,7 @@ async function underK6(deps: RankingDeps, rate: number) {
             ...process.env,
             BASE_URL: server.base,
             READ_KEY: TEST_KEYS.read,
-            TARGET: "recs",
+            TARGET: process.env.MICRO_TARGET ?? "recs",
             RATE: String(rate),
             DURATION: "10s",
             USERS: String(USERS),
@@ -153,6 +157,7 @@ async function underK6(deps: RankingDeps, rate: number) {
       child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`k6 exited with ${code}`))));
     });
     const used = process.cpuUsage(cpu);
+    loopDelay.disable();
     const m = JSON.parse(readFileSync(summary, "utf8")) as {
       metrics: Record<string, Record<string, number>>;
     };
@@ -165,6 +170,11 @@ async function underK6(deps: RankingDeps, rate: number) {
       p99_ms: d["p(99)"],
       p999_ms: d["p(99.9)"],
       cpu_ms_per_request: (used.user + used.system) / 1000 / count,
+      event_loop_delay_ms: {
+        p50: loopDelay.percentile(50) / 1e6,
+        p99: loopDelay.percentile(99) / 1e6,
+        max: loopDelay.max / 1e6,
+      },
     };
   } finally {
     await server.close();
