@@ -1,4 +1,4 @@
-import type { Kafka, Producer } from "kafkajs";
+import type { Kafka, Message, Producer } from "kafkajs";
 import type { Database } from "../../core/postgres/database.ts";
 import { createIdempotentProducer, ensureTopics } from "../../core/kafka/kafka.ts";
 import { LOG_MESSAGE_SCHEMA, messageKey, type LogMessage } from "../../core/contracts/log-message.ts";
@@ -39,6 +39,8 @@ export class Relay {
   private unlisten: (() => Promise<void>) | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
   private readonly log = logger.child({ component: "relay" });
+  /** The topic's actual partition count (it may have been created with another count than `partitions`). */
+  private topicPartitions = 1;
 
   constructor(private readonly options: RelayOptions) {
     this.name = options.name ?? `relay:${options.topic}`;
@@ -61,10 +63,9 @@ export class Relay {
       return 0;
     }
     const producer = await this.connectedProducer();
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: batch.map((m) => ({
+    const messages: Message[] = [];
+    for (const m of batch) {
+      const message = {
         key: messageKey(m),
         value: JSON.stringify(m),
         headers: {
@@ -72,8 +73,16 @@ export class Relay {
           schema: LOG_MESSAGE_SCHEMA,
           "reckon-position": formatPositionToken(toLogPosition(m)),
         },
-      })),
-    });
+      };
+      // A catalog change goes to every partition, in log order with each partition's interactions: a consumer
+      // then never applies an interaction before the catalog entry the log had before it (category effects).
+      // Projections apply catalog entries idempotently (by item version), so the copies change nothing more.
+      if (m.kind === "catalog")
+        for (let partition = 0; partition < this.topicPartitions; partition++)
+          messages.push({ ...message, partition });
+      else messages.push(message);
+    }
+    await producer.send({ topic, acks: -1, messages });
     const next = toLogPosition(batch[batch.length - 1]!);
     if (!(await storeCheckpoint(db, this.name, from, next))) {
       // Another relay instance moved the checkpoint: take its position. What we sent is a duplicate, not a loss.
@@ -131,6 +140,7 @@ export class Relay {
       await ensureTopics(this.options.kafka, [
         { topic: this.options.topic, partitions: this.options.partitions },
       ]);
+      this.topicPartitions = await partitionCount(this.options.kafka, this.options.topic);
       this.topicsReady = true;
     }
     if (!this.producer) {
@@ -158,6 +168,17 @@ export class Relay {
     } catch {
       // Metrics are best effort; the next tick tries again.
     }
+  }
+}
+
+async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return Math.max(1, topics[0]?.partitions.length ?? 1);
+  } finally {
+    await admin.disconnect();
   }
 }
 
