@@ -33,6 +33,21 @@ export const artifactKeys = {
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 
+/** Writes each list as a JSON string `[[item_id, score], ...]` under `keyOf(id)`, pipelined 500 at a time. */
+async function setScoredLists(
+  redis: Redis,
+  lists: ReadonlyMap<string, readonly { item_id: string; score: number }[]>,
+  keyOf: (id: string) => string,
+): Promise<void> {
+  const entries = [...lists];
+  for (let start = 0; start < entries.length; start += 500) {
+    const pipe = redis.pipeline();
+    for (const [id, list] of entries.slice(start, start + 500))
+      pipe.set(keyOf(id), JSON.stringify(list.map((n) => [n.item_id, round(n.score)])));
+    await pipe.exec();
+  }
+}
+
 /** What serving needs besides the lists: when the training data ends (event time, ms). */
 export interface ArtifactMeta {
   /** The latest event time the model was trained on; a user's items touched later are added at read time. */
@@ -47,26 +62,10 @@ export async function publishArtifact(
 ): Promise<number> {
   const v = await redis.incr(artifactKeys.seq(prefix));
   await redis.sadd(artifactKeys.versions(prefix), String(v));
-  const entries = [...artifact.neighbours];
-  for (let start = 0; start < entries.length; start += 500) {
-    const pipe = redis.pipeline();
-    for (const [item, list] of entries.slice(start, start + 500))
-      pipe.set(
-        artifactKeys.neighbours(prefix, v, item),
-        JSON.stringify(list.map((n) => [n.item_id, round(n.score)])),
-      );
-    await pipe.exec();
-  }
-  const users = [...(artifact.userCandidates ?? [])];
-  for (let start = 0; start < users.length; start += 500) {
-    const pipe = redis.pipeline();
-    for (const [user, list] of users.slice(start, start + 500))
-      pipe.set(
-        artifactKeys.userCandidates(prefix, v, user),
-        JSON.stringify(list.map((n) => [n.item_id, round(n.score)])),
-      );
-    await pipe.exec();
-  }
+  await setScoredLists(redis, artifact.neighbours, (item) => artifactKeys.neighbours(prefix, v, item));
+  await setScoredLists(redis, artifact.userCandidates ?? new Map(), (user) =>
+    artifactKeys.userCandidates(prefix, v, user),
+  );
   const bias = [...artifact.itemBias].flatMap(([id, b]) => [id, String(b)]);
   for (let start = 0; start < bias.length; start += 2000)
     await redis.hset(artifactKeys.bias(prefix, v), ...bias.slice(start, start + 2000));
@@ -80,7 +79,7 @@ export async function publishArtifact(
       model: artifact.model,
       params: artifact.params,
       items: artifact.neighbours.size,
-      users: users.length,
+      users: artifact.userCandidates?.size ?? 0,
       trained_through: meta.trainedThrough,
       published_at: new Date().toISOString(),
     }),

@@ -35,6 +35,19 @@ function catalogChange(id: string, version: number, available: boolean, updatedA
   };
 }
 
+const cacheMs = 300;
+
+/** Polls the catalog index every `cacheMs`; only that watch can refresh facts within a test (10-minute TTL). */
+function cachedReadModel(): RedisReadModel {
+  return new RedisReadModel({
+    features: new FeaturesReader(redis, prefix),
+    recommendations: new RecommendationsReader(redis, prefix),
+    artifacts: new ArtifactReader(redis, prefix),
+    cacheMs,
+    catalogCacheMs: 600_000,
+  });
+}
+
 after(async () => {
   const keys = await redis.keys(`${prefix}:*`);
   if (keys.length > 0) await redis.del(...keys);
@@ -46,14 +59,7 @@ test("cached catalog facts are dropped as soon as the catalog index shows the it
     [catalogChange("a", 1, true, new Date()), catalogChange("b", 1, true, new Date())],
     "t",
   );
-  const cacheMs = 300;
-  const readModel = new RedisReadModel({
-    features: new FeaturesReader(redis, prefix),
-    recommendations: new RecommendationsReader(redis, prefix),
-    artifacts: new ArtifactReader(redis, prefix),
-    cacheMs,
-    catalogCacheMs: 600_000, // only the change watch can refresh within this test
-  });
+  const readModel = cachedReadModel();
   assert.equal((await readModel.itemInfo(["a", "b"])).get("a")?.available, true);
 
   await features.applyMessages([catalogChange("a", 2, false, new Date())], "t");
@@ -70,14 +76,7 @@ test("a change that arrives out of order within the lookback is still seen", asy
     [catalogChange("x", 1, true, minuteAgo), catalogChange("y", 1, true, minuteAgo)],
     "t",
   );
-  const cacheMs = 300;
-  const readModel = new RedisReadModel({
-    features: new FeaturesReader(redis, prefix),
-    recommendations: new RecommendationsReader(redis, prefix),
-    artifacts: new ArtifactReader(redis, prefix),
-    cacheMs,
-    catalogCacheMs: 600_000,
-  });
+  const readModel = cachedReadModel();
   await readModel.itemInfo(["x", "y"]);
   // y changes now; x's change is applied after it but carries an updated_at 2 s older (another partition).
   await features.applyMessages([catalogChange("y", 2, false, new Date())], "t");
