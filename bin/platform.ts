@@ -103,7 +103,9 @@ export async function startPlatform(
     const started = await module.start(resources, running);
     running.set(module.name, started);
     routers.push(...(started.routers ?? []));
-    readiness.push(...(started.readiness ?? []));
+    // Roles sharing a store (projectors and serving both use Redis) would list it twice; one check per name.
+    for (const check of started.readiness ?? [])
+      if (!readiness.some((r) => r.name === check.name)) readiness.push(check);
     if (started.openapi) openapi.push(started.openapi);
   }
 
