@@ -78,7 +78,9 @@ describe("dashboard", () => {
     assert.equal(cells[3], "+0.0%");
     assert.equal(await row.locator("svg.ci line.ci-bar").count(), 1);
     assert.match(await page.locator('table[data-metric="revenue"] caption').innerText(), /guardrail/);
-    // A flat line (lift 0 on every day) has no height, so count it rather than wait for visibility.
+    // The chart arrives in a second request (the series costs more than the tables). A flat line (lift 0 on
+    // every day) has no height, so wait for the chart to be attached and count the line.
+    await page.getByTestId("cumulative-chart").waitFor({ state: "attached" });
     assert.equal(await page.getByTestId("cumulative-chart").locator("polyline.lift-line").count(), 1);
   });
 
@@ -91,6 +93,7 @@ describe("dashboard", () => {
     const cells = await treatment.locator("td").allInnerTexts();
     assert.equal(cells[1], String(users.treatment));
     assert.equal(cells[2], (converted.treatment! / users.treatment!).toFixed(4));
+    await page.getByTestId("cumulative-chart").waitFor({ state: "attached" });
     assert.equal(await page.getByTestId("cumulative-chart").locator("polyline.lift-line").count(), 1);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });

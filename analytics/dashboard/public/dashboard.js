@@ -67,18 +67,37 @@ async function loadList() {
   }
 }
 
+/** The experiment on screen: late answers for an earlier pick are dropped. */
+let showing;
+
 async function showExperiment(key) {
   for (const b of document.querySelectorAll("#experiment-list button")) {
     b.setAttribute("aria-current", String(b.dataset.key === key));
   }
   const section = $("experiment");
   section.replaceChildren(el("p", { class: "hint" }, `Loading ${key}…`));
+  const shown = (showing = key);
+  const resultsUrl = `/v1/experiments/${encodeURIComponent(key)}/results`;
   try {
+    // The tables first: the cumulative series recomputes the results once per day, which on a large experiment
+    // takes several times longer, so the chart follows in a second request.
     const [experiment, results] = await Promise.all([
       api(`/v1/experiments/${encodeURIComponent(key)}`),
-      api(`/v1/experiments/${encodeURIComponent(key)}/results`),
+      api(`${resultsUrl}?cumulative=false`),
     ]);
+    if (shown !== showing) return; // another experiment was picked meanwhile
     section.replaceChildren(...renderExperiment(experiment, results));
+    const pending = section.querySelector('[data-testid="cumulative-pending"]');
+    if (pending) {
+      api(resultsUrl)
+        .then((full) => {
+          if (shown === showing) pending.replaceWith(renderCumulative(full, chartMetricOf(full)));
+        })
+        .catch((err) => {
+          pending.textContent = `Could not compute the cumulative lift: ${err.message}`;
+          pending.setAttribute("class", "error");
+        });
+    }
   } catch (err) {
     section.replaceChildren(
       el("p", { class: "error", role: "alert" }, `Could not load ${key}: ${err.message}`),
@@ -105,9 +124,20 @@ function renderExperiment(experiment, results) {
     renderSrm(results.srm),
   ];
   for (const metric of results.metrics) out.push(renderMetric(metric, results));
-  const chartMetric = results.metrics.find((m) => !m.guardrail) ?? results.metrics[0];
-  if (chartMetric) out.push(renderCumulative(results, chartMetric));
+  if (chartMetricOf(results))
+    out.push(
+      el(
+        "p",
+        { class: "hint", "data-testid": "cumulative-pending" },
+        "Computing the cumulative lift over time…",
+      ),
+    );
   return out;
+}
+
+/** The metric the cumulative chart shows: the first non-guardrail one. */
+function chartMetricOf(results) {
+  return results.metrics.find((m) => !m.guardrail) ?? results.metrics[0];
 }
 
 function renderSrm(srm) {
