@@ -2,7 +2,7 @@ import type { InteractionMatrix } from "../interactions.ts";
 import { spdInverse } from "../linalg.ts";
 import { topKIndices } from "../top-k.ts";
 import type { ItemId, Neighbour, ScoredItem, UserId } from "../types.ts";
-import { userCandidateGroups, UserScoreBlock } from "./user-candidates.ts";
+import { sparseUserCandidates, userCandidateGroups, UserScoreBlock } from "./user-candidates.ts";
 
 export interface EaseParams {
   /** L2 regularisation λ. */
@@ -28,6 +28,11 @@ export interface EaseParams {
   readonly userTopM?: number;
   /** Users × items cells accumulated per pass over the rows of B when computing user candidates. */
   readonly userScoreCells?: number;
+  /**
+   * Most multiply-adds (training interactions × items) spent on exact user lists; beyond it the lists come from
+   * the truncated rows (interactions × K). Default 5e9 (about a minute here).
+   */
+  readonly userScoreBudget?: number;
 }
 
 /**
@@ -55,7 +60,10 @@ export function trainEase(data: InteractionMatrix, params: EaseParams): EaseArti
   const kept: { indices: number[]; weights: number[] }[] = [];
   const scratch = new Float64Array(n);
   const topM = params.userTopM ?? 0;
-  const groups = topM > 0 ? userCandidateGroups(data.userIds.length, n, params.userScoreCells) : [];
+  let interactions = 0;
+  for (const i of columns) interactions += data.itemUsers[i]!.length;
+  const exact = topM > 0 && interactions * n <= (params.userScoreBudget ?? 5e9);
+  const groups = exact ? userCandidateGroups(data.userIds.length, n, params.userScoreCells) : [];
   // The first group of users is scored in the same pass that truncates the rows; any further group streams
   // the rows again (only when users × items exceeds the cell budget).
   const firstBlock = groups.length > 0 ? new UserScoreBlock(data, columns, groups[0]!) : undefined;
@@ -101,6 +109,10 @@ export function trainEase(data: InteractionMatrix, params: EaseParams): EaseArti
       indices.map((j, q) => ({ item_id: data.itemIds[columns[j]!]!, score: weights[q]! - bias[j]! })),
     );
   });
+  if (topM > 0 && !exact) {
+    for (const [user, list] of sparseUserCandidates(data, neighbours, itemBias, topM))
+      userCandidates.set(user, list);
+  }
   return { neighbours, itemBias, userCandidates };
 }
 

@@ -140,6 +140,22 @@ describe("EASE user candidates", () => {
     );
   });
 
+  it("falls back to the truncated rows beyond the cost budget (exact here: K keeps every entry)", () => {
+    const { userCandidates } = trainEase(tiny(), { lambda: 2, k: 3, userTopM: 5, userScoreBudget: 0 });
+    check(userCandidates);
+  });
+
+  it("beyond the budget with truncated rows, scores as serving does for a user without a list", () => {
+    // k = 1 keeps a→b (6/19), b→c (stored 8/21 − r_c), c→b (8/19); r_c = 1/21 (see above), r_b = 0.
+    // Candidates come from the kept lists only. u4 {a}: b 6/19. u1 {a, b}: c = (8/21 − 1/21) + 2·(1/21) = 3/7,
+    // which the bias estimate makes equal to the exact 1/21 + 8/21. u2 {b, c}: both lists point inside: empty.
+    const { userCandidates } = trainEase(tiny(), { lambda: 2, k: 1, userTopM: 5, userScoreBudget: 0 });
+    const ids = (u: string) => userCandidates.get(u)!.map((x) => x.item_id);
+    assert.deepEqual([ids("u4"), ids("u1"), ids("u2")], [["b"], ["c"], []]);
+    close(userCandidates.get("u4")![0]!.score, 6 / 19);
+    close(userCandidates.get("u1")![0]!.score, 3 / 7);
+  });
+
   it("keeps only the top M", () => {
     const { userCandidates } = trainEase(tiny(), { lambda: 2, k: 1, userTopM: 1 });
     assert.deepEqual(

@@ -79,3 +79,38 @@ export class UserScoreBlock {
     });
   }
 }
+
+/**
+ * The same lists from the truncated rows (each user's Σ of stored neighbour weights over their items, plus each
+ * candidate's bias once per item with a list: what serving computes for a user without a list). Used when the
+ * exact lists would cost too much (users × items beyond the budget): the cost is interactions × K instead of
+ * interactions × items.
+ */
+export function sparseUserCandidates(
+  data: InteractionMatrix,
+  neighbours: ReadonlyMap<string, readonly { item_id: string; score: number }[]>,
+  itemBias: ReadonlyMap<string, number>,
+  m: number,
+): Map<UserId, ScoredItem[]> {
+  const out = new Map<UserId, ScoredItem[]>();
+  data.userItems.forEach((items, u) => {
+    const seen = new Set<string>();
+    for (const i of items) seen.add(data.itemIds[i]!);
+    const scores = new Map<string, number>();
+    let used = 0;
+    for (const id of seen) {
+      const list = neighbours.get(id);
+      if (!list) continue;
+      used++;
+      for (const n of list)
+        if (!seen.has(n.item_id)) scores.set(n.item_id, (scores.get(n.item_id) ?? 0) + n.score);
+    }
+    const ranked = [...scores].map(([item_id, s]) => ({
+      item_id,
+      score: s + used * (itemBias.get(item_id) ?? 0),
+    }));
+    ranked.sort((a, b) => b.score - a.score || (a.item_id < b.item_id ? -1 : a.item_id > b.item_id ? 1 : 0));
+    out.set(data.userIds[u]!, ranked.slice(0, m));
+  });
+  return out;
+}
