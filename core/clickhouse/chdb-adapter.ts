@@ -20,15 +20,20 @@ export interface ChdbStoreOptions {
   dataDir?: string;
 }
 
-/** Connections the store opens at most; more concurrent operations wait for one to be free. */
-const MAX_CONNECTIONS = 4;
+/**
+ * Connections the store opens at most; more concurrent operations wait for one to be free. One: concurrent
+ * statements inside libchdb (on one connection or on several) were seen to hang, about one run in six of the
+ * conformance suite's concurrency test with 4, never in repeated runs with 1. So a store runs its operations
+ * one at a time; separate stores (and the HTTP endpoint) still overlap.
+ */
+const MAX_CONNECTIONS = 1;
 
 /**
  * ClickHouseStore on the in-process engine. `engine` is exposed so the HTTP endpoint can share it.
  *
  * Like a ClickHouse client connection, a chdb connection runs one statement at a time: concurrent inserts on one
  * shared connection were seen to hang inside libchdb (the analytics projection applies partitions concurrently).
- * So every operation takes a connection of its own from a small pool (opening one costs about a millisecond).
+ * So every operation takes a connection from a pool (see MAX_CONNECTIONS) and has it to itself.
  */
 export class ChdbClickHouseStore implements ClickHouseStore {
   readonly engine: ChdbEngine;
