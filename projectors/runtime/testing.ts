@@ -65,8 +65,9 @@ export function catalog(
   categories: string[],
   version: number,
   position = nextPosition++,
+  { available = true, updatedAt = new Date() }: { available?: boolean; updatedAt?: Date } = {},
 ): LogMessage {
-  const at = new Date().toISOString();
+  const at = updatedAt.toISOString();
   return {
     kind: "catalog",
     position,
@@ -77,7 +78,7 @@ export function catalog(
       type: "item_changed",
       item_id: item,
       timestamp: at,
-      item: { item_id: item, version, categories, attributes: {}, available: true, updated_at: at },
+      item: { item_id: item, version, categories, attributes: {}, available, updated_at: at },
     },
   };
 }

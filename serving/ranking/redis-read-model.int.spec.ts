@@ -1,12 +1,11 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { stackEnv, uniqueName } from "../../core/testing/stack.ts";
-import type { LogMessage } from "../../core/contracts/log-message.ts";
 import { createFeaturesProjection } from "../../projectors/features/projection.ts";
 import { FeaturesReader } from "../../projectors/features/read.ts";
+import { catalog } from "../../projectors/runtime/testing.ts";
 import { RecommendationsReader } from "../../projectors/recommendations/read.ts";
 import { ArtifactReader } from "../models/artifact-store.ts";
 import { RedisReadModel } from "./redis-read-model.ts";
@@ -15,25 +14,9 @@ import { RedisReadModel } from "./redis-read-model.ts";
 const redis = new Redis(stackEnv().REDIS_URL);
 const prefix = uniqueName("rkcache");
 const features = createFeaturesProjection(redis, { prefix });
-let position = 0;
-
-function catalogChange(id: string, version: number, available: boolean, updatedAt: Date): LogMessage {
-  position++;
-  const at = updatedAt.toISOString();
-  return {
-    kind: "catalog",
-    position,
-    transaction_id: String(position),
-    received_at: at,
-    event: {
-      event_id: randomUUID(),
-      type: "item_changed",
-      item_id: id,
-      timestamp: at,
-      item: { item_id: id, version, categories: ["c"], attributes: {}, available, updated_at: at },
-    },
-  };
-}
+/** A catalog change of item `id` to `version`, as the ingest API logs it. */
+const catalogChange = (id: string, version: number, available: boolean, updatedAt: Date) =>
+  catalog(id, ["c"], version, undefined, { available, updatedAt });
 
 const cacheMs = 300;
 
