@@ -1,4 +1,4 @@
-import cliProgress from "cli-progress";
+import { replayProgressBar } from "../runtime/replay-progress.ts";
 import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import {
@@ -90,15 +90,7 @@ export async function replayAnalytics(options: AnalyticsReplayOptions): Promise<
 
   let position = options.from ?? LOG_START;
   let total = await countLogAfter(db, position);
-  const bar = options.progress
-    ? new cliProgress.SingleBar(
-        {
-          format: `replay ${name} into ${side} {bar} {percentage}% | {value}/{total} events | {rate} events/s`,
-          stream: process.stderr,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
+  const bar = replayProgressBar(`${name} into ${side}`, options.progress);
   bar?.start(total, 0, { rate: 0 });
   const started = Date.now();
   let events = 0;

@@ -1,5 +1,5 @@
+import { replayProgressBar } from "./replay-progress.ts";
 import type { Redis } from "ioredis";
-import cliProgress from "cli-progress";
 import type { Queryable } from "../../core/postgres/database.ts";
 import { countLogAfter, readLogBatch, toLogPosition } from "../../ingest/relay/log-reader.ts";
 import { formatPositionToken, LOG_START, type LogPosition } from "../../core/contracts/position.ts";
@@ -77,15 +77,7 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
 
   let position = options.from ?? LOG_START;
   let total = await countLogAfter(db, position);
-  const bar = options.progress
-    ? new cliProgress.SingleBar(
-        {
-          format: `replay ${projection.name} v${version} {bar} {percentage}% | {value}/{total} events | {rate} events/s`,
-          stream: process.stderr,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
+  const bar = replayProgressBar(`${projection.name} v${version}`, options.progress);
   bar?.start(total, 0, { rate: 0 });
   const started = Date.now();
   let events = 0;
