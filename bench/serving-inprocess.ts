@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import net from "node:net";
 import os from "node:os";
+import { Session } from "node:inspector/promises";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import path from "node:path";
 import { Redis } from "ioredis";
@@ -53,7 +54,8 @@ async function delayingProxy(target: URL, delayMs: number): Promise<{ url: strin
 }
 
 function servingDeps(redis: Redis, prefix: string, ranker: Ranker): RankingDeps {
-  const config = servingConfigFromEnv({});
+  // Only the fast-path switch comes from the environment (A/B rounds); the rest are the defaults.
+  const config = servingConfigFromEnv({ RECKON_HTTP_FAST_PATH: process.env.RECKON_HTTP_FAST_PATH });
   const features = new FeaturesReader(redis, prefix);
   return {
     readModel: new RedisReadModel({
@@ -77,6 +79,22 @@ function countCommands(redis: Redis): () => number {
     n++;
     return send(...args);
   }) as Redis["sendCommand"];
+  return () => n;
+}
+
+/** Counts socket writes (each a syscall: with auto-pipelining, about one per event-loop turn that sent commands). */
+function countWrites(redis: Redis): () => number {
+  let n = 0;
+  const wrap = () => {
+    const stream = (redis as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream;
+    const write = stream.write.bind(stream);
+    stream.write = (...a: unknown[]) => {
+      n++;
+      return write(...a);
+    };
+  };
+  if (redis.status === "ready") wrap();
+  else redis.once("ready", wrap);
   return () => n;
 }
 
@@ -126,6 +144,15 @@ async function underK6(deps: RankingDeps, rate: number) {
   ]);
   try {
     const summary = path.join(os.tmpdir(), `reckon-micro-k6-${process.pid}.json`);
+    // MICRO_PROFILE=FILE: a V8 CPU profile of this window only (seeding and warm-up left out); summarise it
+    // with `npx tsx bench/serving-profile.ts FILE`.
+    const profiler = process.env.MICRO_PROFILE ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.setSamplingInterval", { interval: 100 });
+      await profiler.post("Profiler.start");
+    }
     const cpu = process.cpuUsage();
     // Event-loop delay: a stall here delays every request in flight, which is what a latency tail is made of.
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
@@ -158,6 +185,11 @@ async function underK6(deps: RankingDeps, rate: number) {
     });
     const used = process.cpuUsage(cpu);
     loopDelay.disable();
+    if (profiler) {
+      const { profile } = await profiler.post("Profiler.stop");
+      writeFileSync(process.env.MICRO_PROFILE!, JSON.stringify(profile));
+      profiler.disconnect();
+    }
     const m = JSON.parse(readFileSync(summary, "utf8")) as {
       metrics: Record<string, Record<string, number>>;
     };
@@ -224,6 +256,7 @@ export async function runServingInProcess() {
     const delayed = openRedis(proxy.url);
     clients.push(direct, delayed);
     const commands = countCommands(direct);
+    const writes = countWrites(direct);
     const fast = servingDeps(direct, prefix, ranker);
     const slow = servingDeps(delayed, prefix, ranker);
 
@@ -232,9 +265,11 @@ export async function runServingInProcess() {
     if (process.env.MICRO_HTTP_ONLY)
       return { http: await underK6(fast, Number(process.env.MICRO_HTTP_RATE ?? 250)) };
     const before = commands();
+    const writesBefore = writes();
     const measured = 2000;
     const d = await sequential(fast, measured, 7);
     const commandsPerRequest = (commands() - before) / measured;
+    const writesPerRequest = (writes() - writesBefore) / measured;
     const s = process.env.MICRO_NO_DELAY ? d : await sequential(slow, 300, 7);
     const tp = await throughput(fast, 32, 3000);
     // MICRO_HTTP_RATE=N: also serve the router in this process (profile it with --cpu-prof) under k6 at N req/s.
@@ -244,6 +279,7 @@ export async function runServingInProcess() {
       bench: "serving-inprocess",
       sequential_ms: { mean: d.mean, p50: d.p50, p99: d.p99 },
       redis_commands_per_request: commandsPerRequest,
+      redis_socket_writes_per_request: writesPerRequest,
       serial_redis_round_trips_per_request: (s.mean - d.mean) / DELAY_MS,
       delayed_mean_ms: s.mean,
       throughput_32_in_flight: tp,

@@ -1,7 +1,23 @@
 import express, { type ErrorRequestHandler, type Router } from "express";
-import type { Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { httpLatency, httpRequests, registry } from "../metrics.ts";
 import { logger } from "../logger.ts";
+
+/**
+ * A handler tried before express for a hot route: it answers the request and returns true, or returns false
+ * (without touching `res`) so express handles it. Express costs ≈ 0.3 ms of CPU per request on our VMs, which a
+ * route served a thousand times a second cannot afford; everything else stays on express.
+ */
+export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+const routerFastPaths = new WeakMap<Router, FastPath>();
+const appFastPaths = new WeakMap<express.Express, FastPath[]>();
+
+/** Attaches a fast path to a router: an app mounting the router tries it first (see `listen`). */
+export function withFastPath(router: Router, fastPath: FastPath): Router {
+  routerFastPaths.set(router, fastPath);
+  return router;
+}
 
 export interface ReadinessCheck {
   name: string;
@@ -65,6 +81,8 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
 
   app.use(express.json({ limit: options.bodyLimit ?? "1mb", strict: false }));
   for (const router of options.routers) app.use(router);
+  const fastPaths = options.routers.flatMap((r) => routerFastPaths.get(r) ?? []);
+  if (fastPaths.length > 0) appFastPaths.set(app, fastPaths);
 
   app.use((req, res) => {
     res.status(404).json({ error: "not_found", message: `no route for ${req.method} ${req.path}` });
@@ -115,8 +133,20 @@ export async function listen(
   port: number,
   host = "0.0.0.0",
 ): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
+  const fastPaths = appFastPaths.get(app);
+  const handler = fastPaths
+    ? (req: IncomingMessage, res: ServerResponse) => {
+        for (const fast of fastPaths) if (fast(req, res)) return;
+        app(req, res);
+      }
+    : app;
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = createServer(handler);
+    s.once("error", reject);
+    s.listen(port, host, () => {
+      s.off("error", reject);
+      resolve(s);
+    });
   });
   server.keepAliveTimeout = 65_000;
   const address = server.address();

@@ -2,9 +2,12 @@ import { randomUUID } from "node:crypto";
 import { Router, type Response } from "express";
 import type { ApiKeys } from "../../core/http/auth.ts";
 import { requireScope } from "../../core/http/auth.ts";
+import { withFastPath } from "../../core/http/app.ts";
 import type { FieldError } from "../../core/contracts/validation.ts";
 import { rankForUser, similarItems, type RankingDeps } from "../ranking/rank.ts";
-import { checkId, parseRecommendationParams, parseSimilarParams } from "./params.ts";
+import { checkId, parseSimilarParams } from "./params.ts";
+import { recommendationsFastPath } from "./fast-path.ts";
+import { answerRecommendations, badRequest as badRequestAnswer, type JsonAnswer } from "./recommendations.ts";
 
 export interface ServingRouterDeps extends RankingDeps {
   keys: ApiKeys;
@@ -13,14 +16,19 @@ export interface ServingRouterDeps extends RankingDeps {
 }
 
 function badRequest(res: Response, errors: FieldError[]): void {
-  res.status(400).json({
-    error: "invalid_request",
-    message: errors.map((e) => `${e.field}: ${e.rule}`).join("; "),
-    errors,
-  });
+  send(res, badRequestAnswer(errors));
 }
 
-/** The read API: recommendations, similar items, a user's features, and a static ping for benchmarks. */
+function send(res: Response, answer: JsonAnswer): void {
+  if (answer.headers) for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+  res.status(answer.status).json(answer.body);
+}
+
+/**
+ * The read API: recommendations, similar items, a user's features, and a static ping for benchmarks.
+ * GET /v1/recommendations is also served by a node:http fast path ahead of express (fast-path.ts); the express
+ * route below answers the forms the fast path leaves to it, with the same implementation.
+ */
 export function servingRouter(deps: ServingRouterDeps): Router {
   const router = Router();
   const read = requireScope(deps.keys, "read");
@@ -31,30 +39,10 @@ export function servingRouter(deps: ServingRouterDeps): Router {
   });
 
   router.get("/v1/recommendations/:userId", read, async (req, res) => {
-    const userId = req.params.userId as string;
-    const parsed = parseRecommendationParams(req.query as Record<string, unknown>);
-    const idError = checkId("userId", userId);
-    if (!parsed.ok || idError)
-      return badRequest(res, [...(idError ? [idError] : []), ...(parsed.ok ? [] : parsed.errors)]);
-    const { params } = parsed;
-    if (params.minPosition !== undefined) {
-      if (!deps.waitForPosition) {
-        res.status(501).json({
-          error: "not_supported",
-          message: "min_position needs the projectors' status (Kafka) configured",
-        });
-        return;
-      }
-      const { reached } = await deps.waitForPosition(params.minPosition, deps.config.minPositionWaitMs);
-      res.setHeader("x-reckon-position-reached", String(reached));
-    }
-    const outcome = await rankForUser(deps, {
-      userId,
-      n: params.n,
-      categories: params.categories,
-      exclude: params.exclude,
-    });
-    res.json({ items: outcome.items, model_version: outcome.model_version, request_id: randomUUID() });
+    send(
+      res,
+      await answerRecommendations(deps, req.params.userId as string, req.query as Record<string, unknown>),
+    );
   });
 
   router.get("/v1/items/:itemId/similar", read, async (req, res) => {
@@ -83,5 +71,5 @@ export function servingRouter(deps: ServingRouterDeps): Router {
     });
   });
 
-  return router;
+  return deps.config.httpFastPath ? withFastPath(router, recommendationsFastPath(deps)) : router;
 }

@@ -1,0 +1,64 @@
+import { randomUUID } from "node:crypto";
+import type { FieldError } from "../../core/contracts/validation.ts";
+import { rankForUser } from "../ranking/rank.ts";
+import { checkId, parseRecommendationParams } from "./params.ts";
+import type { ServingRouterDeps } from "./router.ts";
+
+/** A JSON answer, independent of the HTTP layer that sends it (express route or node:http fast path). */
+export interface JsonAnswer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export function badRequest(errors: FieldError[]): JsonAnswer {
+  return {
+    status: 400,
+    body: {
+      error: "invalid_request",
+      message: errors.map((e) => `${e.field}: ${e.rule}`).join("; "),
+      errors,
+    },
+  };
+}
+
+/**
+ * GET /v1/recommendations/:userId for an authorised caller: the one implementation both HTTP layers call, so
+ * the contract (400 naming field/rule/received, 501 without position support, the position header) cannot
+ * drift between them.
+ */
+export async function answerRecommendations(
+  deps: ServingRouterDeps,
+  userId: string,
+  query: Record<string, unknown>,
+): Promise<JsonAnswer> {
+  const parsed = parseRecommendationParams(query);
+  const idError = checkId("userId", userId);
+  if (!parsed.ok || idError)
+    return badRequest([...(idError ? [idError] : []), ...(parsed.ok ? [] : parsed.errors)]);
+  const { params } = parsed;
+  let headers: Record<string, string> | undefined;
+  if (params.minPosition !== undefined) {
+    if (!deps.waitForPosition)
+      return {
+        status: 501,
+        body: {
+          error: "not_supported",
+          message: "min_position needs the projectors' status (Kafka) configured",
+        },
+      };
+    const { reached } = await deps.waitForPosition(params.minPosition, deps.config.minPositionWaitMs);
+    headers = { "x-reckon-position-reached": String(reached) };
+  }
+  const outcome = await rankForUser(deps, {
+    userId,
+    n: params.n,
+    categories: params.categories,
+    exclude: params.exclude,
+  });
+  return {
+    status: 200,
+    body: { items: outcome.items, model_version: outcome.model_version, request_id: randomUUID() },
+    headers,
+  };
+}
