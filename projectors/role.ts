@@ -11,6 +11,7 @@ import { createRecommendationsProjection, RECOMMENDATIONS_PROJECTION } from "./r
 import { ProjectionStatus, setDefaultProjectionStatus } from "./status/status.ts";
 import { statusRouter } from "./status/router.ts";
 import { createAnalyticsProjection } from "./analytics/projection.ts";
+import { postgresRunningExperiments } from "./analytics/experiment-totals.ts";
 
 /** Builds one projection from the process's shared stores. Other projections (analytics) plug in here. */
 export type ProjectionFactory = (resources: Resources) => Projection | Promise<Projection>;
@@ -84,7 +85,10 @@ export function createProjectorsRole(
 
 /** The ClickHouse analytics projection, on the process's shared ClickHouse store (in-process chdb by default). */
 export const ANALYTICS_PROJECTION_FACTORY: ProjectionFactory = async (resources) =>
-  createAnalyticsProjection({ clickhouse: await resources.clickhouse() });
+  createAnalyticsProjection({
+    clickhouse: await resources.clickhouse(),
+    experiments: postgresRunningExperiments(resources.db),
+  });
 
 export const projectorsRole: RoleModule = createProjectorsRole([
   ...REDIS_PROJECTION_FACTORIES,

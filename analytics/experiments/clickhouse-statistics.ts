@@ -24,6 +24,7 @@ export function clickHouseStatistics(clickhouse: () => Promise<ClickHouseStore>)
     const definition = experiment.definition;
     const window = {
       now: request.now,
+      ...(request.open ? { open: true } : {}),
       ...(request.from ? { from: request.from } : {}),
       ...(request.to ? { to: request.to } : {}),
     };
@@ -49,7 +50,8 @@ export function clickHouseStatistics(clickhouse: () => Promise<ClickHouseStore>)
       };
     }
     if (request.cumulative) {
-      const points = await loadCumulativeStatistics(ch, definition, window);
+      const { open: _open, ...closed } = window; // each day is a closed window
+      const points = await loadCumulativeStatistics(ch, definition, closed);
       result.cumulative = points.map((p) => ({
         date: p.date,
         ...toPopulationArmStats(p.statistics, ARM_OPTIONS),

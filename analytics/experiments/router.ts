@@ -34,6 +34,8 @@ export interface StatisticsRequest {
   readonly to?: Date | undefined;
   readonly breakdown?: string | undefined;
   readonly cumulative: boolean;
+  /** A running experiment read as of now (no `to`): every projected event counts. */
+  readonly open?: boolean;
 }
 
 /** Where per-variant sufficient statistics come from (ClickHouse in production). */
@@ -237,6 +239,7 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
         to,
         breakdown: query.breakdown,
         cumulative: query.cumulative !== false,
+        open: !query.to && experiment.status === "running",
       });
       res.json(
         buildResults(experiment.definition, statistics, {

@@ -4,17 +4,21 @@
 // `{name:Type}` parameter.
 import type { QueryParams } from "../../core/clickhouse/port.ts";
 import type { ExperimentDefinition } from "../../ingest/experiments/index.ts";
+import {
+  firstExposure,
+  perUserColumns,
+  type BreakdownDimension,
+  type Params,
+} from "../../projectors/analytics/experiment-totals-sql.ts";
 
-/** Context dimensions a breakdown may use: those captured at the user's first exposure. */
-export const BREAKDOWN_DIMENSIONS = ["device", "platform", "country", "locale", "app_version"] as const;
-export type BreakdownDimension = (typeof BREAKDOWN_DIMENSIONS)[number];
-
-export function isBreakdownDimension(value: string): value is BreakdownDimension {
-  return (BREAKDOWN_DIMENSIONS as readonly string[]).includes(value);
-}
-
-/** A window long enough to mean "until the end of the analysis" without overflowing Int64 milliseconds. */
-const UNBOUNDED_WINDOW_MS = Number.MAX_SAFE_INTEGER;
+export {
+  BREAKDOWN_DIMENSIONS,
+  CUPED_LOOKBACK_MS,
+  firstExposure,
+  isBreakdownDimension,
+  preWindowMs,
+  type BreakdownDimension,
+} from "../../projectors/analytics/experiment-totals-sql.ts";
 
 export interface StatisticsQuery {
   sql: string;
@@ -29,24 +33,45 @@ export interface StatisticsQueryInput {
   breakdown?: BreakdownDimension;
   /** Carry variant names through the join instead of packing an index (for variants the definition lacks). */
   carryLabels?: boolean;
+  /**
+   * An open analysis (a running experiment read as of now): exposures still end at endMs, but every
+   * projected event counts, as in the maintained per-user totals (an event stamped a little ahead of the
+   * clock is not dropped by one path and kept by the other).
+   */
+  openEnd?: boolean;
+}
+
+/** How the variant (and breakdown value) travel from the per-user rows to the per-variant groups. */
+interface Labels {
+  packed: boolean;
+  breakdown: BreakdownDimension | undefined;
+}
+
+function labelsFor(input: StatisticsQueryInput, params: Params): Labels {
+  // The arm travels through the join packed with the exposure time into one Int64 (x_ms * 256 + index
+  // into the definition's variants): every column gathered from the join's right side costs about as
+  // much as the probe itself, for each of the millions of joined rows. A variant the definition does
+  // not name (index 0) or a breakdown value cannot be packed, so those queries carry them as columns.
+  params.arms = input.experiment.variants.map((v) => v.key);
+  return {
+    packed: !input.breakdown && !input.carryLabels && input.experiment.variants.length < 256,
+    breakdown: input.breakdown,
+  };
 }
 
 /**
- * Per user: the metric over [exposure, min(exposure + window, end)) and the same quantity over the
- * pre-period of equal length just before exposure (the CUPED covariate). Then, across users of each
- * variant (× breakdown value): n, Σx, Σx², Σpre, Σpre², Σx·pre and, for ratios, Σden, Σden², Σnum·den.
- * Aggregating per user first and across users second is what makes the sums of squares right.
+ * Per user (the `per_user` relation: k, xa = x_ms * 256 + arm index, [arm, bucket], post/pre/den per
+ * metric): capped; then per variant (× breakdown value): n, Σx, Σx², Σpre, Σpre², Σx·pre and, for ratios,
+ * Σden, Σden², Σnum·den. Aggregating per user first and across users second is what makes the sums of
+ * squares right.
  */
-export function buildStatisticsQuery(input: StatisticsQueryInput): StatisticsQuery {
-  const { experiment, breakdown } = input;
-  const params: Record<string, QueryParams[string]> = {
-    experiment: experiment.key,
-    start_ms: Math.trunc(input.startMs),
-    end_ms: Math.trunc(input.endMs),
-    end: new Date(input.endMs),
-  };
-  const types = new Set<string>();
-  const perUser: string[] = [];
+function statisticsOverPerUser(
+  experiment: ExperimentDefinition,
+  params: Params,
+  labels: Labels,
+  perUserSql: string,
+): string {
+  const { packed, breakdown } = labels;
   // Per user: the values capped at absolute caps. Per group (variant × breakdown value): sums, or the
   // per-user values as arrays for metrics with a percentile cap. Then the totals over those.
   const capped: string[] = [];
@@ -55,31 +80,6 @@ export function buildStatisticsQuery(input: StatisticsQueryInput): StatisticsQue
   const totals: string[] = [];
 
   experiment.metrics.forEach((metric, i) => {
-    params[`w${i}`] =
-      metric.window_hours === undefined ? UNBOUNDED_WINDOW_MS : Math.round(metric.window_hours * 3_600_000);
-    const postEnd = `least(e.x_ms + {w${i}:Int64}, {end_ms:Int64})`;
-    const post = `e.t >= e.x_ms AND e.t < ${postEnd}`;
-    const pre = `e.t < e.x_ms AND e.t >= 2 * e.x_ms - ${postEnd}`;
-    if (metric.type === "ratio") {
-      params[`num_type${i}`] = metric.numerator.event_type;
-      params[`den_type${i}`] = metric.denominator.event_type;
-      types.add(metric.numerator.event_type).add(metric.denominator.event_type);
-      const num = (window: string) => termExpression(metric.numerator.value, `num_type${i}`, window);
-      perUser.push(
-        `${num(post)} AS post${i}`,
-        `${num(pre)} AS pre${i}`,
-        `${termExpression(metric.denominator.value, `den_type${i}`, post)} AS den${i}`,
-      );
-    } else {
-      params[`type${i}`] = metric.event_type;
-      types.add(metric.event_type);
-      const expression =
-        metric.type === "conversion"
-          ? (window: string) => `toFloat64(max(e.type = {type${i}:String} AND ${window}))`
-          : (window: string) => `sumIf(e.v, e.type = {type${i}:String} AND ${window})`;
-      perUser.push(`${expression(post)} AS post${i}`, `${expression(pre)} AS pre${i}`);
-    }
-
     const capping = metric.type === "conversion" ? undefined : metric.capping;
     const ratio = metric.type === "ratio";
     const columns = ratio ? ["p", "q", "d"] : ["p", "q"];
@@ -156,19 +156,7 @@ export function buildStatisticsQuery(input: StatisticsQueryInput): StatisticsQue
       totals.push(`den_sum${i}`, `den_sum_squares${i}`, `num_den_cross${i}`);
     }
   });
-  params.types = [...types];
 
-  // The arm travels through the join packed with the exposure time into one Int64 (x_ms * 256 + index
-  // into the definition's variants): every column gathered from the join's right side costs about as
-  // much as the probe itself, for each of the millions of joined rows. A variant the definition does
-  // not name (index 0) or a breakdown value cannot be packed, so those queries carry them as columns.
-  const packed = !breakdown && !input.carryLabels && experiment.variants.length < 256;
-  params.arms = experiment.variants.map((v) => v.key);
-  const label = packed
-    ? `indexOf({arms:Array(String)}, ${firstExposure("variant")}) AS arm_idx`
-    : `toString(${firstExposure("variant")}) AS arm${breakdown ? `, toString(${firstExposure(breakdown)}) AS bucket` : ""}`;
-  const labelCarry = packed ? "" : `, x.arm AS arm${breakdown ? ", x.bucket AS bucket" : ""}`;
-  const labelAny = packed ? "" : `, any(arm) AS arm${breakdown ? ", any(bucket) AS bucket" : ""}`;
   const labelOut = packed ? "bitAnd(xa, 255) AS arm_idx" : `arm${breakdown ? ", bucket" : ""}`;
   const groupBy = packed ? "arm_idx" : breakdown ? "arm, bucket" : "arm";
   const variantOut = packed
@@ -176,39 +164,8 @@ export function buildStatisticsQuery(input: StatisticsQueryInput): StatisticsQue
     : `arm AS variant${breakdown ? ", bucket AS breakdown" : ""}`;
   const variantOutNames = packed ? "arm_idx, variant" : `variant${breakdown ? ", breakdown" : ""}`;
   const orderBy = packed ? "variant" : breakdown ? "variant, breakdown" : "variant";
-
-  // The pre-period of a user exposed at x reaches back to 2x - end at the earliest, so events older than
-  // 2*start - end are never needed. Users are joined on a 64-bit hash of user_id (about twice as fast as
-  // String keys; a collision among a million users has probability ~3e-8), with the exposures as the
-  // right side so the hash table holds one row per exposed user rather than every event. Every exposed
-  // user has an exposure event of this experiment before the end (it is where first_exposures comes
-  // from), so reading those too keeps users without metric events in an INNER JOIN: they match no
-  // metric window (unless a metric counts exposures, whose rows are then read once all the same).
-  const sql = `
-WITH exposed AS (
-    SELECT cityHash64(user_id) AS k, toUnixTimestamp64Milli(min(occurred_at)) AS x_ms,
-        x_ms * 256 + ${packed ? "toInt64(arm_idx)" : "0"} AS xa, ${label}
-    FROM reckon.events FINAL
-    WHERE type = 'exposure' AND experiment_key = {experiment:String} AND occurred_at < {end:DateTime64(3, 'UTC')}
-    GROUP BY user_id
-    HAVING x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64}
-),
-per_user AS (
-    SELECT k, any(xa) AS xa${labelAny},
-        ${perUser.join(",\n        ")}
-    FROM (
-        SELECT e.k AS k, e.type AS type, e.t AS t, e.v AS v, x.xa AS xa, bitShiftRight(x.xa, 8) AS x_ms${labelCarry}
-        FROM (
-            SELECT cityHash64(user_id) AS k, type, toUnixTimestamp64Milli(occurred_at) AS t, ifNull(value, 0) AS v
-            FROM reckon.events FINAL
-            WHERE (type IN {types:Array(String)} OR (type = 'exposure' AND experiment_key = {experiment:String}))
-              AND occurred_at < {end:DateTime64(3, 'UTC')}
-              AND toUnixTimestamp64Milli(occurred_at) >= 2 * {start_ms:Int64} - {end_ms:Int64}
-        ) AS e
-        INNER JOIN exposed AS x ON e.k = x.k
-    ) AS e
-    GROUP BY k
-),
+  return `
+WITH ${perUserSql},
 capped AS (
     SELECT ${labelOut},
         ${capped.join(",\n        ")}
@@ -224,22 +181,132 @@ SELECT ${variantOutNames}, n,
     ${totals.join(",\n    ")}
 FROM ${capWindows.length > 0 ? `(SELECT *, ${capWindows.join(", ")} FROM grouped)` : "grouped"}
 ORDER BY ${orderBy}`;
-  return { sql, params };
+}
+
+function windowParams(input: StatisticsQueryInput): Params {
+  return {
+    experiment: input.experiment.key,
+    start_ms: Math.trunc(input.startMs),
+    end_ms: Math.trunc(input.endMs),
+    end: new Date(input.endMs),
+  };
 }
 
 /**
- * The value of a column at the user's first exposure: the earliest exposure, ties broken by event_id, as
- * reckon.first_exposures keeps it (argMin over (occurred_at, event_id)). Read from the exposure events
- * themselves: merging first_exposures' argMin states over a (DateTime64, UUID) tuple compares tuples
- * generically and cost about 2 s of CPU per million users, the -ArgMin combinator (the argMin by
- * event_id among the rows at the earliest time) about a third of that, with the same result.
+ * Per-variant sufficient statistics computed from the events: each exposed user's values over their
+ * windows (see perUserColumns), then across users (see statisticsOverPerUser). Exact for any analysis
+ * window; reads every event of the metrics' types in the window.
  */
-export function firstExposure(column: string): string {
-  return `argMinArgMin(${column}, event_id, occurred_at)`;
+export function buildStatisticsQuery(input: StatisticsQueryInput): StatisticsQuery {
+  const { experiment, breakdown } = input;
+  const openEnd = input.openEnd === true;
+  const params = windowParams(input);
+  const perUser = perUserColumns(experiment, params, openEnd);
+  params.types = perUser.types;
+  params.lookback_ms = perUser.lookbackMs;
+  const labels = labelsFor(input, params);
+  const { packed } = labels;
+  const label = packed
+    ? `indexOf({arms:Array(String)}, ${firstExposure("variant")}) AS arm_idx`
+    : `toString(${firstExposure("variant")}) AS arm${breakdown ? `, toString(${firstExposure(breakdown)}) AS bucket` : ""}`;
+  const labelCarry = packed ? "" : `, x.arm AS arm${breakdown ? ", x.bucket AS bucket" : ""}`;
+  const labelAny = packed ? "" : `, any(arm) AS arm${breakdown ? ", any(bucket) AS bucket" : ""}`;
+
+  // A pre-period reaches back at most the longest lookback before the earliest exposure, so older events
+  // are never needed. Users are joined on a 64-bit hash of user_id (about twice as fast as String keys; a
+  // collision among a million users has probability ~3e-8), with the exposures as the right side so the
+  // hash table holds one row per exposed user rather than every event. Every exposed user has an exposure
+  // event of this experiment before the end (it is where first_exposures comes from), so reading those
+  // too keeps users without metric events in an INNER JOIN: they match no metric window (unless a metric
+  // counts exposures, whose rows are then read once all the same).
+  const perUserSql = `exposed AS (
+    SELECT cityHash64(user_id) AS k, toUnixTimestamp64Milli(min(occurred_at)) AS x_ms,
+        x_ms * 256 + ${packed ? "toInt64(arm_idx)" : "0"} AS xa, ${label}
+    FROM reckon.events FINAL
+    WHERE type = 'exposure' AND experiment_key = {experiment:String} AND occurred_at < {end:DateTime64(3, 'UTC')}
+    GROUP BY user_id
+    HAVING x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64}
+),
+per_user AS (
+    SELECT k, any(xa) AS xa${labelAny},
+        ${perUser.columns.join(",\n        ")}
+    FROM (
+        SELECT e.k AS k, e.type AS type, e.t AS t, e.v AS v, x.xa AS xa, bitShiftRight(x.xa, 8) AS x_ms${labelCarry}
+        FROM (
+            SELECT cityHash64(user_id) AS k, type, toUnixTimestamp64Milli(occurred_at) AS t, ifNull(value, 0) AS v
+            FROM reckon.events FINAL
+            WHERE (type IN {types:Array(String)} OR (type = 'exposure' AND experiment_key = {experiment:String}))
+              ${openEnd ? "" : "AND occurred_at < {end:DateTime64(3, 'UTC')}"}
+              AND toUnixTimestamp64Milli(occurred_at) >= {start_ms:Int64} - {lookback_ms:Int64}
+        ) AS e
+        INNER JOIN exposed AS x ON e.k = x.k
+    ) AS e
+    GROUP BY k
+)`;
+  return { sql: statisticsOverPerUser(experiment, params, labels, perUserSql), params };
 }
 
-function termExpression(value: "count" | "sum", typeParam: string, window: string): string {
-  return value === "count"
-    ? `toFloat64(countIf(e.type = {${typeParam}:String} AND ${window}))`
-    : `sumIf(e.v, e.type = {${typeParam}:String} AND ${window})`;
+export interface TotalsStatisticsQueryInput extends StatisticsQueryInput {
+  /** The definition fingerprint the totals must have been computed with (definitionHash). */
+  definitionHash: string;
+  database?: string;
+}
+
+/**
+ * The same statistics from the per-user totals the analytics projection maintains
+ * (`experiment_user_totals`, open analyses only): a read of one row per exposed user instead of the
+ * events. The caller must first have checked the totals are complete and current (totalsCoverageQuery).
+ */
+export function buildTotalsStatisticsQuery(input: TotalsStatisticsQueryInput): StatisticsQuery {
+  const { experiment, breakdown } = input;
+  const params = windowParams(input);
+  params.definition_hash = input.definitionHash;
+  const labels = labelsFor(input, params);
+  const values = experiment.metrics.flatMap((metric, i) => [
+    `post[${i + 1}] AS post${i}`,
+    `pre[${i + 1}] AS pre${i}`,
+    ...(metric.type === "ratio" ? [`den[${i + 1}] AS den${i}`] : []),
+  ]);
+  const label = labels.packed
+    ? `x_ms * 256 + indexOf({arms:Array(String)}, variant) AS xa`
+    : `x_ms * 256 AS xa, variant AS arm${breakdown ? `, toString(${breakdown}) AS bucket` : ""}`;
+  const perUserSql = `per_user AS (
+    SELECT cityHash64(user_id) AS k, ${label},
+        ${values.join(",\n        ")}
+    FROM ${input.database ?? "reckon"}.experiment_user_totals FINAL
+    WHERE experiment_key = {experiment:String} AND def_hash = {definition_hash:String}
+      AND x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64}
+)`;
+  return { sql: statisticsOverPerUser(experiment, params, labels, perUserSql), params };
+}
+
+/**
+ * Whether the maintained totals can answer an open analysis exactly: every user first exposed in the
+ * window (first_exposures) has a totals row, and every row was computed with the current definition.
+ * Returns one row: exposed, current, rows.
+ */
+export function totalsCoverageQuery(
+  input: Pick<TotalsStatisticsQueryInput, "experiment" | "startMs" | "endMs" | "definitionHash" | "database">,
+): StatisticsQuery {
+  const database = input.database ?? "reckon";
+  return {
+    sql: `
+SELECT
+    (SELECT count() FROM (
+        SELECT toUnixTimestamp64Milli(min(first_exposed_at)) AS x_ms
+        FROM ${database}.first_exposures
+        WHERE experiment_key = {experiment:String}
+        GROUP BY user_id
+        HAVING x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64})) AS exposed,
+    countIf(def_hash = {definition_hash:String}) AS current,
+    count() AS rows
+FROM ${database}.experiment_user_totals FINAL
+WHERE experiment_key = {experiment:String} AND x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64}`,
+    params: {
+      experiment: input.experiment.key,
+      start_ms: Math.trunc(input.startMs),
+      end_ms: Math.trunc(input.endMs),
+      definition_hash: input.definitionHash,
+    },
+  };
 }

@@ -5,10 +5,13 @@ import type { ExperimentDefinition, Metric } from "../../ingest/experiments/inde
 import {
   BREAKDOWN_DIMENSIONS,
   buildStatisticsQuery,
+  buildTotalsStatisticsQuery,
   firstExposure,
   isBreakdownDimension,
+  totalsCoverageQuery,
   type BreakdownDimension,
 } from "./experiment-sql.ts";
+import { definitionHash } from "../../projectors/analytics/experiment-totals-sql.ts";
 
 export { BREAKDOWN_DIMENSIONS, isBreakdownDimension, type BreakdownDimension };
 
@@ -46,20 +49,32 @@ export interface StatisticsOptions {
   to?: Date;
   /** A context dimension captured at first exposure: device, platform, country, locale, app_version. */
   breakdown?: string;
+  /**
+   * An open analysis: a running experiment read as of now (no `to`). Every projected event counts (none
+   * can be later than now but for clock skew), which is what the maintained per-user totals hold, so
+   * they can answer it.
+   */
+  open?: boolean;
+  /** "events" computes from the events even when the totals could answer (a baseline, a check). */
+  source?: "auto" | "events";
 }
 
 interface AnalysisWindow {
   startMs: number;
   endMs: number;
   breakdown?: BreakdownDimension;
+  open: boolean;
 }
+
+/** Where statistics came from: the projection's per-user totals, or every event (exact, slower). */
+export type StatisticsSourceKind = "user_totals" | "events";
 
 function analysisWindow(options: StatisticsOptions): AnalysisWindow {
   const endMs = Math.min(options.to?.getTime() ?? options.now.getTime(), options.now.getTime());
   const startMs = options.from?.getTime() ?? 0;
   if (!Number.isFinite(endMs) || !Number.isFinite(startMs))
     throw new RangeError("now/from/to must be valid dates");
-  const window: AnalysisWindow = { startMs, endMs };
+  const window: AnalysisWindow = { startMs, endMs, open: options.open === true };
   if (options.breakdown !== undefined) {
     if (!isBreakdownDimension(options.breakdown)) {
       throw new RangeError(
@@ -87,12 +102,30 @@ export async function loadVariantStatistics(
   experiment: ExperimentDefinition,
   options: StatisticsOptions,
 ): Promise<VariantMetricStatistics[]> {
+  return (await loadVariantStatisticsWithSource(ch, experiment, options)).statistics;
+}
+
+/**
+ * loadVariantStatistics, saying where the numbers came from. An open analysis reads the per-user totals
+ * the analytics projection maintains when they cover it (every user first exposed in the window has a
+ * row computed with the current definition); otherwise, and for closed windows, the events.
+ */
+export async function loadVariantStatisticsWithSource(
+  ch: ClickHouseStore,
+  experiment: ExperimentDefinition,
+  options: StatisticsOptions,
+): Promise<{ statistics: VariantMetricStatistics[]; source: StatisticsSourceKind }> {
   const window = analysisWindow(options);
-  if (window.endMs <= window.startMs) return emptyStatistics(experiment, window);
-  let rows = await runStatistics(ch, experiment, window, false);
+  if (window.endMs <= window.startMs)
+    return { statistics: emptyStatistics(experiment, window), source: "events" };
+  const source: StatisticsSourceKind =
+    window.open && options.source !== "events" && (await totalsCover(ch, experiment, window))
+      ? "user_totals"
+      : "events";
+  let rows = await runStatistics(ch, experiment, window, false, source);
   // Index 0: a variant the definition does not name, which only the slower form can report by name.
   if (rows.some((r) => r.arm_idx !== undefined && Number(r.arm_idx) === 0)) {
-    rows = await runStatistics(ch, experiment, window, true);
+    rows = await runStatistics(ch, experiment, window, true, source);
   }
   const seen = new Set(rows.map((r) => String(r.variant)));
   const out: VariantMetricStatistics[] = [];
@@ -104,7 +137,19 @@ export async function loadVariantStatistics(
       if (!seen.has(variant.key)) out.push(...emptyStatistics(experiment, window, variant.key));
     }
   }
-  return sortByDefinition(experiment, out);
+  return { statistics: sortByDefinition(experiment, out), source };
+}
+
+async function totalsCover(
+  ch: ClickHouseStore,
+  experiment: ExperimentDefinition,
+  window: AnalysisWindow,
+): Promise<boolean> {
+  const query = totalsCoverageQuery({ experiment, ...window, definitionHash: definitionHash(experiment) });
+  const [row] = await ch.query<{ exposed: string; current: string; rows: string }>(query.sql, query.params);
+  if (!row) return false;
+  const exposed = Number(row.exposed);
+  return Number(row.current) === exposed && Number(row.rows) === exposed;
 }
 
 async function runStatistics(
@@ -112,8 +157,13 @@ async function runStatistics(
   experiment: ExperimentDefinition,
   window: AnalysisWindow,
   carryLabels: boolean,
+  source: StatisticsSourceKind,
 ): Promise<StatisticsRow[]> {
-  const query = buildStatisticsQuery({ experiment, ...window, carryLabels });
+  const input = { experiment, ...window, carryLabels, openEnd: window.open };
+  const query =
+    source === "user_totals"
+      ? buildTotalsStatisticsQuery({ ...input, definitionHash: definitionHash(experiment) })
+      : buildStatisticsQuery(input);
   return ch.query<StatisticsRow>(query.sql, query.params);
 }
 

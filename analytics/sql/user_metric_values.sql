@@ -1,5 +1,6 @@
 -- One metric's value per exposed user: over the analysis window after the first exposure (post_value)
--- and over the pre-period of equal length just before it (pre_value, the CUPED covariate). Users first
+-- and over the pre-period just before it (pre_value, the CUPED covariate): as long as the window, or the
+-- 14 days before exposure without one (GrowthBook's default lookback). Users first
 -- exposed in [from, to); events count until `to`. The window after exposure is
 -- [exposure, min(exposure + window_hours, to)); window_hours = 0 means "until to".
 -- Parameters:
@@ -27,7 +28,7 @@ FROM
         least(x.x_ms + if({window_hours:Float64} > 0, toInt64({window_hours:Float64} * 3600000), 9007199254740991),
               toUnixTimestamp64Milli({to:DateTime64(3, 'UTC')})) AS post_end,
         e.type = {event_type:String} AND e.t >= x.x_ms AND e.t < post_end AS in_post,
-        e.type = {event_type:String} AND e.t < x.x_ms AND e.t >= 2 * x.x_ms - post_end AS in_pre,
+        e.type = {event_type:String} AND e.t < x.x_ms AND e.t >= x.x_ms - if({window_hours:Float64} > 0, toInt64({window_hours:Float64} * 3600000), 1209600000) AS in_pre,
         e.v AS v
     FROM
     (

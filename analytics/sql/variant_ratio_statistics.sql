@@ -34,7 +34,7 @@ FROM
             least(x.x_ms + if({window_hours:Float64} > 0, toInt64({window_hours:Float64} * 3600000), 9007199254740991),
                   toUnixTimestamp64Milli({to:DateTime64(3, 'UTC')})) AS post_end,
             e.type = {numerator_event_type:String} AND e.t >= x.x_ms AND e.t < post_end AS num_post,
-            e.type = {numerator_event_type:String} AND e.t < x.x_ms AND e.t >= 2 * x.x_ms - post_end AS num_pre_row,
+            e.type = {numerator_event_type:String} AND e.t < x.x_ms AND e.t >= x.x_ms - if({window_hours:Float64} > 0, toInt64({window_hours:Float64} * 3600000), 1209600000) AS num_pre_row,
             e.type = {denominator_event_type:String} AND e.t >= x.x_ms AND e.t < post_end AS den_post,
             e.v AS v
         FROM

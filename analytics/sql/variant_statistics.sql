@@ -46,7 +46,7 @@ FROM
                 least(x.x_ms + if({window_hours:Float64} > 0, toInt64({window_hours:Float64} * 3600000), 9007199254740991),
                       toUnixTimestamp64Milli({to:DateTime64(3, 'UTC')})) AS post_end,
                 e.type = {event_type:String} AND e.t >= x.x_ms AND e.t < post_end AS in_post,
-                e.type = {event_type:String} AND e.t < x.x_ms AND e.t >= 2 * x.x_ms - post_end AS in_pre,
+                e.type = {event_type:String} AND e.t < x.x_ms AND e.t >= x.x_ms - if({window_hours:Float64} > 0, toInt64({window_hours:Float64} * 3600000), 1209600000) AS in_pre,
                 e.v AS v
             FROM
             (

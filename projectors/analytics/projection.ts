@@ -3,6 +3,7 @@ import { compareLogPositions, type LogPosition } from "../../core/contracts/posi
 import type { PartitionBatch, Projection, ProjectionOutcome } from "../runtime/projection.ts";
 import { ANALYTICS_DATABASE, createAnalyticsSchema, migrateAnalyticsSchema } from "./migrate.ts";
 import { toRow, type EventRow, type ItemRow } from "./rows.ts";
+import { ExperimentTotals, type RunningExperimentsSource } from "./experiment-totals.ts";
 
 export const ANALYTICS_PROJECTION_NAME = "analytics";
 
@@ -17,6 +18,12 @@ export interface AnalyticsProjectionOptions {
    * a rebuild writes into such a side database before exchanging its tables with the live ones.
    */
   database?: string;
+  /**
+   * Running experiments (Postgres in production): when given, each batch also maintains the per-user
+   * totals of the running experiments its users were exposed to (`experiment_user_totals`), which let
+   * results read one row per user. Without it the table stays empty and results read the events.
+   */
+  experiments?: RunningExperimentsSource;
 }
 
 /**
@@ -31,6 +38,9 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
   const ch = options.clickhouse;
   const name = options.name ?? ANALYTICS_PROJECTION_NAME;
   const database = options.database ?? ANALYTICS_DATABASE;
+  const totals = options.experiments
+    ? new ExperimentTotals({ clickhouse: ch, source: options.experiments, database })
+    : undefined;
   let ready: Promise<unknown> | undefined;
   const ensureSchema = (): Promise<unknown> => {
     if (options.migrate === false) return Promise.resolve();
@@ -64,6 +74,7 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
       }
       for (const chunk of byPartitionLimit(events)) await ch.insert(`${database}.events`, chunk);
       await ch.insert(`${database}.items`, items);
+      await totals?.afterInsert(events);
       if (last) {
         await ch.insert(`${database}.projection_positions`, [
           {

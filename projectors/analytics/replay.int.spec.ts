@@ -171,7 +171,14 @@ describe("analytics replay", () => {
 
     assert.ok(result.events >= 1000 + 17, `rebuilt ${result.events} events`);
     assert.equal(progress.at(-1), result.events);
-    assert.deepEqual(result.exchanged, ["first_exposures", "events", "items", "projection_positions"]);
+    assert.deepEqual(result.exchanged, [
+      "first_exposures",
+      "events",
+      "experiment_totals_builds",
+      "experiment_user_totals",
+      "items",
+      "projection_positions",
+    ]);
     assert.deepEqual(
       await ch.query("SELECT name FROM system.databases WHERE name = 'reckon_rebuild'"),
       [],

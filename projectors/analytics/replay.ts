@@ -13,6 +13,7 @@ import { countLogAfter, readLogBatch, readLogHead, toLogPosition } from "../../i
 import { REPLAY_SOURCE } from "../runtime/keys.ts";
 import { ANALYTICS_DATABASE, createAnalyticsSchema, migrateAnalyticsSchema } from "./migrate.ts";
 import { ANALYTICS_PROJECTION_NAME, createAnalyticsProjection } from "./projection.ts";
+import { ExperimentTotals, postgresRunningExperiments } from "./experiment-totals.ts";
 
 export interface AnalyticsReplayOptions {
   db: Queryable;
@@ -128,6 +129,13 @@ export async function replayAnalytics(options: AnalyticsReplayOptions): Promise<
   }
   await recordPositions(ch, live, name, topic, partitions, maxPosition(rebuilt, head));
   await ch.command(`DROP DATABASE IF EXISTS ${side} SYNC`);
+  // The replay maintained no per-user experiment totals (one rebuild beats recomputing users batch by
+  // batch); until this finishes, results of running experiments are computed from the events.
+  await new ExperimentTotals({
+    clickhouse: ch,
+    source: postgresRunningExperiments(db),
+    database: live,
+  }).rebuildAll();
 
   const seconds = (Date.now() - started) / 1000;
   const result: AnalyticsReplayResult = {
