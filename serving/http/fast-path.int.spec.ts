@@ -90,7 +90,8 @@ after(async () => {
   redis.disconnect();
 });
 
-const auth = (key: string | null) => (key === null ? {} : { authorization: `Bearer ${key}` });
+const auth = (key: string | null): Record<string, string> =>
+  key === null ? {} : { authorization: `Bearer ${key}` };
 
 async function bareGet(path: string, key: string | null = TEST_KEYS.read, method = "GET") {
   const res = await fetch(bareBase + path, { method, headers: auth(key) });

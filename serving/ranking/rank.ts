@@ -76,17 +76,19 @@ const EMPTY: readonly ScoredItem[] = [];
 export async function rankForUser(deps: RankingDeps, req: RecommendationRequest): Promise<RankingOutcome> {
   const { config } = deps;
   const ranker = deps.ranker(); // captured once: a model swap during this request cannot mix versions
-  const [user, activeArtifact] = await Promise.all([
-    deps.features.getUserFeatures(req.userId),
-    deps.readModel.activeArtifact(),
-  ]);
+  const userRead = deps.features.getUserFeatures(req.userId);
+  userRead.catch(() => undefined); // awaited below; only keeps a failure here from going unhandled meanwhile
+  // The published artifact, else (none published under this prefix) the one the ranker was registered with.
+  // Known without I/O almost always (re-read once a second), so the user's precomputed list is asked for in the
+  // same event-loop turn as the features: both go out in one auto-pipelined write, one round trip.
+  const artifact = (await deps.readModel.activeArtifact()) ?? ranker.artifactVersion;
+  const userList = deps.readModel.prefetchUserList(artifact, req.userId);
+  const user = await userRead;
   const history = distinctItems(user);
   const blocked = new Set<ItemId>(req.exclude);
   for (const r of user.recent) if (config.consumedTypes.has(r.type)) blocked.add(r.item_id);
 
-  // The published artifact, else (none published under this prefix) the one the ranker was registered with.
-  const artifact = activeArtifact ?? ranker.artifactVersion;
-  const view = deps.readModel.at(artifact, history, user.recent);
+  const view = deps.readModel.at(artifact, history, user.recent, userList);
   const pool = Math.min(Math.max(config.pool, 4 * req.n), 400);
   const topCategory = user.affinities[0]?.category;
   const [retrieved, lastItem, trending, popular, affinityList, ...inCategories] = await Promise.all([
