@@ -13,9 +13,11 @@ import { migrateAnalyticsSchema } from "../projectors/analytics/migrate.ts";
 import { toArmStats } from "../analytics/queries/arm-stats.ts";
 import {
   loadCumulativeStatistics,
-  loadVariantStatistics,
+  loadVariantStatisticsWithSource,
   userCountsFromStatistics,
 } from "../analytics/queries/experiment-stats.ts";
+import { ExperimentTotals } from "../projectors/analytics/experiment-totals.ts";
+import { buildUserTotalsInsert, definitionHash } from "../projectors/analytics/experiment-totals-sql.ts";
 import { analyzeMetric } from "../analytics/stats/index.ts";
 
 export interface ExperimentsBenchOptions {
@@ -117,9 +119,19 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: numb
   return { ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000, value };
 }
 
-async function computeResults(ch: ClickHouseStore) {
-  // As the results endpoint (analytics/experiments/clickhouse-statistics.ts): SRM counts from the statistics.
-  const stats = await loadVariantStatistics(ch, BENCH_EXPERIMENT, { now: BENCH_NOW });
+/**
+ * As the results endpoint for a running experiment (analytics/experiments/clickhouse-statistics.ts): an
+ * open analysis, SRM counts from the statistics. `events` forces the computation from every event (what
+ * the endpoint falls back to when the maintained per-user totals do not cover the experiment).
+ */
+async function computeResults(ch: ClickHouseStore, from: "user_totals" | "events") {
+  const loaded = await loadVariantStatisticsWithSource(ch, BENCH_EXPERIMENT, {
+    now: BENCH_NOW,
+    open: true,
+    source: from === "events" ? "events" : "auto",
+  });
+  if (loaded.source !== from) throw new Error(`results came from ${loaded.source}, expected ${from}`);
+  const stats = loaded.statistics;
   const counts = userCountsFromStatistics(BENCH_EXPERIMENT, stats);
   const weights = BENCH_EXPERIMENT.variants.map((v) => v.weight);
   return BENCH_EXPERIMENT.metrics.map((metric) => {
@@ -147,34 +159,69 @@ async function computeResults(ch: ClickHouseStore) {
 
 const RAW_SCAN_SQL = "SELECT count() AS n, sum(value) AS total FROM reckon.events";
 
-async function measure(ch: ClickHouseStore, runs: number) {
-  const resultTimes: number[] = [];
-  const resultCpu: number[] = [];
+/** A projected batch's worth of users, whose totals the projection recomputes after inserting it. */
+const BATCH_USERS = 500;
+
+async function measure(ch: ClickHouseStore, runs: number, users: number) {
+  const totalsTimes: number[] = [];
+  const totalsCpu: number[] = [];
+  const eventsTimes: number[] = [];
+  const eventsCpu: number[] = [];
   const rawTimes: number[] = [];
   const rawCpu: number[] = [];
   const finalTimes: number[] = [];
+  const batchTimes: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const results = await timed(() => computeResults(ch));
-    resultTimes.push(results.ms);
-    resultCpu.push(results.cpuMs);
+    const fromTotals = await timed(() => computeResults(ch, "user_totals"));
+    totalsTimes.push(fromTotals.ms);
+    totalsCpu.push(fromTotals.cpuMs);
+    const fromEvents = await timed(() => computeResults(ch, "events"));
+    eventsTimes.push(fromEvents.ms);
+    eventsCpu.push(fromEvents.cpuMs);
     const raw = await timed(() => ch.query(RAW_SCAN_SQL));
     rawTimes.push(raw.ms);
     rawCpu.push(raw.cpuMs);
     finalTimes.push(
       (await timed(() => ch.query(RAW_SCAN_SQL.replace("reckon.events", "reckon.events FINAL")))).ms,
     );
+    const batch = buildUserTotalsInsert({
+      experiment: BENCH_EXPERIMENT,
+      definitionHash: definitionHash(BENCH_EXPERIMENT),
+      definitionVersion: 1,
+      users: Array.from({ length: BATCH_USERS }, (_, j) => `u${(j * 7919 + i * 104729) % users}`),
+    });
+    batchTimes.push((await timed(() => ch.command(batch.sql, batch.params))).ms);
   }
-  const resultsMs = median(resultTimes);
+  const resultsMs = median(totalsTimes);
   const rawMs = median(rawTimes);
   return {
     results_ms: Math.round(resultsMs),
-    results_ms_runs: resultTimes.map(Math.round),
-    results_cpu_ms: Math.round(median(resultCpu)),
+    results_ms_runs: totalsTimes.map(Math.round),
+    results_cpu_ms: Math.round(median(totalsCpu)),
+    results_from_events_ms: Math.round(median(eventsTimes)),
+    results_from_events_cpu_ms: Math.round(median(eventsCpu)),
     raw_scan_ms: Math.round(rawMs),
     raw_scan_cpu_ms: Math.round(median(rawCpu)),
     raw_scan_final_ms: Math.round(median(finalTimes)),
     results_to_raw_scan_ratio: Number((resultsMs / rawMs).toFixed(1)),
+    results_from_events_to_raw_scan_ratio: Number((median(eventsTimes) / rawMs).toFixed(1)),
+    recompute_batch_users: BATCH_USERS,
+    recompute_batch_ms: Math.round(median(batchTimes)),
   };
+}
+
+/** Largest relative difference between the two sources' numbers (they differ only by summation order). */
+function largestDifference(a: Awaited<ReturnType<typeof computeResults>>, b: typeof a): number {
+  let worst = 0;
+  a.forEach((row, i) => {
+    for (const [key, value] of Object.entries(row)) {
+      const other = (b[i] as Record<string, unknown>)[key];
+      if (typeof value !== "number" || typeof other !== "number") continue;
+      const scale = Math.max(Math.abs(value), Math.abs(other));
+      if (scale > 0) worst = Math.max(worst, Math.abs(value - other) / scale);
+    }
+  });
+  return worst;
 }
 
 export async function runExperimentsBench(options: ExperimentsBenchOptions = {}) {
@@ -194,16 +241,35 @@ export async function runExperimentsBench(options: ExperimentsBenchOptions = {})
          FROM system.parts WHERE database = 'reckon' AND table = 'events' AND active`,
     );
 
+    // The per-user totals the analytics projection keeps for a running experiment: built once over every
+    // exposed user, as the projection does when an experiment starts or its definition changes (then
+    // kept up to date batch by batch, which recompute_batch_ms measures).
+    const running = { key: BENCH_EXPERIMENT.key, version: 1, definition: BENCH_EXPERIMENT };
+    const totals = new ExperimentTotals({
+      clickhouse: ch,
+      source: { running: () => Promise.resolve([running]) },
+    });
+    const [built] = await ch.query<{ n: string }>(
+      "SELECT count() AS n FROM reckon.experiment_totals_builds WHERE def_hash = {h:String}",
+      { h: definitionHash(BENCH_EXPERIMENT) },
+    );
+    const rebuild =
+      Number(built!.n) > 0 ? { ms: Number.NaN, cpuMs: Number.NaN } : await timed(() => totals.rebuildAll());
+
     // One untimed warm-up, then the median of `runs`: right after the bulk load (several overlapping
     // parts, so FINAL has to merge) and again once the parts are merged, as background merges leave a
     // table that is not written to in bulk.
-    const results = await computeResults(ch);
-    const unmerged = await measure(ch, runs);
+    const results = await computeResults(ch, "user_totals");
+    const fromEvents = await computeResults(ch, "events");
+    const unmerged = await measure(ch, runs, users);
     const optimize = options.skipMerge
       ? { ms: Number.NaN }
-      : await timed(() => ch.command("OPTIMIZE TABLE reckon.events FINAL"));
-    if (!options.skipMerge) await computeResults(ch);
-    const merged = options.skipMerge ? null : await measure(ch, runs);
+      : await timed(async () => {
+          await ch.command("OPTIMIZE TABLE reckon.events FINAL");
+          await ch.command("OPTIMIZE TABLE reckon.experiment_user_totals FINAL");
+        });
+    if (!options.skipMerge) await computeResults(ch, "user_totals");
+    const merged = options.skipMerge ? null : await measure(ch, runs, users);
     const cumulative = options.cumulative
       ? await timed(() => loadCumulativeStatistics(ch, BENCH_EXPERIMENT, { now: BENCH_NOW }))
       : null;
@@ -219,6 +285,8 @@ export async function runExperimentsBench(options: ExperimentsBenchOptions = {})
         events_table_bytes: Number(rowsAndParts!.bytes),
         generate_ms: Number.isNaN(generation.ms) ? null : Math.round(generation.ms),
         optimize_final_ms: Number.isNaN(optimize.ms) ? null : Math.round(optimize.ms),
+        totals_rebuild_ms: Number.isNaN(rebuild.ms) ? null : Math.round(rebuild.ms),
+        totals_rebuild_cpu_ms: Number.isNaN(rebuild.cpuMs) ? null : Math.round(rebuild.cpuMs),
       },
       metrics: BENCH_EXPERIMENT.metrics.map((m) => `${m.key} (${m.type})`),
       runs,
@@ -237,6 +305,7 @@ export async function runExperimentsBench(options: ExperimentsBenchOptions = {})
         after_merge: merged === null ? null : merged.results_ms < 1000,
       },
       results,
+      results_from_events_largest_relative_difference: largestDifference(results, fromEvents),
     };
   } finally {
     await ch.close();

@@ -4,6 +4,7 @@ import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import {
   loadCumulativeStatistics,
   loadVariantStatistics,
+  loadVariantStatisticsWithSource,
   userCountsFromStatistics,
   type VariantMetricStatistics,
 } from "../queries/experiment-stats.ts";
@@ -29,10 +30,11 @@ export function clickHouseStatistics(clickhouse: () => Promise<ClickHouseStore>)
       ...(request.to ? { to: request.to } : {}),
     };
     // The statistics count every exposed user per variant, so the SRM counts need no second scan.
-    const statistics = await loadVariantStatistics(ch, definition, window);
+    const { statistics, source } = await loadVariantStatisticsWithSource(ch, definition, window);
     const userCounts = userCountsFromStatistics(definition, statistics);
     const result: { -readonly [K in keyof ExperimentStatistics]: ExperimentStatistics[K] } = {
       ...toPopulationArmStats(statistics, { ...ARM_OPTIONS, userCounts }),
+      computedFrom: source,
     };
     if (request.breakdown) {
       const rows = await loadVariantStatistics(ch, definition, { ...window, breakdown: request.breakdown });

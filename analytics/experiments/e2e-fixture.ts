@@ -15,6 +15,7 @@ import { createTestDatabase, type TestDatabase } from "../../core/testing/stack.
 import { eventsRouter } from "../../ingest/http/events-router.ts";
 import { readLogBatch } from "../../ingest/relay/log-reader.ts";
 import { createAnalyticsProjection } from "../../projectors/analytics/projection.ts";
+import { postgresRunningExperiments } from "../../projectors/analytics/experiment-totals.ts";
 import { assignVariant } from "../../serving/assignment/index.ts";
 import { clickHouseStatistics } from "./clickhouse-statistics.ts";
 import { experimentsRouter } from "./router.ts";
@@ -150,7 +151,12 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
 
 /** What the relay and the projector runtime do, minus Kafka: the log in order through the projection. */
 async function pumpLogIntoClickHouse(db: TestDatabase, clickhouse: ClickHouseStore): Promise<void> {
-  const projection = createAnalyticsProjection({ clickhouse });
+  // With the write model's running experiments, as `reckon projectors` runs it: the projection keeps
+  // their per-user totals, which results of a running experiment read.
+  const projection = createAnalyticsProjection({
+    clickhouse,
+    experiments: postgresRunningExperiments(db.db),
+  });
   let after: LogPosition = LOG_START;
   for (;;) {
     const batch = await readLogBatch(db.db, after, 1000);

@@ -45,6 +45,22 @@ describe("results end to end", () => {
     const revenue = res.body.metrics.find((m: { key: string }) => m.key === "revenue");
     assert.equal(revenue.guardrail, true);
 
+    // A running experiment read as of now comes from the per-user totals the projection kept; a closed
+    // window from the events, with the same numbers (0/1 conversions sum exactly either way).
+    assert.equal(res.body.computed_from, "user_totals");
+    const closed = await stack.api.call(
+      "GET",
+      "/v1/experiments/balanced-test/results?to=2100-01-01T00:00:00.000Z&cumulative=false",
+      { scope: "read" },
+    );
+    assert.equal(closed.status, 200, JSON.stringify(closed.body));
+    assert.equal(closed.body.computed_from, "events");
+    assert.deepEqual(closed.body.users, res.body.users);
+    assert.deepEqual(
+      closed.body.metrics.find((m: { key: string }) => m.key === "purchase-rate"),
+      rate,
+    );
+
     assert.ok(res.body.cumulative.length >= 1);
     const last = res.body.cumulative.at(-1);
     assert.deepEqual(last.users, users);

@@ -42,6 +42,11 @@ export interface ExperimentStatistics extends PopulationStatistics {
   };
   /** Totals from the start up to each date (cumulative, not per day), oldest first. */
   readonly cumulative?: readonly (PopulationStatistics & { readonly date: string })[];
+  /**
+   * Where the per-user totals came from: those the analytics projection maintains for a running
+   * experiment, or computed from every event (closed windows, or totals not yet covering every user).
+   */
+  readonly computedFrom?: "user_totals" | "events";
 }
 
 export interface ResultsContext {
@@ -77,6 +82,7 @@ export function buildResults(
     sequential: definition.sequential,
     computed_at: context.computedAt.toISOString(),
     window: { from: context.window.from, to: context.window.to },
+    computed_from: statistics.computedFrom ?? "events",
     users: population.users,
     srm: population.srm,
     metrics: population.metrics,

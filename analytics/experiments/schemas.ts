@@ -276,6 +276,10 @@ export const ExperimentResultsSchema = z
     sequential: z.boolean(),
     computed_at: z.string(),
     window: z.object({ from: z.string().nullable(), to: z.string() }),
+    computed_from: z.enum(["user_totals", "events"]).openapi({
+      description:
+        "user_totals: the per-user totals the analytics projection maintains for a running experiment (read as of now); events: computed from every event (a closed window, or totals not yet covering every exposed user)",
+    }),
     users: z.record(z.string(), z.number().int()),
     srm: SrmResultSchema,
     metrics: z.array(MetricResultSchema),

@@ -107,8 +107,8 @@ export class ExperimentTotals {
     const users = [...new Set(events.map((e) => e.user_id))];
     const exposed = await this.ch.query<{ experiment_key: string; users: string[] }>(
       `SELECT toString(experiment_key) AS experiment_key, groupUniqArray(user_id) AS users
-         FROM ${this.database}.events
-        WHERE type = 'exposure' AND experiment_key IN {keys:Array(String)} AND user_id IN {users:Array(String)}
+         FROM ${this.database}.user_events
+        WHERE user_id IN {users:Array(String)} AND type = 'exposure' AND experiment_key IN {keys:Array(String)}
         GROUP BY experiment_key`,
       { keys: running.map((e) => e.key), users },
     );

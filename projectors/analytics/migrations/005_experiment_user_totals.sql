@@ -38,3 +38,31 @@ CREATE TABLE IF NOT EXISTS reckon.experiment_totals_builds
 )
 ENGINE = ReplacingMergeTree(built_at)
 ORDER BY (experiment_key, def_hash);
+
+-- The events again, clustered by user with small granules, for the recompute of a batch's users: in
+-- `events` (sorted by type first) a few hundred users' rows are spread over most granules, here they are
+-- a few hundred short ranges. Only the columns experiment analysis reads. Fed by every insert into
+-- reckon.events, like first_exposures.
+CREATE TABLE IF NOT EXISTS reckon.user_events
+(
+    user_id        String,
+    type           LowCardinality(String),
+    occurred_at    DateTime64(3, 'UTC'),
+    event_id       UUID,
+    value          Nullable(Float64),
+    experiment_key LowCardinality(String),
+    variant        LowCardinality(String),
+    device         LowCardinality(String),
+    platform       LowCardinality(String),
+    country        LowCardinality(String),
+    locale         LowCardinality(String),
+    app_version    LowCardinality(String)
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (user_id, type, occurred_at, event_id)
+SETTINGS index_granularity = 64;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS reckon.user_events_mv TO reckon.user_events AS
+SELECT user_id, type, occurred_at, event_id, value, experiment_key, variant, device, platform, country,
+       locale, app_version
+FROM reckon.events;
