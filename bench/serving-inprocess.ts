@@ -64,6 +64,7 @@ function servingDeps(redis: Redis, prefix: string, ranker: Ranker): RankingDeps 
       artifacts: new ArtifactReader(redis, prefix),
       cacheMs: config.cacheMs,
       catalogCacheMs: config.catalogCacheMs,
+      userListCacheEntries: config.userListCacheEntries,
     }),
     features,
     ranker: () => ranker,

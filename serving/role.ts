@@ -31,6 +31,7 @@ export const servingRole: RoleModule = {
       artifacts: new ArtifactReader(redis, prefix),
       cacheMs: config.cacheMs,
       catalogCacheMs: config.catalogCacheMs,
+      userListCacheEntries: config.userListCacheEntries,
     });
     const models = new ModelHolder({ db, pollMs: Number(process.env.RECKON_MODEL_POLL_MS ?? 2000) });
     await models.start();

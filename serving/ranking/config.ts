@@ -25,6 +25,8 @@ export interface ServingConfig {
   catalogCacheMs: number;
   /** Longest wait for min_position (ms). */
   minPositionWaitMs: number;
+  /** Users whose precomputed artifact list is kept in process (see RedisReadModelOptions.userListCacheEntries). */
+  userListCacheEntries: number;
   /**
    * Serve GET /v1/recommendations on the node:http fast path ahead of express (RECKON_HTTP_FAST_PATH=0 turns
    * it off: every request goes through express, for comparison or if the fast path misbehaves).
@@ -57,6 +59,7 @@ export function servingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     cacheMs: num("RECKON_SERVING_CACHE_MS", 1000, 0),
     catalogCacheMs: num("RECKON_SERVING_CATALOG_CACHE_MS", 10_000, 0),
     minPositionWaitMs: num("RECKON_MIN_POSITION_WAIT_MS", 2000, 0),
+    userListCacheEntries: Math.round(num("RECKON_SERVING_USER_LISTS", 10_000, 0)),
     httpFastPath: (env.RECKON_HTTP_FAST_PATH ?? "1") !== "0",
   };
 }

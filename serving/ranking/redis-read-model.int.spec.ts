@@ -7,7 +7,8 @@ import { createFeaturesProjection } from "../../projectors/features/projection.t
 import { FeaturesReader } from "../../projectors/features/read.ts";
 import { catalog } from "../../projectors/runtime/testing.ts";
 import { RecommendationsReader } from "../../projectors/recommendations/read.ts";
-import { ArtifactReader } from "../models/artifact-store.ts";
+import { ArtifactReader, publishArtifact } from "../models/artifact-store.ts";
+import type { ModelArtifact } from "../recommender/artifact.ts";
 import { RedisReadModel } from "./redis-read-model.ts";
 
 /** Serving's cached read model on real Redis, written by the features projection's own code. */
@@ -68,4 +69,45 @@ test("a change that arrives out of order within the lookback is still seen", asy
   await features.applyMessages([catalogChange("x", 2, false, new Date(Date.now() - 2000))], "t");
   await sleep(cacheMs + 50);
   assert.equal((await readModel.itemInfo(["x"])).get("x")?.available, false);
+});
+
+test("kept precomputed user lists belong to their artifact version, and a bounded number is kept", async () => {
+  const artifact = (lists: Record<string, string[]>): ModelArtifact => ({
+    model: "test",
+    params: {},
+    neighbours: new Map(),
+    itemBias: new Map(),
+    popular: [],
+    userCandidates: new Map(
+      Object.entries(lists).map(([user, items]) => [
+        user,
+        items.map((item_id, i) => ({ item_id, score: 1 - i / 10 })),
+      ]),
+    ),
+    trainMs: 0,
+  });
+  const v1 = await publishArtifact(redis, prefix, artifact({ u1: ["a", "b"], u2: ["c"], u3: ["d"] }));
+  const v2 = await publishArtifact(redis, prefix, artifact({ u1: ["e"] }));
+  const readModel = new RedisReadModel({
+    features: new FeaturesReader(redis, prefix),
+    recommendations: new RecommendationsReader(redis, prefix),
+    artifacts: new ArtifactReader(redis, prefix),
+    userListCacheEntries: 2,
+  });
+  const list = async (v: number, user: string) =>
+    (await readModel.prefetchUserList(v, user)!.list)?.map((x) => x.item_id);
+
+  assert.deepEqual(await list(v1, "u1"), ["a", "b"]);
+  assert.deepEqual(await list(v2, "u1"), ["e"], "another version's list, not the kept one");
+  assert.equal(await list(v2, "u2"), undefined, "v2 has no list for u2");
+  assert.deepEqual(await list(v1, "u2"), ["c"]);
+  // A kept list is served without Redis: with its key gone the answer is the same ...
+  const keys = await redis.keys(`${prefix}:model:${v1}:*u2*`);
+  assert.equal(keys.length, 1);
+  await redis.del(...keys);
+  assert.deepEqual(await list(v1, "u2"), ["c"]);
+  // ... until, with room for 2, two other users push it out (oldest first): then it is read again.
+  await list(v1, "u3");
+  await list(v1, "u1");
+  assert.equal(await list(v1, "u2"), undefined);
 });

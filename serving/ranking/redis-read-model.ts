@@ -22,6 +22,12 @@ export interface RedisReadModelOptions {
   catalogCacheMs?: number;
   /** Neighbours read per item from the online co-occurrence projection. */
   onlineNeighbours?: number;
+  /**
+   * Users whose precomputed artifact list is kept in process (per artifact version; 0: read it per request).
+   * Versions are immutable, so a kept list is never out of date; the user's clicks since training are read per
+   * request anyway (`newSeeds`). Default 10,000 (a list is ~100 entries, ≈ 6 KB).
+   */
+  userListCacheEntries?: number;
 }
 
 /**
@@ -32,16 +38,15 @@ export interface RedisReadModelOptions {
  * server's requests almost never wait on Redis for them.
  */
 class RefreshingCache<V> {
-  private readonly entries = new Map<string, { value: V; until: number }>();
+  private readonly entries = new Map<string, { value: V | null; until: number }>();
   private readonly inflight = new Map<string, Promise<void>>();
   private stale = new Set<string>();
   private flushScheduled = false;
 
   constructor(
     private readonly ms: number,
-    /** Reads several keys at once; keys absent from the result are cached as `absent`. */
+    /** Reads several keys at once; keys absent from the result are cached as absent. */
     private readonly load: (keys: readonly string[]) => Promise<ReadonlyMap<string, V>>,
-    private readonly absent: V,
     private readonly maxEntries = 200_000,
   ) {}
 
@@ -50,12 +55,18 @@ class RefreshingCache<V> {
     for (const k of keys) this.entries.delete(k);
   }
 
-  /** Values for `keys` (absent ones included, as `absent`), in a map. */
+  /**
+   * The values of `keys` that exist, in one map (absent keys left out): a request asks for ~100 keys at once,
+   * so this builds a single map and no per-key wrapper.
+   */
   async getMany(keys: readonly string[]): Promise<Map<string, V>> {
     const out = new Map<string, V>();
     if (this.ms <= 0) {
       const loaded = await this.load(keys);
-      for (const k of keys) out.set(k, loaded.get(k) ?? this.absent);
+      for (const k of keys) {
+        const v = loaded.get(k);
+        if (v !== undefined) out.set(k, v);
+      }
       return out;
     }
     const now = Date.now();
@@ -63,13 +74,16 @@ class RefreshingCache<V> {
     for (const k of keys) {
       const e = this.entries.get(k);
       if (e && now < e.until + this.ms) {
-        out.set(k, e.value);
+        if (e.value !== null) out.set(k, e.value);
         if (now >= e.until) this.markStale(k);
       } else (missing ??= []).push(k);
     }
     if (missing) {
       await this.fetch(missing);
-      for (const k of missing) out.set(k, this.entries.get(k)?.value ?? this.absent);
+      for (const k of missing) {
+        const v = this.entries.get(k)?.value;
+        if (v !== undefined && v !== null) out.set(k, v);
+      }
     }
     return out;
   }
@@ -100,7 +114,7 @@ class RefreshingCache<V> {
         .then((loaded) => {
           if (this.entries.size > this.maxEntries) this.entries.clear();
           const until = Date.now() + this.ms;
-          for (const k of todo) this.entries.set(k, { value: loaded.get(k) ?? this.absent, until });
+          for (const k of todo) this.entries.set(k, { value: loaded.get(k) ?? null, until });
         })
         .finally(() => {
           for (const k of todo) this.inflight.delete(k);
@@ -126,14 +140,17 @@ const CATALOG_LOOKBACK_MS = 5000;
  * request already read instead of reading it again.
  */
 export class RedisReadModel {
-  private readonly itemCache: RefreshingCache<ItemInfo | null>;
+  private readonly itemCache: RefreshingCache<ItemInfo>;
   private readonly lists = new Map<
     string,
     { value: readonly ScoredItem[] | undefined; until: number; refreshing: Promise<void> | undefined }
   >();
-  private readonly onlineCache: RefreshingCache<readonly Neighbour[] | null>;
+  private readonly onlineCache: RefreshingCache<readonly Neighbour[]>;
   /** Slices of immutable artifact popularity lists, so per-request rank maps can be cached by list identity. */
   private readonly popularSlices = new Map<string, readonly ScoredItem[]>();
+
+  /** Precomputed user lists of one artifact version (null: the version has none for the user), oldest first. */
+  private userLists: { version: number; lists: Map<UserId, readonly ScoredItem[] | null> } | undefined;
 
   /** When the previous catalog poll started (ms); undefined before the first. */
   private lastCatalogPoll: number | undefined;
@@ -144,26 +161,20 @@ export class RedisReadModel {
 
   constructor(readonly options: RedisReadModelOptions) {
     const ms = options.cacheMs ?? 1000;
-    this.itemCache = new RefreshingCache<ItemInfo | null>(
-      ms > 0 ? (options.catalogCacheMs ?? 10 * ms) : 0,
-      (ids) => options.features.getItemFacts(ids),
-      null,
+    this.itemCache = new RefreshingCache<ItemInfo>(ms > 0 ? (options.catalogCacheMs ?? 10 * ms) : 0, (ids) =>
+      options.features.getItemFacts(ids),
     );
-    this.onlineCache = new RefreshingCache<readonly Neighbour[] | null>(
-      ms,
-      async (ids) => {
-        const lists = await Promise.all(
-          ids.map((id) => options.recommendations.getNeighbours(id, options.onlineNeighbours ?? 50)),
-        );
-        const out = new Map<ItemId, readonly Neighbour[]>();
-        ids.forEach((id, i) => {
-          const list = lists[i]!.map(({ item_id, score }) => ({ item_id, score }));
-          if (list.length > 0) out.set(id, list);
-        });
-        return out;
-      },
-      null,
-    );
+    this.onlineCache = new RefreshingCache<readonly Neighbour[]>(ms, async (ids) => {
+      const lists = await Promise.all(
+        ids.map((id) => options.recommendations.getNeighbours(id, options.onlineNeighbours ?? 50)),
+      );
+      const out = new Map<ItemId, readonly Neighbour[]>();
+      ids.forEach((id, i) => {
+        const list = lists[i]!.map(({ item_id, score }) => ({ item_id, score }));
+        if (list.length > 0) out.set(id, list);
+      });
+      return out;
+    });
   }
 
   /**
@@ -204,15 +215,32 @@ export class RedisReadModel {
    */
   prefetchUserList(artifactVersion: number | null, userId: UserId): PrefetchedUserList | undefined {
     if (artifactVersion === null) return undefined;
+    const max = this.options.userListCacheEntries ?? 10_000;
+    if (max <= 0) {
+      const list = this.options.artifacts.userCandidates(artifactVersion, userId);
+      list.catch(() => undefined);
+      return { userId, list };
+    }
+    if (this.userLists?.version !== artifactVersion)
+      this.userLists = { version: artifactVersion, lists: new Map() }; // a new version: the old lists are moot
+    const lists = this.userLists.lists;
+    const kept = lists.get(userId);
+    if (kept !== undefined) return { userId, list: Promise.resolve(kept ?? undefined) };
     const list = this.options.artifacts.userCandidates(artifactVersion, userId);
-    list.catch(() => undefined);
+    list.then(
+      (read) => {
+        if (this.userLists?.lists !== lists) return;
+        // Oldest out first (insertion order): bounded memory, no per-hit bookkeeping.
+        if (lists.size >= max) lists.delete(lists.keys().next().value!);
+        lists.set(userId, read ?? null);
+      },
+      () => undefined,
+    );
     return { userId, list };
   }
 
   async onlineNeighbours(items: readonly ItemId[]): Promise<Map<ItemId, readonly Neighbour[]>> {
-    const out = new Map<ItemId, readonly Neighbour[]>();
-    for (const [id, list] of await this.onlineCache.getMany(items)) if (list) out.set(id, list);
-    return out;
+    return this.onlineCache.getMany(items);
   }
 
   /**
@@ -254,9 +282,9 @@ export class RedisReadModel {
    * Drops catalog facts of items changed since the last poll, at most once per `cacheMs` and never twice at
    * once; requests wait for a poll in flight, so a change the poll has seen is never served stale.
    */
-  private async watchCatalog(): Promise<void> {
+  private watchCatalog(): Promise<void> | undefined {
     const ms = this.options.cacheMs ?? 1000;
-    if (ms <= 0) return;
+    if (ms <= 0) return undefined;
     const now = Date.now();
     if (!this.catalogPoll && now >= this.nextCatalogPoll) {
       this.nextCatalogPoll = now + ms;
@@ -277,14 +305,13 @@ export class RedisReadModel {
         })
         .finally(() => (this.catalogPoll = undefined));
     }
-    await this.catalogPoll;
+    return this.catalogPoll;
   }
 
   async itemInfo(items: readonly ItemId[]): Promise<Map<ItemId, ItemInfo>> {
-    await this.watchCatalog();
-    const out = new Map<ItemId, ItemInfo>();
-    for (const [id, info] of await this.itemCache.getMany(items)) if (info) out.set(id, info);
-    return out;
+    const poll = this.watchCatalog();
+    if (poll) await poll;
+    return this.itemCache.getMany(items);
   }
 }
 
