@@ -28,9 +28,15 @@ describe("offline quality on MovieLens ml-latest-small (BENCHMARKS.md protocol, 
     const sameModelDense = denseEaseMetrics(train, test, 10, {
       lambda: RECKON_TRAIN_OPTIONS.lambda!,
       dropout: RECKON_TRAIN_OPTIONS.dropout!,
+      popularityExponent: RECKON_TRAIN_OPTIONS.popularityExponent!,
     });
     console.log(
-      JSON.stringify({ popular: popular.metrics, reckon: reckon.metrics, easeFullLambda500: ease }),
+      JSON.stringify({
+        popular: popular.metrics,
+        reckon: reckon.metrics,
+        reckonDense: sameModelDense,
+        easeFullLambda500: ease,
+      }),
     );
 
     assert.equal(popular.metrics.users, 610);
@@ -40,7 +46,8 @@ describe("offline quality on MovieLens ml-latest-small (BENCHMARKS.md protocol, 
     // so Reckon is held to the same model on the same split, plus the absolute floor this split supports.
     assert.ok(ease.ndcg > 0.385, `textbook EASE nDCG@10 ${ease.ndcg}`);
     assert.ok(reckon.metrics.ndcg > ease.ndcg, `Reckon ${reckon.metrics.ndcg} vs EASE ${ease.ndcg}`);
-    assert.ok(reckon.metrics.ndcg > 0.4, `Reckon nDCG@10 ${reckon.metrics.ndcg}`);
+    // BENCHMARKS.md's EASE reference; Reckon's settings were picked on other seeds (see README.md).
+    assert.ok(reckon.metrics.ndcg > 0.401, `Reckon nDCG@10 ${reckon.metrics.ndcg}`);
     // Float32 accumulation may reorder near-ties; anything beyond that would be a serving-path bug.
     assert.ok(
       Math.abs(reckon.metrics.ndcg - sameModelDense.ndcg) < 0.001,

@@ -22,6 +22,13 @@ export interface EaseParams {
    * Default 0: plain EASE.
    */
   readonly dropout?: number;
+  /**
+   * Popularity debiasing β: column j of B is divided by count_j^β (count_j = training users of item j), so an
+   * item's score is deflated by its popularity (Steck 2011, "Item popularity and recommendation accuracy";
+   * the same factor as RP3beta's). Scaling columns keeps the model linear and additive over history items, so
+   * neighbour rows, user lists and serving all see one matrix. Default 0: textbook EASE.
+   */
+  readonly popularityExponent?: number;
   /** Estimate the entries that top-K truncation drops (ModelArtifact.itemBias). Default true. */
   readonly biasCorrection?: boolean;
   /** Also compute each training user's top-M items by the full x_u·B (ModelArtifact.userCandidates). 0 = no. */
@@ -150,7 +157,25 @@ export function easeRows(
     penalty[c] = params.lambda + (dropout / (1 - dropout)) * data.itemUsers[columns[c]!]!.length;
   }
   const rowOfB = useDual ? dualRows(rows, n, penalty) : primalRows(rows, n, penalty);
-  return { columns, rowOfB };
+  const beta = params.popularityExponent ?? 0;
+  if (!(beta >= 0)) throw new RangeError(`popularityExponent must be ≥ 0, got ${beta}`);
+  if (beta === 0) return { columns, rowOfB };
+  const scale = popularityScale(
+    columns.map((i) => data.itemUsers[i]!.length),
+    beta,
+  );
+  return {
+    columns,
+    rowOfB: (i, out) => {
+      rowOfB(i, out);
+      for (let j = 0; j < n; j++) out[j]! *= scale[j]!;
+    },
+  };
+}
+
+/** Per column, count^−β: the popularity-debiasing factor applied to the columns of B. */
+export function popularityScale(counts: readonly number[], beta: number): Float64Array {
+  return Float64Array.from(counts, (count) => Math.pow(Math.max(1, count), -beta));
 }
 
 type RowOfB = (i: number, out: Float64Array) => void;

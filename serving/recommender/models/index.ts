@@ -18,6 +18,8 @@ export interface TrainOptions {
   readonly solver?: "auto" | "primal" | "dual";
   /** EASE: input-dropout rate p of the EDLAE penalty. Default 0 (plain EASE). */
   readonly dropout?: number;
+  /** EASE: divide column j of B by count_j^β (popularity debiasing). Default 0 (none). */
+  readonly popularityExponent?: number;
   /** EASE: estimate truncated entries (ModelArtifact.itemBias). Default true. */
   readonly biasCorrection?: boolean;
   /** EASE: precompute each training user's top-M items by the untruncated model (0 = no). Default 0. */
@@ -49,6 +51,7 @@ export function trainModel(
       const minItemCount = options.minItemCount ?? 1;
       const solver = options.solver ?? "auto";
       const dropout = options.dropout ?? 0;
+      const popularityExponent = options.popularityExponent ?? 0;
       const biasCorrection = options.biasCorrection ?? true;
       const userTopM = options.userTopM ?? 0;
       Object.assign(params, {
@@ -56,6 +59,7 @@ export function trainModel(
         minItemCount,
         solver,
         dropout,
+        popularityExponent,
         biasCorrection: String(biasCorrection),
         userTopM,
       });
@@ -65,6 +69,7 @@ export function trainModel(
         minItemCount,
         solver,
         dropout,
+        popularityExponent,
         biasCorrection,
         userTopM,
       }));

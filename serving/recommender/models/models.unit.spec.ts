@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { buildInteractionMatrix, type Interaction } from "../interactions.ts";
-import { easeRows, trainEase } from "./ease.ts";
+import { easeRows, popularityScale, trainEase } from "./ease.ts";
+import { trainModel } from "./index.ts";
 import { trainJaccard } from "./jaccard.ts";
 import { popularItems } from "./popular.ts";
 
@@ -24,8 +25,14 @@ function tiny() {
   return buildInteractionMatrix(rows);
 }
 
-function bRow(data: ReturnType<typeof tiny>, solver: "primal" | "dual", lambda: number, dropout = 0) {
-  const { columns, rowOfB } = easeRows(data, { lambda, solver, dropout });
+function bRow(
+  data: ReturnType<typeof tiny>,
+  solver: "primal" | "dual",
+  lambda: number,
+  dropout = 0,
+  popularityExponent = 0,
+) {
+  const { columns, rowOfB } = easeRows(data, { lambda, solver, dropout, popularityExponent });
   const out: Record<string, Record<string, number>> = {};
   const row = new Float64Array(columns.length);
   columns.forEach((i, c) => {
@@ -162,6 +169,57 @@ describe("EASE user candidates", () => {
       userCandidates.get("u4")!.map((x) => x.item_id),
       ["b"],
     );
+  });
+});
+
+describe("EASE with popularity debiasing (column j of B divided by count_j^β)", () => {
+  it("computes count^−β, counting an unseen item as 1", () => {
+    assert.deepEqual([...popularityScale([1, 4, 16, 0], 0.5)], [1, 0.5, 0.25, 1]);
+    assert.deepEqual([...popularityScale([3, 7], 0)], [1, 1]);
+  });
+
+  // Counts a 3, b 3, c 2; β = 1 divides the λ = 1 matrix above by them, column by column:
+  // B_ab = (4/11)/3 = 4/33  B_ac = 0  B_ba = (1/2)/3 = 1/6  B_bc = (1/2)/2 = 1/4  B_ca = 0  B_cb = (6/11)/3 = 2/11
+  const expected = { a: { b: 4 / 33, c: 0 }, b: { a: 1 / 6, c: 1 / 4 }, c: { a: 0, b: 2 / 11 } };
+  for (const solver of ["primal", "dual"] as const) {
+    it(`scales the closed-form B by hand (${solver} solver)`, () => {
+      const b = bRow(tiny(), solver, 1, 0, 1);
+      for (const [from, row] of Object.entries(expected)) {
+        for (const [to, value] of Object.entries(row)) close(b[from]![to], value);
+      }
+    });
+  }
+
+  it("serves user lists from the scaled matrix", () => {
+    // λ = 2 (B above), β = 1: u1 {a, b} scores c (1/21 + 8/21)/2 = 3/14; u2 {b, c} scores a (3/8 + 1/16)/3 = 7/48;
+    // u4 {a} scores b (6/19)/3 = 2/19 and c (1/21)/2 = 1/42.
+    const { userCandidates } = trainEase(tiny(), { lambda: 2, k: 1, userTopM: 5, popularityExponent: 1 });
+    const got = (u: string) => userCandidates.get(u)!.map((x) => [x.item_id, x.score] as const);
+    const expectedLists: Record<string, [string, number][]> = {
+      u1: [["c", 3 / 14]],
+      u2: [["a", 7 / 48]],
+      u4: [
+        ["b", 2 / 19],
+        ["c", 1 / 42],
+      ],
+    };
+    for (const [user, list] of Object.entries(expectedLists)) {
+      const actual = got(user);
+      assert.deepEqual(
+        actual.map(([id]) => id),
+        list.map(([id]) => id),
+        user,
+      );
+      // Float32 accumulation: exact to single precision.
+      list.forEach(([, score], q) => close(actual[q]![1], score, 1e-6));
+    }
+  });
+
+  it("is a training option recorded in the artifact's params, and rejects a negative exponent", () => {
+    const artifact = trainModel("ease", tiny(), { lambda: 2, k: 1, popularityExponent: 1 });
+    assert.equal(artifact.params.popularityExponent, 1);
+    close(artifact.neighbours.get("a")![0]!.score, 2 / 19);
+    assert.throws(() => easeRows(tiny(), { lambda: 1, popularityExponent: -0.1 }), RangeError);
   });
 });
 
