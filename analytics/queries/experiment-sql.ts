@@ -70,6 +70,10 @@ function statisticsOverPerUser(
   params: Params,
   labels: Labels,
   perUserSql: string,
+  /** Per-user 0/1 columns of per_user to count per group (`name` → `sum(name) AS name`) and output. */
+  counted: readonly string[] = [],
+  /** Extra output columns of the final SELECT (scalar subqueries). */
+  scalars: readonly string[] = [],
 ): string {
   const { packed, breakdown } = labels;
   // Per user: the values capped at absolute caps. Per group (variant × breakdown value): sums, or the
@@ -164,6 +168,9 @@ function statisticsOverPerUser(
     : `arm AS variant${breakdown ? ", bucket AS breakdown" : ""}`;
   const variantOutNames = packed ? "arm_idx, variant" : `variant${breakdown ? ", breakdown" : ""}`;
   const orderBy = packed ? "variant" : breakdown ? "variant, breakdown" : "variant";
+  capped.push(...counted);
+  grouped.push(...counted.map((c) => `sum(${c}) AS ${c}`));
+  totals.push(...counted, ...scalars);
   return `
 WITH ${perUserSql},
 capped AS (
@@ -255,10 +262,13 @@ export interface TotalsStatisticsQueryInput extends StatisticsQueryInput {
 /**
  * The same statistics from the per-user totals the analytics projection maintains
  * (`experiment_user_totals`, open analyses only): a read of one row per exposed user instead of the
- * events. The caller must first have checked the totals are complete and current (totalsCoverageQuery).
+ * events. Each row also says how many of the group's rows were computed with another definition
+ * (`stale`) and how many users were first exposed in the window (`exposed`, from first_exposures): the
+ * answer stands only if no row is stale and the groups' users add up to `exposed` (totalsCover).
  */
 export function buildTotalsStatisticsQuery(input: TotalsStatisticsQueryInput): StatisticsQuery {
   const { experiment, breakdown } = input;
+  const database = input.database ?? "reckon";
   const params = windowParams(input);
   params.definition_hash = input.definitionHash;
   const labels = labelsFor(input, params);
@@ -270,43 +280,33 @@ export function buildTotalsStatisticsQuery(input: TotalsStatisticsQueryInput): S
   const label = labels.packed
     ? `x_ms * 256 + indexOf({arms:Array(String)}, variant) AS xa`
     : `x_ms * 256 AS xa, variant AS arm${breakdown ? `, toString(${breakdown}) AS bucket` : ""}`;
+  // Stale rows stay in (they may have fewer metrics than the definition: arrays read 0 beyond their
+  // end), so one scan both computes and checks; a stale answer is thrown away.
   const perUserSql = `per_user AS (
-    SELECT cityHash64(user_id) AS k, ${label},
-        ${values.join(",\n        ")}
-    FROM ${input.database ?? "reckon"}.experiment_user_totals FINAL
-    WHERE experiment_key = {experiment:String} AND def_hash = {definition_hash:String}
-      AND x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64}
+    SELECT ${label},
+        ${values.join(",\n        ")},
+        toUInt64(def_hash != {definition_hash:String}) AS stale
+    FROM ${database}.experiment_user_totals FINAL
+    WHERE experiment_key = {experiment:String} AND x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64}
 )`;
-  return { sql: statisticsOverPerUser(experiment, params, labels, perUserSql), params };
+  const exposed = `(SELECT count() FROM ${database}.first_exposures FINAL
+        WHERE experiment_key = {experiment:String}
+          AND first_exposed_at >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')
+          AND first_exposed_at < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')) AS exposed`;
+  return {
+    sql: statisticsOverPerUser(experiment, params, labels, perUserSql, ["stale"], [exposed]),
+    params,
+  };
 }
 
-/**
- * Whether the maintained totals can answer an open analysis exactly: every user first exposed in the
- * window (first_exposures) has a totals row, and every row was computed with the current definition.
- * Returns one row: exposed, current, rows.
- */
-export function totalsCoverageQuery(
-  input: Pick<TotalsStatisticsQueryInput, "experiment" | "startMs" | "endMs" | "definitionHash" | "database">,
-): StatisticsQuery {
-  const database = input.database ?? "reckon";
-  return {
-    sql: `
-SELECT
-    (SELECT count() FROM (
-        SELECT toUnixTimestamp64Milli(min(first_exposed_at)) AS x_ms
-        FROM ${database}.first_exposures
-        WHERE experiment_key = {experiment:String}
-        GROUP BY user_id
-        HAVING x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64})) AS exposed,
-    countIf(def_hash = {definition_hash:String}) AS current,
-    count() AS rows
-FROM ${database}.experiment_user_totals FINAL
-WHERE experiment_key = {experiment:String} AND x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64}`,
-    params: {
-      experiment: input.experiment.key,
-      start_ms: Math.trunc(input.startMs),
-      end_ms: Math.trunc(input.endMs),
-      definition_hash: input.definitionHash,
-    },
-  };
+/** Whether rows of buildTotalsStatisticsQuery cover the analysis: no stale row, every exposed user. */
+export function totalsCover(rows: readonly Record<string, unknown>[]): boolean {
+  if (rows.length === 0) return false;
+  const exposed = Number(rows[0]!.exposed);
+  let users = 0;
+  for (const row of rows) {
+    if (Number(row.stale) !== 0) return false;
+    users += Number(row.n);
+  }
+  return users === exposed;
 }

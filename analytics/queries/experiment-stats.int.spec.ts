@@ -239,7 +239,8 @@ describe("experiment statistics from ClickHouse", () => {
         "2024-03-09",
       ],
     );
-    // End of day 1 (24 h): revenue control post [30 (100 at 30 h not yet), 0, 0], pre over [2x-24h, x): u1 [-22h,1h) → 10, u3 [-4h,10h) → 5
+    // End of day 1 (24 h): revenue control post [30 (100 at 30 h not yet), 0, 0], pre over the 14 days
+    // before exposure (no window): u1 [-335h, 1h) → 10, u3 [-326h, 10h) → 5
     const day1 = points[0]!.statistics;
     assert.deepEqual(
       [

@@ -8,7 +8,7 @@ import {
   buildTotalsStatisticsQuery,
   firstExposure,
   isBreakdownDimension,
-  totalsCoverageQuery,
+  totalsCover,
   type BreakdownDimension,
 } from "./experiment-sql.ts";
 import { definitionHash } from "../../projectors/analytics/experiment-totals-sql.ts";
@@ -27,7 +27,7 @@ export interface VariantMetricStatistics {
   /** Σ over users of the post-exposure value (ratio: the numerator), after capping. */
   readonly sum: number;
   readonly sumSquares: number;
-  /** The same quantity over the equally long pre-exposure period (the CUPED covariate). */
+  /** The same quantity over the pre-exposure period (the CUPED covariate; see CUPED_LOOKBACK_MS). */
   readonly preSum: number;
   readonly preSumSquares: number;
   /** Σ post·pre over users. */
@@ -118,14 +118,22 @@ export async function loadVariantStatisticsWithSource(
   const window = analysisWindow(options);
   if (window.endMs <= window.startMs)
     return { statistics: emptyStatistics(experiment, window), source: "events" };
-  const source: StatisticsSourceKind =
-    window.open && options.source !== "events" && (await totalsCover(ch, experiment, window))
-      ? "user_totals"
-      : "events";
-  let rows = await runStatistics(ch, experiment, window, false, source);
-  // Index 0: a variant the definition does not name, which only the slower form can report by name.
-  if (rows.some((r) => r.arm_idx !== undefined && Number(r.arm_idx) === 0)) {
-    rows = await runStatistics(ch, experiment, window, true, source);
+  let source: StatisticsSourceKind = "events";
+  let rows: StatisticsRow[] | undefined;
+  if (window.open && options.source !== "events") {
+    rows = await runStatistics(ch, experiment, window, false, "user_totals");
+    // Index 0: a variant the definition does not name, which only the slower form reports by name.
+    if (totalsCover(rows) && rows.some((r) => Number(r.arm_idx) === 0)) {
+      rows = await runStatistics(ch, experiment, window, true, "user_totals");
+    }
+    if (totalsCover(rows)) source = "user_totals";
+    else rows = undefined;
+  }
+  if (!rows) {
+    rows = await runStatistics(ch, experiment, window, false, "events");
+    if (rows.some((r) => r.arm_idx !== undefined && Number(r.arm_idx) === 0)) {
+      rows = await runStatistics(ch, experiment, window, true, "events");
+    }
   }
   const seen = new Set(rows.map((r) => String(r.variant)));
   const out: VariantMetricStatistics[] = [];
@@ -138,18 +146,6 @@ export async function loadVariantStatisticsWithSource(
     }
   }
   return { statistics: sortByDefinition(experiment, out), source };
-}
-
-async function totalsCover(
-  ch: ClickHouseStore,
-  experiment: ExperimentDefinition,
-  window: AnalysisWindow,
-): Promise<boolean> {
-  const query = totalsCoverageQuery({ experiment, ...window, definitionHash: definitionHash(experiment) });
-  const [row] = await ch.query<{ exposed: string; current: string; rows: string }>(query.sql, query.params);
-  if (!row) return false;
-  const exposed = Number(row.exposed);
-  return Number(row.current) === exposed && Number(row.rows) === exposed;
 }
 
 async function runStatistics(

@@ -107,22 +107,57 @@ export function buildUserTotalsInsert(input: UserTotalsInput): { sql: string; pa
   const users = input.users !== undefined;
   if (users) params.users = [...input.users!];
   // A batch's few users: user_events (clustered by user, small granules) reads their rows only, and
-  // LIMIT 1 BY drops redelivered copies of an event (a third of the cost of FINAL there). A rebuild
-  // reads every event.
-  const source = users
-    ? `(SELECT * FROM ${database}.user_events WHERE user_id IN {users:Array(String)} LIMIT 1 BY user_id, event_id)`
-    : `${database}.events FINAL`;
+  // LIMIT 1 BY drops redelivered copies of an event (a third of the cost of FINAL there).
+  const source = `(SELECT * FROM ${database}.user_events WHERE user_id IN {users:Array(String)} LIMIT 1 BY user_id, event_id)`;
   const dims = BREAKDOWN_DIMENSIONS.map((d) => `toString(${firstExposure(d)}) AS x_${d}`).join(", ");
   const list = (prefix: string) =>
     `[${experiment.metrics
       .map((metric, i) => (prefix === "den" && metric.type !== "ratio" ? "0." : `${prefix}${i}`))
       .join(", ")}]`;
+  const columns = `experiment_key, user_id, x_ms, variant, ${BREAKDOWN_DIMENSIONS.join(", ")}, def_hash, post, pre, den, ver`;
+  const ver =
+    "bitShiftLeft(toUInt64({definition_version:UInt32}), 42) + toUInt64(toUnixTimestamp64Milli(now64(3)) - 1577836800000)";
+  const values = `{definition_hash:String}, ${list("post")}, ${list("pre")}, ${list("den")}, ${ver}`;
+  if (!users) {
+    // Every exposed user (a rebuild): the events meet the exposures on a 64-bit hash of user_id carrying
+    // only the exposure time, as the results query does (String keys and label columns carried through
+    // a join of millions of rows cost several times more); names and context join back per user.
+    const sql = `
+INSERT INTO ${database}.experiment_user_totals (${columns})
+WITH per_user AS (
+    SELECT k, any(e.x_ms) AS x_ms,
+        ${perUser.columns.join(",\n        ")}
+    FROM (
+        SELECT ev.k AS k, ev.type AS type, ev.t AS t, ev.v AS v, x.x_ms AS x_ms
+        FROM (
+            SELECT cityHash64(user_id) AS k, type, toUnixTimestamp64Milli(occurred_at) AS t, ifNull(value, 0) AS v
+            FROM ${database}.events FINAL
+            WHERE type IN {types:Array(String)} OR (type = 'exposure' AND experiment_key = {experiment:String})
+        ) AS ev
+        INNER JOIN (
+            SELECT cityHash64(user_id) AS k, toUnixTimestamp64Milli(min(occurred_at)) AS x_ms
+            FROM ${database}.events FINAL
+            WHERE type = 'exposure' AND experiment_key = {experiment:String}
+            GROUP BY user_id
+        ) AS x ON ev.k = x.k
+    ) AS e
+    GROUP BY k
+),
+labels AS (
+    SELECT cityHash64(user_id) AS k, user_id, toString(${firstExposure("variant")}) AS x_variant, ${dims}
+    FROM ${database}.events FINAL
+    WHERE type = 'exposure' AND experiment_key = {experiment:String}
+    GROUP BY user_id
+)
+SELECT {experiment:String}, l.user_id, p.x_ms, l.x_variant, ${BREAKDOWN_DIMENSIONS.map((d) => `l.x_${d}`).join(", ")},
+    ${values}
+FROM per_user AS p
+INNER JOIN labels AS l ON p.k = l.k`;
+    return { sql, params };
+  }
   const sql = `
-INSERT INTO ${database}.experiment_user_totals
-    (experiment_key, user_id, x_ms, variant, ${BREAKDOWN_DIMENSIONS.join(", ")}, def_hash, post, pre, den, ver)
-SELECT {experiment:String}, user_id, x_ms, variant, ${BREAKDOWN_DIMENSIONS.join(", ")},
-    {definition_hash:String}, ${list("post")}, ${list("pre")}, ${list("den")},
-    bitShiftLeft(toUInt64({definition_version:UInt32}), 42) + toUInt64(toUnixTimestamp64Milli(now64(3)) - 1577836800000)
+INSERT INTO ${database}.experiment_user_totals (${columns})
+SELECT {experiment:String}, user_id, x_ms, variant, ${BREAKDOWN_DIMENSIONS.join(", ")}, ${values}
 FROM (
     SELECT user_id, any(e.x_ms) AS x_ms, any(e.variant) AS variant,
         ${BREAKDOWN_DIMENSIONS.map((d) => `any(e.${d}) AS ${d}`).join(", ")},

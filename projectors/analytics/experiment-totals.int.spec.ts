@@ -100,6 +100,16 @@ describe("experiment user totals", () => {
     assert.equal(revenue.n, 3);
   });
 
+  it("counts users by their earliest exposure when a window starts between two of a user's exposures", async () => {
+    // u6 was exposed at 8 h and (delivered later) at 6 h: first exposed at 6 h, so outside [7 h, …).
+    const { fromTotals, fromEvents } = await bothWays(FIXTURE_EXPERIMENT, { from: new Date(T0 + 7 * HOUR) });
+    assert.equal(fromTotals.source, "user_totals");
+    assert.deepEqual(fromTotals.statistics, fromEvents.statistics);
+    const users = (variant: string) =>
+      fromTotals.statistics.find((s) => s.metric === "converted" && s.variant === variant)!.n;
+    assert.deepEqual([users("control"), users("treatment")], [1, 0]); // u3 (10 h) only
+  });
+
   it("answers a breakdown from the totals, equal to the events", async () => {
     const { fromTotals, fromEvents } = await bothWays(FIXTURE_EXPERIMENT, { breakdown: "device" });
     assert.equal(fromTotals.source, "user_totals");

@@ -190,6 +190,13 @@ export class ExperimentTotals {
   private async rebuild(experiment: RunningExperiment): Promise<void> {
     const started = Date.now();
     await this.recompute(experiment);
+    // The rebuild leaves the previous definition's rows beside the new ones: one part per experiment
+    // keeps every later FINAL read from merging them.
+    if (/^[A-Za-z0-9_.-]+$/.test(experiment.key)) {
+      await this.ch.command(
+        `OPTIMIZE TABLE ${this.database}.experiment_user_totals PARTITION '${experiment.key}' FINAL`,
+      );
+    }
     const hash = definitionHash(experiment.definition);
     const rows = await this.ch.query<{ n: string }>(
       `SELECT count() AS n FROM ${this.database}.experiment_user_totals FINAL
