@@ -54,8 +54,12 @@ async function delayingProxy(target: URL, delayMs: number): Promise<{ url: strin
 }
 
 function servingDeps(redis: Redis, prefix: string, ranker: Ranker): RankingDeps {
-  // Only the fast-path switch comes from the environment (A/B rounds); the rest are the defaults.
-  const config = servingConfigFromEnv({ RECKON_HTTP_FAST_PATH: process.env.RECKON_HTTP_FAST_PATH });
+  // Only the switches compared in A/B rounds come from the environment; the rest are the defaults.
+  const config = servingConfigFromEnv({
+    RECKON_HTTP_FAST_PATH: process.env.RECKON_HTTP_FAST_PATH,
+    RECKON_SERVING_USER_LISTS: process.env.RECKON_SERVING_USER_LISTS,
+    RECKON_SERVING_CATALOG_CACHE_MS: process.env.RECKON_SERVING_CATALOG_CACHE_MS,
+  });
   const features = new FeaturesReader(redis, prefix);
   return {
     readModel: new RedisReadModel({
