@@ -132,6 +132,10 @@ async function state(database: string) {
     items: await ch.query(
       `SELECT item_id, version, categories, available, position FROM ${database}.items FINAL ORDER BY item_id`,
     ),
+    // The user-clustered copy the experiment totals read must follow the events through the swap.
+    userEvents: await ch.query(
+      `SELECT event_id, user_id, type, occurred_at, value FROM ${database}.user_events FINAL ORDER BY event_id`,
+    ),
   };
 }
 
@@ -177,6 +181,7 @@ describe("analytics replay", () => {
       "experiment_totals_builds",
       "experiment_user_totals",
       "items",
+      "user_events",
       "projection_positions",
     ]);
     assert.deepEqual(
