@@ -9,7 +9,7 @@ import { assignVariant } from "../../serving/assignment/index.ts";
 import pg from "pg";
 import { experimentsRouter } from "./router.ts";
 import { ExperimentRepository } from "./repository.ts";
-import { exposureEventId } from "./exposure.ts";
+import { exposureEventId } from "../../serving/assignment/exposure.ts";
 
 const NOW = new Date("2026-02-01T10:00:00.000Z");
 let t: TestDatabase;

@@ -17,7 +17,7 @@ import {
 } from "../../ingest/experiments/index.ts";
 import { ExperimentRepository } from "./repository.ts";
 import { buildResults, type ExperimentStatistics } from "./results.ts";
-import { exposureEvent } from "./exposure.ts";
+import { exposureEvent } from "../../serving/assignment/exposure.ts";
 import {
   AssignmentQuerySchema,
   ListQuerySchema,

@@ -224,14 +224,16 @@ function startedExperimentIssues(
     });
 
   if (setFields.includes("variants")) {
-    const shape = (d: ExperimentDefinition) => d.variants.map((v) => ({ key: v.key, weight: v.weight }));
+    // What serving does for a variant is part of the treatment, so it is frozen with the split.
+    const shape = (d: ExperimentDefinition) =>
+      d.variants.map((v) => ({ key: v.key, weight: v.weight, serving: v.serving ?? null }));
     if (!sameJson(shape(before), shape(after))) {
       refuse(
         "variants",
         "frozen_after_start",
         JSON.stringify(shape(before)),
         shape(after),
-        `variant keys, order and weights are frozen once started (only names may change)`,
+        `variant keys, order, weights and serving settings are frozen once started (only names may change)`,
       );
     }
   }

@@ -298,6 +298,19 @@ describe("once started", () => {
       .thenThrows(ExperimentError, withCode("invalid_state", "variants", "frozen_after_start"));
   });
 
+  it("freezes what serving does for a variant", () => {
+    given(running)
+      .when(
+        update(2, {
+          variants: [
+            { key: "control", weight: 0.5 },
+            { key: "green", weight: 0.5, serving: { ranker: "heuristic" } },
+          ],
+        }),
+      )
+      .thenThrows(ExperimentError, withCode("invalid_state", "variants", "frozen_after_start"));
+  });
+
   it("freezes the set of variants", () => {
     given(running)
       .when(

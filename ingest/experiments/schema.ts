@@ -26,6 +26,18 @@ export const VariantSchema = z
     key: SlugSchema,
     weight: z.number().min(0).max(1).openapi({ description: "Share of the assigned traffic, 0..1" }),
     name: z.string().min(1).max(200).optional(),
+    serving: z
+      .strictObject({
+        ranker: z
+          .union([z.enum(["heuristic", "active"]), z.number().int().positive()])
+          .optional()
+          .openapi({
+            description:
+              'How GET /v1/recommendations ranks for this variant\'s users when asked with ?experiment=KEY: "heuristic" (the documented heuristic), "active" (the active model; the default) or a registered model version',
+          }),
+      })
+      .optional()
+      .openapi({ description: "What serving does for users in this variant (frozen once started)" }),
   })
   .openapi("ExperimentVariant");
 

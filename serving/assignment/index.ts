@@ -1,4 +1,5 @@
 // Public surface of deterministic assignment.
 export { assignVariant, bucketRanges, chooseVariantIndex, createAssigner } from "./assign.ts";
+export { exposureEvent, exposureEventId } from "./exposure.ts";
 export type { AssignableExperiment, Assignment, BucketRange } from "./assign.ts";
 export { assignmentHash, createAssignmentHasher, fnv1a32, BUCKET_RESOLUTION } from "./hash.ts";
