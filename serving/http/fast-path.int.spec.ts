@@ -120,29 +120,33 @@ test("the fast path itself answers exclusions, consumed items, unavailable items
 });
 
 test("the fast path answers 400 naming field, rule and what was received, and 401/403 on auth", async () => {
-  const bad = await bareGet("/v1/recommendations/u?n=abc&colour=red");
+  const bad = await bareGet("/v1/recommendations/u?n=abc&country=germany");
   assert.equal(bad.status, 400);
   assert.deepEqual(bad.body, {
     error: "invalid_request",
-    message:
-      "colour: unknown parameter (known: n, category, exclude, min_position, session_id, device, platform, page, country, locale); n: must be an integer from 1 to 200",
+    message: "n: must be an integer from 1 to 200; country: must be an ISO 3166-1 alpha-2 code, e.g. DE",
     errors: [
-      {
-        field: "colour",
-        rule: "unknown parameter (known: n, category, exclude, min_position, session_id, device, platform, page, country, locale)",
-        received: "red",
-      },
       { field: "n", rule: "must be an integer from 1 to 200", received: "abc" },
+      { field: "country", rule: "must be an ISO 3166-1 alpha-2 code, e.g. DE", received: "germany" },
     ],
   });
+  const unknown = await bareGet("/v1/recommendations/u?colour=red");
+  assert.equal(unknown.status, 400);
+  assert.equal(unknown.body.errors.length, 1);
+  assert.equal(unknown.body.errors[0].field, "colour");
+  assert.equal(unknown.body.errors[0].received, "red");
+  assert.match(
+    unknown.body.errors[0].rule,
+    /^unknown parameter \(known: n, category, exclude, min_position, /,
+  );
   const twice = await bareGet("/v1/recommendations/u?n=1&n=2");
   assert.deepEqual(twice.body.errors, [{ field: "n", rule: "must be given once", received: ["1", "2"] }]);
 
   const none = await bareGet("/v1/recommendations/u", null);
   assert.equal(none.status, 401);
   assert.equal(none.body.required_scope, "read");
-  const unknown = await bareGet("/v1/recommendations/u", "not-a-key");
-  assert.deepEqual(unknown.body, {
+  const unknownKey = await bareGet("/v1/recommendations/u", "not-a-key");
+  assert.deepEqual(unknownKey.body, {
     error: "unauthorized",
     message: "unknown API key",
     required_scope: "read",
