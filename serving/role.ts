@@ -1,3 +1,4 @@
+import { ExperimentVariants } from "./experiments/variants.ts";
 import type { RoleModule } from "../bin/platform.ts";
 import { FeaturesReader } from "../projectors/features/read.ts";
 import { featuresConfigFromEnv } from "../projectors/features/config.ts";
@@ -69,6 +70,7 @@ export const servingRole: RoleModule = {
           ranker: () => models.current(),
           config,
           keys,
+          experiments: new ExperimentVariants({ db }),
           waitForPosition: (token, timeoutMs) => status.waitForPosition(names, token, timeoutMs),
         }),
       ],

@@ -20,6 +20,27 @@ const Answer = z
       .nullable()
       .openapi({ description: "Registry version; null = heuristic ranking" }),
     request_id: z.string(),
+    experiment: z
+      .union([
+        z.object({
+          key: z.string(),
+          variant: z.string(),
+          exposure: z.object({
+            event_id: z.string(),
+            status: z.enum(["accepted", "duplicate", "recorded_earlier"]),
+          }),
+        }),
+        z.object({
+          key: z.string(),
+          variant: z.null(),
+          reason: z.enum(["not_found", "not_running", "not_in_traffic"]),
+        }),
+      ])
+      .optional()
+      .openapi({
+        description:
+          "With ?experiment=KEY: the user's variant and the exposure recorded with this answer (accepted: stored now; duplicate: stored before; recorded_earlier: this process stored it before), or why the user is not in it (then the active ranker answers)",
+      }),
   })
   .openapi("Recommendations");
 
@@ -48,6 +69,10 @@ export function registerServingOpenApi(registry: OpenAPIRegistry): void {
           .string()
           .optional()
           .openapi({ description: "wait (≤ 2 s) until read models passed this write position" }),
+        experiment: z.string().optional().openapi({
+          description:
+            "an experiment key: the user is assigned as by /v1/experiments/{key}/assignment, the exposure is recorded, and the variant's serving.ranker ranks",
+        }),
         session_id: z.string().optional(),
         device: z.string().optional(),
         platform: z.string().optional(),

@@ -11,6 +11,8 @@ export interface RecommendationParams {
   categories: string[];
   exclude: string[];
   minPosition?: string;
+  /** Rank as this experiment's variant for the user says (and record the exposure). */
+  experiment?: string;
   context: Partial<Record<(typeof CONTEXT_FIELDS)[number], string>>;
 }
 
@@ -72,13 +74,20 @@ export function parseRecommendationParams(
   query: Query,
 ): { ok: true; params: RecommendationParams } | { ok: false; errors: FieldError[] } {
   const errors: FieldError[] = [];
-  rejectUnknown(query, ["n", "category", "exclude", "min_position", ...CONTEXT_FIELDS], errors);
+  rejectUnknown(query, ["n", "category", "exclude", "min_position", "experiment", ...CONTEXT_FIELDS], errors);
   const n = parseN(query, errors);
   const categories = values(query, "category", errors);
   const exclude = values(query, "exclude", errors);
   const minPosition = single(query, "min_position", errors);
   if (minPosition !== undefined && !parsePositionToken(minPosition))
     errors.push({ field: "min_position", rule: POSITION_TOKEN_RULE, received: minPosition });
+  const experiment = single(query, "experiment", errors);
+  if (experiment !== undefined && !/^[a-z0-9][a-z0-9_.-]{0,127}$/i.test(experiment))
+    errors.push({
+      field: "experiment",
+      rule: "must be an experiment key (letters, digits, '.', '_' or '-', at most 128)",
+      received: experiment,
+    });
   const context: RecommendationParams["context"] = {};
   for (const field of CONTEXT_FIELDS) {
     const v = single(query, field, errors);
@@ -90,7 +99,10 @@ export function parseRecommendationParams(
     else context[field] = v;
   }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, params: { n, categories, exclude, minPosition, context } };
+  return {
+    ok: true,
+    params: { n, categories, exclude, minPosition, ...(experiment ? { experiment } : {}), context },
+  };
 }
 
 export function parseSimilarParams(

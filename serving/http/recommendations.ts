@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { FieldError } from "../../core/contracts/validation.ts";
 import { rankForUser } from "../ranking/rank.ts";
+import type { ArmAndRanker } from "../experiments/variants.ts";
 import { checkId, parseRecommendationParams } from "./params.ts";
 import type { ServingRouterDeps } from "./router.ts";
 
@@ -50,15 +51,33 @@ export async function answerRecommendations(
     const { reached } = await deps.waitForPosition(params.minPosition, deps.config.minPositionWaitMs);
     headers = { "x-reckon-position-reached": String(reached) };
   }
+  let experiment: ArmAndRanker | undefined;
+  if (params.experiment !== undefined) {
+    if (!deps.experiments)
+      return {
+        status: 501,
+        body: {
+          error: "not_supported",
+          message: "experiment needs the experiments store (Postgres) configured",
+        },
+      };
+    experiment = await deps.experiments.resolve(params.experiment, userId);
+  }
   const outcome = await rankForUser(deps, {
     userId,
     n: params.n,
     categories: params.categories,
     exclude: params.exclude,
+    ...(experiment?.ranker ? { ranker: experiment.ranker } : {}),
   });
   return {
     status: 200,
-    body: { items: outcome.items, model_version: outcome.model_version, request_id: randomUUID() },
+    body: {
+      items: outcome.items,
+      model_version: outcome.model_version,
+      request_id: randomUUID(),
+      ...(experiment ? { experiment: experiment.arm } : {}),
+    },
     headers,
   };
 }

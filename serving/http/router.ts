@@ -1,3 +1,4 @@
+import type { ExperimentVariants } from "../experiments/variants.ts";
 import { randomUUID } from "node:crypto";
 import { Router, type Response } from "express";
 import type { ApiKeys } from "../../core/http/auth.ts";
@@ -11,6 +12,8 @@ import { answerRecommendations, badRequest as badRequestAnswer, type JsonAnswer 
 
 export interface ServingRouterDeps extends RankingDeps {
   keys: ApiKeys;
+  /** `?experiment=KEY`: assignment, exposure and the variant's ranker. Absent: not supported (501). */
+  experiments?: ExperimentVariants;
   /** Read-your-writes: resolves when the read models passed the token (bounded). Absent: not supported. */
   waitForPosition?: (token: string, timeoutMs: number) => Promise<{ reached: boolean }>;
 }

@@ -23,6 +23,8 @@ export interface RecommendationRequest {
   exclude: readonly string[];
   /** Also return what the ranker saw (`scored`); costs a feature record per candidate, so off by default. */
   explain?: boolean;
+  /** Rank with this instead of the active ranker (an experiment variant's). */
+  ranker?: Ranker;
 }
 
 export interface RankedItem {
@@ -75,7 +77,8 @@ const EMPTY: readonly ScoredItem[] = [];
  */
 export async function rankForUser(deps: RankingDeps, req: RecommendationRequest): Promise<RankingOutcome> {
   const { config } = deps;
-  const ranker = deps.ranker(); // captured once: a model swap during this request cannot mix versions
+  // Captured once: a model swap during this request cannot mix versions.
+  const ranker = req.ranker ?? deps.ranker();
   const userRead = deps.features.getUserFeatures(req.userId);
   userRead.catch(() => undefined); // awaited below; only keeps a failure here from going unhandled meanwhile
   // The published artifact, else (none published under this prefix) the one the ranker was registered with.
