@@ -13,7 +13,7 @@ import { FeaturesReader } from "../../projectors/features/read.ts";
 import { RecommendationsReader } from "../../projectors/recommendations/read.ts";
 import { catalog, interaction } from "../../projectors/runtime/testing.ts";
 import { ArtifactReader } from "../models/artifact-store.ts";
-import { HEURISTIC_RANKER } from "../models/model-holder.ts";
+import { HEURISTIC_RANKER, type Ranker } from "../models/model-holder.ts";
 import { servingConfigFromEnv } from "../ranking/config.ts";
 import { RedisReadModel } from "../ranking/redis-read-model.ts";
 import { recommendationsFastPath } from "./fast-path.ts";
@@ -33,6 +33,14 @@ let withFast: Awaited<ReturnType<typeof serveForTest>>;
 let expressOnly: Awaited<ReturnType<typeof serveForTest>>;
 let bare: Server;
 let bareBase: string;
+
+/** The heuristic ranker, except that scoring fails while `failScoring` is set (a model that cannot score). */
+let failScoring = false;
+const failingRanker: Ranker = {
+  ...HEURISTIC_RANKER,
+  score: (rows, count) =>
+    failScoring ? Promise.reject(new Error("scoring failed")) : HEURISTIC_RANKER.score(rows, count),
+};
 
 const ago = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
 const view = (user: string, item: string, m: number, type = "view") =>
@@ -64,7 +72,7 @@ before(async () => {
         cacheMs: 0,
       }),
       features,
-      ranker: () => HEURISTIC_RANKER,
+      ranker: () => failingRanker,
       config: { ...servingConfigFromEnv({}), cacheMs: 0, httpFastPath: fast },
       keys: new ApiKeys({ read: [TEST_KEYS.read], write: [TEST_KEYS.write], admin: [TEST_KEYS.admin] }),
     };
@@ -216,4 +224,22 @@ test("a click is reflected in the very next fast-path answer", async () => {
     await p.applyMessages([view("clicker", "m1", 0, "click")], "test");
   const next = await bareGet("/v1/recommendations/clicker?n=3");
   assert.ok(!ids(next.body).includes("m1"), "the clicked item is consumed at once");
+});
+
+test("an internal failure answers 500 as the express app does, and the next request is served", async () => {
+  failScoring = true;
+  try {
+    const [a, b] = await Promise.all([
+      withFast.call("GET", "/v1/recommendations/broken", { scope: "read" }),
+      expressOnly.call("GET", "/v1/recommendations/broken", { scope: "read" }),
+    ]);
+    const bareAnswer = await bareGet("/v1/recommendations/broken");
+    for (const res of [a, b, bareAnswer]) {
+      assert.equal(res.status, 500);
+      assert.deepEqual(res.body, { error: "internal", message: "internal error; it has been logged" });
+    }
+  } finally {
+    failScoring = false;
+  }
+  assert.equal((await bareGet("/v1/recommendations/broken")).status, 200);
 });

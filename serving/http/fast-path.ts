@@ -54,18 +54,18 @@ export function recommendationsFastPath(deps: ServingRouterDeps): FastPath {
       return true;
     }
     const query = q < 0 ? {} : (parseQuery(url.slice(q + 1)) as Record<string, unknown>);
-    answerRecommendations(deps, userId, query).then(
-      (answer) => done(answer.status, answer.body, answer.headers),
-      (err: unknown) => {
-        // As the express app's error handler: log, and answer unless something was already sent.
+    answerRecommendations(deps, userId, query)
+      .then((answer) => done(answer.status, answer.body, answer.headers))
+      // Also catches a failure while sending (e.g. a body JSON cannot encode), which would otherwise be an
+      // unhandled rejection: as the express app's error handler, log and answer unless something was sent.
+      .catch((err: unknown) => {
         logger.error(
           { err, path: url.slice(0, q < 0 ? undefined : q), method: req.method },
           "request failed",
         );
         if (res.headersSent) res.destroy();
         else done(500, { error: "internal", message: "internal error; it has been logged" });
-      },
-    );
+      });
     return true;
   };
 }
