@@ -44,7 +44,10 @@ export interface StatisticsQueryInput {
 /** How the variant (and breakdown value) travel from the per-user rows to the per-variant groups. */
 interface Labels {
   packed: boolean;
-  breakdown: BreakdownDimension | undefined;
+  /** Per-user rows carry a `bucket` (breakdown value, or day of the cumulative series) to group by. */
+  breakdown: BreakdownDimension | "day" | undefined;
+  /** Percentile caps per bucket (each day of the cumulative series), not over every row. */
+  capPerBucket?: boolean;
 }
 
 function labelsFor(input: StatisticsQueryInput, params: Params): Labels {
@@ -107,10 +110,11 @@ function statisticsOverPerUser(
       params[`cap_value${i}`] = capping.value;
       if (ratio) params[`den_cap_value${i}`] = capping.value;
       grouped.push(...columns.map((c) => `groupArray(${c}${i}) AS a${c}${i}`));
-      capWindows.push(`quantileExactInclusiveArray({cap_value${i}:Float64})(ap${i}) OVER () AS cap${i}`);
+      const over = labels.capPerBucket ? "OVER (PARTITION BY breakdown)" : "OVER ()";
+      capWindows.push(`quantileExactInclusiveArray({cap_value${i}:Float64})(ap${i}) ${over} AS cap${i}`);
       if (ratio)
         capWindows.push(
-          `quantileExactInclusiveArray({den_cap_value${i}:Float64})(ad${i}) OVER () AS den_cap${i}`,
+          `quantileExactInclusiveArray({den_cap_value${i}:Float64})(ad${i}) ${over} AS den_cap${i}`,
         );
       const sum = (expression: string, ...arrays: string[]) =>
         `arrayReduce('sumKahan', arrayMap((${arrays.map((_, j) => `v${j}`).join(", ")}) -> ${expression}, ${arrays.join(", ")}))`;
@@ -249,6 +253,96 @@ per_user AS (
         INNER JOIN exposed AS x ON e.k = x.k
     ) AS e
     GROUP BY k
+)`;
+  return { sql: statisticsOverPerUser(experiment, params, labels, perUserSql), params };
+}
+
+const DAY_MS = 86_400_000;
+
+export interface CumulativeQueryInput {
+  experiment: ExperimentDefinition;
+  /** Users first exposed in [startMs, endMs); events before endMs. */
+  startMs: number;
+  endMs: number;
+  /** UTC midnight of the first day; day j ends at min(firstDayMs + (j + 1) days, endMs). */
+  firstDayMs: number;
+  days: number;
+}
+
+/**
+ * The statistics as they stood at the end of each day, in one pass over the events (`breakdown` = the
+ * day's index): equal, day by day, to buildStatisticsQuery with the analysis ending then. A user counts
+ * from the day of their first exposure; an event counts from its own day (a pre-period event from the
+ * exposure's, as the pre-period does not depend on the analysis end). Per user and day-of-event the
+ * metric columns are summed, then each day's value is the sum (conversion: any) over days up to it,
+ * then the usual aggregation per variant and day, with percentile caps per day.
+ */
+export function buildCumulativeStatisticsQuery(input: CumulativeQueryInput): StatisticsQuery {
+  const { experiment } = input;
+  const params = windowParams(input);
+  params.first_day_ms = Math.trunc(input.firstDayMs);
+  params.day_ms = DAY_MS;
+  params.days = input.days;
+  const perUser = perUserColumns(experiment, params, false);
+  params.types = perUser.types;
+  params.lookback_ms = perUser.lookbackMs;
+  params.arms = experiment.variants.map((v) => v.key);
+  const labels: Labels = { packed: false, breakdown: "day", capPerBucket: true };
+
+  const arrays: string[] = [];
+  const daily: string[] = [];
+  experiment.metrics.forEach((metric, i) => {
+    const conversion = metric.type === "conversion";
+    const upTo = (name: string) =>
+      conversion
+        ? `toFloat64(arrayExists((jj, c) -> jj <= j AND c > 0, jts, a${name}${i}))`
+        : `arraySum(arrayMap((jj, s) -> if(jj <= j, s, 0.), jts, a${name}${i}))`;
+    arrays.push(
+      `groupArray(post${i}) AS apost${i}`,
+      `${conversion ? "max" : "sum"}(pre${i}) AS pre${i}`,
+    );
+    daily.push(`${upTo("post")} AS post${i}`, `pre${i}`);
+    if (metric.type === "ratio") {
+      arrays.push(`groupArray(den${i}) AS aden${i}`);
+      daily.push(`${upTo("den")} AS den${i}`);
+    }
+  });
+  const perUserSql = `exposed AS (
+    SELECT cityHash64(user_id) AS k, toUnixTimestamp64Milli(min(occurred_at)) AS x_ms,
+        toString(${firstExposure("variant")}) AS arm
+    FROM reckon.events FINAL
+    WHERE type = 'exposure' AND experiment_key = {experiment:String} AND occurred_at < {end:DateTime64(3, 'UTC')}
+    GROUP BY user_id
+    HAVING x_ms >= {start_ms:Int64} AND x_ms < {end_ms:Int64}
+),
+by_day AS (
+    SELECT k, jt, any(arm) AS arm, any(e.x_ms) AS x_ms,
+        ${perUser.columns.join(",\n        ")}
+    FROM (
+        SELECT e.k AS k, e.type AS type, e.t AS t, e.v AS v, x.x_ms AS x_ms, x.arm AS arm,
+            greatest(intDiv(e.t - {first_day_ms:Int64}, {day_ms:Int64}),
+                     intDiv(x.x_ms - {first_day_ms:Int64}, {day_ms:Int64})) AS jt
+        FROM (
+            SELECT cityHash64(user_id) AS k, type, toUnixTimestamp64Milli(occurred_at) AS t, ifNull(value, 0) AS v
+            FROM reckon.events FINAL
+            WHERE (type IN {types:Array(String)} OR (type = 'exposure' AND experiment_key = {experiment:String}))
+              AND occurred_at < {end:DateTime64(3, 'UTC')}
+              AND toUnixTimestamp64Milli(occurred_at) >= {start_ms:Int64} - {lookback_ms:Int64}
+        ) AS e
+        INNER JOIN exposed AS x ON e.k = x.k
+    ) AS e
+    GROUP BY k, jt
+),
+per_user AS (
+    SELECT k, x_ms * 256 AS xa, arm, j AS bucket,
+        ${daily.join(",\n        ")}
+    FROM (
+        SELECT k, any(arm) AS arm, any(x_ms) AS x_ms, groupArray(jt) AS jts,
+            ${arrays.join(",\n            ")}
+        FROM by_day
+        GROUP BY k
+    )
+    ARRAY JOIN range(toUInt32(intDiv(x_ms - {first_day_ms:Int64}, {day_ms:Int64})), toUInt32({days:UInt32})) AS j
 )`;
   return { sql: statisticsOverPerUser(experiment, params, labels, perUserSql), params };
 }

@@ -255,6 +255,44 @@ describe("experiment statistics from ClickHouse", () => {
       points.at(-1)!.statistics,
       await loadVariantStatistics(ch, FIXTURE_EXPERIMENT, { now: NOW }),
     );
+    // The series is one pass over the events; every day must equal the analysis ending that day.
+    for (const point of points) {
+      assert.deepEqual(
+        point.statistics,
+        await loadVariantStatistics(ch, FIXTURE_EXPERIMENT, { now: new Date(point.asOf) }),
+        point.date,
+      );
+    }
+    // A 90th-percentile cap moves from day to day (the fixture's 50th is 0 every day): capped per day.
+    const p90 = {
+      ...FIXTURE_EXPERIMENT,
+      metrics: [
+        {
+          key: "revenue_p90",
+          type: "mean" as const,
+          event_type: "purchase",
+          capping: { type: "percentile" as const, value: 0.9 },
+        },
+      ],
+    };
+    const p90Points = await loadCumulativeStatistics(ch, p90, { now: NOW });
+    assert.notEqual(p90Points[0]!.statistics[0]!.cap, p90Points.at(-1)!.statistics[0]!.cap);
+    for (const point of p90Points) {
+      assert.deepEqual(
+        point.statistics,
+        await loadVariantStatistics(ch, p90, { now: new Date(point.asOf) }),
+        `p90, ${point.date}`,
+      );
+    }
+    // The same with a later start (users first exposed from 5 h on), which moves each day's population.
+    const from = new Date(T0 + 5 * HOUR);
+    for (const point of await loadCumulativeStatistics(ch, FIXTURE_EXPERIMENT, { now: NOW, from })) {
+      assert.deepEqual(
+        point.statistics,
+        await loadVariantStatistics(ch, FIXTURE_EXPERIMENT, { now: new Date(point.asOf), from }),
+        `from 5 h, ${point.date}`,
+      );
+    }
   });
 
   it("feeds analytics/stats end to end", async () => {

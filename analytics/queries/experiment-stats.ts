@@ -4,6 +4,7 @@ import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import type { ExperimentDefinition, Metric } from "../../ingest/experiments/index.ts";
 import {
   BREAKDOWN_DIMENSIONS,
+  buildCumulativeStatisticsQuery,
   buildStatisticsQuery,
   buildTotalsStatisticsQuery,
   firstExposure,
@@ -351,14 +352,40 @@ export async function loadCumulativeStatistics(
       `the cumulative series is limited to ${MAX_CUMULATIVE_DAYS} days; pass a later from`,
     );
   }
+  const days = (lastDay - firstDay) / DAY_MS + 1;
+  const query = buildCumulativeStatisticsQuery({
+    experiment,
+    startMs: window.startMs,
+    endMs: window.endMs,
+    firstDayMs: firstDay,
+    days,
+  });
+  const rows = await ch.query<StatisticsRow>(query.sql, query.params);
+  const byDay = new Map<number, StatisticsRow[]>();
+  for (const row of rows) {
+    const day = Number(row.breakdown);
+    byDay.set(day, [...(byDay.get(day) ?? []), row]);
+  }
+  // Each day as loadVariantStatistics would give it with the analysis ending then.
+  const perDay: AnalysisWindow = { startMs: window.startMs, endMs: window.endMs, open: false };
   const points: CumulativeStatistics[] = [];
-  for (let day = firstDay; day <= lastDay; day += DAY_MS) {
+  for (let j = 0; j < days; j++) {
+    const day = firstDay + j * DAY_MS;
     const asOf = new Date(Math.min(day + DAY_MS, window.endMs));
-    const statistics = await loadVariantStatistics(ch, experiment, {
-      now: asOf,
-      ...(options.from ? { from: options.from } : {}),
+    const out: VariantMetricStatistics[] = [];
+    const dayRows = byDay.get(j) ?? [];
+    for (const row of dayRows) {
+      experiment.metrics.forEach((metric, i) => out.push(statisticsOf(metric, i, row, perDay)));
+    }
+    const seen = new Set(dayRows.map((r) => String(r.variant)));
+    for (const variant of experiment.variants) {
+      if (!seen.has(variant.key)) out.push(...emptyStatistics(experiment, perDay, variant.key));
+    }
+    points.push({
+      date: new Date(day).toISOString().slice(0, 10),
+      asOf: asOf.toISOString(),
+      statistics: sortByDefinition(experiment, out),
     });
-    points.push({ date: new Date(day).toISOString().slice(0, 10), asOf: asOf.toISOString(), statistics });
   }
   return points;
 }
