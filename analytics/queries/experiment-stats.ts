@@ -317,14 +317,14 @@ export interface CumulativeStatistics {
   readonly statistics: VariantMetricStatistics[];
 }
 
-/** More days than any experiment should run, so one request cannot ask for thousands of scans. */
+/** More days than any experiment should run, so one request cannot ask for a series of thousands of points. */
 export const MAX_CUMULATIVE_DAYS = 400;
 const DAY_MS = 86_400_000;
 
 /**
  * The statistics as they stood at the end of each UTC day from the first exposure (or `from`) to the
- * end of the window: each point is a full recomputation from per-user totals as of that time (never a
- * sum of daily sums of squares), for the cumulative-lift chart.
+ * end of the window, for the cumulative-lift chart: each point is computed from per-user totals as of that
+ * time (never a sum of daily sums of squares), all of them in one pass over the events.
  */
 export async function loadCumulativeStatistics(
   ch: ClickHouseStore,
