@@ -66,6 +66,11 @@ describe("dashboard", () => {
   it("a skewed experiment shows the SRM warning, results tables with intervals and the cumulative chart", async () => {
     await page.click('#experiment-list button[data-key="skewed-test"]');
     await page.getByTestId("srm-warning").waitFor();
+    // A running experiment read as of now: from the totals the projection keeps.
+    assert.match(
+      await page.locator("#experiment p.hint").first().innerText(),
+      /from the per-user totals kept live/,
+    );
     assert.match(
       await page.getByTestId("srm-warning").innerText(),
       /Sample ratio mismatch.*control 600.*treatment 400/s,

@@ -119,7 +119,8 @@ function renderExperiment(experiment, results) {
       `${experiment.key} · version ${experiment.version} · ` +
         `${Object.values(results.users).reduce((a, b) => a + b, 0)} users · ` +
         `${results.sequential ? "sequential" : "fixed-horizon"} tests · correction ${results.correction} · ` +
-        `computed ${new Date(results.computed_at).toLocaleString()}`,
+        `computed ${new Date(results.computed_at).toLocaleString()} ` +
+        (results.computed_from === "user_totals" ? "from the per-user totals kept live" : "from the events"),
     ),
     renderSrm(results.srm),
   ];
