@@ -272,6 +272,8 @@ describe("experiment statistics from ClickHouse", () => {
           type: "mean" as const,
           event_type: "purchase",
           capping: { type: "percentile" as const, value: 0.9 },
+          guardrail: false,
+          direction: "increase" as const,
         },
       ],
     };

@@ -129,6 +129,25 @@ describe("experiment user totals", () => {
     assert.equal(converted(fromTotals.statistics), converted(before.fromTotals.statistics) + 1);
   });
 
+  it("does not recompute a user for an event no metric reads", async () => {
+    const ver = async () =>
+      (
+        await ch.query<{ ver: string }>(
+          "SELECT ver FROM reckon.experiment_user_totals FINAL WHERE experiment_key = 'checkout-test' AND user_id = 'u2'",
+        )
+      )[0]!.ver;
+    const before = await ver();
+    const share: LogMessage = { ...purchase("u2", 13, 0, 903) };
+    if (share.kind === "interaction") share.event = { ...share.event, type: "share" };
+    await applyAll(projection, [[share]]);
+    assert.equal(await ver(), before);
+    await applyAll(projection, [[purchase("u2", 14, 5, 904)]]);
+    assert.notEqual(await ver(), before); // a purchase is read by the metrics: recomputed
+    const { fromTotals, fromEvents } = await bothWays(FIXTURE_EXPERIMENT);
+    assert.equal(fromTotals.source, "user_totals");
+    assert.deepEqual(fromTotals.statistics, fromEvents.statistics);
+  });
+
   it("after a definition change, reads the events until the rebuild, then the new totals", async () => {
     const changed: ExperimentDefinition = {
       ...FIXTURE_EXPERIMENT,

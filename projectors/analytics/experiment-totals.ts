@@ -49,6 +49,16 @@ export function postgresRunningExperiments(db: Queryable, ttlMs = 2_000): Runnin
   };
 }
 
+/** The event types an experiment's per-user values read (besides its exposures). */
+export function metricEventTypes(definition: ExperimentDefinition): Set<string> {
+  const types = new Set<string>();
+  for (const m of definition.metrics) {
+    if (m.type === "ratio") types.add(m.numerator.event_type).add(m.denominator.event_type);
+    else types.add(m.event_type);
+  }
+  return types;
+}
+
 /** `ver`'s time part counts milliseconds from 2020-01-01 (as buildUserTotalsInsert does). */
 const TOTALS_EPOCH_MS = 1_577_836_800_000;
 /** An exposure time before any analysis window: the placeholder of a user whose row is not current. */
@@ -104,18 +114,34 @@ export class ExperimentTotals {
     if (running.length === 0) return;
     for (const experiment of running) await this.ensureBuilt(experiment);
 
-    const users = [...new Set(events.map((e) => e.user_id))];
+    // A user's totals read only their exposures to the experiment and events of its metrics' types, so
+    // only users with such an event in the batch are recomputed (a batch of page views costs nothing).
+    const relevant = new Map<string, Set<string>>(); // experiment key → users
+    for (const experiment of running) {
+      const types = metricEventTypes(experiment.definition);
+      const users = new Set<string>();
+      for (const e of events) {
+        if (types.has(e.type) || (e.type === "exposure" && e.experiment_key === experiment.key))
+          users.add(e.user_id);
+      }
+      if (users.size > 0) relevant.set(experiment.key, users);
+    }
+    if (relevant.size === 0) return;
+    const users = [...new Set([...relevant.values()].flatMap((u) => [...u]))];
     const exposed = await this.ch.query<{ experiment_key: string; users: string[] }>(
       `SELECT toString(experiment_key) AS experiment_key, groupUniqArray(user_id) AS users
          FROM ${this.database}.user_events
         WHERE user_id IN {users:Array(String)} AND type = 'exposure' AND experiment_key IN {keys:Array(String)}
         GROUP BY experiment_key`,
-      { keys: running.map((e) => e.key), users },
+      { keys: [...relevant.keys()], users },
     );
     const byKey = new Map(running.map((e) => [e.key, e]));
     for (const row of exposed) {
       const experiment = byKey.get(row.experiment_key);
-      if (experiment) await this.recomputeOrInvalidate(experiment, row.users);
+      const touched = relevant.get(row.experiment_key);
+      if (!experiment || !touched) continue;
+      const recompute = row.users.filter((u) => touched.has(u));
+      if (recompute.length > 0) await this.recomputeOrInvalidate(experiment, recompute);
     }
   }
 
