@@ -297,10 +297,7 @@ export function buildCumulativeStatisticsQuery(input: CumulativeQueryInput): Sta
       conversion
         ? `toFloat64(arrayExists((jj, c) -> jj <= j AND c > 0, jts, a${name}${i}))`
         : `arraySum(arrayMap((jj, s) -> if(jj <= j, s, 0.), jts, a${name}${i}))`;
-    arrays.push(
-      `groupArray(post${i}) AS apost${i}`,
-      `${conversion ? "max" : "sum"}(pre${i}) AS pre${i}`,
-    );
+    arrays.push(`groupArray(post${i}) AS apost${i}`, `${conversion ? "max" : "sum"}(pre${i}) AS pre${i}`);
     daily.push(`${upTo("post")} AS post${i}`, `pre${i}`);
     if (metric.type === "ratio") {
       arrays.push(`groupArray(den${i}) AS aden${i}`);
