@@ -13,7 +13,12 @@ import type { ExperimentDefinition } from "../../ingest/experiments/index.ts";
 import { FIXTURE_EXPERIMENT, T0, fixtureLogMessages } from "../../analytics/queries/experiment-fixture.ts";
 import { loadVariantStatisticsWithSource } from "../../analytics/queries/experiment-stats.ts";
 import { createAnalyticsProjection } from "./projection.ts";
-import type { RunningExperiment, RunningExperimentsSource } from "./experiment-totals.ts";
+import {
+  postgresRunningExperiments,
+  type RunningExperiment,
+  type RunningExperimentsSource,
+} from "./experiment-totals.ts";
+import { createTestDatabase } from "../../core/testing/stack.ts";
 import type { Projection } from "../runtime/projection.ts";
 
 const HOUR = 3_600_000;
@@ -179,6 +184,18 @@ describe("experiment user totals", () => {
     // u5's next event brings the row back.
     await applyAll(projection, [[purchase("u5", 50, 3, 902)]]);
     assert.equal((await loadVariantStatisticsWithSource(ch, definition, OPEN)).source, "user_totals");
+  });
+
+  it("reports the projection unhealthy while Postgres (the running experiments) does not answer", async () => {
+    // An outage of the source must make the runtime retry, never bisect batches into the dead-letter topic.
+    const t = await createTestDatabase();
+    const source = postgresRunningExperiments(t.db);
+    const withPostgres = createAnalyticsProjection({ clickhouse: ch, experiments: source });
+    assert.equal(await withPostgres.healthy!(), true);
+    assert.deepEqual(await source.running(), []);
+    await t.drop(); // closes the pool: every query now fails
+    assert.equal(await withPostgres.healthy!(), false);
+    await assert.rejects(source.running({ refresh: true }));
   });
 
   it("keeps a closed window on the events", async () => {

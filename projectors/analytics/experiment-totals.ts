@@ -20,6 +20,12 @@ export interface RunningExperiment {
 export interface RunningExperimentsSource {
   /** `refresh` skips the cache (a batch names an experiment the cache does not know). */
   running(options?: { refresh?: boolean }): Promise<readonly RunningExperiment[]>;
+  /**
+   * Whether the source answers. The projection reports itself unhealthy while it does not, so the
+   * runtime retries its batches instead of bisecting them into the dead-letter topic: a batch cannot be
+   * applied without knowing which experiments run.
+   */
+  healthy?(): Promise<boolean>;
 }
 
 /**
@@ -35,6 +41,14 @@ export function postgresRunningExperiments(db: Queryable, ttlMs = 2_000): Runnin
     return rows.map((r) => ({ key: r.key, version: r.state.version, definition: r.state.definition }));
   };
   return {
+    async healthy() {
+      try {
+        await db.query("SELECT 1");
+        return true;
+      } catch {
+        return false;
+      }
+    },
     running(options) {
       const now = Date.now();
       if (!cached || options?.refresh || now - cached.at > ttlMs) {

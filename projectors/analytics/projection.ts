@@ -91,7 +91,8 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
       return outcomes;
     },
 
-    healthy: () => ch.ping(),
+    // Both stores a batch needs: ClickHouse, and the running experiments' source when totals are kept.
+    healthy: async () => (await ch.ping()) && ((await options.experiments?.healthy?.()) ?? true),
 
     async appliedPosition(topic: string, partition: number): Promise<LogPosition | undefined> {
       await ensureSchema();
