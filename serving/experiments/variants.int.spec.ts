@@ -1,6 +1,7 @@
 // A recommendation variant under an experiment, on real Postgres (experiments, the event log) and Redis
 // (the read models): GET /v1/recommendations?experiment=KEY assigns as the assignment endpoint does, ranks
 // with the variant's ranker and records the exposure once per user.
+import { uncachedReadSide } from "../ranking/testing.ts";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
@@ -8,13 +9,9 @@ import { createTestDatabase, stackEnv, uniqueName, type TestDatabase } from "../
 import { serveForTest, TEST_KEYS } from "../../core/testing/http.ts";
 import { ApiKeys } from "../../core/http/auth.ts";
 import { ExperimentRepository } from "../../analytics/experiments/repository.ts";
-import { FeaturesReader } from "../../projectors/features/read.ts";
-import { RecommendationsReader } from "../../projectors/recommendations/read.ts";
 import { assignVariant, exposureEventId } from "../assignment/index.ts";
-import { ArtifactReader } from "../models/artifact-store.ts";
 import { HEURISTIC_RANKER, type Ranker } from "../models/model-holder.ts";
 import { servingConfigFromEnv } from "../ranking/config.ts";
-import { RedisReadModel } from "../ranking/redis-read-model.ts";
 import { servingRouter } from "../http/router.ts";
 import { ExperimentVariants } from "./variants.ts";
 
@@ -57,16 +54,9 @@ before(async () => {
     },
     NOW,
   );
-  const features = new FeaturesReader(redis, prefix);
   server = await serveForTest([
     servingRouter({
-      readModel: new RedisReadModel({
-        features,
-        recommendations: new RecommendationsReader(redis, prefix),
-        artifacts: new ArtifactReader(redis, prefix),
-        cacheMs: 0,
-      }),
-      features,
+      ...uncachedReadSide(redis, prefix),
       ranker: () => ACTIVE,
       config: { ...servingConfigFromEnv({}), cacheMs: 0 },
       keys: new ApiKeys({ read: [TEST_KEYS.read], write: [TEST_KEYS.write], admin: [TEST_KEYS.admin] }),

@@ -1,3 +1,4 @@
+import { uncachedReadSide } from "../ranking/testing.ts";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
@@ -9,13 +10,9 @@ import { ApiKeys } from "../../core/http/auth.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import { createFeaturesProjection } from "../../projectors/features/projection.ts";
 import { createRecommendationsProjection } from "../../projectors/recommendations/projection.ts";
-import { FeaturesReader } from "../../projectors/features/read.ts";
-import { RecommendationsReader } from "../../projectors/recommendations/read.ts";
 import { catalog, interaction } from "../../projectors/runtime/testing.ts";
-import { ArtifactReader } from "../models/artifact-store.ts";
 import { HEURISTIC_RANKER, type Ranker } from "../models/model-holder.ts";
 import { servingConfigFromEnv } from "../ranking/config.ts";
-import { RedisReadModel } from "../ranking/redis-read-model.ts";
 import { recommendationsFastPath } from "./fast-path.ts";
 import { servingRouter, type ServingRouterDeps } from "./router.ts";
 
@@ -63,15 +60,8 @@ before(async () => {
   for (const p of projections) await p.applyMessages(messages, "test");
 
   const deps = (fast: boolean): ServingRouterDeps => {
-    const features = new FeaturesReader(redis, prefix);
     return {
-      readModel: new RedisReadModel({
-        features,
-        recommendations: new RecommendationsReader(redis, prefix),
-        artifacts: new ArtifactReader(redis, prefix),
-        cacheMs: 0,
-      }),
-      features,
+      ...uncachedReadSide(redis, prefix),
       ranker: () => failingRanker,
       config: { ...servingConfigFromEnv({}), cacheMs: 0, httpFastPath: fast },
       keys: new ApiKeys({ read: [TEST_KEYS.read], write: [TEST_KEYS.write], admin: [TEST_KEYS.admin] }),

@@ -23,6 +23,11 @@ export function badRequest(errors: FieldError[]): JsonAnswer {
   };
 }
 
+/** A parameter this process cannot honour (a store it was started without). */
+function notSupported(message: string): JsonAnswer {
+  return { status: 501, body: { error: "not_supported", message } };
+}
+
 /**
  * GET /v1/recommendations/:userId for an authorised caller: the one implementation both HTTP layers call, so
  * the contract (400 naming field/rule/received, 501 without position support, the position header) cannot
@@ -41,26 +46,14 @@ export async function answerRecommendations(
   let headers: Record<string, string> | undefined;
   if (params.minPosition !== undefined) {
     if (!deps.waitForPosition)
-      return {
-        status: 501,
-        body: {
-          error: "not_supported",
-          message: "min_position needs the projectors' status (Kafka) configured",
-        },
-      };
+      return notSupported("min_position needs the projectors' status (Kafka) configured");
     const { reached } = await deps.waitForPosition(params.minPosition, deps.config.minPositionWaitMs);
     headers = { "x-reckon-position-reached": String(reached) };
   }
   let experiment: ArmAndRanker | undefined;
   if (params.experiment !== undefined) {
     if (!deps.experiments)
-      return {
-        status: 501,
-        body: {
-          error: "not_supported",
-          message: "experiment needs the experiments store (Postgres) configured",
-        },
-      };
+      return notSupported("experiment needs the experiments store (Postgres) configured");
     experiment = await deps.experiments.resolve(params.experiment, userId);
   }
   const outcome = await rankForUser(deps, {

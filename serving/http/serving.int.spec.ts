@@ -1,3 +1,4 @@
+import { uncachedReadSide } from "../ranking/testing.ts";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -9,12 +10,10 @@ import type { LogMessage } from "../../core/contracts/log-message.ts";
 import { createFeaturesProjection } from "../../projectors/features/projection.ts";
 import { createRecommendationsProjection } from "../../projectors/recommendations/projection.ts";
 import { FeaturesReader } from "../../projectors/features/read.ts";
-import { RecommendationsReader } from "../../projectors/recommendations/read.ts";
 import { interaction } from "../../projectors/runtime/testing.ts";
-import { ArtifactReader, publishArtifact } from "../models/artifact-store.ts";
+import { publishArtifact } from "../models/artifact-store.ts";
 import { HEURISTIC_RANKER, type Ranker } from "../models/model-holder.ts";
 import { servingConfigFromEnv } from "../ranking/config.ts";
-import { RedisReadModel } from "../ranking/redis-read-model.ts";
 import { servingRouter } from "./router.ts";
 
 /**
@@ -86,13 +85,7 @@ before(async () => {
   for (let u = 0; u < 3; u++) events.push(view(`c${u}`, "b3", 40), view(`c${u}`, "b4", 39));
   await apply(events);
 
-  const features = new FeaturesReader(redis, prefix);
-  const readModel = new RedisReadModel({
-    features,
-    recommendations: new RecommendationsReader(redis, prefix),
-    artifacts: new ArtifactReader(redis, prefix),
-    cacheMs: 0,
-  });
+  const { features, readModel } = uncachedReadSide(redis, prefix);
   server = await serveForTest([
     servingRouter({
       readModel,

@@ -1,3 +1,4 @@
+import { uncachedReadSide } from "../ranking/testing.ts";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -7,8 +8,6 @@ import { createTestDatabase, stackEnv, uniqueName, type TestDatabase } from "../
 import { serveForTest, TEST_KEYS } from "../../core/testing/http.ts";
 import { ApiKeys } from "../../core/http/auth.ts";
 import { appendInteractionEvents } from "../../ingest/event-store.ts";
-import { FeaturesReader } from "../../projectors/features/read.ts";
-import { RecommendationsReader } from "../../projectors/recommendations/read.ts";
 import { ArtifactReader } from "./artifact-store.ts";
 import { ModelHolder } from "./model-holder.ts";
 import { logisticToOnnx, predictLogistic } from "./logistic.ts";
@@ -16,7 +15,6 @@ import { activateModel, activeVersion, listModels, loadModel, registerModel } fr
 import { trainAndRegister } from "./train.ts";
 import { servingConfigFromEnv } from "../ranking/config.ts";
 import { FEATURE_NAMES } from "../ranking/features.ts";
-import { RedisReadModel } from "../ranking/redis-read-model.ts";
 import { servingRouter } from "../http/router.ts";
 
 /** Train from a log, register, activate, hot-swap under load, roll back — on real Postgres and Redis. */
@@ -125,16 +123,9 @@ test("hot swap under concurrent requests never fails one; rollback returns to th
 
   const holder = new ModelHolder({ db: tdb.db, pollMs: 60_000, releaseAfterMs: 1000 });
   await holder.start();
-  const features = new FeaturesReader(redis, prefix);
   const server = await serveForTest([
     servingRouter({
-      readModel: new RedisReadModel({
-        features,
-        recommendations: new RecommendationsReader(redis, prefix),
-        artifacts: new ArtifactReader(redis, prefix),
-        cacheMs: 0,
-      }),
-      features,
+      ...uncachedReadSide(redis, prefix),
       ranker: () => holder.current(),
       config: servingConfigFromEnv({}),
       keys: new ApiKeys({ read: [TEST_KEYS.read], write: [], admin: [] }),
