@@ -136,17 +136,29 @@ export async function loadVariantStatisticsWithSource(
       rows = await runStatistics(ch, experiment, window, true, "events");
     }
   }
-  const seen = new Set(rows.map((r) => String(r.variant)));
+  return { statistics: statisticsFromRows(experiment, rows, window), source };
+}
+
+/**
+ * Per metric × variant (× breakdown value) statistics of the query's rows, in definition order. Without a
+ * breakdown, variants no row names come back with zeros, so every arm is always present.
+ */
+function statisticsFromRows(
+  experiment: ExperimentDefinition,
+  rows: readonly StatisticsRow[],
+  window: AnalysisWindow,
+): VariantMetricStatistics[] {
   const out: VariantMetricStatistics[] = [];
   for (const row of rows) {
     experiment.metrics.forEach((metric, i) => out.push(statisticsOf(metric, i, row, window)));
   }
   if (!window.breakdown) {
+    const seen = new Set(rows.map((r) => String(r.variant)));
     for (const variant of experiment.variants) {
       if (!seen.has(variant.key)) out.push(...emptyStatistics(experiment, window, variant.key));
     }
   }
-  return { statistics: sortByDefinition(experiment, out), source };
+  return sortByDefinition(experiment, out);
 }
 
 async function runStatistics(
@@ -372,19 +384,10 @@ export async function loadCumulativeStatistics(
   for (let j = 0; j < days; j++) {
     const day = firstDay + j * DAY_MS;
     const asOf = new Date(Math.min(day + DAY_MS, window.endMs));
-    const out: VariantMetricStatistics[] = [];
-    const dayRows = byDay.get(j) ?? [];
-    for (const row of dayRows) {
-      experiment.metrics.forEach((metric, i) => out.push(statisticsOf(metric, i, row, perDay)));
-    }
-    const seen = new Set(dayRows.map((r) => String(r.variant)));
-    for (const variant of experiment.variants) {
-      if (!seen.has(variant.key)) out.push(...emptyStatistics(experiment, perDay, variant.key));
-    }
     points.push({
       date: new Date(day).toISOString().slice(0, 10),
       asOf: asOf.toISOString(),
-      statistics: sortByDefinition(experiment, out),
+      statistics: statisticsFromRows(experiment, byDay.get(j) ?? [], perDay),
     });
   }
   return points;

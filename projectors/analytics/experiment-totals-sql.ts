@@ -15,6 +15,9 @@ export type Params = Record<string, QueryParams[string]>;
  */
 const INSERT_SETTINGS = "optimize_on_insert = 0";
 
+/** `ver`'s time part counts milliseconds from 2020-01-01 (beside the definition version in the high bits). */
+export const TOTALS_EPOCH_MS = 1_577_836_800_000;
+
 /** Context dimensions a breakdown may use: those captured at the user's first exposure. */
 export const BREAKDOWN_DIMENSIONS = ["device", "platform", "country", "locale", "app_version"] as const;
 export type BreakdownDimension = (typeof BREAKDOWN_DIMENSIONS)[number];
@@ -112,17 +115,13 @@ export function buildUserTotalsInsert(input: UserTotalsInput): { sql: string; pa
   params.types = perUser.types;
   const users = input.users !== undefined;
   if (users) params.users = [...input.users!];
-  // A batch's few users: user_events (clustered by user, small granules) reads their rows only, and
-  // LIMIT 1 BY drops redelivered copies of an event (a third of the cost of FINAL there).
-  const source = `(SELECT * FROM ${database}.user_events WHERE user_id IN {users:Array(String)} LIMIT 1 BY user_id, event_id)`;
   const dims = BREAKDOWN_DIMENSIONS.map((d) => `toString(${firstExposure(d)}) AS x_${d}`).join(", ");
   const list = (prefix: string) =>
     `[${experiment.metrics
       .map((metric, i) => (prefix === "den" && metric.type !== "ratio" ? "0." : `${prefix}${i}`))
       .join(", ")}]`;
   const columns = `experiment_key, user_id, x_ms, variant, ${BREAKDOWN_DIMENSIONS.join(", ")}, def_hash, post, pre, den, ver`;
-  const ver =
-    "bitShiftLeft(toUInt64({definition_version:UInt32}), 42) + toUInt64(toUnixTimestamp64Milli(now64(3)) - 1577836800000)";
+  const ver = `bitShiftLeft(toUInt64({definition_version:UInt32}), 42) + toUInt64(toUnixTimestamp64Milli(now64(3)) - ${TOTALS_EPOCH_MS})`;
   const values = `{definition_hash:String}, ${list("post")}, ${list("pre")}, ${list("den")}, ${ver}`;
   if (!users) {
     // Every exposed user (a rebuild): the events meet the exposures on a 64-bit hash of user_id carrying
@@ -162,6 +161,9 @@ INNER JOIN labels AS l ON p.k = l.k
 SETTINGS ${INSERT_SETTINGS}`;
     return { sql, params };
   }
+  // A batch's few users: user_events (clustered by user, small granules) reads their rows only, and
+  // LIMIT 1 BY drops redelivered copies of an event (a third of the cost of FINAL there).
+  const source = `(SELECT * FROM ${database}.user_events WHERE user_id IN {users:Array(String)} LIMIT 1 BY user_id, event_id)`;
   const sql = `
 INSERT INTO ${database}.experiment_user_totals (${columns})
 SELECT {experiment:String}, user_id, x_ms, variant, ${BREAKDOWN_DIMENSIONS.join(", ")}, ${values}

@@ -7,7 +7,7 @@ import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import type { Queryable } from "../../core/postgres/database.ts";
 import type { ExistingExperiment, ExperimentDefinition } from "../../ingest/experiments/index.ts";
 import { logger } from "../../core/logger.ts";
-import { buildUserTotalsInsert, definitionHash } from "./experiment-totals-sql.ts";
+import { TOTALS_EPOCH_MS, buildUserTotalsInsert, definitionHash } from "./experiment-totals-sql.ts";
 
 export interface RunningExperiment {
   readonly key: string;
@@ -73,8 +73,6 @@ export function metricEventTypes(definition: ExperimentDefinition): Set<string> 
   return types;
 }
 
-/** `ver`'s time part counts milliseconds from 2020-01-01 (as buildUserTotalsInsert does). */
-const TOTALS_EPOCH_MS = 1_577_836_800_000;
 /** An exposure time before any analysis window: the placeholder of a user whose row is not current. */
 const INVALID_X_MS = -1;
 
