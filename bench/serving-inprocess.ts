@@ -207,6 +207,8 @@ async function underK6(deps: RankingDeps, rate: number) {
       p99_ms: d["p(99)"],
       p999_ms: d["p(99.9)"],
       cpu_ms_per_request: (used.user + used.system) / 1000 / count,
+      // Kernel time is mostly socket syscalls (HTTP and Redis): what fewer round trips and writes save.
+      cpu_ms_per_request_system: used.system / 1000 / count,
       event_loop_delay_ms: {
         p50: loopDelay.percentile(50) / 1e6,
         p99: loopDelay.percentile(99) / 1e6,

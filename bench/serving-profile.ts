@@ -120,7 +120,7 @@ export function summarise(profile: Profile, requests?: number) {
     ...(requests ? { busy_ms_per_request: +(total / 1000 / requests).toFixed(3) } : {}),
     self_by_layer: sorted(self),
     inclusive_steps: sorted(steps),
-    top_self_functions: sorted(leaves, 25),
+    top_self_functions: sorted(leaves, Number(process.env.PROFILE_TOP ?? 25)),
   };
 }
 

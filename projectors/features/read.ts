@@ -13,6 +13,20 @@ export interface RecentInteraction {
   at: string;
 }
 
+/** A recent interaction with its event time in ms (the form serving computes with). */
+export interface RecentEvent {
+  item_id: string;
+  type: string;
+  atMs: number;
+}
+
+/** What ranking reads per request: the recent interactions (most recent first) and the decayed affinities. */
+export interface RankingState {
+  recent: RecentEvent[];
+  /** Decayed category affinities at the read time, best first. */
+  affinities: { category: string; score: number }[];
+}
+
 export interface UserFeatures {
   user_id: string;
   counts: Record<string, number>;
@@ -47,12 +61,15 @@ export interface ScoredItem {
  */
 export class FeaturesReader {
   private cached: { version: number; until: number } | undefined;
+  private readonly redis: RedisWithUserState;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix = DEFAULT_KEY_PREFIX,
     private readonly config: FeaturesConfig = DEFAULT_FEATURES_CONFIG,
-  ) {}
+  ) {
+    this.redis = withUserStateScript(redis);
+  }
 
   private async key(relative: string): Promise<string> {
     const now = Date.now();
@@ -66,24 +83,47 @@ export class FeaturesReader {
   }
 
   async getRecentInteractions(userId: string, n = 50, type?: string): Promise<RecentInteraction[]> {
+    return (await this.getRecentEvents(userId, n, type)).map(withIsoTime);
+  }
+
+  /** As getRecentInteractions, with event times in ms. */
+  async getRecentEvents(userId: string, n = 50, type?: string): Promise<RecentEvent[]> {
     const raw = await this.redis.zrevrange(
       await this.key(featureKeys.userRecent(userId)),
       0,
       -1,
       "WITHSCORES",
     );
-    const out: RecentInteraction[] = [];
-    for (let i = 0; i < raw.length && out.length < n; i += 2) {
-      const member = raw[i]!;
-      const sep = member.indexOf(":");
-      const entry = {
-        type: member.slice(0, sep),
-        item_id: member.slice(sep + 1),
-        at: new Date(Number(raw[i + 1])).toISOString(),
-      };
-      if (type === undefined || entry.type === type) out.push(entry);
-    }
-    return out;
+    return parseRecent(raw, n, type);
+  }
+
+  /**
+   * The recent interactions (up to the projection's cap) and the decayed affinities at `atMs`, in ONE Redis
+   * command: serving reads this on every request, and each command costs more client CPU (encoding, reply
+   * parsing, promise hops) than Redis takes to run it. All keys carry the user's hash tag: one cluster slot.
+   */
+  async getRankingState(userId: string, atMs = Date.now()): Promise<RankingState> {
+    const h = this.config.affinity;
+    const windows = readWindows(h, atMs);
+    const keys = [featureKeys.userRecent(userId), ...windows.map((k) => featureKeys.userAffinity(userId, k))];
+    const [rawRecent, ...affinityHashes] = await this.redis.reckonUserState(
+      keys.length,
+      ...(await Promise.all(keys.map((k) => this.key(k)))),
+    );
+    const byCategory = new Map<string, Map<number, number>>();
+    windows.forEach((k, i) => {
+      const flat = affinityHashes[i]!;
+      for (let j = 0; j < flat.length; j += 2) {
+        const category = flat[j]!;
+        const m = byCategory.get(category) ?? new Map<number, number>();
+        m.set(k, Number(flat[j + 1]));
+        byCategory.set(category, m);
+      }
+    });
+    const affinities = [...byCategory]
+      .map(([category, counters]) => ({ category, score: decayedValue(h, counters, atMs) }))
+      .sort((a, b) => b.score - a.score || a.category.localeCompare(b.category));
+    return { recent: parseRecent(rawRecent!, this.config.recentCap), affinities };
   }
 
   /** Distinct items the user interacted with, most recent first. */
@@ -97,33 +137,19 @@ export class FeaturesReader {
   }
 
   async getUserFeatures(userId: string, atMs = Date.now()): Promise<UserFeatures> {
-    const h = this.config.affinity;
-    const windows = readWindows(h, atMs);
-    const [profile, recent, ...affinityHashes] = await Promise.all([
+    const [profile, state] = await Promise.all([
       this.redis.hgetall(await this.key(featureKeys.userProfile(userId))),
-      this.getRecentInteractions(userId, this.config.recentCap),
-      ...windows.map(async (k) => this.redis.hgetall(await this.key(featureKeys.userAffinity(userId, k)))),
+      this.getRankingState(userId, atMs),
     ]);
     const counts: Record<string, number> = {};
     for (const [field, value] of Object.entries(profile))
       if (field.startsWith("n:")) counts[field.slice(2)] = Number(value);
-    const byCategory = new Map<string, Map<number, number>>();
-    windows.forEach((k, i) => {
-      for (const [category, v] of Object.entries(affinityHashes[i]!)) {
-        const m = byCategory.get(category) ?? new Map<number, number>();
-        m.set(k, Number(v));
-        byCategory.set(category, m);
-      }
-    });
-    const affinities = [...byCategory]
-      .map(([category, counters]) => ({ category, score: decayedValue(h, counters, atMs) }))
-      .sort((a, b) => b.score - a.score || a.category.localeCompare(b.category));
     return {
       user_id: userId,
       counts,
       last_activity: profile.last ? new Date(Number(profile.last)).toISOString() : null,
-      affinities,
-      recent,
+      affinities: state.affinities,
+      recent: state.recent.map(withIsoTime),
     };
   }
 
@@ -234,6 +260,43 @@ export class FeaturesReader {
     const docs = await Promise.all(itemIds.map((id) => this.getItem(id)));
     return new Map(itemIds.flatMap((id, i) => (docs[i] ? [[id, docs[i]] as const] : [])));
   }
+}
+
+/** `ZREVRANGE … WITHSCORES` of `{u:ID}:recent` (`<type>:<item>` → event ms) → the first `n` (of `type`). */
+function parseRecent(raw: readonly string[], n: number, type?: string): RecentEvent[] {
+  const out: RecentEvent[] = [];
+  for (let i = 0; i < raw.length && out.length < n; i += 2) {
+    const member = raw[i]!;
+    const sep = member.indexOf(":");
+    const entryType = member.slice(0, sep);
+    if (type === undefined || entryType === type)
+      out.push({ type: entryType, item_id: member.slice(sep + 1), atMs: Number(raw[i + 1]) });
+  }
+  return out;
+}
+
+function withIsoTime(e: RecentEvent): RecentInteraction {
+  return { item_id: e.item_id, type: e.type, at: new Date(e.atMs).toISOString() };
+}
+
+/** KEYS: the user's recent zset, then its affinity windows → [recent WITHSCORES, each window's HGETALL]. */
+const USER_STATE_SCRIPT = `
+local out = {redis.call('ZREVRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
+for i = 2, #KEYS do out[i] = redis.call('HGETALL', KEYS[i]) end
+return out
+`;
+
+type RedisWithUserState = Redis & {
+  reckonUserState(numberOfKeys: number, ...keys: string[]): Promise<string[][]>;
+};
+
+const scripted = new WeakSet<Redis>();
+function withUserStateScript(redis: Redis): RedisWithUserState {
+  if (!scripted.has(redis)) {
+    redis.defineCommand("reckonUserState", { lua: USER_STATE_SCRIPT });
+    scripted.add(redis);
+  }
+  return redis as RedisWithUserState;
 }
 
 /** The fixed-point scale decayed counters are stored with (for tools reading raw keys). */

@@ -1,4 +1,4 @@
-import type { FeaturesReader, UserFeatures } from "../../projectors/features/read.ts";
+import type { FeaturesReader, RankingState } from "../../projectors/features/read.ts";
 import { recommend } from "../recommender/recommend.ts";
 import type { ItemId, ItemInfo, ScoredItem } from "../recommender/types.ts";
 import type { Ranker } from "../models/model-holder.ts";
@@ -79,7 +79,7 @@ export async function rankForUser(deps: RankingDeps, req: RecommendationRequest)
   const { config } = deps;
   // Captured once: a model swap during this request cannot mix versions.
   const ranker = req.ranker ?? deps.ranker();
-  const userRead = deps.features.getUserFeatures(req.userId);
+  const userRead = deps.features.getRankingState(req.userId);
   userRead.catch(() => undefined); // awaited below; only keeps a failure here from going unhandled meanwhile
   // The published artifact, else (none published under this prefix) the one the ranker was registered with.
   // Known without I/O almost always (re-read once a second), so the user's precomputed list is asked for in the
@@ -188,7 +188,7 @@ function isEligible(facts: ItemInfo | undefined, categories: readonly string[]):
   return true;
 }
 
-function distinctItems(user: UserFeatures): ItemId[] {
+function distinctItems(user: RankingState): ItemId[] {
   return [...new Set(user.recent.map((r) => r.item_id))];
 }
 

@@ -1,6 +1,6 @@
 import type { ReadModel, UserCandidates } from "../recommender/read-model.ts";
 import type { ItemId, ItemInfo, Neighbour, ScoredItem, UserId } from "../recommender/types.ts";
-import type { FeaturesReader, RecentInteraction } from "../../projectors/features/read.ts";
+import type { FeaturesReader, RecentEvent } from "../../projectors/features/read.ts";
 import type { RecommendationsReader } from "../../projectors/recommendations/read.ts";
 import type { ArtifactReader } from "../models/artifact-store.ts";
 
@@ -193,16 +193,16 @@ export class RedisReadModel {
     return list;
   }
 
-  /** `recent`: the request's already-read interactions (most recent first), to find items newer than the model. */
   /** The batch artifact serving reads now (`<prefix>:model:active`), or null when none is published. */
   activeArtifact(): Promise<number | null> {
     return this.options.artifacts.activeVersion(this.options.cacheMs ?? 1000);
   }
 
+  /** `recent`: the request's already-read interactions (most recent first), to find items newer than the model. */
   at(
     artifactVersion: number | null,
     history?: readonly ItemId[],
-    recent?: readonly RecentInteraction[],
+    recent?: readonly RecentEvent[],
     userList?: PrefetchedUserList,
   ): VersionedReadModel {
     return new VersionedReadModel(this, artifactVersion, history, recent, userList);
@@ -327,7 +327,7 @@ export class VersionedReadModel implements ReadModel {
     private readonly base: RedisReadModel,
     readonly artifactVersion: number | null,
     private readonly history?: readonly ItemId[],
-    private readonly recent?: readonly RecentInteraction[],
+    private readonly recent?: readonly RecentEvent[],
     private readonly userList?: PrefetchedUserList,
   ) {}
 
@@ -345,11 +345,11 @@ export class VersionedReadModel implements ReadModel {
       artifacts.meta(this.artifactVersion),
     ]);
     if (!items || !meta) return undefined;
-    const recent = this.recent ?? (await features.getRecentInteractions(userId, 1000));
+    const recent = this.recent ?? (await features.getRecentEvents(userId, 1000));
     const newSeeds: ItemId[] = [];
     const seen = new Set<ItemId>();
     for (const r of recent) {
-      if (Date.parse(r.at) <= meta.trainedThrough) break; // most recent first: the rest is older still
+      if (r.atMs <= meta.trainedThrough) break; // most recent first: the rest is older still
       if (!seen.has(r.item_id)) newSeeds.push(r.item_id);
       seen.add(r.item_id);
     }
