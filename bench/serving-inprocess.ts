@@ -158,6 +158,13 @@ async function underK6(deps: RankingDeps, rate: number) {
       await profiler.post("Profiler.setSamplingInterval", { interval: 100 });
       await profiler.post("Profiler.start");
     }
+    // Server-side latency (request parsed → response finished), to tell this process's own delays from
+    // queueing in the kernel and k6 (the difference to k6's figures).
+    const serverSide: number[] = [];
+    server.server.prependListener("request", (_req, res) => {
+      const t = process.hrtime.bigint();
+      res.once("finish", () => serverSide.push(Number(process.hrtime.bigint() - t) / 1e6));
+    });
     const cpu = process.cpuUsage();
     // Event-loop delay: a stall here delays every request in flight, which is what a latency tail is made of.
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
@@ -206,6 +213,10 @@ async function underK6(deps: RankingDeps, rate: number) {
       p50_ms: d.med,
       p99_ms: d["p(99)"],
       p999_ms: d["p(99.9)"],
+      server_side_ms: (() => {
+        serverSide.sort((a, b) => a - b);
+        return { p50: percentile(serverSide, 50), p99: percentile(serverSide, 99), max: serverSide.at(-1) };
+      })(),
       cpu_ms_per_request: (used.user + used.system) / 1000 / count,
       // Kernel time is mostly socket syscalls (HTTP and Redis): what fewer round trips and writes save.
       cpu_ms_per_request_system: used.system / 1000 / count,

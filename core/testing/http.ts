@@ -33,5 +33,5 @@ export async function serveForTest(routers: Router[]) {
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
   }
-  return { base, call, close: server.close };
+  return { base, call, close: server.close, server: server.server };
 }
