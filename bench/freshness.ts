@@ -35,8 +35,19 @@ const WRITE_KEY = "bench-write-key-0123456789";
 const READ_KEY = "bench-read-key-0123456789";
 const REDIS_POLL_MS = 20;
 const CLICKHOUSE_POLL_MS = 50;
-/** FRESHNESS_LAYOUT=single runs every role in one process (the quickstart's layout); default: API | pipeline. */
-const LAYOUT = process.env.FRESHNESS_LAYOUT === "single" ? "single" : "split";
+/**
+ * Process layout: `single` runs every role in one process (the quickstart's); `split` (default) the API | the
+ * pipeline; `three` the API | relay and Redis projectors | analytics (chdb), so the pipeline's JSON and batch
+ * work is spread over two event loops.
+ */
+const LAYOUTS = ["single", "split", "three"] as const;
+const LAYOUT: (typeof LAYOUTS)[number] = LAYOUTS.find((l) => l === process.env.FRESHNESS_LAYOUT) ?? "split";
+const LAYOUT_DESCRIPTION: Record<(typeof LAYOUTS)[number], string> = {
+  single: "ingest,relay,projectors,analytics (one child process, in-process chdb)",
+  split: "two child processes: ingest (the API) | relay,projectors,analytics (the pipeline, in-process chdb)",
+  three:
+    "three child processes: ingest (the API) | relay, features and recommendations projections | analytics projection and API (in-process chdb)",
+};
 /** A probe whose effect has not appeared this long after its acknowledgement counts as missing. */
 const PROBE_TIMEOUT_MS = 30_000;
 
@@ -72,10 +83,7 @@ export async function runFreshnessBench(options: FreshnessOptions = {}) {
     machine: { ...machine(), load_average_1m_at_end: Number(os.loadavg()[0]!.toFixed(2)) },
     load: {
       generator: "k6 constant-arrival-rate (separate process), loadtests/ingest.js MODE=rate",
-      server_roles:
-        LAYOUT === "single"
-          ? "ingest,relay,projectors,analytics (one child process, in-process chdb)"
-          : "two child processes: ingest (the API) | relay,projectors,analytics (the pipeline, in-process chdb)",
+      server_roles: LAYOUT_DESCRIPTION[LAYOUT],
     },
     goal: "p99 < 1000 ms at 5,000 events/s",
     scenarios: results,
@@ -113,6 +121,7 @@ async function runScenario(s: Scenario) {
   let db: TestDatabase | undefined;
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   let api: Awaited<ReturnType<typeof startServer>> | undefined;
+  let analytics: Awaited<ReturnType<typeof startServer>> | undefined;
   let k6: K6Run | undefined;
   const ch = createClient({ url: `http://127.0.0.1:${chPort}`, request_timeout: 10_000 });
   try {
@@ -135,6 +144,17 @@ async function runScenario(s: Scenario) {
     if (LAYOUT === "single") {
       server = await startServer("ingest,relay,projectors,analytics", serverEnv);
       api = server;
+    } else if (LAYOUT === "three") {
+      server = await startServer("relay,projectors", {
+        ...serverEnv,
+        RECKON_PROJECTIONS: "features,recommendations",
+      });
+      // The analytics projection and the ClickHouse endpoint share the process that opens the chdb directory.
+      analytics = await startServer("projectors,analytics", {
+        ...serverEnv,
+        RECKON_PROJECTIONS: "analytics",
+      });
+      api = await startServer("ingest", serverEnv);
     } else {
       server = await startServer("relay,projectors,analytics", serverEnv);
       api = await startServer("ingest", serverEnv); // ingest opens no ClickHouse
@@ -317,6 +337,7 @@ async function runScenario(s: Scenario) {
     await k6?.kill();
     await ch.close().catch(() => undefined);
     if (api !== server) await api?.stop();
+    await analytics?.stop();
     await server?.stop();
     await db?.drop();
     await deleteKeys(redis, `${redisPrefix}:*`).catch(() => undefined);

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Resources, RoleModule } from "../bin/platform.ts";
+import { ConfigError } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
 import type { Projection } from "./runtime/projection.ts";
 import { DEFAULT_GROUP_PREFIX, ProjectorRuntime } from "./runtime/consumer.ts";
@@ -10,7 +11,7 @@ import { featuresConfigFromEnv } from "./features/config.ts";
 import { createRecommendationsProjection, RECOMMENDATIONS_PROJECTION } from "./recommendations/projection.ts";
 import { ProjectionStatus, setDefaultProjectionStatus } from "./status/status.ts";
 import { statusRouter } from "./status/router.ts";
-import { createAnalyticsProjection } from "./analytics/projection.ts";
+import { ANALYTICS_PROJECTION_NAME, createAnalyticsProjection } from "./analytics/projection.ts";
 import { postgresRunningExperiments } from "./analytics/experiment-totals.ts";
 
 /** Builds one projection from the process's shared stores. Other projections (analytics) plug in here. */
@@ -30,23 +31,44 @@ export const REDIS_PROJECTIONS: Readonly<Record<string, (redis: Redis, prefix: s
     [RECOMMENDATIONS_PROJECTION]: (redis, prefix) => createRecommendationsProjection(redis, { prefix }),
   };
 
-export const REDIS_PROJECTION_FACTORIES: ProjectionFactory[] = Object.values(REDIS_PROJECTIONS).map(
-  (create) => (resources: Resources) => create(resources.redis(), redisKeyPrefix()),
+export const REDIS_PROJECTION_FACTORIES: Readonly<Record<string, ProjectionFactory>> = Object.fromEntries(
+  Object.entries(REDIS_PROJECTIONS).map(([name, create]) => [
+    name,
+    (resources: Resources) => create(resources.redis(), redisKeyPrefix()),
+  ]),
 );
+
+/**
+ * The factories `RECKON_PROJECTIONS` selects (all when unset). An unknown name stops start-up with the
+ * variable, the names known and what was received, rather than silently running fewer projections.
+ */
+export function selectProjections(
+  factories: Readonly<Record<string, ProjectionFactory>>,
+  names: readonly string[] | undefined,
+): ProjectionFactory[] {
+  if (names === undefined) return Object.values(factories);
+  const unknown = names.filter((n) => !(n in factories));
+  if (unknown.length > 0)
+    throw new ConfigError([
+      `RECKON_PROJECTIONS: each name must be one of ${Object.keys(factories).join(", ")} (received ${JSON.stringify(unknown.join(","))})`,
+    ]);
+  return [...new Set(names)].map((n) => factories[n]!);
+}
 
 /**
  * The projectors role: one consumer group per projection, and `GET /v1/status`. `extra` adds projections
  * built elsewhere (e.g. the ClickHouse analytics projection) to the same runtime and status.
  */
 export function createProjectorsRole(
-  factories: readonly ProjectionFactory[] = REDIS_PROJECTION_FACTORIES,
+  factories: Readonly<Record<string, ProjectionFactory>> = REDIS_PROJECTION_FACTORIES,
 ): RoleModule {
   return {
     name: "projectors",
     description: "Kafka → read models (Redis features and neighbours), /v1/status",
     async start(resources) {
       const { env, db, kafka, keys } = resources;
-      const projections = await Promise.all(factories.map((f) => f(resources)));
+      const selected = selectProjections(factories, env.RECKON_PROJECTIONS);
+      const projections = await Promise.all(selected.map((f) => f(resources)));
       const groupPrefix = projectorGroupPrefix();
       const runtime = new ProjectorRuntime({
         kafka,
@@ -90,7 +112,7 @@ export const ANALYTICS_PROJECTION_FACTORY: ProjectionFactory = async (resources)
     experiments: postgresRunningExperiments(resources.db),
   });
 
-export const projectorsRole: RoleModule = createProjectorsRole([
+export const projectorsRole: RoleModule = createProjectorsRole({
   ...REDIS_PROJECTION_FACTORIES,
-  ANALYTICS_PROJECTION_FACTORY,
-]);
+  [ANALYTICS_PROJECTION_NAME]: ANALYTICS_PROJECTION_FACTORY,
+});

@@ -53,6 +53,21 @@ export const EnvSchema = z.object({
   RECKON_MAX_EVENT_AGE_HOURS: z.coerce.number().positive().default(72),
   /** How far in the future (seconds) a client clock may be ahead. */
   RECKON_MAX_CLOCK_SKEW_SECONDS: z.coerce.number().positive().default(300),
+  /**
+   * The projections the projectors role runs in this process (default: all). Each projection is its own
+   * consumer group, so several processes can share the work (e.g. the Redis ones here, analytics elsewhere).
+   * Names are checked by the projectors role, which knows them.
+   */
+  RECKON_PROJECTIONS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((p) => p.trim())
+        .filter((p) => p.length > 0),
+    )
+    .pipe(z.array(z.string()).min(1, "at least one projection name"))
+    .optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
