@@ -12,7 +12,14 @@ import { createTestDatabase, stackEnv, uniqueName, type TestDatabase } from "../
 import { REPO_ROOT } from "../core/runtime/local-env.ts";
 import { FeaturesReader } from "../projectors/features/read.ts";
 import { deleteKeys } from "../projectors/runtime/replay.ts";
-import { k6Path, machine, percentile, printResultAndExit, startServer } from "./support.ts";
+import {
+  k6Path,
+  machine,
+  percentile,
+  printResultAndExit,
+  processCpuSeconds,
+  startServer,
+} from "./support.ts";
 
 /**
  * `npm run bench -- freshness`: under a sustained background ingest load (k6, another process), probe events
@@ -181,6 +188,11 @@ async function runScenario(s: Scenario) {
     const ackMs: number[] = [];
     let probeErrors = 0;
     const windowStart = new Date();
+    // CPU of each server process over the measured window (the pipeline's cost per event, beside its latency).
+    const processes = Object.entries({ api, pipeline: server, analytics }).filter(
+      (e): e is [string, NonNullable<typeof api>] => e[1] !== undefined && (e[0] === "api" || e[1] !== api),
+    );
+    const cpuAtStart = processes.map(([, p]) => processCpuSeconds(p.child.pid));
     const measureUntil = Date.now() + s.seconds * 1000;
     let sending = true;
 
@@ -267,6 +279,11 @@ async function runScenario(s: Scenario) {
 
     await sender;
     const windowEnd = new Date();
+    const cpuSeconds = processes.map(([name, p], i) => {
+      const end = processCpuSeconds(p.child.pid);
+      const start = cpuAtStart[i];
+      return [name, end === undefined || start === undefined ? null : end - start] as const;
+    });
     baseline.stopProducing();
     await Promise.all([redisPoller, clickhousePoller]);
     const k6Metrics = await k6.done;
@@ -302,6 +319,10 @@ async function runScenario(s: Scenario) {
         },
         k6_failed_request_rate: k6Metrics.http_req_failed?.value ?? null,
       },
+      // Per acknowledged event in the window; a pipeline that falls behind projects fewer than that.
+      server_cpu_ms_per_event: Object.fromEntries(
+        cpuSeconds.map(([name, sec]) => [name, sec === null ? null : round((sec * 1000) / acknowledged, 4)]),
+      ),
       probes: {
         sent: probes.length + probeErrors,
         errors: probeErrors,

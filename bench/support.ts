@@ -47,7 +47,16 @@ export async function startServer(
   const port = env.PORT ?? String(18000 + Math.floor(Math.random() * 1000));
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", path.join(REPO_ROOT, "bin/reckon.ts"), "start", "--roles", roles],
+    [
+      // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR": profile the servers a bench starts (not allowed in NODE_OPTIONS).
+      ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+      "--import",
+      "tsx",
+      path.join(REPO_ROOT, "bin/reckon.ts"),
+      "start",
+      "--roles",
+      roles,
+    ],
     {
       env: { ...process.env, LOG_LEVEL: "warn", ...env, PORT: port, HOST: "127.0.0.1" },
       stdio: ["ignore", "inherit", "inherit"],
@@ -102,4 +111,17 @@ export function printResultAndExit(result: Promise<unknown>): void {
       process.exit(1);
     },
   );
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined when unreadable. */
+export function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
 }

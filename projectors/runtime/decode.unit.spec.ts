@@ -1,0 +1,64 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { decodeLogMessage, SharedLogDecoder } from "./decode.ts";
+import { interaction } from "./testing.ts";
+
+// interaction() draws a random event id: the same record's bytes are built once and copied per consumer.
+const records = new Map<string, Buffer>();
+const record = (user: string, position: number) => {
+  const key = `${user}:${position}`;
+  if (!records.has(key))
+    records.set(
+      key,
+      Buffer.from(JSON.stringify(interaction(user, "i1", "click", "2026-11-01T10:00:00.000Z", position))),
+    );
+  return Buffer.from(records.get(key)!);
+};
+
+describe("SharedLogDecoder", () => {
+  it("decodes a record once for every consumer of the process: the same frozen message, equal to a fresh decode", () => {
+    const decoder = new SharedLogDecoder();
+    const first = decoder.decode("t", 0, "7", record("u1", 7));
+    const second = decoder.decode("t", 0, "7", record("u1", 7)); // another consumer's copy of the bytes
+    assert.ok(first.ok && second.ok);
+    assert.equal(second.message, first.message);
+    assert.deepEqual(first, decodeLogMessage(record("u1", 7)));
+    assert.ok(Object.isFrozen(first.message) && Object.isFrozen(first.message.event));
+    assert.throws(() => {
+      (first.message.event as { user_id: string }).user_id = "changed";
+    }, TypeError);
+  });
+
+  it("decodes again when the bytes at that offset differ (a recreated topic), or the partition or topic does", () => {
+    const decoder = new SharedLogDecoder();
+    const before = decoder.decode("t", 0, "7", record("u1", 7));
+    const recreated = decoder.decode("t", 0, "7", record("u2", 7));
+    assert.ok(before.ok && recreated.ok);
+    assert.equal(recreated.message.kind === "interaction" && recreated.message.event.user_id, "u2");
+    const otherPartition = decoder.decode("t", 1, "7", record("u2", 7));
+    const otherTopic = decoder.decode("t2", 0, "7", record("u2", 7));
+    assert.ok(otherPartition.ok && otherTopic.ok);
+    assert.notEqual(otherPartition.message, recreated.message);
+    assert.notEqual(otherTopic.message, recreated.message);
+  });
+
+  it("keeps the reason of a record that is not a LogMessage, and of a tombstone", () => {
+    const decoder = new SharedLogDecoder();
+    const bad = Buffer.from(JSON.stringify({ kind: "interaction", position: 1 }));
+    assert.deepEqual(decoder.decode("t", 0, "1", bad), decodeLogMessage(bad));
+    assert.deepEqual(decoder.decode("t", 0, "1", Buffer.from(bad)), decodeLogMessage(bad));
+    assert.deepEqual(decoder.decode("t", 0, "2", null), { ok: false, reason: "empty record (tombstone)" });
+  });
+
+  it("forgets the oldest record beyond its capacity", () => {
+    const decoder = new SharedLogDecoder(2);
+    const a = decoder.decode("t", 0, "1", record("u1", 1));
+    decoder.decode("t", 0, "2", record("u1", 2));
+    assert.equal(decoder.decode("t", 0, "1", record("u1", 1)), a, "still kept");
+    decoder.decode("t", 0, "3", record("u1", 3)); // evicts offset 1 (the oldest insertion)
+    const again = decoder.decode("t", 0, "1", record("u1", 1));
+    assert.ok(a.ok && again.ok);
+    assert.notEqual(again.message, a.message);
+    assert.deepEqual(again.message, a.message);
+  });
+});
