@@ -18,11 +18,20 @@ export function createKafka(brokers: readonly string[], clientId = "reckon"): Ka
       () =>
       ({ level, log: entry }) => {
         const { message, ...rest } = entry;
+        if (message === DELIBERATE_RETRY_LIMIT_WARNING) return;
         if (level <= logLevel.ERROR) log.error(rest, message);
         else log.warn(rest, message);
       },
   });
 }
+
+/**
+ * kafkajs warns at every idempotent producer's creation unless its retries are unbounded. Ours are bounded on
+ * purpose: a send that keeps failing must surface, so the relay rebuilds the producer and resends from its
+ * checkpoint (projections skip what they already applied, by log position). The warning says nothing new.
+ */
+const DELIBERATE_RETRY_LIMIT_WARNING =
+  "Limiting retries for the idempotent producer may invalidate EoS guarantees";
 
 /** An idempotent producer with acks=all semantics: per-partition order and no duplicates from retries. */
 export function createIdempotentProducer(kafka: Kafka): Producer {
