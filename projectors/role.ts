@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../core/redis/redis.ts";
 import type { Resources, RoleModule } from "../bin/platform.ts";
 import { logger } from "../core/logger.ts";
 import type { Projection } from "./runtime/projection.ts";
@@ -23,15 +23,16 @@ export const projectorGroupPrefix = (env: NodeJS.ProcessEnv = process.env) =>
   env.RECKON_PROJECTOR_GROUP_PREFIX || DEFAULT_GROUP_PREFIX;
 
 /** The Redis projections by name: what the role runs and what `reckon replay --projection` can rebuild. */
-export const REDIS_PROJECTIONS: Readonly<Record<string, (redis: Redis, prefix: string) => RedisProjection>> =
-  {
-    [FEATURES_PROJECTION]: (redis, prefix) =>
-      createFeaturesProjection(redis, { prefix, config: featuresConfigFromEnv() }),
-    [RECOMMENDATIONS_PROJECTION]: (redis, prefix) => createRecommendationsProjection(redis, { prefix }),
-  };
+export const REDIS_PROJECTIONS: Readonly<
+  Record<string, (redis: RedisClient, prefix: string) => RedisProjection>
+> = {
+  [FEATURES_PROJECTION]: (redis, prefix) =>
+    createFeaturesProjection(redis, { prefix, config: featuresConfigFromEnv() }),
+  [RECOMMENDATIONS_PROJECTION]: (redis, prefix) => createRecommendationsProjection(redis, { prefix }),
+};
 
 export const REDIS_PROJECTION_FACTORIES: ProjectionFactory[] = Object.values(REDIS_PROJECTIONS).map(
-  (create) => (resources: Resources) => create(resources.redis(), redisKeyPrefix()),
+  (create) => (resources: Resources) => create(resources.redisClient(), redisKeyPrefix()),
 );
 
 /**
@@ -71,7 +72,7 @@ export function createProjectorsRole(
       metricsTimer.unref();
       return {
         routers: [statusRouter(status, keys)],
-        readiness: [{ name: "redis", check: async () => void (await resources.redis().ping()) }],
+        readiness: [{ name: "redis", check: async () => void (await resources.redisClient().ping()) }],
         async stop() {
           clearInterval(metricsTimer);
           setDefaultProjectionStatus(undefined);

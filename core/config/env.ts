@@ -38,7 +38,15 @@ const urlWithScheme = (schemes: string[]) =>
 export const EnvSchema = z.object({
   DATABASE_URL: urlWithScheme(["postgres://", "postgresql://"]),
   KAFKA_BROKERS: brokerList,
-  REDIS_URL: urlWithScheme(["redis://", "rediss://"]).optional(),
+  REDIS_URL: z
+    .union([
+      urlWithScheme(["redis://", "rediss://"]),
+      // host:port,host:port is not a WHATWG URL; core/redis/redis.ts parses it.
+      z
+        .string()
+        .regex(/^redis-cluster:\/\/([^@/]*@)?[^,/]+(,[^,/]+)*\/?$/, "redis-cluster://host:port,host:port"),
+    ])
+    .optional(),
   CLICKHOUSE_URL: urlWithScheme(["http://", "https://", "chdb://"]).optional(),
   CLICKHOUSE_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8123),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),

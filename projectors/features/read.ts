@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../core/redis/redis.ts";
 import type { CatalogItem } from "../../core/contracts/item.ts";
 import { ALL_CATEGORIES, DEFAULT_KEY_PREFIX, versionBase } from "../runtime/keys.ts";
 import { currentVersion } from "../runtime/redis-batch.ts";
@@ -49,7 +49,7 @@ export class FeaturesReader {
   private cached: { version: number; until: number } | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix = DEFAULT_KEY_PREFIX,
     private readonly config: FeaturesConfig = DEFAULT_FEATURES_CONFIG,
   ) {}
