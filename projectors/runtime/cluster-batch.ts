@@ -157,16 +157,21 @@ redis.call('HSET', KEYS[3], source, last .. '|' .. payload)
 return 1
 `;
 
-/** KEYS: applied, journal. ARGV: source, last. Stores the applied position; drops that journal (not a newer one). */
+/**
+ * KEYS: applied, journal. ARGV: source, last. Only while that journal is pending (not a newer one; nothing when
+ * another process finished it first, so a late commit never writes a version the switch has retired): stores
+ * the applied position and drops the journal.
+ */
 const COMMIT_SCRIPT = `${AFTER}
 local source, last = ARGV[1], ARGV[2]
+local j = redis.call('HGET', KEYS[2], source)
+if not (j and string.sub(j, 1, #last + 1) == last .. '|') then return 0 end
 local ltx, lpos = string.match(last, '^(%d+)%.(%d+)$')
 local done = redis.call('HGET', KEYS[1], source)
 local dtx, dpos = '0', '0'
 if done then dtx, dpos = string.match(done, '^(%d+)%.(%d+)$') end
 if after(ltx, lpos, dtx, dpos) then redis.call('HSET', KEYS[1], source, last) end
-local j = redis.call('HGET', KEYS[2], source)
-if j and string.sub(j, 1, #last + 1) == last .. '|' then redis.call('HDEL', KEYS[2], source) end
+redis.call('HDEL', KEYS[2], source)
 return 1
 `;
 
@@ -244,11 +249,31 @@ export function applyOpsBatchCluster(
   );
 }
 
+/**
+ * Test hook: what a projector killed mid-batch leaves behind. Resolves and journals the batch, applies only
+ * its first `slots` slot parts and stops (no commit). Returns how many slot parts the batch has.
+ */
+export async function applyOpsBatchClusterKilled(
+  cluster: Cluster,
+  target: BatchTarget,
+  source: string,
+  messages: readonly OpsMessage[],
+  slots: number,
+): Promise<number> {
+  let parts = 0;
+  await applyInOrder(cluster, target, source, messages, (plan) => {
+    parts = plan.slots.length;
+    return { slots: plan.slots.slice(0, slots) };
+  });
+  return parts;
+}
+
 async function applyInOrder(
   cluster: Cluster,
   target: BatchTarget,
   source: string,
   messages: readonly OpsMessage[],
+  killed?: (plan: Plan) => Plan,
 ): Promise<BatchResult> {
   const s = scripts(cluster);
   let pending = increasingAfter(messages, undefined);
@@ -293,11 +318,41 @@ async function applyInOrder(
     );
     if (begun === 0 || begun === 3) continue; // switched version, or another writer: read the state again
     if (begun === 1) {
-      await applyPlan(s, base, source, last, plan);
-      await s.reckonClusterCommit(control.applied, control.journal, source, formatPositionToken(last));
+      await applyPlan(s, base, source, last, killed ? killed(plan) : plan);
+      if (killed === undefined)
+        await s.reckonClusterCommit(control.applied, control.journal, source, formatPositionToken(last));
     }
     return { version, applied: pending.length, skipped };
   }
+}
+
+/**
+ * Finishes every batch journaled in `version` and not committed (a projector killed mid-batch, or one still
+ * applying): the version switch does this before it moves the pointer, so that nothing writes the old version
+ * after the switch (its keys are deleted then). Safe while the owner applies the same journal: slots are guarded.
+ */
+export async function finishJournals(
+  cluster: Cluster,
+  target: { prefix: string; ns: string; projection: string },
+  version: number,
+): Promise<number> {
+  const s = scripts(cluster);
+  const control = clusterControlKeys(target.prefix, target.ns, target.projection, version);
+  const base = versionBase(target.prefix, target.ns, version);
+  const journals = await cluster.hgetall(control.journal);
+  for (const [source, journal] of Object.entries(journals)) {
+    const bar = journal.indexOf("|");
+    const lastToken = journal.slice(0, bar);
+    await applyPlan(
+      s,
+      base,
+      source,
+      parsePositionToken(lastToken)!,
+      JSON.parse(journal.slice(bar + 1)) as Plan,
+    );
+    await s.reckonClusterCommit(control.applied, control.journal, source, lastToken);
+  }
+  return Object.keys(journals).length;
 }
 
 /** Every slot's share, each in one guarded script (slots in parallel: they are independent). */

@@ -13,6 +13,7 @@ import {
   versionPointerKey,
 } from "./keys.ts";
 import { currentVersion } from "./redis-batch.ts";
+import { finishJournals } from "./cluster-batch.ts";
 import type { RedisProjection } from "./redis-projection.ts";
 
 export interface ReplayOptions {
@@ -69,8 +70,10 @@ return 1
 
 /**
  * The same switch on a Redis Cluster, where the pointer, both versions' applied hashes and the old version's
- * journal share one slot (keys.ts clusterControlKeys). A live batch journaled into the old version counts as
- * applied there up to its last position: the rebuild must have passed it too.
+ * journal share one slot (keys.ts clusterControlKeys). Returns 2 while a live batch is journaled into the old
+ * version and not committed: the rebuild finishes it (cluster-batch.ts finishJournals) and asks again, so that
+ * nothing writes the old version once the pointer has moved (a new live batch checks the pointer when it is
+ * journaled, in this slot).
  */
 const CLUSTER_SWITCH = `
 local tx, pos, version = ARGV[1], ARGV[2], ARGV[3]
@@ -79,13 +82,12 @@ local function after(tx1, p1, tx2, p2)
   if tx1 ~= tx2 then return tx1 > tx2 end
   return tonumber(p1) > tonumber(p2)
 end
-for _, key in ipairs({KEYS[2], KEYS[4]}) do
-  local current = redis.call('HGETALL', key)
-  for i = 1, #current, 2 do
-    if current[i] ~= '${REPLAY_SOURCE}' then
-      local ltx, lpos = string.match(current[i + 1], '^(%d+)%.(%d+)')
-      if after(ltx, lpos, tx, pos) then return 0 end
-    end
+if redis.call('HLEN', KEYS[4]) > 0 then return 2 end
+local current = redis.call('HGETALL', KEYS[2])
+for i = 1, #current, 2 do
+  if current[i] ~= '${REPLAY_SOURCE}' then
+    local ltx, lpos = string.match(current[i + 1], '^(%d+)%.(%d+)$')
+    if after(ltx, lpos, tx, pos) then return 0 end
   end
 end
 for i = 4, #ARGV do redis.call('HSET', KEYS[3], ARGV[i], tx .. '.' .. pos) end
@@ -109,18 +111,22 @@ async function switchVersion(
     const from = clusterControlKeys(projection.prefix, projection.ns, projection.name, previousVersion);
     const to = clusterControlKeys(projection.prefix, projection.ns, projection.name, version);
     const fields = await liveFields(from.applied);
-    return redis.eval(
-      CLUSTER_SWITCH,
-      4,
-      pointer,
-      from.applied,
-      to.applied,
-      from.journal,
-      tx,
-      pos,
-      String(version),
-      ...fields,
-    );
+    for (;;) {
+      const switched = await redis.eval(
+        CLUSTER_SWITCH,
+        4,
+        pointer,
+        from.applied,
+        to.applied,
+        from.journal,
+        tx,
+        pos,
+        String(version),
+        ...fields,
+      );
+      if (switched !== 2) return switched;
+      await finishJournals(redis, projection.target(), previousVersion);
+    }
   }
   const base = (v: number) => versionBase(projection.prefix, projection.ns, v);
   const fields = await liveFields(base(previousVersion) + APPLIED_KEY);
