@@ -97,7 +97,7 @@ export function catalog(
  * The Redis backends the projection conformance specs run on: the stack's single Redis and its Redis Cluster,
  * opened the way the app opens them (core/redis/redis.ts). Neither is optional: a missing cluster fails.
  */
-export const REDIS_BACKENDS: readonly { name: string; open(): RedisClient }[] = [
-  { name: "single Redis", open: () => openRedisClient(stackEnv().REDIS_URL) },
-  { name: "Redis Cluster", open: () => openRedisClient(clusterUrl(stackRedisClusterNodes())) },
-];
+export const REDIS_BACKENDS: readonly { name: string; url(): string; open(): RedisClient }[] = [
+  { name: "single Redis", url: () => stackEnv().REDIS_URL },
+  { name: "Redis Cluster", url: () => clusterUrl(stackRedisClusterNodes()) },
+].map((b) => ({ ...b, open: () => openRedisClient(b.url()) }));
