@@ -175,7 +175,15 @@ redis.call('HDEL', KEYS[2], source)
 return 1
 `;
 
+/** KEYS: journal. ARGV: source, last. Drops that journal (a slot refused its ops, see applyJournaled). */
+const ABORT_SCRIPT = `
+local j = redis.call('HGET', KEYS[1], ARGV[1])
+if j and string.sub(j, 1, #ARGV[2] + 1) == ARGV[2] .. '|' then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 1
+`;
+
 type ClusterScripts = Cluster & {
+  reckonClusterAbort(journal: string, source: string, last: string): Promise<number>;
   reckonClusterState(applied: string, journal: string, source: string): Promise<[string, string]>;
   reckonClusterBegin(...args: string[]): Promise<number>;
   reckonClusterCommit(applied: string, journal: string, source: string, last: string): Promise<number>;
@@ -188,6 +196,7 @@ function scripts(cluster: Cluster): ClusterScripts {
     cluster.defineCommand("reckonClusterState", { numberOfKeys: 2, lua: STATE_SCRIPT });
     cluster.defineCommand("reckonClusterBegin", { numberOfKeys: 3, lua: BEGIN_SCRIPT });
     cluster.defineCommand("reckonClusterCommit", { numberOfKeys: 2, lua: COMMIT_SCRIPT });
+    cluster.defineCommand("reckonClusterAbort", { numberOfKeys: 1, lua: ABORT_SCRIPT });
     defined.add(cluster);
   }
   return cluster as ClusterScripts;
@@ -296,7 +305,14 @@ async function applyInOrder(
       const lastToken = journal.slice(0, bar);
       const last = parsePositionToken(lastToken)!;
       if (done === undefined || compareLogPositions(last, done) > 0)
-        await applyPlan(s, base, source, last, JSON.parse(journal.slice(bar + 1)) as Plan);
+        await applyJournaled(
+          s,
+          control.journal,
+          base,
+          source,
+          last,
+          JSON.parse(journal.slice(bar + 1)) as Plan,
+        );
       // (A journal at or below the applied position has nothing left to do: the commit only drops it.)
       await s.reckonClusterCommit(control.applied, control.journal, source, lastToken);
       continue;
@@ -318,11 +334,40 @@ async function applyInOrder(
     );
     if (begun === 0 || begun === 3) continue; // switched version, or another writer: read the state again
     if (begun === 1) {
-      await applyPlan(s, base, source, last, killed ? killed(plan) : plan);
+      await applyJournaled(s, control.journal, base, source, last, killed ? killed(plan) : plan);
       if (killed === undefined)
         await s.reckonClusterCommit(control.applied, control.journal, source, formatPositionToken(last));
     }
     return { version, applied: pending.length, skipped };
+  }
+}
+
+/**
+ * Applies a journaled plan. When Redis refuses a slot's ops (WRONGTYPE, OOM, a script error: not an outage or a
+ * cluster reconfiguration, which are retried as they are), the journal is dropped before the error goes up, so
+ * that the runtime can bisect the batch (apply-guard.ts) instead of replaying the refused journal forever. Slots
+ * that applied it keep their guard at its last position and skip any part of it sent again; the refused slot
+ * may keep the writes made before the failing command, as on a single node (README, "A failing apply").
+ */
+async function applyJournaled(
+  s: ClusterScripts,
+  journal: string,
+  base: string,
+  source: string,
+  last: LogPosition,
+  plan: Plan,
+): Promise<void> {
+  try {
+    await applyPlan(s, base, source, last, plan);
+  } catch (err) {
+    // ioredis's ReplyError is typed `any`: recognised by name (a Redis error reply, not a connection error).
+    if (
+      err instanceof Error &&
+      err.name === "ReplyError" &&
+      !/^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|BUSY|MOVED|ASK)\b/.test(err.message)
+    )
+      await s.reckonClusterAbort(journal, source, formatPositionToken(last));
+    throw err;
   }
 }
 

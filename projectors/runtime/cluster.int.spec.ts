@@ -17,6 +17,8 @@ import { DEFAULT_RECOMMENDATIONS_CONFIG, recommendationOps } from "../recommenda
 import { createRecommendationsProjection } from "../recommendations/projection.ts";
 import { RecommendationsReader } from "../recommendations/read.ts";
 import { applyOpsBatchClusterKilled } from "./cluster-batch.ts";
+import { clusterControlKeys } from "./keys.ts";
+import { readAppliedPosition } from "./redis-batch.ts";
 import type { OpsDecision, RedisProjection } from "./redis-projection.ts";
 import { deleteKeys, replayProjection } from "./replay.ts";
 import { catalog, dumpVersion, interaction, REDIS_BACKENDS } from "./testing.ts";
@@ -198,6 +200,40 @@ describe("Redis Cluster: killed mid-batch", () => {
       (await new FeaturesReader(redis, killed.prefix).getTrending("new", 5, "short", AT_MS)).length,
       0,
       "no category effect under the later category",
+    );
+  });
+});
+
+describe("Redis Cluster: a message Redis refuses", () => {
+  test("fails alone when the runtime bisects; the messages around it apply once; no journal stays behind", async () => {
+    const redis = clustered!.redis as Cluster;
+    const p = fresh("features", redis);
+    const at = (m: number) => new Date(START + m * 60_000).toISOString();
+    const [good1, bad, good2] = [
+      interaction("g1", "x1", "view", at(1)),
+      interaction("bad", "x1", "view", at(2)),
+      interaction("g2", "x1", "click", at(3)),
+    ];
+    // A key of another type makes Redis refuse the profile write (WRONGTYPE), for that user only.
+    await redis.set(`${p.prefix}:f:v1:{u:bad}:p`, "not a hash");
+    await assert.rejects(p.applyMessages([good1!, bad!, good2!], "src"), /WRONGTYPE/);
+    // What apply-guard.ts does: halves in order, down to single messages; the refused one is dead-lettered.
+    await p.applyMessages([good1!], "src");
+    await assert.rejects(p.applyMessages([bad!], "src"), /WRONGTYPE/);
+    await p.applyMessages([good2!], "src");
+    const reader = new FeaturesReader(redis, p.prefix);
+    // g1's slot had applied the whole first attempt; its guard skips the part sent again.
+    assert.deepEqual((await reader.getUserFeatures("g1", AT_MS)).counts, { view: 1 });
+    assert.deepEqual((await reader.getUserFeatures("g2", AT_MS)).counts, { click: 1 });
+    assert.deepEqual(
+      await redis.hgetall(clusterControlKeys(p.prefix, p.ns, "features", 1).journal),
+      {},
+      "no journal pending",
+    );
+    assert.deepEqual(
+      await readAppliedPosition(redis, p.target(), "src"),
+      toLogPosition(good2!),
+      "the source moved past the refused message",
     );
   });
 });
