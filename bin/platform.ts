@@ -5,7 +5,7 @@ import { loadEnv, type Env } from "../core/config/env.ts";
 import { openDatabase, type Database } from "../core/postgres/database.ts";
 import { migrate } from "../core/postgres/migrate.ts";
 import { createKafka } from "../core/kafka/kafka.ts";
-import { openRedis } from "../core/redis/redis.ts";
+import { isCluster, openRedisClient, type RedisClient } from "../core/redis/redis.ts";
 import { openClickHouse } from "../core/clickhouse/open.ts";
 import type { ClickHouseStore } from "../core/clickhouse/port.ts";
 import { ApiKeys } from "../core/http/auth.ts";
@@ -21,7 +21,10 @@ export interface Resources {
   db: Database;
   kafka: Kafka;
   keys: ApiKeys;
+  /** A single Redis node (serving and model artifacts are not cluster-aware yet). */
   redis(): Redis;
+  /** The Redis of REDIS_URL, a single node or a cluster (`redis-cluster://`): the Redis projections use this. */
+  redisClient(): RedisClient;
   clickhouse(): Promise<ClickHouseStore>;
   close(): Promise<void>;
 }
@@ -52,7 +55,12 @@ export function resolveEnv(): Env {
 export async function openResources(env: Env): Promise<Resources> {
   const db = openDatabase(env.DATABASE_URL, { maxConnections: 20 });
   await migrate(db);
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
+  const redisClient = () => {
+    if (!env.REDIS_URL) throw new Error("REDIS_URL is required by this role");
+    redis ??= openRedisClient(env.REDIS_URL);
+    return redis;
+  };
   let clickhouse: Promise<ClickHouseStore> | undefined;
   return {
     env,
@@ -64,10 +72,12 @@ export async function openResources(env: Env): Promise<Resources> {
       admin: env.RECKON_ADMIN_KEYS,
     }),
     redis() {
-      if (!env.REDIS_URL) throw new Error("REDIS_URL is required by this role");
-      redis ??= openRedis(env.REDIS_URL);
-      return redis;
+      const client = redisClient();
+      if (isCluster(client))
+        throw new Error("REDIS_URL names a Redis Cluster; this role needs a single Redis node");
+      return client;
     },
+    redisClient,
     clickhouse() {
       clickhouse ??= openClickHouse(env.CLICKHOUSE_URL);
       return clickhouse;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../core/redis/redis.ts";
 import type { Resources, RoleModule } from "../bin/platform.ts";
 import { ConfigError } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
@@ -24,17 +24,18 @@ export const projectorGroupPrefix = (env: NodeJS.ProcessEnv = process.env) =>
   env.RECKON_PROJECTOR_GROUP_PREFIX || DEFAULT_GROUP_PREFIX;
 
 /** The Redis projections by name: what the role runs and what `reckon replay --projection` can rebuild. */
-export const REDIS_PROJECTIONS: Readonly<Record<string, (redis: Redis, prefix: string) => RedisProjection>> =
-  {
-    [FEATURES_PROJECTION]: (redis, prefix) =>
-      createFeaturesProjection(redis, { prefix, config: featuresConfigFromEnv() }),
-    [RECOMMENDATIONS_PROJECTION]: (redis, prefix) => createRecommendationsProjection(redis, { prefix }),
-  };
+export const REDIS_PROJECTIONS: Readonly<
+  Record<string, (redis: RedisClient, prefix: string) => RedisProjection>
+> = {
+  [FEATURES_PROJECTION]: (redis, prefix) =>
+    createFeaturesProjection(redis, { prefix, config: featuresConfigFromEnv() }),
+  [RECOMMENDATIONS_PROJECTION]: (redis, prefix) => createRecommendationsProjection(redis, { prefix }),
+};
 
 export const REDIS_PROJECTION_FACTORIES: Readonly<Record<string, ProjectionFactory>> = Object.fromEntries(
   Object.entries(REDIS_PROJECTIONS).map(([name, create]) => [
     name,
-    (resources: Resources) => create(resources.redis(), redisKeyPrefix()),
+    (resources: Resources) => create(resources.redisClient(), redisKeyPrefix()),
   ]),
 );
 
@@ -93,7 +94,7 @@ export function createProjectorsRole(
       metricsTimer.unref();
       return {
         routers: [statusRouter(status, keys)],
-        readiness: [{ name: "redis", check: async () => void (await resources.redis().ping()) }],
+        readiness: [{ name: "redis", check: async () => void (await resources.redisClient().ping()) }],
         async stop() {
           clearInterval(metricsTimer);
           setDefaultProjectionStatus(undefined);

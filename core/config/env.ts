@@ -38,7 +38,21 @@ const urlWithScheme = (schemes: string[]) =>
 export const EnvSchema = z.object({
   DATABASE_URL: urlWithScheme(["postgres://", "postgresql://"]),
   KAFKA_BROKERS: brokerList,
-  REDIS_URL: urlWithScheme(["redis://", "rediss://"]).optional(),
+  REDIS_URL: z
+    .string()
+    .refine(
+      (s) => ["redis://", "rediss://", "redis-cluster://"].some((p) => s.startsWith(p)),
+      "must start with redis://, rediss:// or redis-cluster://",
+    )
+    // redis-cluster://host:port,host:port is not a WHATWG URL; core/redis/redis.ts parses it.
+    .refine(
+      (s) =>
+        s.startsWith("redis-cluster://")
+          ? /^redis-cluster:\/\/([^@/]*@)?[^,/]+(,[^,/]+)*\/?$/.test(s)
+          : URL.canParse(s),
+      "must be a valid URL (a cluster: redis-cluster://host:port,host:port)",
+    )
+    .optional(),
   CLICKHOUSE_URL: urlWithScheme(["http://", "https://", "chdb://"]).optional(),
   CLICKHOUSE_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8123),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),

@@ -26,6 +26,16 @@ export function stackEnv(): { DATABASE_URL: string; KAFKA_BROKERS: string[]; RED
   };
 }
 
+/** The stack's Redis Cluster seed nodes (`REDIS_CLUSTER_NODES`), for specs that run on a cluster too. */
+export function stackRedisClusterNodes(): string {
+  const file = path.join(REPO_ROOT, ".reckon/stack.env");
+  const fromFile = existsSync(file) ? parseEnvFile(readFileSync(file, "utf8")) : {};
+  const nodes = process.env.REDIS_CLUSTER_NODES ?? fromFile.REDIS_CLUSTER_NODES;
+  if (!nodes)
+    throw new Error('REDIS_CLUSTER_NODES is not set: run "npm run stack:up" (it starts the cluster)');
+  return nodes;
+}
+
 export const uniqueName = (prefix: string) =>
   `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
 

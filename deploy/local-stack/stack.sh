@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Local development stack for Reckon without Docker or systemd: Postgres 15, Redis 7 and a
-# single-node KRaft Kafka, all on 127.0.0.1. See deploy/README.md.
+# Local development stack for Reckon without Docker or systemd: Postgres 15, Redis 7, a 3-master
+# Redis Cluster (ports 7001-7003) and a single-node KRaft Kafka, all on 127.0.0.1. See deploy/README.md.
 #
 #   stack.sh up | down | status | reset
-#   stack.sh start|stop|restart postgres|redis|kafka
+#   stack.sh start|stop|restart postgres|redis|redis-cluster|kafka
 #   stack.sh k6          # build k6 if missing, print its path
 #   stack.sh env         # print the stack.env contents
 #
@@ -36,6 +36,8 @@ KAFKA_PID="$KAFKA_DIR/kafka.pid"
 KAFKA_LOG="$KAFKA_DIR/kafka.log"
 REDIS_DIR="$STACK_DIR/redis"
 REDIS_PID="$REDIS_DIR/redis.pid"
+REDIS_CLUSTER_PORTS=(7001 7002 7003)
+REDIS_CLUSTER_DIR="$STACK_DIR/redis-cluster"
 
 ENV_FILE="$REPO_DIR/.reckon/stack.env"
 
@@ -192,6 +194,80 @@ redis_pid() {
   local pid
   pid="$(cat "$REDIS_PID" 2>/dev/null || true)"
   if pid_alive "$pid"; then echo "$pid"; else port_pid "$REDIS_PORT"; fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Redis Cluster: three masters, no replicas, on loopback (tests of the cluster code paths)
+# ---------------------------------------------------------------------------------------------
+redis_cluster_nodes() {
+  local IFS=,
+  echo "${REDIS_CLUSTER_PORTS[*]/#/$HOST:}"
+}
+
+redis_cluster_ok() {
+  local port
+  for port in "${REDIS_CLUSTER_PORTS[@]}"; do
+    redis-cli -h "$HOST" -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+  done
+}
+
+start_redis_cluster() {
+  redis_cluster_ok && return 0
+  local port dir i
+  for port in "${REDIS_CLUSTER_PORTS[@]}"; do
+    redis-cli -h "$HOST" -p "$port" ping >/dev/null 2>&1 && continue
+    port_open "$port" && die "port $port is taken by something that is not Redis"
+    dir="$REDIS_CLUSTER_DIR/$port"
+    mkdir -p "$dir"
+    log "starting Redis Cluster node on $HOST:$port"
+    # nodes.conf keeps the cluster's membership and slots across restarts; the data itself is not kept.
+    redis-server --daemonize yes --bind "$HOST" --port "$port" --cluster-enabled yes \
+      --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 5000 --save '' --appendonly no \
+      --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" 9>&- </dev/null
+  done
+  for port in "${REDIS_CLUSTER_PORTS[@]}"; do
+    for ((i = 0; i < 100; i++)); do
+      redis-cli -h "$HOST" -p "$port" ping >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    redis-cli -h "$HOST" -p "$port" ping >/dev/null 2>&1 || die "Redis Cluster node $port did not answer"
+  done
+  # Formed once; restarted nodes find each other again through nodes.conf.
+  if [[ "$(redis-cli -h "$HOST" -p "${REDIS_CLUSTER_PORTS[0]}" cluster info | tr -d '\r' |
+    sed -n 's/^cluster_slots_assigned://p')" == 0 ]]; then
+    log "creating Redis Cluster $(redis_cluster_nodes)"
+    redis-cli --cluster create "${REDIS_CLUSTER_PORTS[@]/#/$HOST:}" --cluster-replicas 0 --cluster-yes \
+      </dev/null >"$REDIS_CLUSTER_DIR/create.log" 2>&1 ||
+      die "redis-cli --cluster create failed: $(tail -n 20 "$REDIS_CLUSTER_DIR/create.log")"
+  fi
+  for ((i = 0; i < 300; i++)); do
+    redis_cluster_ok && return 0
+    sleep 0.1
+  done
+  die "Redis Cluster did not reach cluster_state:ok (see $REDIS_CLUSTER_DIR/*/redis.log)"
+}
+
+stop_redis_cluster() {
+  local port
+  for port in "${REDIS_CLUSTER_PORTS[@]}"; do
+    if port_open "$port"; then
+      log "stopping Redis Cluster node $port"
+      redis-cli -h "$HOST" -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    fi
+    wait_port_closed "$port" 30 || die "Redis Cluster node still listening on $port"
+    rm -f "$REDIS_CLUSTER_DIR/$port/redis.pid"
+  done
+}
+
+redis_cluster_pids() {
+  local port pid pids=()
+  for port in "${REDIS_CLUSTER_PORTS[@]}"; do
+    pid="$(cat "$REDIS_CLUSTER_DIR/$port/redis.pid" 2>/dev/null || true)"
+    pid_alive "$pid" || pid="$(port_pid "$port")"
+    pids+=("${pid:--}")
+  done
+  local IFS=,
+  echo "${pids[*]}"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -357,6 +433,7 @@ write_env() {
   cat >"$tmp" <<EOF
 DATABASE_URL=postgres://reckon:reckon@$HOST:$PG_PORT/reckon
 REDIS_URL=redis://$HOST:$REDIS_PORT
+REDIS_CLUSTER_NODES=$(redis_cluster_nodes)
 KAFKA_BROKERS=$HOST:$KAFKA_PORT
 EOF
   mv -f "$tmp" "$ENV_FILE"
@@ -365,9 +442,9 @@ EOF
 status_line() {
   local name=$1 addr=$2 up=$3 pid=$4
   if [[ $up == 1 ]]; then
-    printf '%-9s up    %-16s pid %s\n' "$name" "$addr" "${pid:--}"
+    printf '%-13s up    %-16s pid %s\n' "$name" "$addr" "${pid:--}"
   else
-    printf '%-9s down  %-16s -\n' "$name" "$addr"
+    printf '%-13s down  %-16s -\n' "$name" "$addr"
   fi
 }
 
@@ -377,6 +454,9 @@ cmd_status() {
   status_line postgres "$HOST:$PG_PORT" $up "$([[ $up == 1 ]] && pg_pid)"
   up=0; redis-cli -h "$HOST" -p "$REDIS_PORT" ping >/dev/null 2>&1 && up=1
   status_line redis "$HOST:$REDIS_PORT" $up "$([[ $up == 1 ]] && redis_pid)"
+  up=0; redis_cluster_ok && up=1
+  status_line redis-cluster "$HOST:${REDIS_CLUSTER_PORTS[0]}-${REDIS_CLUSTER_PORTS[-1]}" $up \
+    "$([[ $up == 1 ]] && redis_cluster_pids)"
   up=0; kafka_ready && up=1
   status_line kafka "$HOST:$KAFKA_PORT" $up "$([[ $up == 1 ]] && kafka_pid)"
 }
@@ -385,8 +465,9 @@ start_one() {
   case "$1" in
     postgres | pg) ensure_packages && start_postgres ;;
     redis) ensure_packages && start_redis ;;
+    redis-cluster) ensure_packages && start_redis_cluster ;;
     kafka) start_kafka ;;
-    *) die "unknown service '$1' (postgres|redis|kafka)" ;;
+    *) die "unknown service '$1' (postgres|redis|redis-cluster|kafka)" ;;
   esac
 }
 
@@ -394,20 +475,23 @@ stop_one() {
   case "$1" in
     postgres | pg) stop_postgres ;;
     redis) stop_redis ;;
+    redis-cluster) stop_redis_cluster ;;
     kafka) stop_kafka ;;
-    *) die "unknown service '$1' (postgres|redis|kafka)" ;;
+    *) die "unknown service '$1' (postgres|redis|redis-cluster|kafka)" ;;
   esac
 }
 
 cmd_up() {
   # Fast path: everything already answers, nothing to install or start.
-  if pg_app_ok && redis-cli -h "$HOST" -p "$REDIS_PORT" ping >/dev/null 2>&1 && kafka_ready; then
+  if pg_app_ok && redis-cli -h "$HOST" -p "$REDIS_PORT" ping >/dev/null 2>&1 && redis_cluster_ok &&
+    kafka_ready; then
     write_env
     return 0
   fi
   ensure_packages
   start_postgres
   start_redis
+  start_redis_cluster
   start_kafka
   write_env
   log "stack up; env in $ENV_FILE"
@@ -415,6 +499,7 @@ cmd_up() {
 
 cmd_down() {
   stop_kafka
+  stop_redis_cluster
   stop_redis
   stop_postgres
 }
@@ -426,8 +511,8 @@ cmd_reset() {
     as_postgres psql -X -q -p "$PG_PORT" -d postgres -c 'DROP DATABASE IF EXISTS reckon WITH (FORCE)' >/dev/null
   fi
   cmd_down
-  log "wiping $KAFKA_DIR and $REDIS_DIR"
-  rm -rf "$KAFKA_DIR" "$REDIS_DIR"
+  log "wiping $KAFKA_DIR, $REDIS_DIR and $REDIS_CLUSTER_DIR"
+  rm -rf "$KAFKA_DIR" "$REDIS_DIR" "$REDIS_CLUSTER_DIR"
   rm -f "$ENV_FILE"
 }
 

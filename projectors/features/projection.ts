@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../core/redis/redis.ts";
 import { RedisProjection } from "../runtime/redis-projection.ts";
 import { DEFAULT_KEY_PREFIX } from "../runtime/keys.ts";
 import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "./config.ts";
@@ -9,7 +9,7 @@ export const FEATURES_NS = "f";
 
 /** Per-user, per-item and per-category ML features in Redis (see README.md for the key layout). */
 export function createFeaturesProjection(
-  redis: Redis,
+  redis: RedisClient,
   options: { prefix?: string; config?: FeaturesConfig } = {},
 ): RedisProjection {
   const config = options.config ?? DEFAULT_FEATURES_CONFIG;

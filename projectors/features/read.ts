@@ -1,8 +1,8 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../core/redis/redis.ts";
 import type { CatalogItem } from "../../core/contracts/item.ts";
 import { ALL_CATEGORIES, DEFAULT_KEY_PREFIX, versionBase } from "../runtime/keys.ts";
 import { currentVersion } from "../runtime/redis-batch.ts";
-import { decayedValue, readWindows, SCALE, type HalfLife } from "../runtime/decay.ts";
+import { decayedValue, READ_WINDOWS, readWindows, SCALE, type HalfLife } from "../runtime/decay.ts";
 import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "./config.ts";
 import { featureKeys } from "./ops.ts";
 import { FEATURES_NS, FEATURES_PROJECTION } from "./projection.ts";
@@ -64,7 +64,7 @@ export class FeaturesReader {
   private readonly redis: RedisWithUserState;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix = DEFAULT_KEY_PREFIX,
     private readonly config: FeaturesConfig = DEFAULT_FEATURES_CONFIG,
   ) {
@@ -107,7 +107,6 @@ export class FeaturesReader {
     const windows = readWindows(h, atMs);
     const keys = [featureKeys.userRecent(userId), ...windows.map((k) => featureKeys.userAffinity(userId, k))];
     const [rawRecent, ...affinityHashes] = await this.redis.reckonUserState(
-      keys.length,
       ...(await Promise.all(keys.map((k) => this.key(k)))),
     );
     const byCategory = new Map<string, Map<number, number>>();
@@ -286,14 +285,15 @@ for i = 2, #KEYS do out[i] = redis.call('HGETALL', KEYS[i]) end
 return out
 `;
 
-type RedisWithUserState = Redis & {
-  reckonUserState(numberOfKeys: number, ...keys: string[]): Promise<string[][]>;
+type RedisWithUserState = RedisClient & {
+  reckonUserState(...keys: string[]): Promise<string[][]>;
 };
 
-const scripted = new WeakSet<Redis>();
-function withUserStateScript(redis: Redis): RedisWithUserState {
+const scripted = new WeakSet<RedisClient>();
+function withUserStateScript(redis: RedisClient): RedisWithUserState {
   if (!scripted.has(redis)) {
-    redis.defineCommand("reckonUserState", { lua: USER_STATE_SCRIPT });
+    // A fixed key count: a cluster client routes (and auto-pipelines) the command by its declared keys.
+    redis.defineCommand("reckonUserState", { lua: USER_STATE_SCRIPT, numberOfKeys: 1 + READ_WINDOWS });
     scripted.add(redis);
   }
   return redis as RedisWithUserState;

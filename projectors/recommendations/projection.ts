@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../core/redis/redis.ts";
 import { RedisProjection } from "../runtime/redis-projection.ts";
 import { DEFAULT_KEY_PREFIX } from "../runtime/keys.ts";
 import { DEFAULT_RECOMMENDATIONS_CONFIG, recommendationOps, type RecommendationsConfig } from "./ops.ts";
@@ -8,7 +8,7 @@ export const RECOMMENDATIONS_NS = "r";
 
 /** Online item-to-item neighbours from co-occurrence in user histories. */
 export function createRecommendationsProjection(
-  redis: Redis,
+  redis: RedisClient,
   options: { prefix?: string; config?: RecommendationsConfig } = {},
 ): RedisProjection {
   const config = options.config ?? DEFAULT_RECOMMENDATIONS_CONFIG;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../core/redis/redis.ts";
 import { DEFAULT_KEY_PREFIX, versionBase } from "../runtime/keys.ts";
 import { currentVersion } from "../runtime/redis-batch.ts";
 import { cosine, recommendationKeys } from "./ops.ts";
@@ -16,7 +16,7 @@ export class RecommendationsReader {
   private cached: { version: number; until: number } | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix = DEFAULT_KEY_PREFIX,
   ) {}
 

@@ -1,22 +1,15 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Redis } from "ioredis";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
-import { stackEnv, uniqueName } from "../../core/testing/stack.ts";
+import type { RedisClient } from "../../core/redis/redis.ts";
+import { uniqueName } from "../../core/testing/stack.ts";
 import { createFeaturesProjection } from "../features/projection.ts";
 import { FeaturesReader } from "../features/read.ts";
 import { createRecommendationsProjection } from "../recommendations/projection.ts";
 import { RecommendationsReader } from "../recommendations/read.ts";
 import { deleteKeys } from "./replay.ts";
-import { catalog, dumpVersion, interaction } from "./testing.ts";
+import { catalog, dumpVersion, interaction, REDIS_BACKENDS } from "./testing.ts";
 import type { RedisProjection } from "./redis-projection.ts";
-
-const redis = new Redis(stackEnv().REDIS_URL);
-const prefixes: string[] = [];
-after(async () => {
-  for (const p of prefixes) await deleteKeys(redis, `${p}:*`);
-  redis.disconnect();
-});
 
 const TOPIC = "t";
 const base = Date.now() - 3_600_000;
@@ -47,147 +40,162 @@ function workload(): { catalogMessages: LogMessage[]; byPartition: LogMessage[][
   return { catalogMessages, byPartition };
 }
 
-async function fresh(create: (redis: Redis, prefix: string) => RedisProjection) {
-  const prefix = uniqueName("rktest");
-  prefixes.push(prefix);
-  return create(redis, prefix);
-}
-
-const projections = {
-  features: (r: Redis, prefix: string) => createFeaturesProjection(r, { prefix }),
-  recommendations: (r: Redis, prefix: string) => createRecommendationsProjection(r, { prefix }),
-};
-
-async function applyAll(p: RedisProjection, batches: { partition: number; messages: LogMessage[] }[]) {
-  for (const b of batches) {
-    await p.apply({
-      topic: TOPIC,
-      partition: b.partition,
-      messages: b.messages.map((message, i) => ({ offset: String(i), message })),
-    });
-  }
-}
-
-const chunk = <T>(xs: T[], size: number) =>
-  Array.from({ length: Math.ceil(xs.length / size) }, (_, i) => xs.slice(i * size, i * size + size));
-
-for (const [name, create] of Object.entries(projections)) {
-  describe(`${name}: idempotent projection`, () => {
-    const { catalogMessages, byPartition } = workload();
-    const catalogBatch = { partition: 3, messages: catalogMessages };
-
-    test("projecting the same events twice gives the same state", async () => {
-      const p = await fresh(create);
-      const batches = [catalogBatch, ...byPartition.map((messages, partition) => ({ partition, messages }))];
-      await applyAll(p, batches);
-      const once = await dumpVersion(redis, p.prefix, p.ns, 1);
-      assert.ok(Object.keys(once).length > 10, "the workload produced state");
-      await applyAll(p, batches);
-      // Redelivery in smaller batches, overlapping what was applied.
-      await applyAll(
-        p,
-        byPartition.flatMap((messages, partition) =>
-          chunk(messages, 7).map((m) => ({ partition, messages: m })),
-        ),
-      );
-      assert.deepEqual(await dumpVersion(redis, p.prefix, p.ns, 1), once);
+// The same properties on a single Redis and on a Redis Cluster (the per-slot batch path, cluster-batch.ts).
+for (const backend of REDIS_BACKENDS) {
+  describe(backend.name, () => {
+    const redis: RedisClient = backend.open();
+    const prefixes: string[] = [];
+    after(async () => {
+      for (const p of prefixes) await deleteKeys(redis, `${p}:*`);
+      redis.disconnect();
     });
 
-    test("a different interleaving across users (partitions) gives the same state", async () => {
-      const a = await fresh(create);
-      await applyAll(a, [
-        catalogBatch,
-        ...byPartition.map((messages, partition) => ({ partition, messages })),
-      ]);
-      const b = await fresh(create);
-      // Round-robin small batches from the partitions, in reverse partition order.
-      const chunks = byPartition.map((messages) => chunk(messages, 5));
-      const interleaved: { partition: number; messages: LogMessage[] }[] = [];
-      for (let i = 0; i < Math.max(...chunks.map((c) => c.length)); i++) {
-        for (let partition = 2; partition >= 0; partition--) {
-          const c = chunks[partition]![i];
-          if (c) interleaved.push({ partition, messages: c });
-        }
+    async function fresh(create: (redis: RedisClient, prefix: string) => RedisProjection) {
+      const prefix = uniqueName("rktest");
+      prefixes.push(prefix);
+      return create(redis, prefix);
+    }
+
+    const projections = {
+      features: (r: RedisClient, prefix: string) => createFeaturesProjection(r, { prefix }),
+      recommendations: (r: RedisClient, prefix: string) => createRecommendationsProjection(r, { prefix }),
+    };
+
+    async function applyAll(p: RedisProjection, batches: { partition: number; messages: LogMessage[] }[]) {
+      for (const b of batches) {
+        await p.apply({
+          topic: TOPIC,
+          partition: b.partition,
+          messages: b.messages.map((message, i) => ({ offset: String(i), message })),
+        });
       }
-      await applyAll(b, [catalogBatch, ...interleaved]);
-      assert.deepEqual(
-        await dumpVersion(redis, b.prefix, b.ns, 1),
-        await dumpVersion(redis, a.prefix, a.ns, 1),
-      );
+    }
+
+    const chunk = <T>(xs: T[], size: number) =>
+      Array.from({ length: Math.ceil(xs.length / size) }, (_, i) => xs.slice(i * size, i * size + size));
+
+    for (const [name, create] of Object.entries(projections)) {
+      describe(`${name}: idempotent projection`, () => {
+        const { catalogMessages, byPartition } = workload();
+        const catalogBatch = { partition: 3, messages: catalogMessages };
+
+        test("projecting the same events twice gives the same state", async () => {
+          const p = await fresh(create);
+          const batches = [
+            catalogBatch,
+            ...byPartition.map((messages, partition) => ({ partition, messages })),
+          ];
+          await applyAll(p, batches);
+          const once = await dumpVersion(redis, p.prefix, p.ns, 1);
+          assert.ok(Object.keys(once).length > 10, "the workload produced state");
+          await applyAll(p, batches);
+          // Redelivery in smaller batches, overlapping what was applied.
+          await applyAll(
+            p,
+            byPartition.flatMap((messages, partition) =>
+              chunk(messages, 7).map((m) => ({ partition, messages: m })),
+            ),
+          );
+          assert.deepEqual(await dumpVersion(redis, p.prefix, p.ns, 1), once);
+        });
+
+        test("a different interleaving across users (partitions) gives the same state", async () => {
+          const a = await fresh(create);
+          await applyAll(a, [
+            catalogBatch,
+            ...byPartition.map((messages, partition) => ({ partition, messages })),
+          ]);
+          const b = await fresh(create);
+          // Round-robin small batches from the partitions, in reverse partition order.
+          const chunks = byPartition.map((messages) => chunk(messages, 5));
+          const interleaved: { partition: number; messages: LogMessage[] }[] = [];
+          for (let i = 0; i < Math.max(...chunks.map((c) => c.length)); i++) {
+            for (let partition = 2; partition >= 0; partition--) {
+              const c = chunks[partition]![i];
+              if (c) interleaved.push({ partition, messages: c });
+            }
+          }
+          await applyAll(b, [catalogBatch, ...interleaved]);
+          assert.deepEqual(
+            await dumpVersion(redis, b.prefix, b.ns, 1),
+            await dumpVersion(redis, a.prefix, a.ns, 1),
+          );
+        });
+      });
+    }
+
+    describe("read API values", () => {
+      test("features: recent items, counts, last activity, catalog (newer version wins), trending", async () => {
+        const p = await fresh(projections.features);
+        const reader = new FeaturesReader(redis, p.prefix);
+        await applyAll(p, [
+          {
+            partition: 0,
+            messages: [catalog("a", ["x"], 2), catalog("a", ["y"], 1), catalog("b", ["x", "y"], 1)],
+          },
+          {
+            partition: 1,
+            messages: [
+              interaction("u", "a", "view", at(10)),
+              interaction("u", "b", "purchase", at(30)),
+              interaction("u", "a", "click", at(20)),
+              interaction("u", "b", "view", at(5)),
+              interaction("v", "b", "view", at(1)),
+            ],
+          },
+        ]);
+        assert.deepEqual(await reader.getRecentItems("u", 10), ["b", "a"]);
+        const f = await reader.getUserFeatures("u");
+        assert.deepEqual(f.counts, { view: 2, purchase: 1, click: 1 });
+        assert.equal(f.last_activity, at(30));
+        assert.deepEqual(
+          f.recent.map((r) => `${r.type}:${r.item_id}`),
+          ["purchase:b", "click:a", "view:a", "view:b"],
+        );
+        assert.deepEqual(
+          f.affinities.map((a) => a.category),
+          ["x", "y"],
+        );
+        assert.deepEqual((await reader.getItem("a"))?.categories, ["x"]);
+        assert.equal(await reader.getItem("zzz"), undefined);
+        // The catalog index lists every known item once, whatever the number of versions.
+        assert.deepEqual((await reader.getCatalogItems(10)).sort(), ["a", "b"]);
+        const popularity = await reader.getItemPopularity("b");
+        assert.deepEqual(popularity.counts, { purchase: 1, view: 2 });
+        assert.deepEqual(
+          (await reader.getTrending(undefined, 5)).map((t) => t.item_id),
+          ["b", "a"],
+        );
+        assert.deepEqual(
+          (await reader.getTrending("y", 5)).map((t) => t.item_id),
+          ["b"],
+        );
+      });
+
+      test("recommendations: neighbours by cosine of co-occurrence", async () => {
+        const p = await fresh(projections.recommendations);
+        const reader = new RecommendationsReader(redis, p.prefix);
+        // u1: a,b  u2: a,b  u3: a,c  u4: c  → co(a,b)=2 co(a,c)=1, cnt a=3 b=2 c=2
+        const m = [
+          interaction("u1", "a", "view", at(1)),
+          interaction("u1", "b", "view", at(2)),
+          interaction("u2", "a", "view", at(3)),
+          interaction("u2", "b", "view", at(4)),
+          interaction("u2", "b", "click", at(5)),
+          interaction("u3", "a", "view", at(6)),
+          interaction("u3", "c", "view", at(7)),
+          interaction("u4", "c", "view", at(8)),
+        ];
+        await applyAll(p, [{ partition: 0, messages: m }]);
+        assert.deepEqual(await reader.getNeighbours("a", 5), [
+          { item_id: "b", co_count: 2, score: 2 / Math.sqrt(6) },
+          { item_id: "c", co_count: 1, score: 1 / Math.sqrt(6) },
+        ]);
+        assert.deepEqual(await reader.getNeighbours("c", 5), [
+          { item_id: "a", co_count: 1, score: 1 / Math.sqrt(6) },
+        ]);
+        assert.deepEqual(await reader.getUserHistory("u2"), ["b", "a"]);
+      });
     });
   });
 }
-
-describe("read API values", () => {
-  test("features: recent items, counts, last activity, catalog (newer version wins), trending", async () => {
-    const p = await fresh(projections.features);
-    const reader = new FeaturesReader(redis, p.prefix);
-    await applyAll(p, [
-      {
-        partition: 0,
-        messages: [catalog("a", ["x"], 2), catalog("a", ["y"], 1), catalog("b", ["x", "y"], 1)],
-      },
-      {
-        partition: 1,
-        messages: [
-          interaction("u", "a", "view", at(10)),
-          interaction("u", "b", "purchase", at(30)),
-          interaction("u", "a", "click", at(20)),
-          interaction("u", "b", "view", at(5)),
-          interaction("v", "b", "view", at(1)),
-        ],
-      },
-    ]);
-    assert.deepEqual(await reader.getRecentItems("u", 10), ["b", "a"]);
-    const f = await reader.getUserFeatures("u");
-    assert.deepEqual(f.counts, { view: 2, purchase: 1, click: 1 });
-    assert.equal(f.last_activity, at(30));
-    assert.deepEqual(
-      f.recent.map((r) => `${r.type}:${r.item_id}`),
-      ["purchase:b", "click:a", "view:a", "view:b"],
-    );
-    assert.deepEqual(
-      f.affinities.map((a) => a.category),
-      ["x", "y"],
-    );
-    assert.deepEqual((await reader.getItem("a"))?.categories, ["x"]);
-    assert.equal(await reader.getItem("zzz"), undefined);
-    // The catalog index lists every known item once, whatever the number of versions.
-    assert.deepEqual((await reader.getCatalogItems(10)).sort(), ["a", "b"]);
-    const popularity = await reader.getItemPopularity("b");
-    assert.deepEqual(popularity.counts, { purchase: 1, view: 2 });
-    assert.deepEqual(
-      (await reader.getTrending(undefined, 5)).map((t) => t.item_id),
-      ["b", "a"],
-    );
-    assert.deepEqual(
-      (await reader.getTrending("y", 5)).map((t) => t.item_id),
-      ["b"],
-    );
-  });
-
-  test("recommendations: neighbours by cosine of co-occurrence", async () => {
-    const p = await fresh(projections.recommendations);
-    const reader = new RecommendationsReader(redis, p.prefix);
-    // u1: a,b  u2: a,b  u3: a,c  u4: c  → co(a,b)=2 co(a,c)=1, cnt a=3 b=2 c=2
-    const m = [
-      interaction("u1", "a", "view", at(1)),
-      interaction("u1", "b", "view", at(2)),
-      interaction("u2", "a", "view", at(3)),
-      interaction("u2", "b", "view", at(4)),
-      interaction("u2", "b", "click", at(5)),
-      interaction("u3", "a", "view", at(6)),
-      interaction("u3", "c", "view", at(7)),
-      interaction("u4", "c", "view", at(8)),
-    ];
-    await applyAll(p, [{ partition: 0, messages: m }]);
-    assert.deepEqual(await reader.getNeighbours("a", 5), [
-      { item_id: "b", co_count: 2, score: 2 / Math.sqrt(6) },
-      { item_id: "c", co_count: 1, score: 1 / Math.sqrt(6) },
-    ]);
-    assert.deepEqual(await reader.getNeighbours("c", 5), [
-      { item_id: "a", co_count: 1, score: 1 / Math.sqrt(6) },
-    ]);
-    assert.deepEqual(await reader.getUserHistory("u2"), ["b", "a"]);
-  });
-});

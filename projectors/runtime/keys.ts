@@ -1,3 +1,5 @@
+import { keySlot, slotTag } from "../../core/redis/slots.ts";
+
 /**
  * Redis key naming for projections. Every key carries the projection's namespace and version, and a hash tag
  * (`{u:42}`, `{i:7}`, `{c:books}`) so that all keys of one entity live in one Redis Cluster slot:
@@ -32,3 +34,20 @@ export const appliedField = (topic: string, partition: number) => `${topic}:${pa
 
 /** The pseudo source a log replay (rebuild) records its progress under. */
 export const REPLAY_SOURCE = "log";
+
+/**
+ * Redis Cluster bookkeeping of one version. The applied positions and the pending batch journals live in the
+ * version pointer's slot (a tag chosen to hash there), so that one script can check the pointer while it writes
+ * them, and the version switch can read them and move the pointer atomically. Relative names start with `{s:`.
+ */
+export function clusterControlKeys(prefix: string, ns: string, projection: string, version: number) {
+  const pointer = versionPointerKey(prefix, projection);
+  const base = versionBase(prefix, ns, version) + slotTag(keySlot(pointer));
+  return { pointer, applied: `${base}:${APPLIED_KEY}`, journal: `${base}:journal` };
+}
+
+/** Redis Cluster: the per-slot guard (hash source → last applied position) of one version, in `slot`. */
+export const slotGuardKey = (base: string, slot: number) => `${base}${slotTag(slot)}:g`;
+
+/** Whether a relative key is cluster bookkeeping (guards, journal, applied), see clusterControlKeys. */
+export const isClusterBookkeeping = (relative: string) => relative.startsWith("{s:");

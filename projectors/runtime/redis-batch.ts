@@ -1,8 +1,10 @@
 import type { Redis } from "ioredis";
 import type { LogPosition } from "../../core/contracts/position.ts";
-import { compareLogPositions, parsePositionToken } from "../../core/contracts/position.ts";
-import { APPLIED_KEY, versionBase, versionPointerKey } from "./keys.ts";
-import { encodeBatch } from "./batch-encoding.ts";
+import { parsePositionToken } from "../../core/contracts/position.ts";
+import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
+import { APPLIED_KEY, clusterControlKeys, versionBase, versionPointerKey } from "./keys.ts";
+import { encodeBatch, increasingAfter, packStream } from "./batch-encoding.ts";
+import { applyOpsBatchCluster } from "./cluster-batch.ts";
 
 /**
  * Applies a batch of messages' effects to Redis atomically and idempotently: one Lua script per batch skips
@@ -21,9 +23,9 @@ import { encodeBatch } from "./batch-encoding.ts";
  * inside the batch (a redelivery that overlaps what was applied), it answers with that position and the batch
  * is sent again without the messages at or below it.
  *
- * Redis Cluster: the script builds key names itself, which a cluster only allows within one slot. The
- * per-slot variant keeps a guard per user slot (`{u:ID}:applied`, the user's last applied position) and
- * sends each message's effects grouped by slot, each group guarded by the message position; see README.md.
+ * Redis Cluster: the script builds key names itself, which a cluster only allows within one slot, so a cluster
+ * client takes another path (cluster-batch.ts): cross-slot reads resolved client-side, a journal, one guarded
+ * script per slot. See README.md ("Redis Cluster").
  */
 export type Op =
   | ["zadd_gt", key: string, score: string, member: string]
@@ -45,6 +47,18 @@ export type Op =
    * records it (score `timeMs`) and trims the history to `histCap`.
    */
   | ["cooc", histKey: string, item: string, timeMs: string, histCap: string, nbrCap: string];
+
+/**
+ * What `catfan` and `cooc` become once their reads are resolved (Redis Cluster path, cluster-batch.ts): each
+ * reads only the key it writes, so a batch can be split by slot.
+ */
+export type ResolvedOp =
+  | Exclude<Op, ["catfan", ...unknown[]] | ["cooc", ...unknown[]]>
+  | ["incrby", key: string, by: string]
+  /** ZINCRBY, then trim the set to its `cap` highest entries. */
+  | ["zincrby_cap", key: string, by: string, member: string, cap: string]
+  /** A user history entry: ZADD GT when `item` is there, else ZADD and trim to `cap` (as `cooc` does). */
+  | ["hist_add", key: string, item: string, timeMs: string, cap: string];
 
 export interface OpsMessage {
   position: LogPosition;
@@ -243,39 +257,13 @@ function withScript(redis: Redis): WithScript {
   return redis as WithScript;
 }
 
-const SEPARATOR = "\x1e";
-
-/**
- * One string instead of tens of thousands of arguments: ioredis converts and writes every argument separately,
- * which cost more than the script itself. Ids cannot contain control characters, but catalog fields might;
- * such a batch goes as arguments (ioredis flattens the array).
- */
-function packStream(fields: string[]): [string, string] | [string, string[]] {
-  // Checked field by field before joining: for 40k fields that is a third cheaper than counting separators in
-  // the joined string (which copied it once more).
-  for (const f of fields) if (f.includes(SEPARATOR)) return ["args", fields];
-  return ["packed", fields.length === 0 ? "" : fields.join(SEPARATOR) + SEPARATOR];
-}
-
-/** The messages that the old one-by-one guard would apply from `after` on: strictly increasing positions. */
-function increasingAfter(messages: readonly OpsMessage[], after: LogPosition | undefined): OpsMessage[] {
-  const out: OpsMessage[] = [];
-  let last = after;
-  for (const m of messages) {
-    if (last === undefined || compareLogPositions(m.position, last) > 0) {
-      out.push(m);
-      last = m.position;
-    }
-  }
-  return out;
-}
-
 export async function applyOpsBatch(
-  redis: Redis,
+  redis: RedisClient,
   target: BatchTarget,
   source: string,
   messages: readonly OpsMessage[],
 ): Promise<BatchResult> {
+  if (isCluster(redis)) return applyOpsBatchCluster(redis, target, source, messages);
   const script = withScript(redis);
   const header = [
     versionPointerKey(target.prefix, target.projection),
@@ -308,18 +296,25 @@ export async function applyOpsBatch(
 }
 
 /** The version readers and the live consumer use now. */
-export async function currentVersion(redis: Redis, prefix: string, projection: string): Promise<number> {
+export async function currentVersion(
+  redis: RedisClient,
+  prefix: string,
+  projection: string,
+): Promise<number> {
   const v = await redis.get(versionPointerKey(prefix, projection));
   return v === null ? 1 : Number(v);
 }
 
 /** The applied position stored for `source` in the current version (or `version`). */
 export async function readAppliedPosition(
-  redis: Redis,
+  redis: RedisClient,
   target: BatchTarget,
   source: string,
 ): Promise<LogPosition | undefined> {
   const version = target.version ?? (await currentVersion(redis, target.prefix, target.projection));
-  const token = await redis.hget(versionBase(target.prefix, target.ns, version) + APPLIED_KEY, source);
+  const key = isCluster(redis)
+    ? clusterControlKeys(target.prefix, target.ns, target.projection, version).applied
+    : versionBase(target.prefix, target.ns, version) + APPLIED_KEY;
+  const token = await redis.hget(key, source);
   return token === null ? undefined : parsePositionToken(token);
 }

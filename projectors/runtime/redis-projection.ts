@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../core/redis/redis.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { LogPosition } from "../../core/contracts/position.ts";
 import { toLogPosition } from "../../ingest/relay/log-reader.ts";
@@ -13,7 +13,7 @@ export interface RedisProjectionOptions {
   name: string;
   /** Short key namespace (see keys.ts). */
   ns: string;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** Pure: the effects of one message. `nowMs` only sets key lifetimes, never stored values. */
   decide(message: LogMessage, nowMs: number): OpsDecision;
@@ -45,7 +45,7 @@ export class RedisProjection implements Projection {
     return this.options.prefix;
   }
 
-  get redis(): Redis {
+  get redis(): RedisClient {
     return this.options.redis;
   }
 

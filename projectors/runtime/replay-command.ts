@@ -1,7 +1,7 @@
 import type { Env } from "../../core/config/env.ts";
 import { openDatabase } from "../../core/postgres/database.ts";
 import { migrate } from "../../core/postgres/migrate.ts";
-import { openRedis } from "../../core/redis/redis.ts";
+import { openRedisClient } from "../../core/redis/redis.ts";
 import { parsePositionToken, POSITION_TOKEN_RULE } from "../../core/contracts/position.ts";
 import { REDIS_PROJECTIONS, redisKeyPrefix } from "../role.ts";
 import { openClickHouse } from "../../core/clickhouse/open.ts";
@@ -46,7 +46,7 @@ export async function runReplayCommand(
   const create = REDIS_PROJECTIONS[opts.projection]!;
   if (!env.REDIS_URL) throw new Error("REDIS_URL is required by reckon replay");
   const db = openDatabase(env.DATABASE_URL);
-  const redis = openRedis(env.REDIS_URL);
+  const redis = openRedisClient(env.REDIS_URL);
   try {
     await migrate(db);
     return await replayProjection({

@@ -1,11 +1,19 @@
 import { replayProgressBar } from "./replay-progress.ts";
-import type { Redis } from "ioredis";
+import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
 import type { Queryable } from "../../core/postgres/database.ts";
 import { countLogAfter, readLogBatch, toLogPosition } from "../../ingest/relay/log-reader.ts";
 import { formatPositionToken, LOG_START, type LogPosition } from "../../core/contracts/position.ts";
 import { logger } from "../../core/logger.ts";
-import { APPLIED_KEY, appliedField, REPLAY_SOURCE, versionBase, versionPointerKey } from "./keys.ts";
+import {
+  APPLIED_KEY,
+  appliedField,
+  clusterControlKeys,
+  REPLAY_SOURCE,
+  versionBase,
+  versionPointerKey,
+} from "./keys.ts";
 import { currentVersion } from "./redis-batch.ts";
+import { finishJournals } from "./cluster-batch.ts";
 import type { RedisProjection } from "./redis-projection.ts";
 
 export interface ReplayOptions {
@@ -59,6 +67,81 @@ for i = 7, #ARGV do redis.call('HSET', newApplied, ARGV[i], tx .. '.' .. pos) en
 redis.call('SET', pointer, version)
 return 1
 `;
+
+/**
+ * The same switch on a Redis Cluster, where the pointer, both versions' applied hashes and the old version's
+ * journal share one slot (keys.ts clusterControlKeys). Returns 2 while a live batch is journaled into the old
+ * version and not committed: the rebuild finishes it (cluster-batch.ts finishJournals) and asks again, so that
+ * nothing writes the old version once the pointer has moved (a new live batch checks the pointer when it is
+ * journaled, in this slot).
+ */
+const CLUSTER_SWITCH = `
+local tx, pos, version = ARGV[1], ARGV[2], ARGV[3]
+local function after(tx1, p1, tx2, p2)
+  if #tx1 ~= #tx2 then return #tx1 > #tx2 end
+  if tx1 ~= tx2 then return tx1 > tx2 end
+  return tonumber(p1) > tonumber(p2)
+end
+if redis.call('HLEN', KEYS[4]) > 0 then return 2 end
+local current = redis.call('HGETALL', KEYS[2])
+for i = 1, #current, 2 do
+  if current[i] ~= '${REPLAY_SOURCE}' then
+    local ltx, lpos = string.match(current[i + 1], '^(%d+)%.(%d+)$')
+    if after(ltx, lpos, tx, pos) then return 0 end
+  end
+end
+for i = 4, #ARGV do redis.call('HSET', KEYS[3], ARGV[i], tx .. '.' .. pos) end
+redis.call('SET', KEYS[1], version)
+return 1
+`;
+
+/** The switch for either kind of client: 1 switched, 0 the live consumer is ahead of `position`. */
+async function switchVersion(
+  redis: RedisClient,
+  projection: RedisProjection,
+  previousVersion: number,
+  version: number,
+  position: LogPosition,
+  liveFields: (applied: string) => Promise<string[]>,
+): Promise<unknown> {
+  const pointer = versionPointerKey(projection.prefix, projection.name);
+  const tx = position.transactionId.toString();
+  const pos = String(position.position);
+  if (isCluster(redis)) {
+    const from = clusterControlKeys(projection.prefix, projection.ns, projection.name, previousVersion);
+    const to = clusterControlKeys(projection.prefix, projection.ns, projection.name, version);
+    const fields = await liveFields(from.applied);
+    for (;;) {
+      const switched = await redis.eval(
+        CLUSTER_SWITCH,
+        4,
+        pointer,
+        from.applied,
+        to.applied,
+        from.journal,
+        tx,
+        pos,
+        String(version),
+        ...fields,
+      );
+      if (switched !== 2) return switched;
+      await finishJournals(redis, projection.target(), previousVersion);
+    }
+  }
+  const base = (v: number) => versionBase(projection.prefix, projection.ns, v);
+  const fields = await liveFields(base(previousVersion) + APPLIED_KEY);
+  return redis.eval(
+    SWITCH,
+    0,
+    pointer,
+    base(previousVersion) + APPLIED_KEY,
+    base(version) + APPLIED_KEY,
+    tx,
+    pos,
+    String(version),
+    ...fields,
+  );
+}
 
 /**
  * Rebuilds a Redis projection from the Postgres log into a new version beside the live one, switches readers
@@ -116,20 +199,18 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
     }
     if (batch.length < batchSize) {
       await settle();
-      const fields = new Set<string>();
-      for (let p = 0; p < partitions; p++) fields.add(appliedField(topic, p));
-      for (const f of await redis.hkeys(base(previousVersion) + APPLIED_KEY))
-        if (f !== REPLAY_SOURCE) fields.add(f);
-      const switched = await redis.eval(
-        SWITCH,
-        0,
-        versionPointerKey(projection.prefix, projection.name),
-        base(previousVersion) + APPLIED_KEY,
-        base(version) + APPLIED_KEY,
-        position.transactionId.toString(),
-        String(position.position),
-        String(version),
-        ...fields,
+      const switched = await switchVersion(
+        redis,
+        projection,
+        previousVersion,
+        version,
+        position,
+        async (applied) => {
+          const fields = new Set<string>();
+          for (let p = 0; p < partitions; p++) fields.add(appliedField(topic, p));
+          for (const f of await redis.hkeys(applied)) if (f !== REPLAY_SOURCE) fields.add(f);
+          return [...fields];
+        },
       );
       if (switched === 1) break;
       await new Promise((r) => setTimeout(r, 20));
@@ -152,14 +233,25 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
   return result;
 }
 
-/** SCAN + UNLINK: deletes keys matching `pattern` without blocking Redis. */
-export async function deleteKeys(redis: Redis, pattern: string): Promise<number> {
-  let cursor = "0";
+/** SCAN + UNLINK: deletes keys matching `pattern` without blocking Redis (on every master of a cluster). */
+export async function deleteKeys(redis: RedisClient, pattern: string): Promise<number> {
   let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== "0");
+  for (const node of isCluster(redis) ? redis.nodes("master") : [redis]) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      cursor = next;
+      if (keys.length === 0) continue;
+      if (isCluster(redis)) {
+        // One key per UNLINK: a cluster refuses multi-key commands across slots, even on one node.
+        const pipeline = node.pipeline();
+        for (const key of keys) pipeline.unlink(key);
+        for (const [err, n] of (await pipeline.exec()) ?? []) {
+          if (err) throw err;
+          deleted += Number(n);
+        }
+      } else deleted += await node.unlink(...keys);
+    } while (cursor !== "0");
+  }
   return deleted;
 }

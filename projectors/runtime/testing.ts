@@ -1,31 +1,41 @@
-import type { Redis } from "ioredis";
 import { randomUUID } from "node:crypto";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
-import { versionBase } from "./keys.ts";
+import { clusterUrl, isCluster, openRedisClient, type RedisClient } from "../../core/redis/redis.ts";
+import { stackEnv, stackRedisClusterNodes } from "../../core/testing/stack.ts";
+import { APPLIED_KEY, isClusterBookkeeping, versionBase } from "./keys.ts";
 
 /**
  * Test helpers: a canonical dump of one projection version (relative key → type and content, sorted) so that
- * two runs on different key prefixes can be compared for equality, and LogMessage builders.
+ * two runs on different key prefixes, or on a single Redis and a Redis Cluster, can be compared for equality,
+ * and LogMessage builders. On a cluster the applied-positions hash is shown as `applied` (its name carries a
+ * slot tag there) and the per-slot guards and the journal, whose contents depend on batch boundaries, are left
+ * out.
  */
 export async function dumpVersion(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   ns: string,
   version: number,
 ): Promise<Record<string, unknown>> {
   const base = versionBase(prefix, ns, version);
   const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, found] = await redis.scan(cursor, "MATCH", `${base}*`, "COUNT", 1000);
-    cursor = next;
-    keys.push(...found);
-  } while (cursor !== "0");
+  for (const node of isCluster(redis) ? redis.nodes("master") : [redis]) {
+    let cursor = "0";
+    do {
+      const [next, found] = await node.scan(cursor, "MATCH", `${base}*`, "COUNT", 1000);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== "0");
+  }
   keys.sort();
   const out: Record<string, unknown> = {};
   for (const key of keys) {
+    let relative = key.slice(base.length);
+    if (isClusterBookkeeping(relative)) {
+      if (!relative.endsWith(`:${APPLIED_KEY}`)) continue;
+      relative = APPLIED_KEY;
+    }
     const type = await redis.type(key);
-    const relative = key.slice(base.length);
     if (type === "zset") out[relative] = await redis.zrangebyscore(key, "-inf", "+inf", "WITHSCORES");
     else if (type === "hash")
       out[relative] = Object.fromEntries(Object.entries(await redis.hgetall(key)).sort());
@@ -82,3 +92,12 @@ export function catalog(
     },
   };
 }
+
+/**
+ * The Redis backends the projection conformance specs run on: the stack's single Redis and its Redis Cluster,
+ * opened the way the app opens them (core/redis/redis.ts). Neither is optional: a missing cluster fails.
+ */
+export const REDIS_BACKENDS: readonly { name: string; url(): string; open(): RedisClient }[] = [
+  { name: "single Redis", url: () => stackEnv().REDIS_URL },
+  { name: "Redis Cluster", url: () => clusterUrl(stackRedisClusterNodes()) },
+].map((b) => ({ ...b, open: () => openRedisClient(b.url()) }));
