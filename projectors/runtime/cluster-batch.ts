@@ -1,3 +1,4 @@
+import { LUA_AFTER, LUA_TRIM, luaKeyedOps, luaOpStream } from "./lua.ts";
 import { createHash } from "node:crypto";
 import type { Cluster } from "ioredis";
 import type { LogPosition } from "../../core/contracts/position.ts";
@@ -30,75 +31,20 @@ import type { BatchResult, BatchTarget, Op, OpsMessage, ResolvedOp } from "./red
  * effects reach every slot exactly once and with one resolution, whatever is killed when.
  */
 
-const AFTER = `
-local function after(tx1, p1, tx2, p2)
-  if #tx1 ~= #tx2 then return #tx1 > #tx2 end
-  if tx1 ~= tx2 then return tx1 > tx2 end
-  return tonumber(p1) > tonumber(p2)
-end
-`;
-
 /** KEYS: guard, then every data key. ARGV: base, source, last tx, last pos, 'packed'|'args', stream. */
-const SLOT_SCRIPT = `${AFTER}
+const SLOT_SCRIPT = `${LUA_AFTER}
 local guard, base, source, tx, pos = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local last = redis.call('HGET', guard, source)
 if last then
   local ltx, lpos = string.match(last, '^(%d+)%.(%d+)$')
   if not after(tx, pos, ltx, lpos) then return 0 end
 end
-local function trim(key, cap)
-  local n = redis.call('ZCARD', key)
-  if n > cap then redis.call('ZREMRANGEBYRANK', key, 0, n - cap - 1) end
-end
-local a, i = ARGV, 6
-if ARGV[5] == 'packed' then
-  a, i = {}, 1
-  local k = 0
-  for f in string.gmatch(ARGV[6], '([^\\30]*)\\30') do k = k + 1; a[k] = f end
-end
-local n = #a
+${LUA_TRIM}
+${luaOpStream(5)}
 while i <= n do
   local kind = a[i]
   if kind == '|' then i = i + 1; break end
-  if kind == 'I' then
-    redis.call('HINCRBY', base .. a[i + 1], a[i + 2], a[i + 3]); i = i + 4
-  elseif kind == 'Z' then
-    redis.call('ZINCRBY', base .. a[i + 1], a[i + 2], a[i + 3]); i = i + 4
-  elseif kind == 'M' then
-    local key = base .. a[i + 1]
-    local cur = redis.call('HGET', key, a[i + 2])
-    if (not cur) or tonumber(a[i + 3]) > tonumber(cur) then redis.call('HSET', key, a[i + 2], a[i + 3]) end
-    i = i + 4
-  elseif kind == 'H' then
-    local key, ni, nm, j0 = base .. a[i + 1], tonumber(a[i + 2]), tonumber(a[i + 3]), i + 4
-    local fields = {}
-    for j = 1, ni + nm do fields[j] = a[j0 + 2 * (j - 1)] end
-    local cur = redis.call('HMGET', key, unpack(fields))
-    local args = {}
-    for j = 1, ni do
-      args[#args + 1] = fields[j]
-      args[#args + 1] = string.format('%d', (tonumber(cur[j]) or 0) + tonumber(a[j0 + 2 * j - 1]))
-    end
-    for j = ni + 1, ni + nm do
-      local v = a[j0 + 2 * j - 1]
-      if (not cur[j]) or tonumber(v) > tonumber(cur[j]) then
-        args[#args + 1] = fields[j]
-        args[#args + 1] = v
-      end
-    end
-    if #args > 0 then redis.call('HSET', key, unpack(args)) end
-    i = j0 + 2 * (ni + nm)
-  elseif kind == 'G' then
-    redis.call('ZADD', base .. a[i + 1], 'GT', a[i + 2], a[i + 3]); i = i + 4
-  elseif kind == 'N' then
-    local key, v, nf = base .. a[i + 1], a[i + 2], tonumber(a[i + 3])
-    local cur = redis.call('HGET', key, 'v')
-    if (not cur) or tonumber(v) > tonumber(cur) then
-      local args = {'v', v}
-      for j = i + 4, i + 3 + nf do args[#args + 1] = a[j] end
-      redis.call('HSET', key, unpack(args))
-    end
-    i = i + 4 + nf
+${luaKeyedOps()}
   elseif kind == 'R' then
     redis.call('INCRBY', base .. a[i + 1], a[i + 2]); i = i + 3
   elseif kind == 'X' then
@@ -142,7 +88,7 @@ return {redis.call('HGET', KEYS[1], ARGV[1]) or '', redis.call('HGET', KEYS[2], 
  * → 0 the pointer names another version; 3 another writer got there first (re-read the state); 2 nothing to
  * journal, the applied position is stored; 1 the journal is stored.
  */
-const BEGIN_SCRIPT = `${AFTER}
+const BEGIN_SCRIPT = `${LUA_AFTER}
 local forced, version, source, first, last, payload = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if forced == '' and (redis.call('GET', KEYS[1]) or '1') ~= version then return 0 end
 if redis.call('HEXISTS', KEYS[3], source) == 1 then return 3 end
@@ -162,7 +108,7 @@ return 1
  * another process finished it first, so a late commit never writes a version the switch has retired): stores
  * the applied position and drops the journal.
  */
-const COMMIT_SCRIPT = `${AFTER}
+const COMMIT_SCRIPT = `${LUA_AFTER}
 local source, last = ARGV[1], ARGV[2]
 local j = redis.call('HGET', KEYS[2], source)
 if not (j and string.sub(j, 1, #last + 1) == last .. '|') then return 0 end

@@ -1,3 +1,4 @@
+import { LUA_AFTER, LUA_TRIM, luaKeyedOps, luaOpStream } from "./lua.ts";
 import type { Redis } from "ioredis";
 import type { LogPosition } from "../../core/contracts/position.ts";
 import { parsePositionToken } from "../../core/contracts/position.ts";
@@ -92,23 +93,14 @@ local base = ns .. ':v' .. version .. ':'
 local applied = base .. '${APPLIED_KEY}'
 local count = tonumber(ARGV[9])
 
-local function after(tx1, p1, tx2, p2)
-  if #tx1 ~= #tx2 then return #tx1 > #tx2 end
-  if tx1 ~= tx2 then return tx1 > tx2 end
-  return tonumber(p1) > tonumber(p2)
-end
-
+${LUA_AFTER}
 local last = redis.call('HGET', applied, source)
 local ltx, lpos = '0', '0'
 if last then ltx, lpos = string.match(last, '^(%d+)%.(%d+)$') end
 if not after(ARGV[7], ARGV[8], ltx, lpos) then return {tonumber(version), 0, count} end
 if not after(ARGV[5], ARGV[6], ltx, lpos) then return {tonumber(version), -1, 0, last} end
 
-local function trim(key, cap)
-  local n = redis.call('ZCARD', key)
-  if n > cap then redis.call('ZREMRANGEBYRANK', key, 0, n - cap - 1) end
-end
-
+${LUA_TRIM}
 local function fill(tpl, c)
   local out, from = '', 1
   while true do
@@ -130,57 +122,11 @@ end
 local cats = {}
 
 -- The op stream comes packed in one string (cheap to send) unless a field contains the separator.
-local a, i = ARGV, 11
-if ARGV[10] == 'packed' then
-  a, i = {}, 1
-  local k = 0
-  for f in string.gmatch(ARGV[11], '([^\\30]*)\\30') do k = k + 1; a[k] = f end
-end
-local n = #a
+${luaOpStream(10)}
 while i <= n do
   local kind = a[i]
   if kind == '|' then i = i + 1; break end
-  if kind == 'I' then
-    redis.call('HINCRBY', base .. a[i + 1], a[i + 2], a[i + 3]); i = i + 4
-  elseif kind == 'Z' then
-    redis.call('ZINCRBY', base .. a[i + 1], a[i + 2], a[i + 3]); i = i + 4
-  elseif kind == 'M' then
-    local key = base .. a[i + 1]
-    local cur = redis.call('HGET', key, a[i + 2])
-    if (not cur) or tonumber(a[i + 3]) > tonumber(cur) then redis.call('HSET', key, a[i + 2], a[i + 3]) end
-    i = i + 4
-  elseif kind == 'H' then
-    local key, ni, nm, j0 = base .. a[i + 1], tonumber(a[i + 2]), tonumber(a[i + 3]), i + 4
-    local fields = {}
-    for j = 1, ni + nm do fields[j] = a[j0 + 2 * (j - 1)] end
-    local cur = redis.call('HMGET', key, unpack(fields))
-    local args = {}
-    for j = 1, ni do
-      args[#args + 1] = fields[j]
-      args[#args + 1] = string.format('%d', (tonumber(cur[j]) or 0) + tonumber(a[j0 + 2 * j - 1]))
-    end
-    for j = ni + 1, ni + nm do
-      local v = a[j0 + 2 * j - 1]
-      if (not cur[j]) or tonumber(v) > tonumber(cur[j]) then
-        args[#args + 1] = fields[j]
-        args[#args + 1] = v
-      end
-    end
-    if #args > 0 then redis.call('HSET', key, unpack(args)) end
-    i = j0 + 2 * (ni + nm)
-  elseif kind == 'G' then
-    redis.call('ZADD', base .. a[i + 1], 'GT', a[i + 2], a[i + 3]); i = i + 4
-  elseif kind == 'N' then
-    local rel, v, nf = a[i + 1], a[i + 2], tonumber(a[i + 3])
-    local key = base .. rel
-    local cur = redis.call('HGET', key, 'v')
-    if (not cur) or tonumber(v) > tonumber(cur) then
-      local args = {'v', v}
-      for j = i + 4, i + 3 + nf do args[#args + 1] = a[j] end
-      redis.call('HSET', key, unpack(args))
-      cats[key] = nil
-    end
-    i = i + 4 + nf
+${luaKeyedOps("cats[key] = nil -- later catfans in this batch read the new categories")}
   elseif kind == 'F' then
     local key, field, ni = base .. a[i + 1], a[i + 2], tonumber(a[i + 3])
     local ck = cats[key]

@@ -1,3 +1,4 @@
+import { LUA_AFTER } from "./lua.ts";
 import { replayProgressBar } from "./replay-progress.ts";
 import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
 import type { Queryable } from "../../core/postgres/database.ts";
@@ -51,11 +52,7 @@ export interface ReplayResult {
  */
 const SWITCH = `
 local pointer, oldApplied, newApplied, tx, pos, version = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local function after(tx1, p1, tx2, p2)
-  if #tx1 ~= #tx2 then return #tx1 > #tx2 end
-  if tx1 ~= tx2 then return tx1 > tx2 end
-  return tonumber(p1) > tonumber(p2)
-end
+${LUA_AFTER}
 local current = redis.call('HGETALL', oldApplied)
 for i = 1, #current, 2 do
   if current[i] ~= '${REPLAY_SOURCE}' then
@@ -77,11 +74,7 @@ return 1
  */
 const CLUSTER_SWITCH = `
 local tx, pos, version = ARGV[1], ARGV[2], ARGV[3]
-local function after(tx1, p1, tx2, p2)
-  if #tx1 ~= #tx2 then return #tx1 > #tx2 end
-  if tx1 ~= tx2 then return tx1 > tx2 end
-  return tonumber(p1) > tonumber(p2)
-end
+${LUA_AFTER}
 if redis.call('HLEN', KEYS[4]) > 0 then return 2 end
 local current = redis.call('HGETALL', KEYS[2])
 for i = 1, #current, 2 do
