@@ -61,12 +61,14 @@ interface DeadLetter {
 export class ProjectorRuntime {
   private readonly consumers = new Map<string, Consumer>();
   /** Shared by this runtime's consumers: each record is parsed and validated once, not once per projection. */
-  private readonly decoder = new SharedLogDecoder();
+  private readonly decoder: SharedLogDecoder;
   private producer: Producer | undefined;
   private stopping = false;
   private readonly log = logger.child({ component: "projectors" });
 
-  constructor(private readonly options: ProjectorRuntimeOptions) {}
+  constructor(private readonly options: ProjectorRuntimeOptions) {
+    this.decoder = new SharedLogDecoder(options.projections.length > 1 ? 20_000 : 0);
+  }
 
   groupOf(projection: string): string {
     return consumerGroup(projection, this.options.groupPrefix);

@@ -74,16 +74,31 @@ export function decodeLogMessage(value: Buffer | null): Decoded {
  */
 export class SharedLogDecoder {
   private readonly memo = new Map<string, { value: Buffer | null; decoded: Decoded }>();
+  /**
+   * Keys in insertion order, as a ring: evicting through the Map's own order (`keys().next()`) walks past
+   * every entry deleted before it, which cost 17 µs a record at 20,000 entries.
+   */
+  private readonly ring: (string | undefined)[];
+  private next = 0;
 
-  constructor(private readonly capacity = 20_000) {}
+  /** `capacity` 0: no sharing (a process with one projection), each record decoded as it comes. */
+  constructor(private readonly capacity = 20_000) {
+    this.ring = new Array<string | undefined>(capacity);
+  }
 
   decode(topic: string, partition: number, offset: string, value: Buffer | null): Decoded {
+    if (this.capacity === 0) return decodeLogMessage(value);
     const key = `${topic}:${partition}:${offset}`;
     const hit = this.memo.get(key);
     if (hit && sameBytes(hit.value, value)) return hit.decoded;
     const decoded = decodeLogMessage(value);
     if (decoded.ok) deepFreeze(decoded.message);
-    if (this.memo.size >= this.capacity) this.memo.delete(this.memo.keys().next().value!);
+    if (!hit) {
+      const evicted = this.ring[this.next];
+      if (evicted !== undefined) this.memo.delete(evicted);
+      this.ring[this.next] = key;
+      this.next = (this.next + 1) % this.capacity;
+    }
     this.memo.set(key, { value, decoded });
     return decoded;
   }

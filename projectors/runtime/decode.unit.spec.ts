@@ -61,4 +61,32 @@ describe("SharedLogDecoder", () => {
     assert.notEqual(again.message, a.message);
     assert.deepEqual(again.message, a.message);
   });
+
+  it("with capacity 0 (one projection in the process) keeps nothing and freezes nothing", () => {
+    const decoder = new SharedLogDecoder(0);
+    const first = decoder.decode("t", 0, "7", record("u1", 7));
+    const second = decoder.decode("t", 0, "7", record("u1", 7));
+    assert.ok(first.ok && second.ok);
+    assert.notEqual(second.message, first.message);
+    assert.deepEqual(second.message, first.message);
+    assert.equal(Object.isFrozen(first.message), false);
+  });
+
+  it("evicts in insertion order over many rounds of its ring", () => {
+    const decoder = new SharedLogDecoder(3);
+    const kept = new Map<number, unknown>();
+    for (let offset = 1; offset <= 10; offset++) {
+      const d = decoder.decode("t", 0, String(offset), record("u1", offset));
+      assert.ok(d.ok);
+      kept.set(offset, d.message);
+    }
+    for (const offset of [8, 9, 10]) {
+      const d = decoder.decode("t", 0, String(offset), record("u1", offset));
+      assert.ok(d.ok);
+      assert.equal(d.message, kept.get(offset), `offset ${offset} is among the last 3`);
+    }
+    const old = decoder.decode("t", 0, "7", record("u1", 7));
+    assert.ok(old.ok);
+    assert.notEqual(old.message, kept.get(7));
+  });
 });
