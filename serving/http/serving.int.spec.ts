@@ -32,6 +32,8 @@ const COMPARED_REQUESTS = [
   "/v1/recommendations/p0?n=6",
   "/v1/items/b3/similar?n=3",
 ];
+/** When the catalog below changed (one second apart, in this order); a minute before the file started. */
+const CATALOG_CHANGED_FROM = Date.now() - 60_000;
 const answersByBackend = new Map<string, Record<string, unknown>>();
 
 for (const backend of REDIS_BACKENDS)
@@ -51,8 +53,10 @@ for (const backend of REDIS_BACKENDS)
       for (const p of projections) await p.applyMessages(messages, "test");
     }
 
+    let catalogChanges = 0;
     function item(id: string, category: string, available = true): LogMessage {
-      const at = new Date().toISOString();
+      // The same distinct change times on both backends: the `catalog` source lists the latest changed first.
+      const at = new Date(CATALOG_CHANGED_FROM + 1000 * catalogChanges++).toISOString();
       position++;
       return {
         kind: "catalog",

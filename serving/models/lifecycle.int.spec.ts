@@ -8,6 +8,9 @@ import { createTestDatabase, stackEnv, uniqueName, type TestDatabase } from "../
 import { serveForTest, TEST_KEYS } from "../../core/testing/http.ts";
 import { ApiKeys } from "../../core/http/auth.ts";
 import { appendInteractionEvents } from "../../ingest/event-store.ts";
+import { countLogAfter } from "../../ingest/relay/log-reader.ts";
+import { LOG_START } from "../../core/contracts/position.ts";
+import type { Database } from "../../core/postgres/database.ts";
 import { ArtifactReader } from "./artifact-store.ts";
 import { ModelHolder } from "./model-holder.ts";
 import { logisticToOnnx, predictLogistic } from "./logistic.ts";
@@ -46,9 +49,22 @@ function shopEvents() {
   return events;
 }
 
+/**
+ * Appends the shop's events and waits until training can read them: the log reader only reads below
+ * `pg_snapshot_xmin`, which a transaction still open anywhere on the Postgres server (another test) holds back.
+ */
+async function appendShop(db: Database): Promise<void> {
+  const events = shopEvents();
+  await appendInteractionEvents(db, events);
+  for (let waited = 0; (await countLogAfter(db, LOG_START)) < events.length; waited += 100) {
+    if (waited > 60_000) throw new Error("the appended events did not become readable within 60 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 before(async () => {
   tdb = await createTestDatabase();
-  await appendInteractionEvents(tdb.db, shopEvents());
+  await appendShop(tdb.db);
 });
 
 after(async () => {
@@ -180,7 +196,7 @@ for (const backend of REDIS_BACKENDS)
     const p = uniqueName("rkart");
     const store = backend.open();
     try {
-      await appendInteractionEvents(db.db, shopEvents());
+      await appendShop(db.db);
       const reader = new ArtifactReader(store, p);
       const versions: (number | null)[] = [];
       for (let i = 0; i < 3; i++)

@@ -1,5 +1,6 @@
-// Test support: the serving read side over real Redis, as the serving role builds it, without caches
-// (cacheMs 0), so a test sees what the projections just wrote.
+// Test support: the serving read side over real Redis (a single node or a cluster), as the serving role builds
+// it, without caches (cacheMs 0), so a test sees what the projections just wrote; listing and deleting a test's
+// keys on every node.
 import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
 import { FeaturesReader } from "../../projectors/features/read.ts";
 import { RecommendationsReader } from "../../projectors/recommendations/read.ts";
