@@ -22,7 +22,8 @@ export const servingRole: RoleModule = {
   description: "GET /v1/recommendations, /v1/items/:id/similar, /v1/users/:id/features (ONNX ranking)",
   async start(resources) {
     const { env, db, kafka, keys } = resources;
-    const redis = resources.redis();
+    // A single node or a Redis Cluster: every read and write below names one key (or one slot) per command.
+    const redis = resources.redisClient();
     const prefix = redisKeyPrefix();
     const config = servingConfigFromEnv();
     const features = new FeaturesReader(redis, prefix, featuresConfigFromEnv());

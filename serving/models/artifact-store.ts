@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
 import type { ModelArtifact } from "../recommender/artifact.ts";
 import type { ItemId, Neighbour, ScoredItem, UserId } from "../recommender/types.ts";
 import { itemTag, userTag } from "../../projectors/runtime/keys.ts";
@@ -19,6 +19,12 @@ import { itemTag, userTag } from "../../projectors/runtime/keys.ts";
  *   <prefix>:model:versions          set of published versions still stored (pruneArtifacts keeps it bounded)
  *
  * Versions never change once published, so readers cache them in process without invalidation.
+ *
+ * Single Redis or Redis Cluster: every command names one key (the per-item and per-user keys carry their entity's
+ * hash tag, like the projections' keys), so nothing here needs a MULTI or a multi-key command. What keeps a
+ * reader from seeing half an artifact is the order, not atomicity: a version's keys are all written (and
+ * acknowledged, whatever node holds them) before anything can point at it, and `active` is one key flipped
+ * last. Pruning drops only versions nothing points at (see pruneArtifacts).
  */
 export const artifactKeys = {
   neighbours: (prefix: string, v: number, item: ItemId) => `${prefix}:model:${v}:${itemTag(item)}:nbrs`,
@@ -33,18 +39,30 @@ export const artifactKeys = {
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 
-/** Writes each list as a JSON string `[[item_id, score], ...]` under `keyOf(id)`, pipelined 500 at a time. */
+/**
+ * Writes each list as a JSON string `[[item_id, score], ...]` under `keyOf(id)`, 500 at a time. One node: a
+ * pipeline. A cluster: the keys hash to every slot and a cluster pipeline must stay on one node, so the SETs are
+ * sent together and the client's auto-pipelining batches them per node (no atomicity is needed: see above).
+ */
 async function setScoredLists(
-  redis: Redis,
+  redis: RedisClient,
   lists: ReadonlyMap<string, readonly { item_id: string; score: number }[]>,
   keyOf: (id: string) => string,
 ): Promise<void> {
   const entries = [...lists];
+  const encode = (list: readonly { item_id: string; score: number }[]) =>
+    JSON.stringify(list.map((n) => [n.item_id, round(n.score)]));
   for (let start = 0; start < entries.length; start += 500) {
+    const chunk = entries.slice(start, start + 500);
+    if (isCluster(redis)) {
+      await Promise.all(chunk.map(([id, list]) => redis.set(keyOf(id), encode(list))));
+      continue;
+    }
     const pipe = redis.pipeline();
-    for (const [id, list] of entries.slice(start, start + 500))
-      pipe.set(keyOf(id), JSON.stringify(list.map((n) => [n.item_id, round(n.score)])));
-    await pipe.exec();
+    for (const [id, list] of chunk) pipe.set(keyOf(id), encode(list));
+    const results = await pipe.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) throw failed[0]!;
   }
 }
 
@@ -54,8 +72,12 @@ export interface ArtifactMeta {
   trainedThrough: number;
 }
 
+/**
+ * Writes a new artifact version and returns its number; it is not served until activateArtifact points at it.
+ * `meta` is written last: a version with meta is complete (`reckon model activate` checks it).
+ */
 export async function publishArtifact(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   artifact: ModelArtifact,
   meta: ArtifactMeta = { trainedThrough: 0 },
@@ -87,33 +109,57 @@ export async function publishArtifact(
   return v;
 }
 
+/** Every key of the artifact namespace, on each master of a cluster (a SCAN there sees one node only). */
+async function scanArtifactKeys(
+  redis: RedisClient,
+  prefix: string,
+  onKeys: (keys: string[]) => Promise<void>,
+) {
+  for (const node of isCluster(redis) ? redis.nodes("master") : [redis]) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", `${prefix}:model:*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) await onKeys(keys);
+    } while (cursor !== "0");
+  }
+}
+
 /**
  * Deletes every stored artifact version not in `keep` (per-user lists make each version as large as the user
- * base, so versions must not pile up with periodic retraining). One SCAN over the artifact namespace.
+ * base, so versions must not pile up with periodic retraining). One SCAN over the artifact namespace (per master
+ * on a cluster, where keys are unlinked one by one: a multi-key UNLINK cannot cross slots).
+ *
+ * Never dropped, whatever `keep` says: the version `active` names when the prune starts (a reader may select
+ * it), and versions newer than every kept one (another trainer may be publishing one: its number is taken before
+ * its keys are written). A version is removed from the versions set before its keys, so a crash midway leaves
+ * orphan keys of a version nothing lists, never a listed version with missing keys.
  */
 export async function pruneArtifacts(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   keep: Iterable<number>,
 ): Promise<number[]> {
   const kept = new Set([...keep].map(String));
+  const active = await redis.get(artifactKeys.active(prefix));
+  if (active !== null) kept.add(active);
+  const newestKept = Math.max(...[...kept].map(Number).filter(Number.isFinite));
   const stored = await redis.smembers(artifactKeys.versions(prefix));
-  const drop = new Set(stored.filter((v) => !kept.has(v)));
+  const drop = new Set(stored.filter((v) => !kept.has(v) && !(Number(v) > newestKept)));
   if (drop.size === 0) return [];
-  const base = `${prefix}:model:`;
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${base}*`, "COUNT", 1000);
-    cursor = next;
-    const doomed = keys.filter((k) => drop.has(k.slice(base.length, k.indexOf(":", base.length))));
-    if (doomed.length > 0) await redis.unlink(...doomed);
-  } while (cursor !== "0");
   await redis.srem(artifactKeys.versions(prefix), ...drop);
+  const base = `${prefix}:model:`;
+  await scanArtifactKeys(redis, prefix, async (keys) => {
+    const doomed = keys.filter((k) => drop.has(k.slice(base.length, k.indexOf(":", base.length))));
+    if (doomed.length === 0) return;
+    if (isCluster(redis)) await Promise.all(doomed.map((k) => redis.unlink(k)));
+    else await redis.unlink(...doomed);
+  });
   return [...drop].map(Number).sort((a, b) => a - b);
 }
 
-/** Makes `v` the artifact serving reads (it must be fully published). */
-export async function activateArtifact(redis: Redis, prefix: string, v: number): Promise<void> {
+/** Makes `v` the artifact serving reads (it must be fully published): one key, so atomic on a cluster too. */
+export async function activateArtifact(redis: RedisClient, prefix: string, v: number): Promise<void> {
   await redis.set(artifactKeys.active(prefix), String(v));
 }
 
@@ -130,7 +176,7 @@ export class ArtifactReader {
   private activeRead: Promise<number | null> | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly maxCachedEntries = 200_000,
   ) {}

@@ -2,10 +2,10 @@ import { readFile } from "node:fs/promises";
 import type { Env } from "../../core/config/env.ts";
 import { openDatabase } from "../../core/postgres/database.ts";
 import { migrate } from "../../core/postgres/migrate.ts";
-import { openRedis } from "../../core/redis/redis.ts";
+import { openRedisClient } from "../../core/redis/redis.ts";
 import { redisKeyPrefix } from "../../projectors/role.ts";
 import { featuresConfigFromEnv } from "../../projectors/features/config.ts";
-import { artifactKeys } from "./artifact-store.ts";
+import { activateArtifact, artifactKeys } from "./artifact-store.ts";
 import { loadRanker } from "./model-holder.ts";
 import { activateModel, listModels, loadModel, registerModel, RANKER_SIGNATURE } from "./registry.ts";
 import { trainAndRegister } from "./train.ts";
@@ -34,7 +34,7 @@ export async function trainCommand(
   },
 ) {
   return withStores(env, async ({ db }) => {
-    const redis = opts.artifact !== false && env.REDIS_URL ? openRedis(env.REDIS_URL) : undefined;
+    const redis = opts.artifact !== false && env.REDIS_URL ? openRedisClient(env.REDIS_URL) : undefined;
     try {
       const report = await trainAndRegister({
         db,
@@ -53,7 +53,7 @@ export async function trainCommand(
       if (activated) {
         await activateModel(db, report.version);
         if (redis && report.artifact_version !== null)
-          await redis.set(artifactKeys.active(redisKeyPrefix()), String(report.artifact_version));
+          await activateArtifact(redis, redisKeyPrefix(), report.artifact_version);
       } else if (opts.activate) {
         console.error(`model ${report.version} registered but not activated: it does not evaluate better`);
       }
@@ -72,12 +72,12 @@ export async function activateCommand(env: Env, version: string) {
     const stored = await loadModel(db, v);
     let artifact: number | null = null;
     if (env.REDIS_URL && stored?.artifact_version) {
-      const redis = openRedis(env.REDIS_URL);
+      const redis = openRedisClient(env.REDIS_URL);
       try {
         const prefix = redisKeyPrefix();
         // Old artifacts are pruned; serving then keeps the current one rather than pointing at nothing.
         if (await redis.exists(artifactKeys.meta(prefix, stored.artifact_version))) {
-          await redis.set(artifactKeys.active(prefix), String(stored.artifact_version));
+          await activateArtifact(redis, prefix, stored.artifact_version);
           artifact = stored.artifact_version;
         } else {
           console.error(

@@ -1,4 +1,4 @@
-import { uncachedReadSide } from "../ranking/testing.ts";
+import { deleteMatching, keysMatching, uncachedReadSide } from "../ranking/testing.ts";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -8,11 +8,17 @@ import { createTestDatabase, stackEnv, uniqueName, type TestDatabase } from "../
 import { serveForTest, TEST_KEYS } from "../../core/testing/http.ts";
 import { ApiKeys } from "../../core/http/auth.ts";
 import { appendInteractionEvents } from "../../ingest/event-store.ts";
+import { countLogAfter } from "../../ingest/relay/log-reader.ts";
+import { LOG_START } from "../../core/contracts/position.ts";
+import type { Database } from "../../core/postgres/database.ts";
 import { ArtifactReader } from "./artifact-store.ts";
 import { ModelHolder } from "./model-holder.ts";
 import { logisticToOnnx, predictLogistic } from "./logistic.ts";
 import { activateModel, activeVersion, listModels, loadModel, registerModel } from "./registry.ts";
 import { trainAndRegister } from "./train.ts";
+import { activateCommand, trainCommand } from "./commands.ts";
+import { loadEnv } from "../../core/config/env.ts";
+import { REDIS_BACKENDS } from "../../projectors/runtime/testing.ts";
 import { servingConfigFromEnv } from "../ranking/config.ts";
 import { FEATURE_NAMES } from "../ranking/features.ts";
 import { servingRouter } from "../http/router.ts";
@@ -43,9 +49,22 @@ function shopEvents() {
   return events;
 }
 
+/**
+ * Appends the shop's events and waits until training can read them: the log reader only reads below
+ * `pg_snapshot_xmin`, which a transaction still open anywhere on the Postgres server (another test) holds back.
+ */
+async function appendShop(db: Database): Promise<void> {
+  const events = shopEvents();
+  await appendInteractionEvents(db, events);
+  for (let waited = 0; (await countLogAfter(db, LOG_START)) < events.length; waited += 100) {
+    if (waited > 60_000) throw new Error("the appended events did not become readable within 60 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 before(async () => {
   tdb = await createTestDatabase();
-  await appendInteractionEvents(tdb.db, shopEvents());
+  await appendShop(tdb.db);
 });
 
 after(async () => {
@@ -170,32 +189,60 @@ test("hot swap under concurrent requests never fails one; rollback returns to th
   }
 });
 
-test("every training publishes a fresh artifact that serving reads at once, ranker activated or not; old ones are pruned", async () => {
-  // Its own registry and prefix: artifact numbers are per prefix, and the active model's artifact is kept.
-  const db = await createTestDatabase();
-  const p = uniqueName("rkart");
-  try {
-    await appendInteractionEvents(db.db, shopEvents());
-    const reader = new ArtifactReader(redis, p);
-    const versions: (number | null)[] = [];
-    for (let i = 0; i < 3; i++)
-      versions.push(
-        (await trainAndRegister({ db: db.db, redis, prefix: p, maxExamples: 500 })).artifact_version,
-      );
-    assert.deepEqual(versions, [1, 2, 3]);
-    assert.equal(await activeVersion(db.db), undefined, "no ranker was activated");
-    assert.equal(await reader.activeVersion(0), 3, "serving reads the newest artifact anyway");
-    // Kept: 3 (new) and 2 (what serving read until then); 1 is gone, every key of it.
-    assert.deepEqual((await redis.smembers(`${p}:model:versions`)).sort(), ["2", "3"]);
-    assert.equal((await redis.keys(`${p}:model:1:*`)).length, 0);
-    assert.ok((await redis.keys(`${p}:model:2:*`)).length > 0);
-    // The per-user lists and the time they were trained up to (the log's latest event: 479 h and 59 s after the start).
-    assert.equal((await reader.meta(3))?.trainedThrough, Date.parse("2026-01-20T23:00:59Z"));
-    const list = await reader.userCandidates(3, "u0");
-    assert.ok(list && list.length > 0, "u0 has a precomputed list");
-  } finally {
-    await db.drop();
-    const keys = await redis.keys(`${p}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-  }
-});
+for (const backend of REDIS_BACKENDS)
+  test(`${backend.name}: every training publishes a fresh artifact that serving reads at once, ranker activated or not; old ones are pruned; the model CLI moves the pointer`, async () => {
+    // Its own registry, prefix and client: artifact numbers are per prefix, and the active model's artifact is kept.
+    const db = await createTestDatabase();
+    const p = uniqueName("rkart");
+    const store = backend.open();
+    try {
+      await appendShop(db.db);
+      const reader = new ArtifactReader(store, p);
+      const versions: (number | null)[] = [];
+      for (let i = 0; i < 3; i++)
+        versions.push(
+          (await trainAndRegister({ db: db.db, redis: store, prefix: p, maxExamples: 500 })).artifact_version,
+        );
+      assert.deepEqual(versions, [1, 2, 3]);
+      assert.equal(await activeVersion(db.db), undefined, "no ranker was activated");
+      assert.equal(await reader.activeVersion(0), 3, "serving reads the newest artifact anyway");
+      // Kept: 3 (new) and 2 (what serving read until then); 1 is gone, every key of it (on every node).
+      assert.deepEqual((await store.smembers(`${p}:model:versions`)).sort(), ["2", "3"]);
+      assert.equal((await keysMatching(store, `${p}:model:1:*`)).length, 0);
+      assert.ok((await keysMatching(store, `${p}:model:2:*`)).length > 0);
+      // The per-user lists and the time they were trained up to (the log's latest event: 479 h and 59 s after the start).
+      assert.equal((await reader.meta(3))?.trainedThrough, Date.parse("2026-01-20T23:00:59Z"));
+      const list = await reader.userCandidates(3, "u0");
+      assert.ok(list && list.length > 0, "u0 has a precomputed list");
+
+      // `reckon model activate` (models 1..3 carry artifacts 1..3): a kept artifact becomes the one served, a
+      // pruned one leaves the pointer where it is.
+      const env = loadEnv({
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: stackEnv().KAFKA_BROKERS.join(","),
+        REDIS_URL: backend.url(),
+      });
+      const prefixBefore = process.env.RECKON_REDIS_PREFIX;
+      process.env.RECKON_REDIS_PREFIX = p;
+      try {
+        assert.deepEqual(await activateCommand(env, "2"), { activated: 2, artifact_version: 2 });
+        assert.equal(await reader.activeVersion(0), 2);
+        assert.deepEqual(await activateCommand(env, "1"), { activated: 1, artifact_version: null });
+        assert.equal(await reader.activeVersion(0), 2, "artifact 1 was pruned: serving keeps 2");
+        // `reckon train --activate --force`: a fourth artifact, served at once; 2 (serving until then) is kept.
+        const trained = await trainCommand(env, { activate: true, force: true, maxExamples: "500" });
+        assert.equal(trained.artifact_version, 4);
+        assert.equal(trained.activated, true);
+        assert.equal(await reader.activeVersion(0), 4);
+        assert.deepEqual((await store.smembers(`${p}:model:versions`)).sort(), ["2", "4"]);
+        assert.equal((await keysMatching(store, `${p}:model:3:*`)).length, 0);
+      } finally {
+        if (prefixBefore === undefined) delete process.env.RECKON_REDIS_PREFIX;
+        else process.env.RECKON_REDIS_PREFIX = prefixBefore;
+      }
+    } finally {
+      await db.drop();
+      await deleteMatching(store, `${p}:*`);
+      store.disconnect();
+    }
+  });

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Database } from "../../core/postgres/database.ts";
+import type { RedisClient } from "../../core/redis/redis.ts";
 import { LOG_START, type LogPosition } from "../../core/contracts/position.ts";
 import { readLogBatch, toLogPosition } from "../../ingest/relay/log-reader.ts";
 import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "../../projectors/features/config.ts";
@@ -16,8 +16,11 @@ import { ReplayState } from "./replay-state.ts";
 
 export interface TrainOptions {
   db: Database;
-  /** Where the batch neighbour artifact is published; absent: no new artifact (the active one is kept). */
-  redis?: Redis;
+  /**
+   * Where the batch neighbour artifact is published (a single Redis or a cluster); absent: no new artifact (the
+   * active one is kept).
+   */
+  redis?: RedisClient;
   prefix?: string;
   activate?: boolean;
   maxExamples?: number;
