@@ -1,11 +1,10 @@
 import type { Router } from "express";
 import type { Kafka } from "kafkajs";
-import type { Redis } from "ioredis";
 import { loadEnv, type Env } from "../core/config/env.ts";
 import { openDatabase, type Database } from "../core/postgres/database.ts";
 import { migrate } from "../core/postgres/migrate.ts";
 import { createKafka } from "../core/kafka/kafka.ts";
-import { isCluster, openRedisClient, type RedisClient } from "../core/redis/redis.ts";
+import { openRedisClient, type RedisClient } from "../core/redis/redis.ts";
 import { openClickHouse } from "../core/clickhouse/open.ts";
 import type { ClickHouseStore } from "../core/clickhouse/port.ts";
 import { ApiKeys } from "../core/http/auth.ts";
@@ -21,9 +20,7 @@ export interface Resources {
   db: Database;
   kafka: Kafka;
   keys: ApiKeys;
-  /** A single Redis node (serving and model artifacts are not cluster-aware yet). */
-  redis(): Redis;
-  /** The Redis of REDIS_URL, a single node or a cluster (`redis-cluster://`): the Redis projections use this. */
+  /** The Redis of REDIS_URL, a single node or a cluster (`redis-cluster://`); every role works on both. */
   redisClient(): RedisClient;
   clickhouse(): Promise<ClickHouseStore>;
   close(): Promise<void>;
@@ -71,12 +68,6 @@ export async function openResources(env: Env): Promise<Resources> {
       write: env.RECKON_WRITE_KEYS,
       admin: env.RECKON_ADMIN_KEYS,
     }),
-    redis() {
-      const client = redisClient();
-      if (isCluster(client))
-        throw new Error("REDIS_URL names a Redis Cluster; this role needs a single Redis node");
-      return client;
-    },
     redisClient,
     clickhouse() {
       clickhouse ??= openClickHouse(env.CLICKHOUSE_URL);

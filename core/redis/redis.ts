@@ -27,7 +27,7 @@ export function openRedisClient(url: string): RedisClient {
   );
 }
 
-/** A single node: for callers that have not been made cluster-aware (they use `Redis`-only typing). */
+/** A single node, refusing a cluster URL: for tools that measure the single-node path (bench/). */
 export function openRedis(url: string): Redis {
   const client = openRedisClient(url);
   if (isCluster(client)) {
