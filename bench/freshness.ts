@@ -41,7 +41,7 @@ export interface FreshnessOptions {
 const WRITE_KEY = "bench-write-key-0123456789";
 const READ_KEY = "bench-read-key-0123456789";
 const REDIS_POLL_MS = 20;
-const CLICKHOUSE_POLL_MS = 50;
+const CLICKHOUSE_POLL_MS = Number(process.env.FRESHNESS_CLICKHOUSE_POLL_MS ?? 50);
 /**
  * Process layout: `single` runs every role in one process (the quickstart's); `split` (default) the API | the
  * pipeline; `three` the API | relay and Redis projectors | analytics (chdb), so the pipeline's JSON and batch

@@ -73,7 +73,8 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
         if (at && (!last || compareLogPositions(at, last) > 0)) last = at;
       }
       for (const chunk of byPartitionLimit(events)) await ch.insert(`${database}.events`, chunk);
-      await ch.insert(`${database}.items`, items);
+      // An empty INSERT still waits its turn at the engine (one operation at a time) behind queries.
+      if (items.length > 0) await ch.insert(`${database}.items`, items);
       await totals?.afterInsert(events);
       if (last) {
         await ch.insert(`${database}.projection_positions`, [
