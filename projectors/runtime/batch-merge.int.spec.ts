@@ -6,7 +6,7 @@ import { createFeaturesProjection } from "../features/projection.ts";
 import { createRecommendationsProjection } from "../recommendations/projection.ts";
 import { applyOpsBatch, type Op } from "./redis-batch.ts";
 import { deleteKeys } from "./replay.ts";
-import { catalog, dumpVersion, interaction, REDIS_BACKENDS } from "./testing.ts";
+import { catalog, closeRedis, dumpVersion, interaction, REDIS_BACKENDS } from "./testing.ts";
 
 /** Catalog changes in the middle of interactions with the same items, repeated users, items and types. */
 function workload(): LogMessage[] {
@@ -36,7 +36,7 @@ for (const backend of REDIS_BACKENDS) {
     const prefixes: string[] = [];
     after(async () => {
       for (const p of prefixes) await deleteKeys(redis, `${p}:*`);
-      redis.disconnect();
+      await closeRedis(redis);
     });
 
     describe("merged batches", () => {

@@ -21,7 +21,7 @@ import { clusterControlKeys } from "./keys.ts";
 import { readAppliedPosition } from "./redis-batch.ts";
 import type { OpsDecision, RedisProjection } from "./redis-projection.ts";
 import { deleteKeys, replayProjection } from "./replay.ts";
-import { catalog, dumpVersion, interaction, REDIS_BACKENDS } from "./testing.ts";
+import { catalog, closeRedis, dumpVersion, interaction, REDIS_BACKENDS } from "./testing.ts";
 
 /**
  * A Redis Cluster against a single Redis: the same events give the same stored state and the same reads, a
@@ -33,7 +33,7 @@ const prefixes: string[] = [];
 after(async () => {
   for (const { redis } of [single!, clustered!]) {
     for (const p of prefixes) await deleteKeys(redis, `${p}:*`);
-    redis.disconnect();
+    await closeRedis(redis);
   }
 });
 

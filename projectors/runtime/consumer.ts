@@ -64,6 +64,8 @@ export class ProjectorRuntime {
   private readonly decoder: SharedLogDecoder;
   private producer: Producer | undefined;
   private stopping = false;
+  /** The `eachBatch` calls running now (stop() waits for them). */
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly log = logger.child({ component: "projectors" });
 
   constructor(private readonly options: ProjectorRuntimeOptions) {
@@ -95,7 +97,12 @@ export class ProjectorRuntime {
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: Math.max(1, partitions),
-        eachBatch: (payload) => this.handleBatch(projection, consumer, payload),
+        eachBatch: (payload) => {
+          const handling = this.handleBatch(projection, consumer, payload);
+          this.inFlight.add(handling);
+          void handling.finally(() => this.inFlight.delete(handling)).catch(() => undefined);
+          return handling;
+        },
       });
       this.consumers.set(projection.name, consumer);
     }
@@ -105,6 +112,9 @@ export class ProjectorRuntime {
     this.stopping = true;
     for (const consumer of this.consumers.values()) await consumer.disconnect().catch(() => undefined);
     this.consumers.clear();
+    // A batch being applied finishes (it checks `stopping` between chunks) before the stores can be closed:
+    // a Redis client closed under a running cluster batch failed its pending commands after the caller moved on.
+    await Promise.allSettled([...this.inFlight]);
     await this.producer?.disconnect().catch(() => undefined);
     for (const p of this.options.projections) await p.close?.();
   }

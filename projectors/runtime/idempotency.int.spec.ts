@@ -8,7 +8,7 @@ import { FeaturesReader } from "../features/read.ts";
 import { createRecommendationsProjection } from "../recommendations/projection.ts";
 import { RecommendationsReader } from "../recommendations/read.ts";
 import { deleteKeys } from "./replay.ts";
-import { catalog, dumpVersion, interaction, REDIS_BACKENDS } from "./testing.ts";
+import { catalog, closeRedis, dumpVersion, interaction, REDIS_BACKENDS } from "./testing.ts";
 import type { RedisProjection } from "./redis-projection.ts";
 
 const TOPIC = "t";
@@ -47,7 +47,7 @@ for (const backend of REDIS_BACKENDS) {
     const prefixes: string[] = [];
     after(async () => {
       for (const p of prefixes) await deleteKeys(redis, `${p}:*`);
-      redis.disconnect();
+      await closeRedis(redis);
     });
 
     async function fresh(create: (redis: RedisClient, prefix: string) => RedisProjection) {

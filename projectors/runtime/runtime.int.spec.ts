@@ -21,7 +21,7 @@ import { PositionTokenError, ProjectionStatus } from "../status/status.ts";
 import { statusRouter } from "../status/router.ts";
 import { ProjectorRuntime } from "./consumer.ts";
 import { deleteKeys, replayProjection } from "./replay.ts";
-import { dumpVersion, REDIS_BACKENDS } from "./testing.ts";
+import { closeRedis, dumpVersion, REDIS_BACKENDS } from "./testing.ts";
 import type { RedisProjection } from "./redis-projection.ts";
 
 // Everything below runs on a single Redis and on a Redis Cluster (the projector child included).
@@ -106,7 +106,7 @@ for (const backend of REDIS_BACKENDS) {
       await reference.status.close();
       await relay.stop();
       for (const p of prefixes) await deleteKeys(redis, `${p}:*`);
-      redis.disconnect();
+      await closeRedis(redis);
       await t.drop();
     });
 

@@ -9,7 +9,7 @@ import type { LogMessage } from "../../core/contracts/log-message.ts";
 import { createFeaturesProjection } from "../../projectors/features/projection.ts";
 import { createRecommendationsProjection } from "../../projectors/recommendations/projection.ts";
 import { FeaturesReader } from "../../projectors/features/read.ts";
-import { interaction, REDIS_BACKENDS } from "../../projectors/runtime/testing.ts";
+import { closeRedis, interaction, REDIS_BACKENDS } from "../../projectors/runtime/testing.ts";
 import { publishArtifact } from "../models/artifact-store.ts";
 import { HEURISTIC_RANKER, type Ranker } from "../models/model-holder.ts";
 import { servingConfigFromEnv } from "../ranking/config.ts";
@@ -128,7 +128,7 @@ for (const backend of REDIS_BACKENDS)
     after(async () => {
       await server?.close();
       await deleteMatching(redis, `${prefix}:*`);
-      redis.disconnect();
+      await closeRedis(redis);
     });
 
     test("a user with no history gets trending/popular items, never an unavailable one", async () => {

@@ -2,7 +2,7 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { isCluster } from "../../core/redis/redis.ts";
 import { uniqueName } from "../../core/testing/stack.ts";
-import { REDIS_BACKENDS } from "../../projectors/runtime/testing.ts";
+import { closeRedis, REDIS_BACKENDS } from "../../projectors/runtime/testing.ts";
 import { deleteMatching, keysMatching } from "../ranking/testing.ts";
 import type { ModelArtifact } from "../recommender/artifact.ts";
 import {
@@ -51,7 +51,7 @@ for (const backend of REDIS_BACKENDS) {
 
     after(async () => {
       await deleteMatching(redis, `${prefix}:*`);
-      redis.disconnect();
+      await closeRedis(redis);
     });
 
     test("a published artifact reads back exactly: neighbours, bias, user lists, popular list, meta", async () => {

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { uniqueName } from "../../core/testing/stack.ts";
 import { createFeaturesProjection } from "../../projectors/features/projection.ts";
 import { FeaturesReader } from "../../projectors/features/read.ts";
-import { catalog, REDIS_BACKENDS } from "../../projectors/runtime/testing.ts";
+import { catalog, closeRedis, REDIS_BACKENDS } from "../../projectors/runtime/testing.ts";
 import { RecommendationsReader } from "../../projectors/recommendations/read.ts";
 import { ArtifactReader, artifactKeys, publishArtifact } from "../models/artifact-store.ts";
 import type { ModelArtifact } from "../recommender/artifact.ts";
@@ -39,7 +39,7 @@ for (const backend of REDIS_BACKENDS)
 
     after(async () => {
       await deleteMatching(redis, `${prefix}:*`);
-      redis.disconnect();
+      await closeRedis(redis);
     });
 
     test("cached catalog facts are dropped as soon as the catalog index shows the item changed", async () => {
