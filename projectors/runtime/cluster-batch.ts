@@ -1,4 +1,4 @@
-import { LUA_AFTER, LUA_TRIM, luaKeyedOps, luaOpStream } from "./lua.ts";
+import { LUA_AFTER, LUA_TAIL_OPS, LUA_TRIM, luaKeyedOps, luaOpStream } from "./lua.ts";
 import { createHash } from "node:crypto";
 import type { Cluster } from "ioredis";
 import type { LogPosition } from "../../core/contracts/position.ts";
@@ -66,14 +66,7 @@ ${luaKeyedOps()}
   end
 end
 local expire = {}
-while i <= n do
-  local kind = a[i]
-  if kind == 'T' then trim(base .. a[i + 1], tonumber(a[i + 2]))
-  elseif kind == 'E' then expire[base .. a[i + 1]] = a[i + 2]
-  else error('unknown tail op ' .. tostring(kind)) end
-  i = i + 3
-end
-for key, ms in pairs(expire) do redis.call('PEXPIRE', key, ms) end
+${LUA_TAIL_OPS}
 redis.call('HSET', guard, source, tx .. '.' .. pos)
 return 1
 `;

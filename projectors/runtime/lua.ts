@@ -1,3 +1,5 @@
+import { REPLAY_SOURCE } from "./keys.ts";
+
 /**
  * Lua shared by the Redis batch scripts (single node: redis-batch.ts; per slot on a cluster: cluster-batch.ts)
  * and the version switches (replay.ts), so the op stream means the same thing on both paths.
@@ -82,3 +84,35 @@ export const luaKeyedOps = (afterCatalogWrite = "") => `
       ${afterCatalogWrite}
     end
     i = i + 4 + nf`;
+
+/**
+ * The ops after the stream's `|` marker, which run once per key after every write: `T` trims a capped sorted
+ * set, `E` sets a key's expiry (the last one wins, collected in the caller's `expire` table, then applied).
+ */
+export const LUA_TAIL_OPS = `
+while i <= n do
+  local kind = a[i]
+  if kind == 'T' then trim(base .. a[i + 1], tonumber(a[i + 2]))
+  elseif kind == 'E' then expire[base .. a[i + 1]] = a[i + 2]
+  else error('unknown tail op ' .. tostring(kind)) end
+  i = i + 3
+end
+for key, ms in pairs(expire) do redis.call('PEXPIRE', key, ms) end
+`;
+
+/**
+ * `liveAhead(applied, tx, pos)`: has any live source in the `applied` hash (all but the replay's) applied past
+ * (tx, pos)? A version switch must then wait: the rebuild reads on. Needs LUA_AFTER.
+ */
+export const LUA_LIVE_AHEAD = `
+local function liveAhead(applied, tx, pos)
+  local current = redis.call('HGETALL', applied)
+  for i = 1, #current, 2 do
+    if current[i] ~= '${REPLAY_SOURCE}' then
+      local ltx, lpos = string.match(current[i + 1], '^(%d+)%.(%d+)$')
+      if after(ltx, lpos, tx, pos) then return true end
+    end
+  end
+  return false
+end
+`;

@@ -1,4 +1,4 @@
-import { LUA_AFTER, LUA_TRIM, luaKeyedOps, luaOpStream } from "./lua.ts";
+import { LUA_AFTER, LUA_TAIL_OPS, LUA_TRIM, luaKeyedOps, luaOpStream } from "./lua.ts";
 import type { Redis } from "ioredis";
 import type { LogPosition } from "../../core/contracts/position.ts";
 import { parsePositionToken } from "../../core/contracts/position.ts";
@@ -177,14 +177,7 @@ for key, m in pairs(zinc) do
   for member, by in pairs(m) do redis.call('ZINCRBY', key, string.format('%.17g', by), member) end
 end
 
-while i <= n do
-  local kind = a[i]
-  if kind == 'T' then trim(base .. a[i + 1], tonumber(a[i + 2]))
-  elseif kind == 'E' then expire[base .. a[i + 1]] = a[i + 2]
-  else error('unknown tail op ' .. tostring(kind)) end
-  i = i + 3
-end
-for key, ms in pairs(expire) do redis.call('PEXPIRE', key, ms) end
+${LUA_TAIL_OPS}
 
 redis.call('HSET', applied, source, ARGV[7] .. '.' .. ARGV[8])
 return {tonumber(version), count, 0}

@@ -1,4 +1,4 @@
-import { LUA_AFTER } from "./lua.ts";
+import { LUA_AFTER, LUA_LIVE_AHEAD } from "./lua.ts";
 import { replayProgressBar } from "./replay-progress.ts";
 import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
 import type { Queryable } from "../../core/postgres/database.ts";
@@ -53,13 +53,8 @@ export interface ReplayResult {
 const SWITCH = `
 local pointer, oldApplied, newApplied, tx, pos, version = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 ${LUA_AFTER}
-local current = redis.call('HGETALL', oldApplied)
-for i = 1, #current, 2 do
-  if current[i] ~= '${REPLAY_SOURCE}' then
-    local ltx, lpos = string.match(current[i + 1], '^(%d+)%.(%d+)$')
-    if after(ltx, lpos, tx, pos) then return 0 end
-  end
-end
+${LUA_LIVE_AHEAD}
+if liveAhead(oldApplied, tx, pos) then return 0 end
 for i = 7, #ARGV do redis.call('HSET', newApplied, ARGV[i], tx .. '.' .. pos) end
 redis.call('SET', pointer, version)
 return 1
@@ -75,14 +70,9 @@ return 1
 const CLUSTER_SWITCH = `
 local tx, pos, version = ARGV[1], ARGV[2], ARGV[3]
 ${LUA_AFTER}
+${LUA_LIVE_AHEAD}
 if redis.call('HLEN', KEYS[4]) > 0 then return 2 end
-local current = redis.call('HGETALL', KEYS[2])
-for i = 1, #current, 2 do
-  if current[i] ~= '${REPLAY_SOURCE}' then
-    local ltx, lpos = string.match(current[i + 1], '^(%d+)%.(%d+)$')
-    if after(ltx, lpos, tx, pos) then return 0 end
-  end
-end
+if liveAhead(KEYS[2], tx, pos) then return 0 end
 for i = 4, #ARGV do redis.call('HSET', KEYS[3], ARGV[i], tx .. '.' .. pos) end
 redis.call('SET', KEYS[1], version)
 return 1
