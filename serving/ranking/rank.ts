@@ -207,14 +207,7 @@ async function fillFromCatalog(
   const taken = new Set(items.map((i) => i.item_id));
   for (let limit = 500; limit <= 8000; limit *= 4) {
     const catalog = await features.getCatalogItems(limit);
-    const ids = catalog.filter((id) => !blocked.has(id) && !taken.has(id));
-    const info = await view.itemInfo(ids);
-    for (const id of ids) {
-      if (items.length >= req.n) return;
-      if (!isEligible(info.get(id), req.categories)) continue;
-      taken.add(id);
-      items.push({ item_id: id, score: 0, source: "catalog" });
-    }
+    if (await appendEligible(view, req, catalog, blocked, taken, items, "catalog")) return;
     if (catalog.length < limit) return;
   }
 }
@@ -232,18 +225,34 @@ async function fillFromPopular(
       await view.popularItems(limit),
       ...(await Promise.all(req.categories.map((c) => view.trendingIn(c, limit)))),
     ];
-    const ids = [...new Set(lists.flat().map((x) => x.item_id))].filter(
-      (id) => !blocked.has(id) && !taken.has(id),
-    );
-    const info = await view.itemInfo(ids);
-    for (const id of ids) {
-      if (items.length >= req.n) return;
-      if (!isEligible(info.get(id), req.categories)) continue;
-      taken.add(id);
-      items.push({ item_id: id, score: 0, source: "popular" });
-    }
+    const ids = [...new Set(lists.flat().map((x) => x.item_id))];
+    if (await appendEligible(view, req, ids, blocked, taken, items, "popular")) return;
     if (lists.every((l) => l.length < limit)) return;
   }
+}
+
+/**
+ * Appends `ids` that are neither blocked nor already in the list and pass the catalog rules, in order, with
+ * score 0, until the list holds `req.n`; true when it does.
+ */
+async function appendEligible(
+  view: VersionedReadModel,
+  req: RecommendationRequest,
+  ids: readonly ItemId[],
+  blocked: ReadonlySet<ItemId>,
+  taken: Set<ItemId>,
+  items: RankedItem[],
+  source: CandidateSource,
+): Promise<boolean> {
+  const fresh = ids.filter((id) => !blocked.has(id) && !taken.has(id));
+  const info = await view.itemInfo(fresh);
+  for (const id of fresh) {
+    if (items.length >= req.n) return true;
+    if (!isEligible(info.get(id), req.categories)) continue;
+    taken.add(id);
+    items.push({ item_id: id, score: 0, source });
+  }
+  return items.length >= req.n;
 }
 
 /** Similar items: the item's neighbour list (batch model, or online co-occurrence), then trending in its category. */
