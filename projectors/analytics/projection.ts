@@ -4,6 +4,7 @@ import type { PartitionBatch, Projection, ProjectionOutcome } from "../runtime/p
 import { ANALYTICS_DATABASE, createAnalyticsSchema, migrateAnalyticsSchema } from "./migrate.ts";
 import { toRow, type EventRow, type ItemRow } from "./rows.ts";
 import { ExperimentTotals, type RunningExperimentsSource } from "./experiment-totals.ts";
+import { GroupCommit } from "./group-commit.ts";
 
 export const ANALYTICS_PROJECTION_NAME = "analytics";
 
@@ -41,6 +42,18 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
   const totals = options.experiments
     ? new ExperimentTotals({ clickhouse: ch, source: options.experiments, database })
     : undefined;
+  // Concurrent partitions' batches written together (group-commit.ts); each batch's position row is written
+  // after the rows it covers, in the same write, so a failure leaves nothing that says "applied".
+  const writer = new GroupCommit<BatchRows>(async (jobs) => {
+    const events = jobs.flatMap((j) => j.events);
+    const items = jobs.flatMap((j) => j.items);
+    for (const chunk of byPartitionLimit(events)) await ch.insert(`${database}.events`, chunk);
+    // An empty INSERT still waits its turn at the engine (one operation at a time) behind queries.
+    if (items.length > 0) await ch.insert(`${database}.items`, items);
+    await totals?.afterInsert(events);
+    const positions = jobs.flatMap((j) => (j.position ? [j.position] : []));
+    if (positions.length > 0) await ch.insert(`${database}.projection_positions`, positions);
+  });
   let ready: Promise<unknown> | undefined;
   const ensureSchema = (): Promise<unknown> => {
     if (options.migrate === false) return Promise.resolve();
@@ -72,23 +85,19 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
         const at = logPositionOf(message);
         if (at && (!last || compareLogPositions(at, last) > 0)) last = at;
       }
-      for (const chunk of byPartitionLimit(events)) await ch.insert(`${database}.events`, chunk);
-      // An empty INSERT still waits its turn at the engine (one operation at a time) behind queries.
-      if (items.length > 0) await ch.insert(`${database}.items`, items);
-      await totals?.afterInsert(events);
-      if (last) {
-        await ch.insert(`${database}.projection_positions`, [
-          {
-            projection_name: name,
-            topic: batch.topic,
-            partition: batch.partition,
-            log_order: ((last.transactionId << 64n) | BigInt(last.position)).toString(),
-            transaction_id: last.transactionId.toString(),
-            position: last.position,
-            applied_at: new Date(),
-          },
-        ]);
-      }
+      await writer.submit({
+        events,
+        items,
+        position: last && {
+          projection_name: name,
+          topic: batch.topic,
+          partition: batch.partition,
+          log_order: ((last.transactionId << 64n) | BigInt(last.position)).toString(),
+          transaction_id: last.transactionId.toString(),
+          position: last.position,
+          applied_at: new Date(),
+        },
+      });
       return outcomes;
     },
 
@@ -108,6 +117,23 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
     },
   };
 }
+
+/** What one partition batch writes: its rows, and its last log position (none if no message had one). */
+interface BatchRows {
+  events: EventRow[];
+  items: ItemRow[];
+  position: PositionRow | undefined;
+}
+
+type PositionRow = {
+  projection_name: string;
+  topic: string;
+  partition: number;
+  log_order: string;
+  transaction_id: string;
+  position: number;
+  applied_at: Date;
+};
 
 /** Undefined for a message whose envelope is malformed (it is dead-lettered and does not move the position). */
 function logPositionOf(message: { transaction_id?: unknown; position?: unknown }): LogPosition | undefined {
