@@ -60,7 +60,7 @@ export interface ScoredItem {
  * decayed values are evaluated at that time.
  */
 export class FeaturesReader {
-  private cached: { version: number; until: number } | undefined;
+  private cached: { version: Promise<number>; until: number } | undefined;
   private readonly redis: RedisWithUserState;
 
   constructor(
@@ -74,12 +74,14 @@ export class FeaturesReader {
   private async key(relative: string): Promise<string> {
     const now = Date.now();
     if (!this.cached || this.cached.until < now) {
-      this.cached = {
-        version: await currentVersion(this.redis, this.prefix, FEATURES_PROJECTION),
-        until: now + 500,
-      };
+      // The promise is cached, so the keys of one read (and concurrent requests) share one GET when it expires.
+      const version = currentVersion(this.redis, this.prefix, FEATURES_PROJECTION);
+      this.cached = { version, until: now + 500 };
+      version.catch(() => {
+        if (this.cached?.version === version) this.cached = undefined; // a failed read is not kept
+      });
     }
-    return versionBase(this.prefix, FEATURES_NS, this.cached.version) + relative;
+    return versionBase(this.prefix, FEATURES_NS, await this.cached.version) + relative;
   }
 
   async getRecentInteractions(userId: string, n = 50, type?: string): Promise<RecentInteraction[]> {
