@@ -84,3 +84,18 @@ registerRedis(["redis-cluster://"], (url) => {
 
 /** The stack's cluster nodes (`REDIS_CLUSTER_NODES=h:p,h:p`) as a `redis-cluster://` URL. */
 export const clusterUrl = (nodes: string) => `redis-cluster://${nodes}`;
+
+/**
+ * `client.defineCommand`, kept out of auto-pipelining: ioredis can answer an auto-pipelined custom script's
+ * callbacks with fewer results than commands (redis/ioredis#1931), which throws an uncaught
+ * "results[i] is not iterable". A script is one round trip on its own anyway.
+ */
+export function defineScript(
+  client: RedisClient,
+  name: string,
+  definition: { lua: string; numberOfKeys?: number },
+): void {
+  client.defineCommand(name, definition);
+  const ignored = client.options.autoPipeliningIgnoredCommands;
+  if (ignored && !ignored.includes(name)) ignored.push(name);
+}

@@ -1,3 +1,4 @@
+import { defineScript } from "../../core/redis/redis.ts";
 import type { RedisClient } from "../../core/redis/redis.ts";
 import type { CatalogItem } from "../../core/contracts/item.ts";
 import { ALL_CATEGORIES, DEFAULT_KEY_PREFIX, versionBase } from "../runtime/keys.ts";
@@ -295,7 +296,7 @@ const scripted = new WeakSet<RedisClient>();
 function withUserStateScript(redis: RedisClient): RedisWithUserState {
   if (!scripted.has(redis)) {
     // A fixed key count: a cluster client routes (and auto-pipelines) the command by its declared keys.
-    redis.defineCommand("reckonUserState", { lua: USER_STATE_SCRIPT, numberOfKeys: 1 + READ_WINDOWS });
+    defineScript(redis, "reckonUserState", { lua: USER_STATE_SCRIPT, numberOfKeys: 1 + READ_WINDOWS });
     scripted.add(redis);
   }
   return redis as RedisWithUserState;

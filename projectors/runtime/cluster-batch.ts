@@ -1,3 +1,4 @@
+import { defineScript } from "../../core/redis/redis.ts";
 import { LUA_AFTER, LUA_TAIL_OPS, LUA_TRIM, luaKeyedOps, luaOpStream } from "./lua.ts";
 import { createHash } from "node:crypto";
 import type { Cluster } from "ioredis";
@@ -132,10 +133,10 @@ const defined = new WeakSet<Cluster>();
 
 function scripts(cluster: Cluster): ClusterScripts {
   if (!defined.has(cluster)) {
-    cluster.defineCommand("reckonClusterState", { numberOfKeys: 2, lua: STATE_SCRIPT });
-    cluster.defineCommand("reckonClusterBegin", { numberOfKeys: 3, lua: BEGIN_SCRIPT });
-    cluster.defineCommand("reckonClusterCommit", { numberOfKeys: 2, lua: COMMIT_SCRIPT });
-    cluster.defineCommand("reckonClusterAbort", { numberOfKeys: 1, lua: ABORT_SCRIPT });
+    defineScript(cluster, "reckonClusterState", { numberOfKeys: 2, lua: STATE_SCRIPT });
+    defineScript(cluster, "reckonClusterBegin", { numberOfKeys: 3, lua: BEGIN_SCRIPT });
+    defineScript(cluster, "reckonClusterCommit", { numberOfKeys: 2, lua: COMMIT_SCRIPT });
+    defineScript(cluster, "reckonClusterAbort", { numberOfKeys: 1, lua: ABORT_SCRIPT });
     defined.add(cluster);
   }
   return cluster as ClusterScripts;

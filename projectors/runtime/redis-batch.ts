@@ -1,3 +1,4 @@
+import { defineScript } from "../../core/redis/redis.ts";
 import { LUA_AFTER, LUA_TAIL_OPS, LUA_TRIM, luaKeyedOps, luaOpStream } from "./lua.ts";
 import type { Redis } from "ioredis";
 import type { LogPosition } from "../../core/contracts/position.ts";
@@ -190,7 +191,7 @@ type WithScript = Redis & {
 
 function withScript(redis: Redis): WithScript {
   if (!defined.has(redis)) {
-    redis.defineCommand("reckonApplyBatch", { numberOfKeys: 0, lua: SCRIPT });
+    defineScript(redis, "reckonApplyBatch", { numberOfKeys: 0, lua: SCRIPT });
     defined.add(redis);
   }
   return redis as WithScript;
