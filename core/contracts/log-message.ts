@@ -35,7 +35,6 @@ export interface ExperimentLogEvent {
   [field: string]: unknown;
 }
 
-export const LOG_MESSAGE_SCHEMA = "reckon.log.v1";
 
 export function messageKey(m: LogMessage): string {
   switch (m.kind) {

@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { createTestDatabase, type TestDatabase } from "../../core/testing/stack.ts";
 import { LOG_START } from "../../core/contracts/position.ts";
-import { countLogAfter, readLogBatch, readLogHead } from "./log-reader.ts";
+import { messageKey } from "../../core/contracts/log-message.ts";
+import { insertEvents } from "../event-store.ts";
+import { countLogAfter, readEncodedLogBatch, readLogBatch, readLogHead } from "./log-reader.ts";
 
 let t: TestDatabase;
 before(async () => {
@@ -44,4 +46,56 @@ test("log order compares transaction ids as numbers, also across a digit boundar
   );
   assert.deepEqual(await readLogHead(t.db), { transactionId: 1000n, position: 1 });
   assert.equal(await countLogAfter(t.db, { transactionId: 10n, position: 3 }), 2);
+});
+
+test("the relay's encoded entries are readLogBatch's messages as JSON, keyed by messageKey, for every kind", async (ctx) => {
+  // Its own database: the test above set positions by hand, past the identity sequence.
+  const t = await createTestDatabase();
+  ctx.after(() => t.drop());
+  const after = LOG_START;
+  const at = "2026-03-01T10:00:00.123Z";
+  await t.db.transaction(async (tx) => {
+    await insertEvents(tx, "interaction", [
+      {
+        event_id: randomUUID(),
+        type: "purchase",
+        user_id: 'u "quoted" \\ ünïcode 🎯',
+        item_id: "i1",
+        timestamp: at,
+        value: 12.5,
+        context: { device: "web", properties: { nested: [1, 2.25, null, true], big: 1e21 } },
+      } as never,
+    ]);
+    await insertEvents(tx, "catalog", [
+      {
+        event_id: randomUUID(),
+        type: "item_changed",
+        item_id: "item/7",
+        timestamp: at,
+        item: { item_id: "item/7", categories: ["a", "b"], available: false, version: 3 },
+      } as never,
+    ]);
+    await insertEvents(tx, "experiment", [
+      { event_id: randomUUID(), type: "experiment_started", timestamp: at, experiment_key: "exp-1" } as never,
+    ]);
+  });
+  // received_at with microseconds: both readers show the same milliseconds.
+  await t.db.query(`UPDATE events SET received_at = '2026-03-01 10:00:01.987654+00' WHERE type = 'purchase'`);
+
+  const messages = await readLogBatch(t.db, after, 10);
+  const encoded = await readEncodedLogBatch(t.db, after, 10);
+  assert.equal(messages.length, 3);
+  assert.deepEqual(
+    encoded.map((e) => JSON.parse(e.value) as unknown),
+    messages,
+  );
+  assert.deepEqual(
+    encoded.map((e) => e.key),
+    messages.map(messageKey),
+  );
+  assert.deepEqual(
+    encoded.map((e) => [e.kind, e.position]),
+    messages.map((m) => [m.kind, { transactionId: BigInt(m.transaction_id), position: m.position }]),
+  );
+  assert.equal(messages[0]!.received_at, "2026-03-01T10:00:01.987Z");
 });

@@ -11,22 +11,25 @@ interface LogRow {
 }
 
 /**
- * Reads the log in its order, (transaction_id, position), strictly after `after`, and only rows written by
- * transactions older than the oldest one still running. Positions are taken at insert time but transactions
+ * The log after `$1, $2` (transaction id, position) in its order, (transaction_id, position), and only rows written
+ * by transactions older than the oldest one still running. Positions are taken at insert time but transactions
  * commit in any order: a reader going by position alone would move past a slow transaction's rows before they
  * become visible and never see them. Below `pg_snapshot_xmin` every transaction has finished, so nothing new can
- * appear behind what has been read (the approach of Emmett's PostgreSQL message reader).
+ * appear behind what has been read (the approach of Emmett's PostgreSQL message reader). ORDER BY names the
+ * table's columns: the bare name would mean the text alias in the SELECT list, and text order ("10000" < "9999")
+ * would let a limited batch jump past smaller transaction ids.
  */
-export async function readLogBatch(db: Queryable, after: LogPosition, limit: number): Promise<LogMessage[]> {
-  const { rows } = await db.query<LogRow>(
-    // ORDER BY names the table's columns: the bare name would mean the text alias in the SELECT list, and
-    // text order ("10000" < "9999") would let a limited batch jump past smaller transaction ids.
-    `SELECT e.position, e.transaction_id::text AS transaction_id, e.kind, e.received_at, e.payload
+const LOG_AFTER = `
        FROM events e
       WHERE (e.transaction_id, e.position) > ($1::text::xid8, $2::bigint)
         AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
       ORDER BY e.transaction_id, e.position
-      LIMIT $3`,
+      LIMIT $3`;
+
+/** Reads up to `limit` log entries after `after`, in log order, as LogMessages. */
+export async function readLogBatch(db: Queryable, after: LogPosition, limit: number): Promise<LogMessage[]> {
+  const { rows } = await db.query<LogRow>(
+    `SELECT e.position, e.transaction_id::text AS transaction_id, e.kind, e.received_at, e.payload ${LOG_AFTER}`,
     [after.transactionId.toString(), after.position, limit],
   );
   return rows.map(
@@ -39,6 +42,52 @@ export async function readLogBatch(db: Queryable, after: LogPosition, limit: num
         event: r.payload,
       }) as LogMessage,
   );
+}
+
+/** A log entry as the relay publishes it: its Kafka key, its LogMessage as JSON text, and its place in the log. */
+export interface EncodedLogEntry {
+  kind: LogMessage["kind"];
+  key: string;
+  /** JSON of the entry's LogMessage: `JSON.parse(value)` deep-equals what readLogBatch returns for it. */
+  value: string;
+  position: LogPosition;
+}
+
+/**
+ * readLogBatch for the relay, without a round trip through objects: Postgres renders the payload as JSON text,
+ * the time as ISO-8601 and the key (messageKey's rule), and the message is joined around them. Parsing every
+ * payload, and the dates, only to stringify them again was a third of the relay's CPU.
+ */
+export async function readEncodedLogBatch(
+  db: Queryable,
+  after: LogPosition,
+  limit: number,
+): Promise<EncodedLogEntry[]> {
+  const { rows } = await db.query<{
+    position: number;
+    transaction_id: string;
+    kind: LogMessage["kind"];
+    received_at: string;
+    payload: string;
+    key: string;
+  }>(
+    // to_char's MS truncates microseconds as Date does (what toISOString shows). The key follows messageKey
+    // (core/contracts/log-message.ts); log-reader.int.spec.ts checks both against readLogBatch.
+    `SELECT e.position, e.transaction_id::text AS transaction_id, e.kind,
+            to_char(e.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS received_at,
+            e.payload::text AS payload,
+            CASE e.kind WHEN 'interaction' THEN e.payload->>'user_id'
+                        WHEN 'catalog' THEN 'item:' || (e.payload->>'item_id')
+                        ELSE 'experiment:' || (e.payload->>'experiment_key') END AS key ${LOG_AFTER}`,
+    [after.transactionId.toString(), after.position, limit],
+  );
+  return rows.map((r) => ({
+    kind: r.kind,
+    key: r.key,
+    // kind and received_at are fixed vocabularies/formats and transaction_id is digits: nothing to escape.
+    value: `{"kind":"${r.kind}","position":${r.position},"transaction_id":"${r.transaction_id}","received_at":"${r.received_at}","event":${r.payload}}`,
+    position: { transactionId: BigInt(r.transaction_id), position: r.position },
+  }));
 }
 
 /** The newest entry a log reader can see now (the log's head), or LOG_START when the log is empty. */
