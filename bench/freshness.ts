@@ -43,14 +43,13 @@ const READ_KEY = "bench-read-key-0123456789";
 const REDIS_POLL_MS = 20;
 const CLICKHOUSE_POLL_MS = Number(process.env.FRESHNESS_CLICKHOUSE_POLL_MS ?? 50);
 /**
- * Process layout: `writer` (default) runs ingest and the relay in one process (the writer: it writes the log and
- * publishes it) | the projections and analytics (the readers, in-process chdb). `split` runs the API | relay,
- * projections and analytics; `single` every role in one process (the quickstart's); `three` the API | relay
- * and Redis projections | analytics. `writer` balances the two event loops best: the relay's JSON and Kafka
- * encoding (≈ 0.05 ms of CPU per event) moves off the busier projections' loop (see projectors/README.md).
+ * Process layout: `split` (default) runs the API | relay, projections and analytics (in-process chdb); `writer`
+ * ingest and the relay (the writer: it writes the log and publishes it) | the projections and analytics (the
+ * readers); `single` every role in one process (the quickstart's); `three` the API | relay and Redis
+ * projections | analytics.
  */
 const LAYOUTS = ["single", "split", "three", "writer"] as const;
-const LAYOUT: (typeof LAYOUTS)[number] = LAYOUTS.find((l) => l === process.env.FRESHNESS_LAYOUT) ?? "writer";
+const LAYOUT: (typeof LAYOUTS)[number] = LAYOUTS.find((l) => l === process.env.FRESHNESS_LAYOUT) ?? "split";
 const LAYOUT_DESCRIPTION: Record<(typeof LAYOUTS)[number], string> = {
   single: "ingest,relay,projectors,analytics (one child process, in-process chdb)",
   split: "two child processes: ingest (the API) | relay,projectors,analytics (the pipeline, in-process chdb)",
