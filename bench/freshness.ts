@@ -55,7 +55,8 @@ const LAYOUT_DESCRIPTION: Record<(typeof LAYOUTS)[number], string> = {
   split: "two child processes: ingest (the API) | relay,projectors,analytics (the pipeline, in-process chdb)",
   three:
     "three child processes: ingest (the API) | relay, features and recommendations projections | analytics projection and API (in-process chdb)",
-  writer: "two child processes: ingest and relay (the writer) | projectors,analytics (the readers, in-process chdb)",
+  writer:
+    "two child processes: ingest and relay (the writer) | projectors,analytics (the readers, in-process chdb)",
 };
 /** A probe whose effect has not appeared this long after its acknowledgement counts as missing. */
 const PROBE_TIMEOUT_MS = 30_000;

@@ -35,7 +35,6 @@ export interface ExperimentLogEvent {
   [field: string]: unknown;
 }
 
-
 export function messageKey(m: LogMessage): string {
   switch (m.kind) {
     case "interaction":
