@@ -109,9 +109,10 @@ export class FeaturesReader {
     const h = this.config.affinity;
     const windows = readWindows(h, atMs);
     const keys = [featureKeys.userRecent(userId), ...windows.map((k) => featureKeys.userAffinity(userId, k))];
-    const [rawRecent, ...affinityHashes] = await this.redis.reckonUserState(
+    const [joinedRecent, ...affinityHashes] = await this.redis.reckonUserState(
       ...(await Promise.all(keys.map((k) => this.key(k)))),
     );
+    const rawRecent = joinedRecent === "" ? [] : joinedRecent.split("\n");
     const byCategory = new Map<string, Map<number, number>>();
     windows.forEach((k, i) => {
       const flat = affinityHashes[i]!;
@@ -125,7 +126,7 @@ export class FeaturesReader {
     const affinities = [...byCategory]
       .map(([category, counters]) => ({ category, score: decayedValue(h, counters, atMs) }))
       .sort((a, b) => b.score - a.score || a.category.localeCompare(b.category));
-    return { recent: parseRecent(rawRecent!, this.config.recentCap), affinities };
+    return { recent: parseRecent(rawRecent, this.config.recentCap), affinities };
   }
 
   /** Distinct items the user interacted with, most recent first. */
@@ -281,15 +282,20 @@ function withIsoTime(e: RecentEvent): RecentInteraction {
   return { item_id: e.item_id, type: e.type, at: new Date(e.atMs).toISOString() };
 }
 
-/** KEYS: the user's recent zset, then its affinity windows → [recent WITHSCORES, each window's HGETALL]. */
+/**
+ * KEYS: the user's recent zset, then its affinity windows → [recent WITHSCORES joined by "\n" into one string,
+ * each window's HGETALL]. One string instead of two per entry: ioredis parses each bulk string in JavaScript, and
+ * the recent list holds up to RECKON_RECENT_CAP entries. Its members ("type:item_id") never hold whitespace
+ * (core/contracts/event.ts); category names may, so the affinity hashes (a few fields each) stay lists.
+ */
 const USER_STATE_SCRIPT = `
-local out = {redis.call('ZREVRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
+local out = {table.concat(redis.call('ZREVRANGE', KEYS[1], 0, -1, 'WITHSCORES'), '\\n')}
 for i = 2, #KEYS do out[i] = redis.call('HGETALL', KEYS[i]) end
 return out
 `;
 
 type RedisWithUserState = RedisClient & {
-  reckonUserState(...keys: string[]): Promise<string[][]>;
+  reckonUserState(...keys: string[]): Promise<[string, ...string[][]]>;
 };
 
 const scripted = new WeakSet<RedisClient>();
