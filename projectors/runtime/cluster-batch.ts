@@ -50,8 +50,7 @@ ${luaKeyedOps()}
     redis.call('INCRBY', base .. a[i + 1], a[i + 2]); i = i + 3
   elseif kind == 'X' then
     local key = base .. a[i + 1]
-    redis.call('ZINCRBY', key, a[i + 2], a[i + 3])
-    trim(key, tonumber(a[i + 4]))
+    zincrCapped(key, a[i + 2], a[i + 3], tonumber(a[i + 4]))
     i = i + 5
   elseif kind == 'A' then
     local key, item, t = base .. a[i + 1], a[i + 2], a[i + 3]

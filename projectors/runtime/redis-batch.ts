@@ -156,10 +156,8 @@ ${luaKeyedOps("cats[key] = nil -- later catfans in this batch read the new categ
       local b = base .. '{i:' .. item .. '}:nbrs'
       for _, other in ipairs(redis.call('ZRANGE', key, 0, -1)) do
         local o = base .. '{i:' .. other .. '}:nbrs'
-        redis.call('ZINCRBY', o, 1, item)
-        redis.call('ZINCRBY', b, 1, other)
-        trim(o, nbrCap)
-        trim(b, nbrCap)
+        zincrCapped(o, 1, item, nbrCap)
+        zincrCapped(b, 1, other, nbrCap)
       end
       redis.call('INCR', base .. '{i:' .. item .. '}:cnt')
       redis.call('ZADD', key, t, item)
