@@ -56,7 +56,7 @@ export interface EncodedLogEntry {
 /**
  * readLogBatch for the relay, without a round trip through objects: Postgres renders the payload as JSON text,
  * the time as ISO-8601 and the key (messageKey's rule), and the message is joined around them. Parsing every
- * payload, and the dates, only to stringify them again was a third of the relay's CPU.
+ * payload and date only to stringify them again was ≈ 10 % of the relay's CPU (50 → 45 µs per event).
  */
 export async function readEncodedLogBatch(
   db: Queryable,
