@@ -44,7 +44,13 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
-/** The effects of one log message on the features read model (pure). */
+/**
+ * The catfan templates in use (see featureOps), so events sharing one pass the same array and a batch sends it
+ * once. Keyed by everything a template holds; at most a few are live at a time (decay windows change rarely).
+ */
+const categoryTemplates = new Map<string, readonly Op[]>();
+
+/** The effects of one log message on the features read model (pure: the template cache only shares arrays). */
 export function featureOps(message: LogMessage, config: FeaturesConfig, nowMs: number): OpsDecision {
   if (message.kind === "catalog") {
     const item = message.event.item;
@@ -88,32 +94,54 @@ export function featureOps(message: LogMessage, config: FeaturesConfig, nowMs: n
     ["hincrby", featureKeys.itemCounts(item), e.type, "1"],
   );
 
-  const trendOps = (category: string): Op[] =>
-    [config.popularityShort, config.popularityLong].flatMap((h): Op[] => {
-      const k = windowIndex(h, t);
+  // The trending windows this event counts in (short and long half-life), and its increment in each.
+  const trend = [config.popularityShort, config.popularityLong].map((h) => {
+    const k = windowIndex(h, t);
+    return {
+      h,
+      k,
+      ttl: String(windowTtlMs(h, k, nowMs, WINDOW_TTL_FLOOR_MS)),
+      by: String(windowIncrement(h, t, weight)),
+    };
+  });
+  const trendOps = (category: string, by: (n: number) => string, member: string): Op[] =>
+    trend.flatMap(({ h, k, ttl }, n): Op[] => {
       const key = featureKeys.trending(category, h, k);
       return [
-        ["zincrby", key, String(windowIncrement(h, t, weight)), item],
-        ["pexpire", key, String(windowTtlMs(h, k, nowMs, WINDOW_TTL_FLOOR_MS))],
+        ["zincrby", key, by(n), member],
+        ["pexpire", key, ttl],
       ];
     });
-  ops.push(...trendOps(ALL_CATEGORIES));
+  ops.push(...trendOps(ALL_CATEGORIES, (n) => trend[n]!.by, item));
 
   const ka = windowIndex(config.affinity, t);
-  const affinity = featureKeys.userAffinity(e.user_id, ka);
-  const affinityTtl = Math.min(
-    windowTtlMs(config.affinity, ka, nowMs, WINDOW_TTL_FLOOR_MS),
-    config.userTtlMs,
+  const affinityTtl = String(
+    Math.min(windowTtlMs(config.affinity, ka, nowMs, WINDOW_TTL_FLOOR_MS), config.userTtlMs),
   );
   // Categories come from the catalog as projected when the event is applied ($c: each of the item's categories).
+  // The template holds only what the events of a batch share (windows, lifetimes); $1…$5 are this event's.
+  const templateKey = `${affinityTtl}|${trend.map(({ h, k, ttl }) => `${h.name}:${k}:${ttl}`).join("|")}`;
+  let template = categoryTemplates.get(templateKey);
+  if (template === undefined) {
+    if (categoryTemplates.size >= 64) categoryTemplates.clear();
+    template = [
+      ["hincrby", "$1", "$c", "$2"],
+      ["pexpire", "$1", affinityTtl],
+      ...trendOps("$c", (n) => `$${3 + n}`, "$5"),
+    ];
+    categoryTemplates.set(templateKey, template);
+  }
   ops.push([
     "catfan",
     featureKeys.item(item),
     "cats",
+    template,
     [
-      ["hincrby", affinity, "$c", String(windowIncrement(config.affinity, t, weight))],
-      ["pexpire", affinity, String(affinityTtl)],
-      ...trendOps("$c"),
+      featureKeys.userAffinity(e.user_id, ka),
+      String(windowIncrement(config.affinity, t, weight)),
+      trend[0]!.by,
+      trend[1]!.by,
+      item,
     ],
   ]);
   return { ops };

@@ -17,8 +17,9 @@ import type { Op, OpsMessage, ResolvedOp } from "./redis-batch.ts";
  * `hset_newer`, `catfan` and `cooc` read what they write or what other ops write, so they keep their log order
  * (in the script, before the merged ops; nothing merged touches the keys they read, which is checked here).
  *
- * Stream: sequential ops as `N key version nFieldValues f v…`, `F key field nInner (op key arg value)…`,
- * `C histKey item timeMs histCap nbrCap`; merged ops as `I key field by`, `Z key by member`, `M key field value`,
+ * Stream: sequential ops as `N key version nFieldValues f v…`, `D id nInner (op key arg value)…` (a catfan
+ * template, sent before its first use: per event only the arguments differ, and the template was 28 of a feature
+ * event's ~65 fields), `F key field templateId nArgs arg…`, `C histKey item timeMs histCap nbrCap`; merged ops as `I key field by`, `Z key by member`, `M key field value`,
  * `G key score member`, `H key nIncrements nMaxima (field by)… (field value)…`; then `|`; then `T key cap` and
  * `E key ms`.
  *
@@ -38,6 +39,8 @@ export function encodeBatch(opsPerMessage: readonly (readonly (Op | ResolvedOp)[
   const unmerged: string[] = [];
   const caps = new Map<string, string>();
   const expiries = new Map<string, string>();
+  // catfan templates sent in this batch (D), by identity → id
+  const templates = new Map<readonly Op[], string>();
 
   const inner = <V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> => {
     let m = outer.get(key);
@@ -88,15 +91,21 @@ export function encodeBatch(opsPerMessage: readonly (readonly (Op | ResolvedOp)[
           break;
         }
         case "catfan": {
-          const [, key, field, innerOps] = op;
+          const [, key, field, template, args = []] = op;
+          if (args.length > 9) throw new Error(`catfan takes at most 9 arguments, got ${args.length}`);
           sequentialKeys.add(key);
-          out.push("F", key, field, String(innerOps.length));
-          for (const i of innerOps) {
-            if (i[0] === "hincrby") out.push("I", i[1], i[2], i[3]);
-            else if (i[0] === "zincrby") out.push("Z", i[1], i[2], i[3]);
-            else if (i[0] === "pexpire") out.push("E", i[1], i[2], "");
-            else throw new Error(`catfan cannot run ${i[0]}`);
+          let id = templates.get(template);
+          if (id === undefined) {
+            templates.set(template, (id = String(templates.size + 1)));
+            out.push("D", id, String(template.length));
+            for (const i of template) {
+              if (i[0] === "hincrby") out.push("I", i[1], i[2], i[3]);
+              else if (i[0] === "zincrby") out.push("Z", i[1], i[2], i[3]);
+              else if (i[0] === "pexpire") out.push("E", i[1], i[2], "");
+              else throw new Error(`catfan cannot run ${i[0]}`);
+            }
           }
+          out.push("F", key, field, id, String(args.length), ...args);
           break;
         }
         case "cooc": {

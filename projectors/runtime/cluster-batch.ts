@@ -362,7 +362,13 @@ async function applyPlan(
 
 const nbrsKey = (item: string) => `${itemTag(item)}:nbrs`;
 const countKey = (item: string) => `${itemTag(item)}:cnt`;
-const fill = (template: string, category: string) => template.split("$c").join(category);
+/** `$c` → the category, `$1`…`$9` → the catfan's arguments (as the single-node script expands them). */
+const fill = (template: string, category: string, args: readonly string[]) =>
+  template.includes("$")
+    ? template.replace(/\$([0-9A-Za-z])/g, (m, x: string) =>
+        x === "c" ? category : (args[Number(x) - 1] ?? m),
+      )
+    : template;
 
 interface Entry {
   member: string;
@@ -452,7 +458,7 @@ export async function resolvePlan(
 }
 
 function resolveCatfan(
-  [, , field, inner]: Extract<Op, ["catfan", ...unknown[]]>,
+  [, , field, inner, args = []]: Extract<Op, ["catfan", ...unknown[]]>,
   state: { fields: Map<string, string | null> },
   out: ResolvedOp[],
 ): void {
@@ -460,9 +466,11 @@ function resolveCatfan(
   if (raw === null || raw === undefined) return;
   for (const c of JSON.parse(raw) as string[])
     for (const op of inner) {
-      if (op[0] === "hincrby") out.push(["hincrby", fill(op[1], c), fill(op[2], c), op[3]]);
-      else if (op[0] === "zincrby") out.push(["zincrby", fill(op[1], c), op[2], fill(op[3], c)]);
-      else if (op[0] === "pexpire") out.push(["pexpire", fill(op[1], c), op[2]]);
+      if (op[0] === "hincrby")
+        out.push(["hincrby", fill(op[1], c, args), fill(op[2], c, args), fill(op[3], c, args)]);
+      else if (op[0] === "zincrby")
+        out.push(["zincrby", fill(op[1], c, args), fill(op[2], c, args), fill(op[3], c, args)]);
+      else if (op[0] === "pexpire") out.push(["pexpire", fill(op[1], c, args), fill(op[2], c, args)]);
       else throw new Error(`catfan cannot run ${op[0]}`);
     }
 }

@@ -39,10 +39,12 @@ export type Op =
   /** Sets the fields only when `version` is greater than the stored `v` field (an older write never wins). */
   | ["hset_newer", key: string, version: string, ...fieldsAndValues: string[]]
   /**
-   * Runs `ops` once per category in the JSON array stored in `field` of `key`, with `$c` replaced by it.
-   * Inner ops may be `hincrby`, `zincrby` and `pexpire`.
+   * Runs `ops` once per category in the JSON array stored in `field` of `key`: in their fields `$c` stands for
+   * the category and `$1`…`$9` for `args[0]`…`args[8]`. Inner ops may be `hincrby`, `zincrby` and `pexpire`.
+   * `ops` is a template: pass the same array for every message that shares it (only `args` differ) and a batch
+   * sends it once (see batch-encoding.ts).
    */
-  | ["catfan", key: string, field: string, ops: Op[]]
+  | ["catfan", key: string, field: string, ops: readonly Op[], args?: readonly string[]]
   /**
    * Online co-occurrence: when `item` is new in the user history `histKey`, counts it once for every item
    * already there (both directions, in `{i:X}:nbrs`, capped at `nbrCap`) and once in `{i:item}:cnt`; then
@@ -102,16 +104,6 @@ if not after(ARGV[7], ARGV[8], ltx, lpos) then return {tonumber(version), 0, cou
 if not after(ARGV[5], ARGV[6], ltx, lpos) then return {tonumber(version), -1, 0, last} end
 
 ${LUA_TRIM}
-local function fill(tpl, c)
-  local out, from = '', 1
-  while true do
-    local s, e = string.find(tpl, '$c', from, true)
-    if not s then return out .. string.sub(tpl, from) end
-    out = out .. string.sub(tpl, from, s - 1) .. c
-    from = e + 1
-  end
-end
-
 -- Effects of category fan-outs, summed over the batch (integers add exactly in doubles below 2^53).
 local hinc, zinc, expire = {}, {}, {}
 local function acc(t, key, member, by)
@@ -122,14 +114,56 @@ end
 -- Catalog categories as of this point of the batch; a catalog write in the batch drops the cached entry.
 local cats = {}
 
+-- Category fan-out templates (D), by id. A field is kept as {kind, value}: 'l' literal, 'c' exactly the
+-- category, 'n' exactly argument N, 'x' anything else with placeholders (expanded by gsub; when it holds only
+-- $c, memoised per category: a trending key is the same for every event on the category).
+local templates = {}
+local function templateField(f)
+  if not string.find(f, '$', 1, true) then return {'l', f} end
+  if f == '$c' then return {'c'} end
+  local n = string.match(f, '^%$(%d)$')
+  if n then return {'n', tonumber(n)} end
+  return {'x', f, (not string.find(f, '%$%d')) and {} or nil}
+end
+local function catfanTemplate(a, from, count)
+  local t = {}
+  for j = 0, count - 1 do
+    local p = from + 4 * j
+    t[j + 1] = {a[p], templateField(a[p + 1]), templateField(a[p + 2]), templateField(a[p + 3])}
+  end
+  return t
+end
+local function expand(f, c, args)
+  local kind = f[1]
+  if kind == 'l' then return f[2] end
+  if kind == 'c' then return c end
+  if kind == 'n' then return args[f[2]] or ('$' .. f[2]) end
+  local memo = f[3]
+  if memo then
+    local v = memo[c]
+    if not v then
+      v = string.gsub(f[2], '%$c', (string.gsub(c, '%%', '%%%%')))
+      memo[c] = v
+    end
+    return v
+  end
+  return (string.gsub(f[2], '%$(%w)', function(x)
+    if x == 'c' then return c end
+    return args[tonumber(x)]
+  end))
+end
+
 -- The op stream comes packed in one string (cheap to send) unless a field contains the separator.
 ${luaOpStream(10)}
 while i <= n do
   local kind = a[i]
   if kind == '|' then i = i + 1; break end
 ${luaKeyedOps("cats[key] = nil -- later catfans in this batch read the new categories")}
+  elseif kind == 'D' then
+    templates[a[i + 1]] = catfanTemplate(a, i + 3, tonumber(a[i + 2]))
+    i = i + 3 + 4 * tonumber(a[i + 2])
   elseif kind == 'F' then
-    local key, field, ni = base .. a[i + 1], a[i + 2], tonumber(a[i + 3])
+    local key, field, tpl, na = base .. a[i + 1], a[i + 2], templates[a[i + 3]], tonumber(a[i + 4])
     local ck = cats[key]
     if ck == nil then
       local raw = redis.call('HGET', key, field)
@@ -137,17 +171,19 @@ ${luaKeyedOps("cats[key] = nil -- later catfans in this batch read the new categ
       cats[key] = ck
     end
     if ck then
+      local args = {}
+      for j = 1, na do args[j] = a[i + 4 + j] end
       for _, c in ipairs(ck) do
-        for j = i + 4, i + 3 + 4 * ni, 4 do
-          local op, k = a[j], base .. fill(a[j + 1], c)
-          if op == 'I' then acc(hinc, k, fill(a[j + 2], c), a[j + 3])
-          elseif op == 'Z' then acc(zinc, k, fill(a[j + 3], c), a[j + 2])
-          elseif op == 'E' then expire[k] = a[j + 2]
-          else error('catfan: unsupported op ' .. tostring(op)) end
+        for _, op in ipairs(tpl) do
+          local kind2, k = op[1], base .. expand(op[2], c, args)
+          if kind2 == 'I' then acc(hinc, k, expand(op[3], c, args), expand(op[4], c, args))
+          elseif kind2 == 'Z' then acc(zinc, k, expand(op[4], c, args), expand(op[3], c, args))
+          elseif kind2 == 'E' then expire[k] = expand(op[3], c, args)
+          else error('catfan: unsupported op ' .. tostring(kind2)) end
         end
       end
     end
-    i = i + 4 + 4 * ni
+    i = i + 5 + na
   elseif kind == 'C' then
     local key, item, t, histCap, nbrCap = base .. a[i + 1], a[i + 2], a[i + 3], tonumber(a[i + 4]), tonumber(a[i + 5])
     if redis.call('ZSCORE', key, item) then
