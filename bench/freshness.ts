@@ -58,6 +58,37 @@ const LAYOUT_DESCRIPTION: Record<(typeof LAYOUTS)[number], string> = {
   writer:
     "two child processes: ingest and relay (the writer) | projectors,analytics (the readers, in-process chdb)",
 };
+/**
+ * The catalog of the items the load interacts with (loadtests/ingest.js: i0…i4999), each in 1–3 of 58 categories
+ * (2 on average), so every interaction also fans out to its item's categories (affinities, category trending) as
+ * in a product with a catalog. FRESHNESS_CATALOG=0 runs without one (sessions 1–5 measured that way).
+ */
+const CATALOG_ITEMS = Number(process.env.FRESHNESS_CATALOG ?? 5000);
+const categoriesOf = (n: number) => [`c${n % 40}`, `g${n % 7}`, `t${n % 11}`].slice(0, 1 + (n % 3));
+
+async function seedCatalog(apiUrl: string, statusUrl: string, count: number): Promise<void> {
+  for (let from = 0; from < count; from += 1000) {
+    const items = Array.from({ length: Math.min(1000, count - from) }, (_, i) => ({
+      item_id: `i${from + i}`,
+      title: `Item ${from + i}`,
+      categories: categoriesOf(from + i),
+    }));
+    const res = await fetch(`${apiUrl}/v1/items`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", authorization: `Bearer ${WRITE_KEY}` },
+      body: JSON.stringify({ items }),
+    });
+    if (!res.ok) throw new Error(`catalog seed refused: ${res.status} ${await res.text()}`);
+  }
+  // Projected before the load starts, so the fan-outs find every item's categories.
+  for (const started = Date.now(); Date.now() - started < 60_000; await sleep(200)) {
+    const res = await fetch(`${statusUrl}/v1/status`, { headers: { authorization: `Bearer ${READ_KEY}` } });
+    const status = (await res.json()) as { projectors?: { lag: number }[] };
+    if (status.projectors?.length && status.projectors.every((p) => p.lag === 0)) return;
+  }
+  throw new Error("the catalog seed was not projected within 60 s");
+}
+
 /** A probe whose effect has not appeared this long after its acknowledgement counts as missing. */
 const PROBE_TIMEOUT_MS = 30_000;
 
@@ -94,6 +125,15 @@ export async function runFreshnessBench(options: FreshnessOptions = {}) {
     load: {
       generator: "k6 constant-arrival-rate (separate process), loadtests/ingest.js MODE=rate",
       server_roles: LAYOUT_DESCRIPTION[LAYOUT],
+      catalog:
+        CATALOG_ITEMS > 0
+          ? `${CATALOG_ITEMS} items (those the load interacts with), 1-3 categories each (mean ${(
+              Array.from({ length: CATALOG_ITEMS }, (_, n) => categoriesOf(n).length).reduce(
+                (a, b) => a + b,
+                0,
+              ) / CATALOG_ITEMS
+            ).toFixed(1)})`
+          : "none (FRESHNESS_CATALOG=0): interactions have no category effects",
     },
     goal: "p99 < 1000 ms at 5,000 events/s",
     scenarios: results,
@@ -174,6 +214,7 @@ async function runScenario(s: Scenario) {
     }
     const url = api.url;
     const statusUrl = server.url;
+    if (CATALOG_ITEMS > 0) await seedCatalog(url, statusUrl, CATALOG_ITEMS);
 
     k6 = startK6(path.join(REPO_ROOT, "loadtests/ingest.js"), {
       BASE_URL: url,
