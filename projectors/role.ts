@@ -111,6 +111,7 @@ export const ANALYTICS_PROJECTION_FACTORY: ProjectionFactory = async (resources)
   createAnalyticsProjection({
     clickhouse: await resources.clickhouse(),
     experiments: postgresRunningExperiments(resources.db),
+    minWriteIntervalMs: resources.env.RECKON_ANALYTICS_WRITE_INTERVAL_MS,
   });
 
 export const projectorsRole: RoleModule = createProjectorsRole({

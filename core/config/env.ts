@@ -67,6 +67,8 @@ export const EnvSchema = z.object({
   RECKON_MAX_EVENT_AGE_HOURS: z.coerce.number().positive().default(72),
   /** How far in the future (seconds) a client clock may be ahead. */
   RECKON_MAX_CLOCK_SKEW_SECONDS: z.coerce.number().positive().default(300),
+  /** The least time between two analytics writes to ClickHouse (their partition batches are combined meanwhile). */
+  RECKON_ANALYTICS_WRITE_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(200),
   /**
    * The projections the projectors role runs in this process (default: all). Each projection is its own
    * consumer group, so several processes can share the work (e.g. the Redis ones here, analytics elsewhere).

@@ -64,4 +64,29 @@ describe("GroupCommit", () => {
     await y;
     assert.deepEqual(w.writes, [["x"], ["y"]]);
   });
+  it("with a minimum interval, a job arriving soon after a write waits for the interval and takes company", async () => {
+    const w = recordingWriter();
+    const group = new GroupCommit(w.write, 40);
+    const started = performance.now();
+    const a = group.submit("a");
+    assert.deepEqual(w.writes, [["a"]]); // after a quiet spell: at once
+    await w.finishNext();
+    await a;
+    const b = group.submit("b");
+    await new Promise((r) => setImmediate(r));
+    const c = group.submit("c");
+    assert.deepEqual(w.writes, [["a"]]); // b waits for the interval...
+    for (let i = 0; w.writes.length < 2 && i < 400; i++) await new Promise((r) => setTimeout(r, 5));
+    // (timers may fire a millisecond early; without the interval the write would start at once)
+    assert.ok(performance.now() - started >= 30, "the second write starts about an interval after the first");
+    assert.deepEqual(w.writes, [["a"], ["b", "c"]]); // ...and c joins it
+    await w.finishNext();
+    await Promise.all([b, c]);
+    // After a quiet spell longer than the interval, a job is written at once again.
+    await new Promise((r) => setTimeout(r, 50));
+    const d = group.submit("d");
+    assert.deepEqual(w.writes, [["a"], ["b", "c"], ["d"]]);
+    await w.finishNext();
+    await d;
+  });
 });

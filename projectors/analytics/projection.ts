@@ -25,6 +25,12 @@ export interface AnalyticsProjectionOptions {
    * results read one row per user. Without it the table stays empty and results read the events.
    */
   experiments?: RunningExperimentsSource;
+  /**
+   * The least time between the starts of two writes (`RECKON_ANALYTICS_WRITE_INTERVAL_MS`, default 200): under
+   * load, the partition batches of that time go in one INSERT per table. 0 writes as soon as the previous write
+   * is done (the rebuild and the tests, which want each batch stored when `apply` returns at once).
+   */
+  minWriteIntervalMs?: number;
 }
 
 /**
@@ -53,7 +59,7 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
     await totals?.afterInsert(events);
     const positions = jobs.flatMap((j) => (j.position ? [j.position] : []));
     if (positions.length > 0) await ch.insert(`${database}.projection_positions`, positions);
-  });
+  }, options.minWriteIntervalMs ?? 0);
   let ready: Promise<unknown> | undefined;
   const ensureSchema = (): Promise<unknown> => {
     if (options.migrate === false) return Promise.resolve();
