@@ -19,6 +19,7 @@ import {
   printResultAndExit,
   processCpuSeconds,
   startServer,
+  waitForProjections,
 } from "./support.ts";
 
 /**
@@ -81,12 +82,11 @@ async function seedCatalog(apiUrl: string, statusUrl: string, count: number): Pr
     if (!res.ok) throw new Error(`catalog seed refused: ${res.status} ${await res.text()}`);
   }
   // Projected before the load starts, so the fan-outs find every item's categories.
-  for (const started = Date.now(); Date.now() - started < 60_000; await sleep(200)) {
-    const res = await fetch(`${statusUrl}/v1/status`, { headers: { authorization: `Bearer ${READ_KEY}` } });
-    const status = (await res.json()) as { projectors?: { lag: number }[] };
-    if (status.projectors?.length && status.projectors.every((p) => p.lag === 0)) return;
-  }
-  throw new Error("the catalog seed was not projected within 60 s");
+  await waitForProjections(
+    statusUrl,
+    { authorization: `Bearer ${READ_KEY}` },
+    { timeoutMs: 60_000, pollMs: 200 },
+  );
 }
 
 /** A probe whose effect has not appeared this long after its acknowledgement counts as missing. */

@@ -17,7 +17,7 @@ import {
 } from "../serving/eval/run-eval.ts";
 import { buildInteractionMatrix, type Interaction } from "../serving/recommender/interactions.ts";
 import { trainModel } from "../serving/recommender/models/index.ts";
-import { machine, startServer } from "./support.ts";
+import { machine, startServer, waitForProjections } from "./support.ts";
 
 /**
  * `npm run bench -- quality`: recommendation quality on data Reckon has never seen, through the public API.
@@ -160,20 +160,6 @@ async function sendEvents(base: string, headers: Record<string, string>, rows: r
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
-}
-
-/** Seconds until every projector reports lag 0 at or past the log head. */
-async function waitForProjections(base: string, headers: Record<string, string>): Promise<number> {
-  const started = performance.now();
-  for (;;) {
-    const status = (await (await fetch(`${base}/v1/status`, { headers })).json()) as {
-      projectors: { lag: number }[];
-    };
-    if (status.projectors.length > 0 && status.projectors.every((p) => p.lag === 0)) break;
-    if (performance.now() - started > 900_000) throw new Error("projections did not catch up in 15 minutes");
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  return (performance.now() - started) / 1000;
 }
 
 const round = <T extends object>(m: T) =>

@@ -125,3 +125,25 @@ export function processCpuSeconds(pid: number | undefined): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * Seconds until every projector reports lag 0 at or past the log head (`GET /v1/status` on `base`, polled every
+ * `pollMs`); fails after `timeoutMs`.
+ */
+export async function waitForProjections(
+  base: string,
+  headers: Record<string, string>,
+  { timeoutMs = 900_000, pollMs = 1000 }: { timeoutMs?: number; pollMs?: number } = {},
+): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const status = (await (await fetch(`${base}/v1/status`, { headers })).json()) as {
+      projectors: { lag: number }[];
+    };
+    if (status.projectors.length > 0 && status.projectors.every((p) => p.lag === 0)) break;
+    if (performance.now() - started > timeoutMs)
+      throw new Error(`projections did not catch up in ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return (performance.now() - started) / 1000;
+}

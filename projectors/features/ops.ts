@@ -97,22 +97,18 @@ export function featureOps(message: LogMessage, config: FeaturesConfig, nowMs: n
   // The trending windows this event counts in (short and long half-life), and its increment in each.
   const trend = [config.popularityShort, config.popularityLong].map((h) => {
     const k = windowIndex(h, t);
-    return {
-      h,
-      k,
-      ttl: String(windowTtlMs(h, k, nowMs, WINDOW_TTL_FLOOR_MS)),
-      by: String(windowIncrement(h, t, weight)),
-    };
+    return { h, k, ttl: String(windowTtlMs(h, k, nowMs, WINDOW_TTL_FLOOR_MS)) };
   });
-  const trendOps = (category: string, by: (n: number) => string, member: string): Op[] =>
+  const increments = trend.map(({ h }) => String(windowIncrement(h, t, weight)));
+  const trendOps = (category: string, increments: readonly string[], member: string): Op[] =>
     trend.flatMap(({ h, k, ttl }, n): Op[] => {
       const key = featureKeys.trending(category, h, k);
       return [
-        ["zincrby", key, by(n), member],
+        ["zincrby", key, increments[n]!, member],
         ["pexpire", key, ttl],
       ];
     });
-  ops.push(...trendOps(ALL_CATEGORIES, (n) => trend[n]!.by, item));
+  ops.push(...trendOps(ALL_CATEGORIES, increments, item));
 
   const ka = windowIndex(config.affinity, t);
   const affinityTtl = String(
@@ -127,7 +123,7 @@ export function featureOps(message: LogMessage, config: FeaturesConfig, nowMs: n
     template = [
       ["hincrby", "$1", "$c", "$2"],
       ["pexpire", "$1", affinityTtl],
-      ...trendOps("$c", (n) => `$${3 + n}`, "$5"),
+      ...trendOps("$c", ["$3", "$4"], "$5"),
     ];
     categoryTemplates.set(templateKey, template);
   }
@@ -139,8 +135,7 @@ export function featureOps(message: LogMessage, config: FeaturesConfig, nowMs: n
     [
       featureKeys.userAffinity(e.user_id, ka),
       String(windowIncrement(config.affinity, t, weight)),
-      trend[0]!.by,
-      trend[1]!.by,
+      ...increments,
       item,
     ],
   ]);

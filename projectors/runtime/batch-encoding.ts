@@ -19,8 +19,8 @@ import type { Op, OpsMessage, ResolvedOp } from "./redis-batch.ts";
  *
  * Stream: sequential ops as `N key version nFieldValues f v…`, `D id nInner (op key arg value)…` (a catfan
  * template, sent before its first use: per event only the arguments differ, and the template was 28 of a feature
- * event's ~65 fields), `F key field templateId nArgs arg…`, `C histKey item timeMs histCap nbrCap`; merged ops as `I key field by`, `Z key by member`, `M key field value`,
- * `G key score member`, `H key nIncrements nMaxima (field by)… (field value)…`; then `|`; then `T key cap` and
+ * event's ~65 fields), `F key field templateId nArgs arg…`, `C histKey item timeMs histCap nbrCap`; merged ops as
+ * `I key field by`, `Z key by member`, `M key field value`, `G key score member`, `H key nIncrements nMaxima (field by)… (field value)…`; then `|`; then `T key cap` and
  * `E key ms`.
  *
  * Redis Cluster batches (cluster-batch.ts) resolve `catfan` and `cooc` before encoding into ops that read only
