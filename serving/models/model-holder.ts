@@ -1,9 +1,9 @@
-import * as ort from "onnxruntime-node";
 import type { Database } from "../../core/postgres/database.ts";
 import { logger } from "../../core/logger.ts";
 import { FEATURE_COUNT, heuristicScore } from "../ranking/features.ts";
 import { activeVersion, loadModel, MODEL_ACTIVATED_CHANNEL } from "./registry.ts";
 import { ONNX_INPUT, ONNX_OUTPUT } from "./logistic.ts";
+import { ScoringSession } from "./onnx-session.ts";
 
 /** What one request ranks with: captured once, so a swap mid-request never mixes two models. */
 export interface Ranker {
@@ -29,15 +29,13 @@ class OnnxRanker implements Ranker {
   constructor(
     readonly version: number,
     readonly artifactVersion: number | null,
-    readonly session: ort.InferenceSession,
+    readonly session: ScoringSession,
   ) {}
 
+  // Synchronous inside (see onnx-session.ts); the Promise is the Ranker contract the heuristic shares.
   async score(rows: Float32Array, count: number): Promise<ArrayLike<number>> {
     if (count === 0) return new Float32Array(0);
-    const out = await this.session.run({
-      [ONNX_INPUT]: new ort.Tensor("float32", rows, [count, FEATURE_COUNT]),
-    });
-    return out[ONNX_OUTPUT]!.data as Float32Array;
+    return this.session.run(rows, count, FEATURE_COUNT);
   }
 }
 
@@ -47,17 +45,26 @@ export async function loadRanker(
   onnx: Uint8Array,
   artifactVersion: number | null,
 ): Promise<Ranker> {
-  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const session = new ScoringSession(onnx, ONNX_INPUT, ONNX_OUTPUT, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
   if (!session.inputNames.includes(ONNX_INPUT) || !session.outputNames.includes(ONNX_OUTPUT)) {
-    await session.release();
+    session.release();
     throw new Error(
       `model ${version}: needs input "${ONNX_INPUT}" and output "${ONNX_OUTPUT}", has ${session.inputNames} → ${session.outputNames}`,
     );
   }
   const ranker = new OnnxRanker(version, artifactVersion, session);
-  const probe = await ranker.score(new Float32Array(2 * FEATURE_COUNT), 2);
+  let probe: ArrayLike<number>;
+  try {
+    probe = await ranker.score(new Float32Array(2 * FEATURE_COUNT), 2);
+  } catch (err) {
+    session.release();
+    throw err;
+  }
   if (probe.length !== 2) {
-    await session.release();
+    session.release();
     throw new Error(`model ${version}: output must have one score per row, got ${probe.length} for 2 rows`);
   }
   return ranker;
@@ -119,10 +126,7 @@ export class ModelHolder {
       this.failedVersion = undefined;
       logger.info({ version, previous: previous.version }, "ranking model activated");
       if (previous instanceof OnnxRanker) {
-        const t = setTimeout(
-          () => void previous.session.release().catch(() => undefined),
-          this.options.releaseAfterMs ?? 10_000,
-        );
+        const t = setTimeout(() => previous.session.release(), this.options.releaseAfterMs ?? 10_000);
         t.unref();
       }
     } catch (err) {

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
 import { logisticToOnnx, predictLogistic, trainLogistic } from "./logistic.ts";
+import { ScoringSession } from "./onnx-session.ts";
 
 /** A fixed pseudo-random stream, so the data and therefore the expected numbers never change. */
 function lcg(seed: number) {
@@ -38,4 +39,43 @@ test("the exported ONNX model scores every row exactly as the trainer does (|Δ|
   });
   assert.ok(worst < 1e-6, `largest difference ${worst}`);
   await session.release();
+});
+
+test("serving's synchronous scoring session returns the public API's scores bit for bit", async () => {
+  const rand = lcg(11);
+  const model = {
+    weights: [0.8, -0.4, 0.3, 1.2, -0.7],
+    bias: -0.25,
+    featureNames: ["a", "b", "c", "d", "e"],
+  };
+  const onnx = logisticToOnnx(model);
+  const rows = Float32Array.from({ length: 137 * 5 }, () => rand());
+
+  const reference = await ort.InferenceSession.create(onnx);
+  const expected = (await reference.run({ features: new ort.Tensor("float32", rows, [137, 5]) })).score!
+    .data as Float32Array;
+  await reference.release();
+
+  const session = new ScoringSession(onnx, "features", "score", {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
+  assert.deepEqual(session.inputNames, ["features"]);
+  assert.deepEqual(session.outputNames, ["score"]);
+  const scores = session.run(rows, 137, 5);
+  assert.ok(scores instanceof Float32Array);
+  assert.deepEqual(Array.from(scores), Array.from(expected));
+  // A row's score depends on that row only: scoring a slice gives the same numbers for it.
+  assert.deepEqual(
+    Array.from(session.run(rows.subarray(5 * 40, 5 * 43), 3, 5)),
+    Array.from(expected.slice(40, 43)),
+  );
+
+  session.release();
+  assert.throws(() => session.run(rows, 137, 5), /released/);
+  session.release(); // twice is harmless (the hot swap and a shutdown may both release)
+});
+
+test("the scoring session refuses bytes that are not a model, as the public API does", () => {
+  assert.throws(() => new ScoringSession(new Uint8Array([1, 2, 3, 4]), "features", "score"));
 });
