@@ -5,6 +5,7 @@ import { logger } from "../core/logger.ts";
 import type { Projection } from "./runtime/projection.ts";
 import { DEFAULT_GROUP_PREFIX, ProjectorRuntime } from "./runtime/consumer.ts";
 import { DEFAULT_KEY_PREFIX } from "./runtime/keys.ts";
+import { scriptBudgetMsFromEnv } from "./runtime/script-budget.ts";
 import type { RedisProjection } from "./runtime/redis-projection.ts";
 import { createFeaturesProjection, FEATURES_PROJECTION } from "./features/projection.ts";
 import { featuresConfigFromEnv } from "./features/config.ts";
@@ -28,8 +29,13 @@ export const REDIS_PROJECTIONS: Readonly<
   Record<string, (redis: RedisClient, prefix: string) => RedisProjection>
 > = {
   [FEATURES_PROJECTION]: (redis, prefix) =>
-    createFeaturesProjection(redis, { prefix, config: featuresConfigFromEnv() }),
-  [RECOMMENDATIONS_PROJECTION]: (redis, prefix) => createRecommendationsProjection(redis, { prefix }),
+    createFeaturesProjection(redis, {
+      prefix,
+      config: featuresConfigFromEnv(),
+      scriptBudgetMs: scriptBudgetMsFromEnv(),
+    }),
+  [RECOMMENDATIONS_PROJECTION]: (redis, prefix) =>
+    createRecommendationsProjection(redis, { prefix, scriptBudgetMs: scriptBudgetMsFromEnv() }),
 };
 
 export const REDIS_PROJECTION_FACTORIES: Readonly<Record<string, ProjectionFactory>> = Object.fromEntries(

@@ -10,7 +10,7 @@ export const FEATURES_NS = "f";
 /** Per-user, per-item and per-category ML features in Redis (see README.md for the key layout). */
 export function createFeaturesProjection(
   redis: RedisClient,
-  options: { prefix?: string; config?: FeaturesConfig } = {},
+  options: { prefix?: string; config?: FeaturesConfig; scriptBudgetMs?: number } = {},
 ): RedisProjection {
   const config = options.config ?? DEFAULT_FEATURES_CONFIG;
   return new RedisProjection({
@@ -18,6 +18,7 @@ export function createFeaturesProjection(
     ns: FEATURES_NS,
     redis,
     prefix: options.prefix ?? DEFAULT_KEY_PREFIX,
+    scriptBudgetMs: options.scriptBudgetMs,
     decide: (message, nowMs) => featureOps(message, config, nowMs),
   });
 }

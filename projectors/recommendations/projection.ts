@@ -9,7 +9,7 @@ export const RECOMMENDATIONS_NS = "r";
 /** Online item-to-item neighbours from co-occurrence in user histories. */
 export function createRecommendationsProjection(
   redis: RedisClient,
-  options: { prefix?: string; config?: RecommendationsConfig } = {},
+  options: { prefix?: string; config?: RecommendationsConfig; scriptBudgetMs?: number } = {},
 ): RedisProjection {
   const config = options.config ?? DEFAULT_RECOMMENDATIONS_CONFIG;
   return new RedisProjection({
@@ -17,6 +17,7 @@ export function createRecommendationsProjection(
     ns: RECOMMENDATIONS_NS,
     redis,
     prefix: options.prefix ?? DEFAULT_KEY_PREFIX,
+    scriptBudgetMs: options.scriptBudgetMs,
     decide: (message) => recommendationOps(message, config),
   });
 }

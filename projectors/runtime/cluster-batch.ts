@@ -256,7 +256,7 @@ async function applyInOrder(
       await s.reckonClusterCommit(control.applied, control.journal, source, lastToken);
       continue;
     }
-    if (pending.length === 0) return { version, applied: 0, skipped };
+    if (pending.length === 0) return { version, applied: 0, skipped, scriptMicros: 0 };
     const first = pending[0]!.position;
     const last = pending[pending.length - 1]!.position;
     const plan = await resolvePlan(cluster, base, pending);
@@ -277,7 +277,7 @@ async function applyInOrder(
       if (killed === undefined)
         await s.reckonClusterCommit(control.applied, control.journal, source, formatPositionToken(last));
     }
-    return { version, applied: pending.length, skipped };
+    return { version, applied: pending.length, skipped, scriptMicros: 0 };
   }
 }
 

@@ -1,10 +1,21 @@
-import type { RedisClient } from "../../core/redis/redis.ts";
+import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { LogPosition } from "../../core/contracts/position.ts";
 import { toLogPosition } from "../../ingest/relay/log-reader.ts";
 import type { PartitionBatch, Projection, ProjectionOutcome } from "./projection.ts";
 import { appliedField } from "./keys.ts";
-import { applyOpsBatch, readAppliedPosition, type BatchTarget, type Op } from "./redis-batch.ts";
+import {
+  applyOpsBatch,
+  applyPreparedBatch,
+  prepareOpsBatch,
+  readAppliedPosition,
+  type BatchTarget,
+  type Op,
+  type OpsMessage,
+  type PreparedBatch,
+} from "./redis-batch.ts";
+import { DEFAULT_SCRIPT_BUDGET_MS, ScriptBudget } from "./script-budget.ts";
+import { projectorScriptSeconds } from "./metrics.ts";
 
 /** What a Redis projection does with one message: effects to apply, or a reason to ignore it. */
 export type OpsDecision = { ops: Op[] } | { drop: string };
@@ -17,6 +28,11 @@ export interface RedisProjectionOptions {
   prefix: string;
   /** Pure: the effects of one message. `nowMs` only sets key lifetimes, never stored values. */
   decide(message: LogMessage, nowMs: number): OpsDecision;
+  /**
+   * About how long one batch script may hold a single Redis (`RECKON_REDIS_SCRIPT_BUDGET_MS`, default 10;
+   * 0 = one script call per batch). See script-budget.ts.
+   */
+  scriptBudgetMs?: number;
 }
 
 /**
@@ -25,9 +41,14 @@ export interface RedisProjectionOptions {
  */
 export class RedisProjection implements Projection {
   readonly name: string;
+  private readonly budget: ScriptBudget;
 
   constructor(private readonly options: RedisProjectionOptions) {
     this.name = options.name;
+    // Only a single Redis splits batches: a cluster's per-slot scripts each hold one node briefly, and its
+    // batches pay a resolve and a journal round trip per call, so splitting them would cost much and spare
+    // nobody a wait.
+    this.budget = new ScriptBudget(options.scriptBudgetMs ?? DEFAULT_SCRIPT_BUDGET_MS);
   }
 
   target(version?: number): BatchTarget {
@@ -56,7 +77,13 @@ export class RedisProjection implements Projection {
     );
   }
 
-  /** Applies messages (in log order for their keys) as one atomic, position-guarded batch. */
+  /**
+   * Applies messages (in log order for their keys), position-guarded. On a single Redis the batch goes in
+   * script calls that each fit the time budget (script-budget.ts), one after another in log order: each call
+   * is atomic and stores its own last position, so a kill between two calls leaves a prefix applied and the
+   * redelivered batch applies only what follows it (applyPreparedBatch sends what lies after the stored
+   * position). The next call is decided and encoded while Redis runs the current one.
+   */
   async applyMessages(
     messages: readonly LogMessage[],
     source: string,
@@ -64,15 +91,38 @@ export class RedisProjection implements Projection {
   ): Promise<ProjectionOutcome[]> {
     const now = Date.now();
     const outcomes: ProjectionOutcome[] = [];
-    const opsMessages = messages.map((message) => {
-      const decision = this.options.decide(message, now);
-      const ops = "ops" in decision ? decision.ops : [];
-      outcomes.push("ops" in decision ? { kind: "ok" } : { kind: "drop", reason: decision.drop });
-      return { position: toLogPosition(message), ops };
-    });
+    const target = this.target(version);
+    const { redis } = this.options;
     // Dropped messages still go through the script: their positions advance the applied position.
-    if (opsMessages.length > 0)
-      await applyOpsBatch(this.options.redis, this.target(version), source, opsMessages);
+    const decide = (part: readonly LogMessage[]): OpsMessage[] =>
+      part.map((message) => {
+        const decision = this.options.decide(message, now);
+        outcomes.push("ops" in decision ? { kind: "ok" } : { kind: "drop", reason: decision.drop });
+        return { position: toLogPosition(message), ops: "ops" in decision ? decision.ops : [] };
+      });
+    if (isCluster(redis)) {
+      if (messages.length > 0) await applyOpsBatch(redis, target, source, decide(messages));
+      return outcomes;
+    }
+    let start = 0;
+    const nextChunk = (): PreparedBatch | undefined => {
+      if (start >= messages.length) return undefined;
+      const size = this.budget.next();
+      const part =
+        size >= messages.length - start ? messages.slice(start) : messages.slice(start, start + size);
+      start += part.length;
+      return prepareOpsBatch(decide(part));
+    };
+    for (let prepared = nextChunk(); prepared !== undefined;) {
+      const running = applyPreparedBatch(redis, target, source, prepared);
+      running.catch(() => undefined); // awaited below; a throw while preparing must not leave it unhandled
+      prepared = nextChunk(); // decided and encoded while the script runs
+      const result = await running;
+      if (result.scriptMicros > 0) {
+        this.budget.observe(result.applied, result.scriptMicros);
+        projectorScriptSeconds.observe({ projector: this.name }, result.scriptMicros / 1e6);
+      }
+    }
     return outcomes;
   }
 

@@ -148,8 +148,10 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
   const started = Date.now();
   let events = 0;
   let prefetched: Promise<Awaited<ReturnType<typeof readLogBatch>>> | undefined;
-  // The previous batch's script, still running in Redis while this batch is read and encoded. Redis runs one
-  // connection's commands in order, so batches still apply in log order; if one fails, the replay throws and
+  // The previous batch's apply, still running in Redis while the next batch is read from Postgres. It is
+  // settled before the next apply starts: an apply may be several script calls (each fits the Redis time
+  // budget, script-budget.ts), and a later batch's first call sent between two of them would store a later
+  // position and make the rest of the earlier batch look applied. If an apply fails, the replay throws and
   // the half-built version is never switched to (the next replay deletes it first).
   let inflight: Promise<void> | undefined;
   const settle = async () => {
@@ -167,6 +169,7 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
         prefetched = readLogBatch(db, position, batchSize);
         prefetched.catch(() => undefined); // awaited (and thrown) on the next turn, unless an apply throws first
       }
+      await settle();
       const applying = projection.applyMessages(batch, REPLAY_SOURCE, version).then(() => {
         events += batch.length;
         options.onBatch?.(events);
@@ -177,7 +180,6 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
         });
       });
       applying.catch(() => undefined); // awaited by settle()
-      await settle();
       inflight = applying;
     }
     if (batch.length < batchSize) {
