@@ -46,7 +46,7 @@ export const projectorStoreUnhealthy = new client.Counter({
 
 export const projectorScriptSeconds = new client.Histogram({
   name: "reckon_projector_redis_script_seconds",
-  help: "Time one batch script held a single Redis (measured by Redis itself), per projector; kept near RECKON_REDIS_SCRIPT_BUDGET_MS",
+  help: "Time one batch script held a single Redis (measured by Redis itself), per projector; kept near RECKON_REDIS_SCRIPT_BUDGET_MS when set",
   labelNames: ["projector"] as const,
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5],
   registers: [registry],

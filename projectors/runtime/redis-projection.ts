@@ -29,8 +29,8 @@ export interface RedisProjectionOptions {
   /** Pure: the effects of one message. `nowMs` only sets key lifetimes, never stored values. */
   decide(message: LogMessage, nowMs: number): OpsDecision;
   /**
-   * About how long one batch script may hold a single Redis (`RECKON_REDIS_SCRIPT_BUDGET_MS`, default 10;
-   * 0 = one script call per batch). See script-budget.ts.
+   * About how long one batch script may hold a single Redis (`RECKON_REDIS_SCRIPT_BUDGET_MS`; default 0,
+   * one script call per batch). See script-budget.ts.
    */
   scriptBudgetMs?: number;
 }
@@ -68,6 +68,15 @@ export class RedisProjection implements Projection {
 
   get redis(): RedisClient {
     return this.options.redis;
+  }
+
+  /**
+   * Whether every applyMessages is one script call on one connection, so a caller may start the next before
+   * the previous finished and Redis still applies them in order (replay.ts). Not with a time budget (several
+   * calls), nor on a cluster (a batch reads, journals and applies over several nodes' connections).
+   */
+  get appliesBatchInOneCall(): boolean {
+    return this.budget.budgetMs === 0 && !isCluster(this.options.redis);
   }
 
   async apply(batch: PartitionBatch): Promise<ProjectionOutcome[]> {

@@ -148,11 +148,13 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
   const started = Date.now();
   let events = 0;
   let prefetched: Promise<Awaited<ReturnType<typeof readLogBatch>>> | undefined;
-  // The previous batch's apply, still running in Redis while the next batch is read from Postgres. It is
-  // settled before the next apply starts: an apply may be several script calls (each fits the Redis time
-  // budget, script-budget.ts), and a later batch's first call sent between two of them would store a later
-  // position and make the rest of the earlier batch look applied. If an apply fails, the replay throws and
-  // the half-built version is never switched to (the next replay deletes it first).
+  // The previous batch's apply, still running in Redis while the next batch is read (and, when every batch is
+  // one script call on one connection, decided and encoded: Redis runs one connection's commands in order, so
+  // batches still apply in log order). Otherwise (a Redis time budget splitting batches, script-budget.ts; a
+  // cluster) it is settled first: a later batch's first call sent between two calls of an earlier one would
+  // store a later position and make the rest of the earlier batch look applied. If an apply fails, the replay
+  // throws and the half-built version is never switched to (the next replay deletes it first).
+  const overlapApplies = projection.appliesBatchInOneCall;
   let inflight: Promise<void> | undefined;
   const settle = async () => {
     const previous = inflight;
@@ -169,7 +171,7 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
         prefetched = readLogBatch(db, position, batchSize);
         prefetched.catch(() => undefined); // awaited (and thrown) on the next turn, unless an apply throws first
       }
-      await settle();
+      if (!overlapApplies) await settle();
       const applying = projection.applyMessages(batch, REPLAY_SOURCE, version).then(() => {
         events += batch.length;
         options.onBatch?.(events);
@@ -180,6 +182,7 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
         });
       });
       applying.catch(() => undefined); // awaited by settle()
+      await settle();
       inflight = applying;
     }
     if (batch.length < batchSize) {

@@ -2,20 +2,26 @@
  * How many events one Redis batch script may apply, so that one call holds Redis for about `budgetMs`.
  *
  * Redis runs a script to the end before it serves anyone else. A consumer batch of 2,000 events with a
- * catalog costs the features script ≈ 0.1 ms an event: one 200 ms call, during which every serving read
- * (one Redis round trip per recommendation) waits. That happens whenever the projectors have a backlog: at
- * high ingest, after a restart, and for the whole of a `reckon replay`. Measured with a reader beside the
- * features projection applying back to back (`projectors/README.md`): reads waited 250–340 ms with
- * 2,000-event calls and 13 ms at the median with 100-event ones.
+ * catalog costs the features script ≈ 0.1 ms an event: one ≈ 190 ms call, during which every other client of
+ * that Redis (a serving request makes one round trip) waits. That happens whenever the projectors have a
+ * backlog: at high ingest, after a restart, and for the whole of a `reckon replay`. Measured with a reader
+ * beside the features projection applying 2,000-event batches back to back (projectors/README.md): a GET
+ * waited 276 ms at the median and 337 ms at p99 with one call per batch, 10.7 and 20 ms with a 10 ms budget.
  *
  * The cost per event differs by projection and data (categories per item, history lengths), so the chunk is
  * sized from what the script itself measured (Redis `TIME` at its start and end, so neither the round trip
- * nor this process's own stalls count): a moving average of microseconds per event. Smaller calls merge
- * less (one PEXPIRE per key and call, summed increments per call), which is the price: ≈ 15 % more Redis
- * CPU per event at 100 events a call than at 2,000 (features with a catalog). Under a light load the
- * consumer's batches are smaller than the budget anyway, so nothing changes there.
+ * nor this process's own stalls count): a moving average of microseconds per event.
+ *
+ * **Off by default** (`RECKON_REDIS_SCRIPT_BUDGET_MS=0`: one call per consumer batch), because the price is
+ * paid where this project's goals are measured. Smaller calls merge less (one PEXPIRE per key and call,
+ * summed increments per call: ≈ 18 % more Redis CPU per event at 10 ms), and a batch becomes a chain of
+ * dependent round trips, each waiting for the projector's event loop: on the 2-core bench machine, saturated
+ * at 4,000 events/s, the user-history p99 went from 4.5–7.1 s to 9.3 s (50 ms budget), 14 s (25 ms) and
+ * 17–21 s (10 ms), and `reckon replay` of features ran 27 % slower. Set it where serving shares the Redis
+ * with the projectors and a read's tail matters more than catch-up speed; with cores to spare the round trips
+ * cost little.
  */
-export const DEFAULT_SCRIPT_BUDGET_MS = 10;
+export const DEFAULT_SCRIPT_BUDGET_MS = 0;
 
 export interface ScriptBudgetLimits {
   /** Fewest events per call, whatever the measurement says (bounds the per-call overhead). */
@@ -65,7 +71,7 @@ export class ScriptBudget {
   }
 }
 
-/** `RECKON_REDIS_SCRIPT_BUDGET_MS` (default 10; 0 = one call per consumer batch). */
+/** `RECKON_REDIS_SCRIPT_BUDGET_MS` (default 0 = one call per consumer batch). */
 export function scriptBudgetMsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.RECKON_REDIS_SCRIPT_BUDGET_MS;
   if (raw === undefined || raw === "") return DEFAULT_SCRIPT_BUDGET_MS;
