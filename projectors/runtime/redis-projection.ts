@@ -45,9 +45,6 @@ export class RedisProjection implements Projection {
 
   constructor(private readonly options: RedisProjectionOptions) {
     this.name = options.name;
-    // Only a single Redis splits batches: a cluster's per-slot scripts each hold one node briefly, and its
-    // batches pay a resolve and a journal round trip per call, so splitting them would cost much and spare
-    // nobody a wait.
     this.budget = new ScriptBudget(options.scriptBudgetMs ?? DEFAULT_SCRIPT_BUDGET_MS);
   }
 
@@ -109,6 +106,9 @@ export class RedisProjection implements Projection {
         outcomes.push("ops" in decision ? { kind: "ok" } : { kind: "drop", reason: decision.drop });
         return { position: toLogPosition(message), ops: "ops" in decision ? decision.ops : [] };
       });
+    // Only a single Redis splits batches: a cluster's per-slot scripts each hold one node briefly, and its
+    // batches pay a resolve and a journal round trip per call, so splitting them would cost much and spare
+    // nobody a wait.
     if (isCluster(redis)) {
       if (messages.length > 0) await applyOpsBatch(redis, target, source, decide(messages));
       return outcomes;
