@@ -10,7 +10,8 @@ import * as ort from "onnxruntime-node";
  * doubles the CPU (≈ 48 against 28 µs per 120-row call in a tight loop; serving/README.md), and the
  * `setImmediate` hop lets every other ready request run before this one gets its scores back, which adds to
  * the latency tail. The native session the package itself wraps (`onnxruntime-node/dist/binding.js`) runs
- * synchronously; this module uses it with the same session options and checks.
+ * synchronously; this module uses it with the same session options. It builds the one feed itself, so the
+ * per-call feed checks are not needed; the output's type is still checked.
  *
  * The binding is not the package's documented API, so the lockfile pins onnxruntime-node and
  * `onnx.unit.spec.ts` checks that this session scores exactly as the public API does.
