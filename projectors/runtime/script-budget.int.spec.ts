@@ -21,7 +21,7 @@ after(async () => {
 const base = Date.now() - 3_600_000;
 const at = (seconds: number) => new Date(base + seconds * 1000).toISOString();
 
-/** 300 interactions of 12 users on 9 items in 3 categories, event times out of order, and a catalog change. */
+/** 300 interactions of 12 users on 9 items (3 in the catalog), event times out of order, a catalog change inside. */
 function messages(): LogMessage[] {
   const out: LogMessage[] = [catalog("i0", ["a"], 1), catalog("i1", ["a", "b"], 1), catalog("i2", ["c"], 1)];
   const types = ["view", "click", "purchase", "view"];
