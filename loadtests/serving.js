@@ -1,7 +1,6 @@
 // k6 scenario: GET /v1/recommendations/:user (TARGET=recs) or the static GET /v1/ping (TARGET=ping) at a fixed rate.
 // Env: BASE_URL, READ_KEY, TARGET=recs|ping, RATE (req/s), DURATION (e.g. 10s), USERS (seeded users), VUS.
 import http from "k6/http";
-import { check } from "k6";
 
 const target = __ENV.TARGET || "recs";
 const users = Number(__ENV.USERS || 1000);
@@ -21,13 +20,19 @@ export const options = {
   summaryTrendStats: ["avg", "med", "p(90)", "p(99)", "p(99.9)", "max"],
 };
 
-const params = { headers: { authorization: `Bearer ${__ENV.READ_KEY}` } };
+// Only a 200 counts as success in `http_req_failed` (k6's default also accepts 201–399); the bench requires a
+// failed share of 0, so no per-request `check()` is needed (it cost k6 ≈ 0.05 ms of CPU a request, on the same
+// two cores as the server).
+http.setResponseCallback(http.expectedStatuses(200));
+
+// One `name` tag for every URL of a target: by default k6 tags each sample with its URL, and every user's URL is
+// different (k6's "URL grouping" advice). With both, k6 spent 11–18 % less CPU at 1,000 req/s (two pairs).
+const params = { headers: { authorization: `Bearer ${__ENV.READ_KEY}` }, tags: { name: target } };
 
 export default function () {
   // One request in ten is for a user Reckon has never seen (cold start path).
   const user = Math.random() < 0.1 ? `new${(Math.random() * 1e6) | 0}` : `u${(Math.random() * users) | 0}`;
   const url =
     target === "ping" ? `${__ENV.BASE_URL}/v1/ping` : `${__ENV.BASE_URL}/v1/recommendations/${user}?n=10`;
-  const res = http.get(url, params);
-  check(res, { "status 200": (r) => r.status === 200 });
+  http.get(url, params);
 }
