@@ -256,13 +256,12 @@ export interface PreparedBatch {
   fields: [string, string] | [string, string[]];
 }
 
+/** The script's stream arguments for `pending` (batch-encoding.ts). */
+const streamFields = (pending: readonly OpsMessage[]) => packStream(encodeBatch(pending.map((m) => m.ops)));
+
 export function prepareOpsBatch(messages: readonly OpsMessage[]): PreparedBatch {
   const pending = increasingAfter(messages, undefined);
-  return {
-    pending,
-    skipped: messages.length - pending.length,
-    fields: packStream(encodeBatch(pending.map((m) => m.ops))),
-  };
+  return { pending, skipped: messages.length - pending.length, fields: streamFields(pending) };
 }
 
 /** Runs a prepared batch on a single Redis (applyOpsBatch without the encoding). */
@@ -299,7 +298,7 @@ export async function applyPreparedBatch(
     const rest = increasingAfter(pending, from);
     skipped += pending.length - rest.length;
     pending = rest;
-    fields = packStream(encodeBatch(pending.map((m) => m.ops)));
+    fields = streamFields(pending);
   }
 }
 

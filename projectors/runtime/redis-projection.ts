@@ -116,9 +116,8 @@ export class RedisProjection implements Projection {
     let start = 0;
     const nextChunk = (): PreparedBatch | undefined => {
       if (start >= messages.length) return undefined;
-      const size = this.budget.next();
-      const part =
-        size >= messages.length - start ? messages.slice(start) : messages.slice(start, start + size);
+      // next() is Infinity without a budget; slice clamps the end either way.
+      const part = messages.slice(start, start + this.budget.next());
       start += part.length;
       return prepareOpsBatch(decide(part));
     };
