@@ -111,8 +111,13 @@ const count = async (database: string) =>
 
 async function waitForEvents(n: number, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await count("reckon")) !== n || (await count(REFERENCE)) !== n) {
-    if (Date.now() > deadline) throw new Error(`projections did not reach ${n} events`);
+  for (;;) {
+    const live = await count("reckon");
+    const reference = await count(REFERENCE);
+    if (live === n && reference === n) return;
+    // Both counts in the message: which side fell short is the first thing a failure needs to say.
+    if (Date.now() > deadline)
+      throw new Error(`projections did not reach ${n} events (reckon: ${live}, ${REFERENCE}: ${reference})`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
