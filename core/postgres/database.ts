@@ -1,4 +1,5 @@
 import pg from "pg";
+import { openPGliteDatabase } from "./pglite-database.ts";
 
 /**
  * The SQL port. Callers see only this; the adapter is picked from the URL by `openDatabase`
@@ -38,6 +39,12 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
 // xid8 and bigint come back as strings by default; positions are safe integers for centuries of events.
 pg.types.setTypeParser(20, (v) => Number(v));
 
+/** A text of several statements answers one result per statement: its rows are the last statement's. */
+function rowsOf<R>(result: pg.QueryResult | pg.QueryResult[]): R[] {
+  const last = Array.isArray(result) ? result.at(-1) : result;
+  return (last?.rows ?? []) as R[];
+}
+
 class PgDatabase implements Database {
   private readonly pool: pg.Pool;
 
@@ -55,8 +62,7 @@ class PgDatabase implements Database {
   }
 
   async query<R extends object>(sql: string, params?: unknown[]) {
-    const result = await this.pool.query(sql, params);
-    return { rows: result.rows as R[] };
+    return { rows: rowsOf<R>(await this.pool.query(sql, params)) };
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -65,7 +71,7 @@ class PgDatabase implements Database {
       await client.query("BEGIN");
       const tx: Queryable = {
         query: async <R extends object>(sql: string, params?: unknown[]) => ({
-          rows: (await client.query(sql, params)).rows as R[],
+          rows: rowsOf<R>(await client.query(sql, params)),
         }),
       };
       const result = await work(tx);
@@ -99,3 +105,4 @@ class PgDatabase implements Database {
 }
 
 registerDatabase(["postgres://", "postgresql://"], (url, options) => new PgDatabase(url, options));
+registerDatabase(["pglite://"], (url) => openPGliteDatabase(url));

@@ -45,8 +45,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database on the stack's Postgres server, dropped by `drop()`. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A fresh database on the stack's Postgres server (migrated unless asked not to), dropped by `drop()`. */
+export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
   const base = new URL(stackEnv().DATABASE_URL);
   const name = uniqueName("reckon_test");
   const admin = new pg.Client({ connectionString: base.toString() });
@@ -56,7 +56,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const url = new URL(base);
   url.pathname = `/${name}`;
   const db = openDatabase(url.toString(), { maxConnections: 10 });
-  await migrate(db);
+  if (options.migrated !== false) await migrate(db);
   return {
     url: url.toString(),
     db,
