@@ -82,7 +82,7 @@ export async function openResources(env: Env): Promise<Resources> {
 }
 
 export interface RunningPlatform {
-  port: number | undefined;
+  port: number;
   roles: ReadonlyMap<RoleName, StartedRole>;
   stop(): Promise<void>;
 }
@@ -110,22 +110,23 @@ export async function startPlatform(
     if (started.openapi) openapi.push(started.openapi);
   }
 
-  let port: number | undefined;
-  let closeServer: (() => Promise<void>) | undefined;
-  if (routers.length > 0) {
-    const app = createHttpApp({ routers, readiness, openApiDocument: buildOpenApiDocument(openapi) });
-    const server = await listen(app, resources.env.PORT, resources.env.HOST);
-    port = server.port;
-    closeServer = server.close;
-    logger.info({ port, roles }, "reckon HTTP API listening");
-  }
+  // Every process listens, also one running only the relay or projectors: its health, readiness and metrics
+  // (relay and projector lag) are what an orchestrator's probes and a Prometheus scrape need.
+  const app = createHttpApp({ routers, readiness, openApiDocument: buildOpenApiDocument(openapi) });
+  const server = await listen(app, resources.env.PORT, resources.env.HOST);
+  const port = server.port;
+  const closeServer = server.close;
+  logger.info(
+    { port, roles },
+    routers.length > 0 ? "reckon HTTP API listening" : "reckon health and metrics listening",
+  );
 
   return {
     port,
     roles: running,
     async stop() {
       // The server closes first so in-flight requests finish while the roles and stores are still up.
-      await closeServer?.();
+      await closeServer();
       for (const role of [...running.values()].reverse()) await role.stop();
     },
   };

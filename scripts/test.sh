@@ -14,6 +14,8 @@ echo "== local stack"
 bash deploy/local-stack/stack.sh up
 # Headless Chromium for the dashboard's end-to-end test (Debian package; installed only when missing).
 bash deploy/local-stack/chromium.sh
+# The deployment validators (hadolint, compose-go, helm v4, kubernetes-validate), cached after the first run.
+bash deploy/tools/install.sh >/dev/null
 set -a
 # shellcheck disable=SC1091
 source .reckon/stack.env
