@@ -170,7 +170,7 @@ model
   });
 model
   .command("register")
-  .description("register an ONNX ranking model trained elsewhere (signature: serving/README.md)")
+  .description("register an ONNX ranking model trained elsewhere (signature: docs/guides/recommendations.md)")
   .argument("<file>")
   .option("--artifact-version <v>", "batch neighbour artifact to serve with it")
   .option("--activate", "activate it")

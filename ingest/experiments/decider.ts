@@ -4,7 +4,7 @@
 //
 // Lifecycle: (absent) ─Create→ draft ─Start→ running ─Stop→ stopped ─Archive→ archived
 //                                 └────────────────Archive──────────────────┘
-// What an Update may change depends on the status (see README.md for the table and the reasons).
+// What an Update may change depends on the status (see docs/guides/experiments.md for the table and the reasons).
 import { isDeepStrictEqual } from "node:util";
 import { ExperimentError, parseOrThrow, show } from "./errors.ts";
 import type { ExperimentIssue } from "./errors.ts";

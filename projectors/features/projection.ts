@@ -7,7 +7,7 @@ import { featureOps } from "./ops.ts";
 export const FEATURES_PROJECTION = "features";
 export const FEATURES_NS = "f";
 
-/** Per-user, per-item and per-category ML features in Redis (see README.md for the key layout). */
+/** Per-user, per-item and per-category ML features in Redis (see docs/architecture/projections.md for the key layout). */
 export function createFeaturesProjection(
   redis: RedisClient,
   options: { prefix?: string; config?: FeaturesConfig; scriptBudgetMs?: number } = {},

@@ -286,7 +286,7 @@ async function applyInOrder(
  * cluster reconfiguration, which are retried as they are), the journal is dropped before the error goes up, so
  * that the runtime can bisect the batch (apply-guard.ts) instead of replaying the refused journal forever. Slots
  * that applied it keep their guard at its last position and skip any part of it sent again; the refused slot
- * may keep the writes made before the failing command, as on a single node (README, "A failing apply").
+ * may keep the writes made before the failing command, as on a single node (docs/architecture/projections.md, "The runtime").
  */
 async function applyJournaled(
   s: ClusterScripts,

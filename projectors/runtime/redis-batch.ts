@@ -27,7 +27,7 @@ import { applyOpsBatchCluster } from "./cluster-batch.ts";
  *
  * Redis Cluster: the script builds key names itself, which a cluster only allows within one slot, so a cluster
  * client takes another path (cluster-batch.ts): cross-slot reads resolved client-side, a journal, one guarded
- * script per slot. See README.md ("Redis Cluster").
+ * script per slot. See docs/architecture/projections.md ("Redis Cluster").
  */
 export type Op =
   | ["zadd_gt", key: string, score: string, member: string]

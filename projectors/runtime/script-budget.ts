@@ -5,7 +5,7 @@
  * catalog costs the features script ≈ 0.1 ms an event: one ≈ 190 ms call, during which every other client of
  * that Redis (a serving request makes one round trip) waits. That happens whenever the projectors have a
  * backlog: at high ingest, after a restart, and for the whole of a `reckon replay`. Measured with a reader
- * beside the features projection applying 2,000-event batches back to back (projectors/README.md): a GET
+ * beside the features projection applying 2,000-event batches back to back (docs/architecture/projections.md): a GET
  * waited 276 ms at the median and 337 ms at p99 with one call per batch, 10.7 and 20 ms with a 10 ms budget.
  *
  * The cost per event differs by projection and data (categories per item, history lengths), so the chunk is

@@ -12,7 +12,7 @@ export const DEFAULT_SEED = 42;
 /** Reckon's production model and settings: what `reckon eval` measures unless told otherwise. */
 export const RECKON_MODEL: ModelName = "ease";
 // λ, dropout and the popularity exponent were chosen on validation splits (seeds 7, 3, 1, 2, 5, 11), never on
-// the reported seed-42 split; see README.md. userTopM: each training user's list is precomputed from the
+// the reported seed-42 split; see docs/reference/evaluation.md. userTopM: each training user's list is precomputed from the
 // untruncated model (what serving reads first).
 export const RECKON_TRAIN_OPTIONS: TrainOptions = {
   lambda: 300,

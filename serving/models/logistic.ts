@@ -76,7 +76,7 @@ export function predictLogistic(model: LogisticModel, row: readonly number[]): n
   return sigmoid(s);
 }
 
-/** The ONNX signature every ranking model must have (see README "ONNX signature"). */
+/** The ONNX signature every ranking model must have (see docs/guides/recommendations.md "Bringing your own ranker"). */
 export const ONNX_INPUT = "features";
 export const ONNX_OUTPUT = "score";
 

@@ -7,7 +7,7 @@ import * as ort from "onnxruntime-node";
  *
  * Why not `ort.InferenceSession.run`: onnxruntime-node (1.30) defers every run to `setImmediate` and wraps it
  * in onnxruntime-common's feed/fetch checks. For a ranking model that runs in ≈ 25 µs, that wrapper almost
- * doubles the CPU (≈ 48 against 28 µs per 120-row call in a tight loop; serving/README.md), and the
+ * doubles the CPU (≈ 48 against 28 µs per 120-row call in a tight loop), and the
  * `setImmediate` hop lets every other ready request run before this one gets its scores back, which adds to
  * the latency tail. The native session the package itself wraps (`onnxruntime-node/dist/binding.js`) runs
  * synchronously; this module uses it with the same session options. It builds the one feed itself, so the

@@ -12,7 +12,7 @@ export interface ModelSignature {
   output: { name: string; type: "float32"; shape: [string, number] };
 }
 
-/** The only signature serving accepts today: see serving/README.md "ONNX signature". */
+/** The only signature serving accepts today: see docs/guides/recommendations.md "Bringing your own ranker". */
 export const RANKER_SIGNATURE: ModelSignature = {
   input: {
     name: ONNX_INPUT,

@@ -5,7 +5,7 @@
  *
  * Ranks are 0-based positions in a list; `rr` (reciprocal rank, 1/(1+rank)) is used instead of raw scores so
  * the feature means the same thing whichever retrieval model produced the list (EASE weights online,
- * co-occurrence counts in the training replay): see README "Train/serve skew".
+ * co-occurrence counts in the training replay): see docs/architecture/serving.md ("The ranker").
  */
 export const FEATURE_NAMES = [
   "retrieval_rr",
@@ -53,7 +53,7 @@ export function writeFeatureRow(s: CandidateSignals, out: Float32Array, offset: 
 
 /**
  * The ranking used while no model is registered: retrieval order first, then what the user just looked at,
- * then category taste, then what is hot. Weights are hand-set, documented in README "Heuristic ranking".
+ * then category taste, then what is hot. Weights are hand-set, documented in docs/guides/recommendations.md.
  */
 export const HEURISTIC_WEIGHTS: readonly number[] = [1.0, 0.5, 0.2, 0.3, 0.1];
 
