@@ -3,7 +3,7 @@ import { ChdbClickHouseStore } from "../core/clickhouse/chdb-adapter.ts";
 import {
   startClickHouseHttpEndpoint,
   type ClickHouseHttpEndpoint,
-} from "../core/clickhouse/http-endpoint.ts";
+} from "../core/clickhouse-endpoint/server.ts";
 import { logger } from "../core/logger.ts";
 import { experimentsRouter } from "./experiments/router.ts";
 import { clickHouseStatistics } from "./experiments/clickhouse-statistics.ts";
@@ -39,16 +39,26 @@ export const analyticsRole: RoleModule = {
 
 /**
  * With the in-process engine (no CLICKHOUSE_URL), SQL dashboards and other processes reach Reckon's ClickHouse
- * through a ClickHouse-compatible HTTP endpoint on loopback (CLICKHOUSE_HTTP_PORT, default 8123).
+ * through a ClickHouse-compatible HTTP endpoint: read-only for analysts, behind CLICKHOUSE_HTTP_USER and
+ * CLICKHOUSE_HTTP_PASSWORD, on CLICKHOUSE_HTTP_HOST (loopback by default) and CLICKHOUSE_HTTP_PORT.
+ * Reckon's own projections write through the in-process adapter, never through this door.
  */
 async function serveEmbeddedClickHouse(resources: Resources): Promise<ClickHouseHttpEndpoint | undefined> {
-  if (resources.env.CLICKHOUSE_URL?.startsWith("http")) return undefined;
+  const { env } = resources;
+  if (env.CLICKHOUSE_URL?.startsWith("http")) return undefined;
+  if (env.CLICKHOUSE_HTTP_PASSWORD === undefined) {
+    logger.warn("CLICKHOUSE_HTTP_PASSWORD is not set: the ClickHouse-compatible HTTP endpoint is not served");
+    return undefined;
+  }
   const store = await resources.clickhouse();
   if (!(store instanceof ChdbClickHouseStore)) return undefined;
   const endpoint = await startClickHouseHttpEndpoint({
     store,
-    port: resources.env.CLICKHOUSE_HTTP_PORT,
-    host: "127.0.0.1",
+    port: env.CLICKHOUSE_HTTP_PORT,
+    host: env.CLICKHOUSE_HTTP_HOST,
+    auth: { user: env.CLICKHOUSE_HTTP_USER, password: env.CLICKHOUSE_HTTP_PASSWORD },
+    access: "read-only",
+    allowedOrigins: env.CLICKHOUSE_HTTP_ALLOWED_ORIGINS,
   });
   logger.info({ url: endpoint.url }, "ClickHouse-compatible HTTP endpoint (in-process engine) listening");
   return endpoint;

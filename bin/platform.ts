@@ -9,7 +9,11 @@ import { openClickHouse } from "../core/clickhouse/open.ts";
 import type { ClickHouseStore } from "../core/clickhouse/port.ts";
 import { ApiKeys } from "../core/http/auth.ts";
 import { createHttpApp, listen, type ReadinessCheck } from "../core/http/app.ts";
-import { applyLocalKeys, applyLocalStackDefaults } from "../core/runtime/local-env.ts";
+import {
+  applyLocalClickHouseCredentials,
+  applyLocalKeys,
+  applyLocalStackDefaults,
+} from "../core/runtime/local-env.ts";
 import { logger } from "../core/logger.ts";
 import { buildOpenApiDocument, type OpenApiRegistrar } from "../core/http/openapi.ts";
 import { ROLE_MODULES, type RoleName } from "./roles.ts";
@@ -46,6 +50,7 @@ export interface RoleModule {
 export function resolveEnv(): Env {
   applyLocalStackDefaults();
   applyLocalKeys();
+  applyLocalClickHouseCredentials();
   return loadEnv();
 }
 

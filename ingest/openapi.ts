@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import { EventSchema } from "../core/contracts/event.ts";
 import { ItemBodySchema } from "../core/contracts/item.ts";
+import { IdSchema } from "../core/contracts/id.ts";
 import { bearerAuth } from "../core/http/openapi.ts";
 
 const FieldErrorSchema = z
@@ -78,7 +79,7 @@ export function registerIngestOpenApi(registry: OpenAPIRegistry): void {
     summary: "Create or update a catalog item (If-Match: version for optimistic concurrency)",
     security,
     request: {
-      params: z.object({ itemId: z.string() }),
+      params: z.object({ itemId: IdSchema }),
       body: { content: { "application/json": { schema: ItemBodySchema } } },
     },
     responses: {
@@ -92,7 +93,7 @@ export function registerIngestOpenApi(registry: OpenAPIRegistry): void {
     path: "/v1/items/{itemId}",
     summary: "Read a catalog item",
     security,
-    request: { params: z.object({ itemId: z.string() }) },
+    request: { params: z.object({ itemId: IdSchema }) },
     responses: {
       200: { description: "The item", content: { "application/json": { schema: ItemSchema } } },
       404: { description: "Unknown item" },

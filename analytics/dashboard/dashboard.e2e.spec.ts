@@ -8,13 +8,16 @@ import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { TEST_KEYS } from "../../core/testing/http.ts";
 import { seedExperimentStack, type SeededStack } from "../experiments/e2e-fixture.ts";
-import { dashboardRouter } from "./router.ts";
+import { DASHBOARD_CSP, dashboardRouter } from "./router.ts";
 
 const SCREENSHOT = path.join(tmpdir(), "reckon-dashboard.png");
 
 let stack: SeededStack;
 let browser: Browser;
 let page: Page;
+let cspHeader: string | undefined;
+// What the browser refused under the Content-Security-Policy: the page must need nothing it forbids.
+const cspViolations: string[] = [];
 
 before(async () => {
   stack = await seedExperimentStack(() => [dashboardRouter()]);
@@ -32,6 +35,9 @@ before(async () => {
     ],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
 });
 after(async () => {
   await browser?.close();
@@ -40,7 +46,7 @@ after(async () => {
 
 describe("dashboard", () => {
   it("asks for a key, then lists experiments with their status", async () => {
-    await page.goto(`${stack.api.base}/dashboard`);
+    cspHeader = (await page.goto(`${stack.api.base}/dashboard`))?.headers()["content-security-policy"];
     assert.equal(await page.locator("#experiment-list li").count(), 0);
     await page.fill("#api-key", "not-a-key");
     await page.click("#key-form button");
@@ -101,5 +107,12 @@ describe("dashboard", () => {
     await page.getByTestId("cumulative-chart").waitFor({ state: "attached" });
     assert.equal(await page.getByTestId("cumulative-chart").locator("polyline.lift-line").count(), 1);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  });
+
+  it("is served with a Content-Security-Policy the page keeps to", () => {
+    assert.equal(cspHeader, DASHBOARD_CSP);
+    assert.match(DASHBOARD_CSP, /script-src 'self'/);
+    assert.match(DASHBOARD_CSP, /frame-ancestors 'none'/);
+    assert.deepEqual(cspViolations, []);
   });
 });

@@ -102,4 +102,28 @@ describe("results end to end", () => {
     assert.equal(res.status, 400);
     assert.equal(res.body.errors[0].field, "breakdown");
   });
+
+  it("answers a window too long for the cumulative series with a 400 naming from (issue 16 item 12)", async () => {
+    const res = await stack.api.call(
+      "GET",
+      "/v1/experiments/balanced-test/results?from=2000-01-01T00:00:00Z",
+      {
+        scope: "read",
+      },
+    );
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.deepEqual(res.body.errors, [
+      {
+        field: "from",
+        rule: "the cumulative series is limited to 400 days; pass a later from (or cumulative=false)",
+        received: "2000-01-01T00:00:00Z",
+      },
+    ]);
+    const flat = await stack.api.call(
+      "GET",
+      "/v1/experiments/balanced-test/results?from=2000-01-01T00:00:00Z&cumulative=false",
+      { scope: "read" },
+    );
+    assert.equal(flat.status, 200, JSON.stringify(flat.body));
+  });
 });

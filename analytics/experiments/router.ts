@@ -14,6 +14,7 @@ import {
   type ExistingExperiment,
   type ExperimentCommand,
   type ExperimentDefinitionInput,
+  SlugSchema,
 } from "../../ingest/experiments/index.ts";
 import { ExperimentRepository } from "./repository.ts";
 import { buildResults, type ExperimentStatistics } from "./results.ts";
@@ -27,6 +28,7 @@ import {
 } from "./schemas.ts";
 import { logger } from "../../core/logger.ts";
 import { BREAKDOWN_DIMENSIONS } from "../queries/experiment-sql.ts";
+import { AnalysisWindowError } from "../queries/experiment-stats.ts";
 
 export interface StatisticsRequest {
   readonly now: Date;
@@ -58,6 +60,14 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
   const now = options.now ?? (() => new Date());
   const admin = requireScope(options.keys, "admin");
   const read = requireScope(options.keys, "read");
+
+  // A path key that no experiment can have (e.g. %00, which Postgres text cannot hold) is the caller's error.
+  router.param("key", (req, res, next, key: string) => {
+    const check = SlugSchema.safeParse(key);
+    if (check.success) return next();
+    const errors = [{ field: "key", rule: check.error.issues[0]!.message, received: key }];
+    res.status(400).json({ error: "invalid_request", message: `key: ${errors[0]!.rule}`, errors });
+  });
 
   router.post("/v1/experiments", admin, async (req, res) => {
     if (!isPlainObject(req.body))
@@ -250,6 +260,11 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
         }),
       );
     } catch (err) {
+      if (err instanceof AnalysisWindowError) {
+        const errors = [{ field: "from", rule: err.message, received: query.from ?? null }];
+        res.status(400).json({ error: "invalid_request", message: `from: ${err.message}`, errors });
+        return;
+      }
       logger.error({ err, experiment: key }, "experiment results failed");
       res
         .status(503)

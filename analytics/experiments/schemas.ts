@@ -4,6 +4,7 @@ import { extendZodWithOpenApi, type OpenAPIRegistry } from "@asteasolutions/zod-
 import { z } from "zod";
 import { ExperimentDefinitionSchema, ExperimentPatchSchema } from "../../ingest/experiments/index.ts";
 import { bearerAuth } from "../../core/http/openapi.ts";
+import { IdSchema } from "../../core/contracts/id.ts";
 
 extendZodWithOpenApi(z);
 
@@ -101,11 +102,7 @@ export const ExperimentChangesResponseSchema = z
 const booleanFlag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
 export const AssignmentQuerySchema = z.strictObject({
-  user_id: z
-    .string()
-    .min(1, "must be a non-empty string")
-    .max(256, "must be at most 256 characters")
-    .regex(/^[^\s\p{Cc}]*$/u, "must not contain whitespace or control characters"),
+  user_id: IdSchema,
   record: booleanFlag.optional().openapi({ description: "false: answer without recording an exposure" }),
 });
 

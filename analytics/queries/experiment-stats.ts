@@ -70,6 +70,11 @@ interface AnalysisWindow {
 /** Where statistics came from: the projection's per-user totals, or every event (exact, slower). */
 export type StatisticsSourceKind = "user_totals" | "events";
 
+/** A window the caller asked for that cannot be analysed: the caller's error (a 400), not an outage. */
+export class AnalysisWindowError extends RangeError {
+  override name = "AnalysisWindowError";
+}
+
 function analysisWindow(options: StatisticsOptions): AnalysisWindow {
   const endMs = Math.min(options.to?.getTime() ?? options.now.getTime(), options.now.getTime());
   const startMs = options.from?.getTime() ?? 0;
@@ -360,8 +365,8 @@ export async function loadCumulativeStatistics(
   const firstDay = Math.floor(startMs / DAY_MS) * DAY_MS;
   const lastDay = Math.floor((window.endMs - 1) / DAY_MS) * DAY_MS;
   if ((lastDay - firstDay) / DAY_MS + 1 > MAX_CUMULATIVE_DAYS) {
-    throw new RangeError(
-      `the cumulative series is limited to ${MAX_CUMULATIVE_DAYS} days; pass a later from`,
+    throw new AnalysisWindowError(
+      `the cumulative series is limited to ${MAX_CUMULATIVE_DAYS} days; pass a later from (or cumulative=false)`,
     );
   }
   const days = (lastDay - firstDay) / DAY_MS + 1;

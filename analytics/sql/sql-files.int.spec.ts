@@ -11,7 +11,7 @@ import { ChdbClickHouseStore } from "../../core/clickhouse/chdb-adapter.ts";
 import {
   startClickHouseHttpEndpoint,
   type ClickHouseHttpEndpoint,
-} from "../../core/clickhouse/http-endpoint.ts";
+} from "../../core/clickhouse-endpoint/server.ts";
 import { createAnalyticsProjection } from "../../projectors/analytics/projection.ts";
 import { FIXTURE_EXPERIMENT, NOW, T0, fixtureLogMessages } from "../queries/experiment-fixture.ts";
 import { loadVariantStatistics, type VariantMetricStatistics } from "../queries/experiment-stats.ts";
@@ -43,8 +43,15 @@ describe("analytics/sql through the ClickHouse HTTP endpoint", () => {
       });
     }
     expected = await loadVariantStatistics(store, FIXTURE_EXPERIMENT, { now: NOW });
-    endpoint = await startClickHouseHttpEndpoint({ store, port: 0 });
-    client = createClient({ url: endpoint.url, log: { level: ClickHouseLogLevel.OFF } });
+    // The analyst's door as Reckon serves it: read-only, behind credentials.
+    const auth = { user: "analyst", password: "analyst-password" };
+    endpoint = await startClickHouseHttpEndpoint({ store, port: 0, auth });
+    client = createClient({
+      url: endpoint.url,
+      username: auth.user,
+      password: auth.password,
+      log: { level: ClickHouseLogLevel.OFF },
+    });
   });
   after(async () => {
     await client.close();

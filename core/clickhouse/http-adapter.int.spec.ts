@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after } from "node:test";
 import { registerClickHouseStoreConformance } from "./conformance.ts";
-import { startClickHouseHttpEndpoint, type ClickHouseHttpEndpoint } from "./http-endpoint.ts";
+import { startClickHouseHttpEndpoint, type ClickHouseHttpEndpoint } from "../clickhouse-endpoint/server.ts";
 import { openClickHouse } from "./open.ts";
 
 // Against CLICKHOUSE_URL when it names a server; otherwise against Reckon's own endpoint on a free port.
@@ -19,7 +19,12 @@ registerClickHouseStoreConformance(
   serverUrl ? `http (${serverUrl})` : "http (@clickhouse/client → Reckon endpoint)",
   async () => {
     if (serverUrl) return openClickHouse(serverUrl);
-    endpoint = await startClickHouseHttpEndpoint({ dataDir, port: 0 });
-    return openClickHouse(endpoint.url);
+    // The adapter writes (DDL, inserts), so the endpoint stands in for a full server here.
+    const auth = { user: "conformance", password: "conformance-password" };
+    endpoint = await startClickHouseHttpEndpoint({ dataDir, port: 0, auth, access: "read-write" });
+    const url = new URL(endpoint.url);
+    url.username = auth.user;
+    url.password = auth.password;
+    return openClickHouse(url.toString());
   },
 );

@@ -55,6 +55,26 @@ export const EnvSchema = z.object({
     .optional(),
   CLICKHOUSE_URL: urlWithScheme(["http://", "https://", "chdb://"]).optional(),
   CLICKHOUSE_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8123),
+  /** Address the ClickHouse-compatible endpoint (in-process engine only) binds; loopback unless set. */
+  CLICKHOUSE_HTTP_HOST: z.string().min(1).default("127.0.0.1"),
+  /** The analyst user of that endpoint. */
+  CLICKHOUSE_HTTP_USER: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 letters, digits, _ . or -")
+    .default("analyst"),
+  /** Its password; a local install generates one into .reckon/keys.env. Without one the endpoint is not served. */
+  CLICKHOUSE_HTTP_PASSWORD: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Web origins whose browser requests the endpoint serves (comma-separated); default none. */
+  CLICKHOUSE_HTTP_ALLOWED_ORIGINS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((o) => o.trim())
+        .filter((o) => o.length > 0),
+    )
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, "each origin must be scheme://host[:port]")))
+    .default([]),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default("0.0.0.0"),
   RECKON_WRITE_KEYS: keyList.default([]),
@@ -113,5 +133,5 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
 }
 
 function redactIfKey(name: string, value: string): string {
-  return name.endsWith("_KEYS") ? "<redacted>" : value;
+  return name.endsWith("_KEYS") || name.endsWith("_PASSWORD") ? "<redacted>" : value;
 }

@@ -40,3 +40,22 @@ test("every bad variable is reported at once, naming expectation and received va
     },
   );
 });
+
+test("the ClickHouse endpoint is loopback, analyst and origin-closed by default; its password is redacted", () => {
+  const env = loadEnv(good);
+  assert.equal(env.CLICKHOUSE_HTTP_HOST, "127.0.0.1");
+  assert.equal(env.CLICKHOUSE_HTTP_USER, "analyst");
+  assert.equal(env.CLICKHOUSE_HTTP_PASSWORD, undefined);
+  assert.deepEqual(env.CLICKHOUSE_HTTP_ALLOWED_ORIGINS, []);
+  assert.throws(
+    () => loadEnv({ ...good, CLICKHOUSE_HTTP_PASSWORD: "short", CLICKHOUSE_HTTP_ALLOWED_ORIGINS: "evil" }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems, [
+        'CLICKHOUSE_HTTP_PASSWORD: must be at least 16 characters (received "<redacted>")',
+        'CLICKHOUSE_HTTP_ALLOWED_ORIGINS: each origin must be scheme://host[:port] (received "evil")',
+      ]);
+      return true;
+    },
+  );
+});

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
 import { toFieldErrors, type FieldError } from "./validation.ts";
+import { IdSchema } from "./id.ts";
+import { reportUnstorableText, TimestampSchema } from "./text.ts";
 
 extendZodWithOpenApi(z);
 
@@ -28,12 +30,6 @@ export const ITEM_INTERACTION_TYPES: ReadonlySet<string> = new Set([
 
 export const MAX_PROPERTIES_BYTES = 8 * 1024;
 export const MAX_PROPERTIES_DEPTH = 4;
-
-const identifier = z
-  .string()
-  .min(1, "must be a non-empty string")
-  .max(256, "must be at most 256 characters")
-  .regex(/^[^\s\p{Cc}]*$/u, "must not contain whitespace or control characters");
 
 const eventType = z
   .string()
@@ -76,15 +72,16 @@ export const EventSchema = z
   .strictObject({
     event_id: z.uuid("must be a UUID (client-generated; it is the idempotency key)"),
     type: eventType,
-    user_id: identifier,
-    item_id: identifier.optional(),
-    timestamp: z.iso.datetime({ offset: true, message: "must be an ISO-8601 date-time with a timezone" }),
+    user_id: IdSchema,
+    item_id: IdSchema.optional(),
+    timestamp: TimestampSchema,
     value: z.number("must be a finite number").finite("must be a finite number").optional(),
     experiment: ExperimentRefSchema.optional(),
     context: EventContextSchema.optional(),
     properties: properties.optional(),
   })
   .superRefine((e, ctx) => {
+    reportUnstorableText({ context: e.context, properties: e.properties }, ctx);
     if (ITEM_INTERACTION_TYPES.has(e.type) && e.item_id === undefined) {
       ctx.addIssue({ code: "custom", path: ["item_id"], message: `is required for "${e.type}" events` });
     }

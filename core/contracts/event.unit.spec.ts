@@ -42,7 +42,7 @@ test("each broken rule names the field, the rule and what was received", () => {
       },
       {
         field: "events.4.user_id",
-        rule: "must not contain whitespace or control characters",
+        rule: "must be 1–256 characters without whitespace or control characters",
         received: "a b",
       },
       { field: "events.4.value", rule: "must be a finite number", received: "3" },

@@ -1,33 +1,37 @@
 import { z } from "zod";
 import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
 
+import { IdSchema } from "./id.ts";
+import { reportUnstorableText, TimestampSchema } from "./text.ts";
+
 extendZodWithOpenApi(z);
 
-/** A catalog entry as clients write it (`PUT /v1/items/:id`). Versioned by the server. */
-export const ItemBodySchema = z
-  .strictObject({
-    title: z.string().max(1024).optional(),
-    categories: z.array(z.string().min(1).max(128)).max(64, "at most 64 categories").default([]),
-    attributes: z
-      .record(z.string().max(128), z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]))
-      .refine((a) => Object.keys(a).length <= 128, { message: "at most 128 attributes" })
-      .default({}),
-    available: z.boolean().default(true),
-    published_at: z.iso
-      .datetime({ offset: true, message: "must be an ISO-8601 date-time with a timezone" })
-      .optional(),
-    /** Optimistic concurrency: the version the client last read. Omit to write unconditionally. */
-    expected_version: z.number().int().min(0).optional(),
-  })
-  .openapi("ItemBody");
+const itemFields = {
+  title: z.string().max(1024).optional(),
+  categories: z.array(z.string().min(1).max(128)).max(64, "at most 64 categories").default([]),
+  attributes: z
+    .record(z.string().max(128), z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]))
+    .refine((a) => Object.keys(a).length <= 128, { message: "at most 128 attributes" })
+    .default({}),
+  available: z.boolean().default(true),
+  published_at: TimestampSchema.optional(),
+  /** Optimistic concurrency: the version the client last read. Omit to write unconditionally. */
+  expected_version: z.number().int().min(0).optional(),
+};
 
-export const ItemBatchEntrySchema = ItemBodySchema.extend({
-  item_id: z
-    .string()
-    .min(1)
-    .max(256)
-    .regex(/^[^\s\p{Cc}]*$/u, "must not contain whitespace"),
-});
+function checkItemText(
+  item: { title?: string; categories: string[]; attributes: object },
+  ctx: z.RefinementCtx,
+) {
+  reportUnstorableText({ title: item.title, categories: item.categories, attributes: item.attributes }, ctx);
+}
+
+/** A catalog entry as clients write it (`PUT /v1/items/:id`). Versioned by the server. */
+export const ItemBodySchema = z.strictObject(itemFields).superRefine(checkItemText).openapi("ItemBody");
+
+export const ItemBatchEntrySchema = z
+  .strictObject({ item_id: IdSchema, ...itemFields })
+  .superRefine(checkItemText);
 
 export const ItemBatchSchema = z
   .strictObject({ items: z.array(z.unknown()).min(1).max(1000, "at most 1000 items per request") })

@@ -2,6 +2,8 @@ import express, { type ErrorRequestHandler, type Router } from "express";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { httpLatency, httpRequests, registry } from "../metrics.ts";
 import { logger } from "../logger.ts";
+import { JsonBodyError, jsonBodyParser } from "./json-body.ts";
+import { isOutage } from "./outage.ts";
 
 /**
  * A handler tried before express for a hot route: it answers the request and returns true, or returns false
@@ -45,10 +47,11 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   app.use((req, res, next) => {
     const end = httpLatency.startTimer();
     res.on("finish", () => {
-      // The matched route pattern, not the raw path, keeps label cardinality bounded.
-      const route =
-        (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? "unmatched" : req.path);
-      const labels = { route: `${req.baseUrl}${route}`, method: req.method };
+      // The matched route pattern, never the raw path, keeps label cardinality bounded: every request no
+      // route matched (a 404, or refused before routing, e.g. a body that is not JSON) shares one label.
+      const pattern = req.route?.path as string | undefined;
+      const route = pattern === undefined ? "unmatched" : `${req.baseUrl}${pattern}`;
+      const labels = { route, method: req.method };
       end(labels);
       httpRequests.inc({ ...labels, status: String(res.statusCode) });
     });
@@ -65,7 +68,14 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
           await withTimeout(check(), 2000);
           return { name, ok: true };
         } catch (err) {
-          return { name, ok: false, error: (err as Error).message };
+          // The dependency by name; its address and the driver's words stay in the log.
+          logger.warn({ err, dependency: name }, "readiness check failed");
+          const timedOut = err instanceof ReadinessTimeout;
+          return {
+            name,
+            ok: false,
+            error: timedOut ? `${name} did not answer in time` : `${name} is unavailable`,
+          };
         }
       }),
     );
@@ -79,7 +89,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     res.type(registry.contentType).send(await registry.metrics());
   });
 
-  app.use(express.json({ limit: options.bodyLimit ?? "1mb", strict: false }));
+  app.use(jsonBodyParser(options.bodyLimit ?? "1mb"));
   for (const router of options.routers) app.use(router);
   const fastPaths = options.routers.flatMap((r) => routerFastPaths.get(r) ?? []);
   if (fastPaths.length > 0) appFastPaths.set(app, fastPaths);
@@ -93,6 +103,14 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
 
 const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const e = err as { type?: string; status?: number; message?: string; limit?: number };
+  if (err instanceof JsonBodyError) {
+    res.status(400).json({
+      error: err.type === "body.invalid_utf8" ? "invalid_encoding" : "invalid_json",
+      message: err.message,
+      errors: [{ field: "(body)", rule: err.rule, received: err.received }],
+    });
+    return;
+  }
   if (e.type === "entity.parse.failed") {
     res.status(400).json({
       error: "invalid_json",
@@ -112,14 +130,25 @@ const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     res.status(e.status).json({ error: "bad_request", message: e.message });
     return;
   }
+  if (isOutage(err)) {
+    logger.error({ err, path: req.path, method: req.method }, "request failed: a store is unavailable");
+    if (!res.headersSent)
+      res
+        .status(503)
+        .set("Retry-After", "5")
+        .json({ error: "unavailable", message: "a store this request needs is unavailable; retry later" });
+    return;
+  }
   logger.error({ err, path: req.path, method: req.method }, "request failed");
   if (!res.headersSent)
     res.status(500).json({ error: "internal", message: "internal error; it has been logged" });
 };
 
+class ReadinessTimeout extends Error {}
+
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    const t = setTimeout(() => reject(new ReadinessTimeout(`timed out after ${ms} ms`)), ms);
     p.then(
       (v) => (clearTimeout(t), resolve(v)),
       (e) => (clearTimeout(t), reject(e)),

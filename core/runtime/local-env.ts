@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { logger } from "../logger.ts";
@@ -54,4 +54,27 @@ export function applyLocalKeys(env: NodeJS.ProcessEnv = process.env): void {
     logger.warn({ file: KEYS_ENV }, "no API keys configured: generated local keys; see the file for them");
   }
   for (const [k, v] of Object.entries(parseEnvFile(readFileSync(KEYS_ENV, "utf8")))) env[k] ??= v;
+}
+
+/**
+ * With no password configured for the ClickHouse-compatible endpoint, a local install gets a generated one,
+ * kept beside the API keys in .reckon/keys.env, so the endpoint never runs without credentials.
+ */
+export function applyLocalClickHouseCredentials(
+  env: NodeJS.ProcessEnv = process.env,
+  keysFile = KEYS_ENV,
+): void {
+  if (env.CLICKHOUSE_HTTP_PASSWORD) return;
+  const stored = existsSync(keysFile) ? parseEnvFile(readFileSync(keysFile, "utf8")) : {};
+  if (!stored.CLICKHOUSE_HTTP_PASSWORD) {
+    mkdirSync(path.dirname(keysFile), { recursive: true });
+    appendFileSync(keysFile, `CLICKHOUSE_HTTP_PASSWORD=ch_${randomBytes(24).toString("base64url")}\n`, {
+      mode: 0o600,
+    });
+    logger.warn(
+      { file: keysFile },
+      "no ClickHouse endpoint password configured: generated a local one; see the file for it",
+    );
+  }
+  env.CLICKHOUSE_HTTP_PASSWORD = parseEnvFile(readFileSync(keysFile, "utf8")).CLICKHOUSE_HTTP_PASSWORD;
 }

@@ -3,6 +3,7 @@
 // HTTP body and a decider command are checked by exactly the same code.
 import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
+import { reportUnstorableText } from "../../core/contracts/text.ts";
 
 // Idempotent: the library skips the prototype patch when another module already applied it.
 extendZodWithOpenApi(z);
@@ -142,6 +143,7 @@ type CrossFieldInput = {
  * continuable issues (for example a weight above 1), so parts may be malformed here.
  */
 function checkCrossFieldRules(value: CrossFieldInput, ctx: z.RefinementCtx): void {
+  reportUnstorableText(value, ctx);
   const variants = Array.isArray(value.variants) ? value.variants : [];
   reportDuplicates(
     variants.map((v) => v?.key),

@@ -6,6 +6,7 @@ import type { FieldError } from "../../core/contracts/validation.ts";
 import { formatPositionToken } from "../../core/contracts/position.ts";
 import { appendInteractionEvents } from "../event-store.ts";
 import { eventsIngested } from "../../core/metrics.ts";
+import { requireJsonObjectBody } from "../../core/http/json-body.ts";
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
 
@@ -29,7 +30,7 @@ export function eventsRouter(options: EventsRouterOptions): Router {
   const router = Router();
   const now = options.now ?? (() => new Date());
 
-  router.post("/v1/events", requireScope(options.keys, "write"), async (req, res) => {
+  router.post("/v1/events", requireScope(options.keys, "write"), requireJsonObjectBody, async (req, res) => {
     const backfill = req.query.backfill === "true" || req.query.backfill === "1";
     if (backfill && !req.caller?.scopes.has("admin")) {
       res.status(403).json({

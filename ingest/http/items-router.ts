@@ -5,6 +5,8 @@ import { ItemBatchEntrySchema, ItemBatchSchema, ItemBodySchema } from "../../cor
 import { toFieldErrors, type FieldError } from "../../core/contracts/validation.ts";
 import { formatPositionToken } from "../../core/contracts/position.ts";
 import { readItem, writeItems, type ItemWrite } from "../catalog-store.ts";
+import { checkId } from "../../core/contracts/id.ts";
+import { requireJsonObjectBody } from "../../core/http/json-body.ts";
 
 export interface ItemsRouterOptions {
   db: Database;
@@ -20,41 +22,53 @@ export function itemsRouter(options: ItemsRouterOptions): Router {
   const router = Router();
   const now = options.now ?? (() => new Date());
 
-  router.put("/v1/items/:itemId", requireScope(options.keys, "write"), async (req, res) => {
-    const parsed = ItemBodySchema.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      const errors = toFieldErrors(parsed.error, req.body);
-      res.status(400).json({ error: "invalid_item", message: describe(errors), errors });
-      return;
-    }
-    const ifMatch = req.get("if-match");
-    const write: ItemWrite = { ...parsed.data, item_id: String(req.params.itemId) };
-    if (ifMatch !== undefined) {
-      const version = Number(ifMatch.replace(/^W\//, "").replace(/"/g, ""));
-      if (!Number.isInteger(version) || version < 0) {
-        const errors = [{ field: "If-Match", rule: "must be an item version (integer)", received: ifMatch }];
+  router.put(
+    "/v1/items/:itemId",
+    requireScope(options.keys, "write"),
+    requireJsonObjectBody,
+    async (req, res) => {
+      const idError = checkId("itemId", String(req.params.itemId));
+      if (idError) {
+        res.status(400).json({ error: "invalid_item", message: describe([idError]), errors: [idError] });
+        return;
+      }
+      const parsed = ItemBodySchema.safeParse(req.body);
+      if (!parsed.success) {
+        const errors = toFieldErrors(parsed.error, req.body);
         res.status(400).json({ error: "invalid_item", message: describe(errors), errors });
         return;
       }
-      write.expected_version = version;
-    }
-    const { outcomes, head } = await writeItems(options.db, [write], now());
-    const outcome = outcomes[0]!;
-    if (outcome.status === "conflict") {
-      res.status(409).json({
-        error: "conflict",
-        message: `item "${outcome.item_id}" is at version ${outcome.current_version}, not ${outcome.expected_version}; read it and retry`,
-        ...outcome,
-      });
-      return;
-    }
-    res
-      .status(outcome.status === "created" ? 201 : 200)
-      .set("ETag", `"${outcome.item.version}"`)
-      .json({ ...outcome, position: head ? formatPositionToken(head) : null });
-  });
+      const ifMatch = req.get("if-match");
+      const write: ItemWrite = { ...parsed.data, item_id: String(req.params.itemId) };
+      if (ifMatch !== undefined) {
+        const version = Number(ifMatch.replace(/^W\//, "").replace(/"/g, ""));
+        if (!Number.isInteger(version) || version < 0) {
+          const errors = [
+            { field: "If-Match", rule: "must be an item version (integer)", received: ifMatch },
+          ];
+          res.status(400).json({ error: "invalid_item", message: describe(errors), errors });
+          return;
+        }
+        write.expected_version = version;
+      }
+      const { outcomes, head } = await writeItems(options.db, [write], now());
+      const outcome = outcomes[0]!;
+      if (outcome.status === "conflict") {
+        res.status(409).json({
+          error: "conflict",
+          message: `item "${outcome.item_id}" is at version ${outcome.current_version}, not ${outcome.expected_version}; read it and retry`,
+          ...outcome,
+        });
+        return;
+      }
+      res
+        .status(outcome.status === "created" ? 201 : 200)
+        .set("ETag", `"${outcome.item.version}"`)
+        .json({ ...outcome, position: head ? formatPositionToken(head) : null });
+    },
+  );
 
-  router.put("/v1/items", requireScope(options.keys, "write"), async (req, res) => {
+  router.put("/v1/items", requireScope(options.keys, "write"), requireJsonObjectBody, async (req, res) => {
     const shape = ItemBatchSchema.safeParse(req.body);
     if (!shape.success) {
       const errors = toFieldErrors(shape.error, req.body);
@@ -89,6 +103,11 @@ export function itemsRouter(options: ItemsRouterOptions): Router {
   });
 
   router.get("/v1/items/:itemId", requireScope(options.keys, "read"), async (req, res) => {
+    const idError = checkId("itemId", String(req.params.itemId));
+    if (idError) {
+      res.status(400).json({ error: "invalid_request", message: describe([idError]), errors: [idError] });
+      return;
+    }
     const item = await readItem(options.db, String(req.params.itemId));
     if (!item) {
       res.status(404).json({ error: "not_found", message: `no item "${req.params.itemId}"` });

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import { bearerAuth } from "../../core/http/openapi.ts";
 import { MAX_N } from "./params.ts";
+import { IdSchema } from "../../core/contracts/id.ts";
 
 const Item = z
   .object({
@@ -60,7 +61,7 @@ export function registerServingOpenApi(registry: OpenAPIRegistry): void {
     summary: "Ranked recommendations for a user (unknown users get trending/popular items)",
     security,
     request: {
-      params: z.object({ userId: z.string() }),
+      params: z.object({ userId: IdSchema }),
       query: z.object({
         n: z.number().int().min(1).max(MAX_N).optional().openapi({ description: "default 10" }),
         category: many.optional().openapi({ description: "repeatable: keep items in any of these" }),
@@ -93,7 +94,7 @@ export function registerServingOpenApi(registry: OpenAPIRegistry): void {
       "Items similar to an item (batch model neighbours, else online co-occurrence; filled with trending)",
     security,
     request: {
-      params: z.object({ itemId: z.string() }),
+      params: z.object({ itemId: IdSchema }),
       query: z.object({ n: z.number().int().min(1).max(MAX_N).optional(), category: many.optional() }),
     },
     responses: {
@@ -107,7 +108,7 @@ export function registerServingOpenApi(registry: OpenAPIRegistry): void {
     summary:
       "What the ranker sees for a user: counts, affinities, recent items, and the feature rows of the top candidates",
     security,
-    request: { params: z.object({ userId: z.string() }) },
+    request: { params: z.object({ userId: IdSchema }) },
     responses: { 200: { description: "Features" }, ...errors },
   });
 }

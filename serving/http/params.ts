@@ -116,12 +116,5 @@ export function parseSimilarParams(
 }
 
 /** Path ids follow the event contract's identifier rule. */
-export function checkId(field: string, value: string): FieldError | undefined {
-  if (value.length === 0 || value.length > 256 || /[\s\p{Cc}]/u.test(value))
-    return {
-      field,
-      rule: "must be 1–256 characters without whitespace or control characters",
-      received: value,
-    };
-  return undefined;
-}
+/** The one id rule of core/contracts, for path parameters. */
+export { checkId } from "../../core/contracts/id.ts";

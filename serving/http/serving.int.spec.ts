@@ -240,6 +240,30 @@ for (const backend of REDIS_BACKENDS)
       assert.equal((await server.call("GET", "/v1/recommendations/u", { scope: "write" })).status, 403);
     });
 
+    test("user and item ids follow the one id rule of core/contracts, as ingest does (issue 16 item 7)", async () => {
+      const emoji = encodeURIComponent("😀".repeat(129));
+      for (const path of [
+        `/v1/users/${emoji}/features`,
+        `/v1/recommendations/${emoji}`,
+        `/v1/items/${emoji}/similar`,
+      ]) {
+        assert.equal((await server.call("GET", path, { scope: "read" })).status, 200, path);
+      }
+      const rule = "must be 1–256 characters without whitespace or control characters";
+      for (const [path, field, received] of [
+        [`/v1/users/${encodeURIComponent("😀".repeat(257))}/features`, "userId", "😀".repeat(257)],
+        [`/v1/recommendations/a%20b`, "userId", "a b"],
+        [`/v1/items/a%00/similar`, "itemId", "a\u0000"],
+      ] as const) {
+        const res = (await server.call("GET", path, { scope: "read" })) as {
+          status: number;
+          body: { errors: { field: string; rule: string; received: unknown }[] };
+        };
+        assert.equal(res.status, 400, path);
+        assert.deepEqual(res.body.errors[0], { field, rule, received }, path);
+      }
+    });
+
     test("serving's catalog facts read equals the catalog documents' fields", async () => {
       const features = new FeaturesReader(redis, prefix);
       const items = ["m1", "b3", "x1", "unknown-item"];

@@ -11,10 +11,15 @@ import {
   type ClickHouseClient,
   type ClickHouseSettings,
 } from "@clickhouse/client";
-import { ChdbClickHouseStore } from "./chdb-adapter.ts";
-import { startClickHouseHttpEndpoint, type ClickHouseHttpEndpoint } from "./http-endpoint.ts";
+import { ChdbClickHouseStore } from "../clickhouse/chdb-adapter.ts";
+import { startClickHouseHttpEndpoint, type ClickHouseHttpEndpoint } from "./server.ts";
 
 const quiet = { level: ClickHouseLogLevel.OFF };
+// This suite drives the endpoint as a stand-in for a full ClickHouse server (read-write); the analyst's
+// read-only door has its own suite (analyst-access.int.spec.ts).
+const credentials = { user: "reckon", password: "s3cret" };
+const login = { username: credentials.user, password: credentials.password };
+const auth = { Authorization: `Basic ${Buffer.from("reckon:s3cret").toString("base64")}` };
 
 async function text(stream: AsyncIterable<Buffer | string>): Promise<string> {
   let out = "";
@@ -31,13 +36,9 @@ describe("ClickHouse HTTP endpoint over chdb, driven by @clickhouse/client", () 
 
   before(async () => {
     store = await ChdbClickHouseStore.open({ dataDir });
-    endpoint = await startClickHouseHttpEndpoint({ store, port: 0 });
-    secured = await startClickHouseHttpEndpoint({
-      store,
-      port: 0,
-      auth: { user: "reckon", password: "s3cret" },
-    });
-    client = createClient({ url: endpoint.url, log: quiet });
+    endpoint = await startClickHouseHttpEndpoint({ store, port: 0, auth: credentials, access: "read-write" });
+    secured = await startClickHouseHttpEndpoint({ store, port: 0, auth: credentials, access: "read-write" });
+    client = createClient({ url: endpoint.url, ...login, log: quiet });
   });
   after(async () => {
     await client.close();
@@ -49,7 +50,7 @@ describe("ClickHouse HTTP endpoint over chdb, driven by @clickhouse/client", () 
 
   it("answers ping, and GET / with Ok.", async () => {
     assert.deepEqual(await client.ping(), { success: true });
-    const response = await fetch(`${endpoint.url}/`);
+    const response = await fetch(`${endpoint.url}/`, { headers: auth });
     assert.equal(response.status, 200);
     assert.equal(await response.text(), "Ok.\n");
   });
@@ -120,11 +121,13 @@ describe("ClickHouse HTTP endpoint over chdb, driven by @clickhouse/client", () 
       (error: unknown) =>
         error instanceof ClickHouseError && error.type === "CANNOT_PARSE_INPUT_ASSERTION_FAILED",
     );
-    const raw = await fetch(`${endpoint.url}/?query=${encodeURIComponent("SELECT * FROM ep_missing")}`);
+    const raw = await fetch(`${endpoint.url}/?query=${encodeURIComponent("SELECT * FROM ep_missing")}`, {
+      headers: auth,
+    });
     assert.equal(raw.status, 404);
     assert.equal(raw.headers.get("x-clickhouse-exception-code"), "60");
     assert.match(await raw.text(), /^Code: 60\. DB::Exception: .*\(UNKNOWN_TABLE\) \(version [\d.]+\)\n$/s);
-    const lz4 = await fetch(`${endpoint.url}/?compress=1&query=SELECT%201`);
+    const lz4 = await fetch(`${endpoint.url}/?compress=1&query=SELECT%201`, { headers: auth });
     assert.equal(lz4.status, 501);
     assert.equal(lz4.headers.get("x-clickhouse-exception-code"), "48");
     assert.deepEqual(await client.ping(), { success: true });
@@ -133,6 +136,7 @@ describe("ClickHouse HTTP endpoint over chdb, driven by @clickhouse/client", () 
   it("compresses responses and accepts compressed requests when the client asks", async () => {
     const gz = createClient({
       url: endpoint.url,
+      ...login,
       compression: { request: true, response: true },
       log: quiet,
     });
@@ -156,7 +160,7 @@ describe("ClickHouse HTTP endpoint over chdb, driven by @clickhouse/client", () 
       `${endpoint.url}/?query=${encodeURIComponent("INSERT INTO ep_events FORMAT CSV")}`,
       {
         method: "POST",
-        headers: { "Content-Encoding": "gzip" },
+        headers: { ...auth, "Content-Encoding": "gzip" },
         body: gzipSync('5,"from curl","2024-01-01 00:00:00.005"\n'),
       },
     );
@@ -169,6 +173,7 @@ describe("ClickHouse HTTP endpoint over chdb, driven by @clickhouse/client", () 
     await client.command({ query: "CREATE TABLE ep_db.things (x UInt64) ENGINE = Memory" });
     const inDb = createClient({
       url: endpoint.url,
+      ...login,
       database: "ep_db",
       use_multipart_params: true,
       log: quiet,
@@ -213,14 +218,17 @@ describe("ClickHouse HTTP endpoint over chdb, driven by @clickhouse/client", () 
   it("treats GET queries as read-only", async () => {
     const response = await fetch(
       `${endpoint.url}/?query=${encodeURIComponent("CREATE TABLE ep_get (x UInt8) ENGINE = Memory")}`,
+      { headers: auth },
     );
     assert.equal(response.status, 500);
     assert.equal(response.headers.get("x-clickhouse-exception-code"), "164");
-    const select = await fetch(`${endpoint.url}/?query=${encodeURIComponent("SELECT 1 + 1")}`);
+    const select = await fetch(`${endpoint.url}/?query=${encodeURIComponent("SELECT 1 + 1")}`, {
+      headers: auth,
+    });
     assert.equal(await select.text(), "2\n");
   });
 
-  it("checks credentials when configured", async () => {
+  it("checks credentials", async () => {
     const anonymous = createClient({ url: secured.url, log: quiet });
     const wrong = createClient({ url: secured.url, username: "reckon", password: "nope", log: quiet });
     const right = createClient({ url: secured.url, username: "reckon", password: "s3cret", log: quiet });
