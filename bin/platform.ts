@@ -8,6 +8,7 @@ import { openRedisClient, type RedisClient } from "../core/redis/redis.ts";
 import { openClickHouse } from "../core/clickhouse/open.ts";
 import type { ClickHouseStore } from "../core/clickhouse/port.ts";
 import { ApiKeys } from "../core/http/auth.ts";
+import { Quotas, quotaSettingsFromEnv } from "../core/http/quotas.ts";
 import { createHttpApp, listen, type ReadinessCheck } from "../core/http/app.ts";
 import {
   applyLocalClickHouseCredentials,
@@ -68,11 +69,10 @@ export async function openResources(env: Env): Promise<Resources> {
     env,
     db,
     kafka: createKafka(env.KAFKA_BROKERS),
-    keys: new ApiKeys({
-      read: env.RECKON_READ_KEYS,
-      write: env.RECKON_WRITE_KEYS,
-      admin: env.RECKON_ADMIN_KEYS,
-    }),
+    keys: new ApiKeys(
+      { read: env.RECKON_READ_KEYS, write: env.RECKON_WRITE_KEYS, admin: env.RECKON_ADMIN_KEYS },
+      new Quotas(quotaSettingsFromEnv(env)),
+    ),
     redisClient,
     clickhouse() {
       clickhouse ??= openClickHouse(env.CLICKHOUSE_URL);

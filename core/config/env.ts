@@ -89,6 +89,24 @@ export const EnvSchema = z.object({
   RECKON_MAX_CLOCK_SKEW_SECONDS: z.coerce.number().positive().default(300),
   /** The least time between two analytics writes to ClickHouse (their partition batches are combined meanwhile). */
   RECKON_ANALYTICS_WRITE_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(200),
+  // Quotas, per API key and per process (N workers or replicas each allow the rate: N times it in total).
+  // 0 is no limit. The defaults stay far above what one client of the benchmarks sends (serving ≈ 2,000
+  // req/s over two workers, ingest ≈ 12,000 events/s) and only stop runaway clients.
+  /** Requests per second per key to routes needing the read scope. */
+  RECKON_READ_REQUESTS_PER_SECOND: z.coerce.number().int().min(0).default(10_000),
+  /** Requests per second per key to routes needing the write scope. */
+  RECKON_WRITE_REQUESTS_PER_SECOND: z.coerce.number().int().min(0).default(5_000),
+  /** Requests per second per key to routes needing the admin scope. */
+  RECKON_ADMIN_REQUESTS_PER_SECOND: z.coerce.number().int().min(0).default(200),
+  /** Events per second per key on POST /v1/events (a batch of 500 costs 500); at least one full batch. */
+  RECKON_EVENTS_PER_SECOND: z.coerce
+    .number()
+    .int()
+    .refine((n) => n === 0 || n >= 1000, "must be 0 (no limit) or at least 1000 (the largest batch)")
+    .default(50_000),
+  /** Wrong API keys one source address may present per window; then it gets 429 before any key comparison. */
+  RECKON_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(30),
+  RECKON_AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
   /**
    * The projections the projectors role runs in this process (default: all). Each projection is its own
    * consumer group, so several processes can share the work (e.g. the Redis ones here, analytics elsewhere).

@@ -1,6 +1,6 @@
 import { Router } from "express";
 import type { Database } from "../../core/postgres/database.ts";
-import { type ApiKeys, requireScope } from "../../core/http/auth.ts";
+import { type ApiKeys, requireScope, sendRefusal } from "../../core/http/auth.ts";
 import { validateEvent, type InteractionEvent, type TimeWindow } from "../../core/contracts/event.ts";
 import type { FieldError } from "../../core/contracts/validation.ts";
 import { formatPositionToken } from "../../core/contracts/position.ts";
@@ -51,6 +51,12 @@ export function eventsRouter(options: EventsRouterOptions): Router {
       }
     }
     const inputs: unknown[] = isBatch ? (body.events as unknown[]) : [body];
+    // Every event sent counts, valid or not: the quota bounds the work a key can ask for.
+    const overQuota = options.keys.quotas?.chargeEvents(req.caller!.keyId, inputs.length);
+    if (overQuota) {
+      sendRefusal(res, overQuota);
+      return;
+    }
     const window: TimeWindow = {
       now: now(),
       maxAgeMs: backfill ? undefined : options.maxEventAgeMs,

@@ -48,9 +48,9 @@ export function recommendationsFastPath(deps: ServingRouterDeps): FastPath {
       end();
       count(status);
     };
-    const auth = authorize(deps.keys, req.headers.authorization, "read");
+    const auth = authorize(deps.keys, req.headers.authorization, "read", req.socket.remoteAddress);
     if ("refusal" in auth) {
-      done(auth.refusal.status, auth.refusal.body);
+      done(auth.refusal.status, auth.refusal.body, auth.refusal.headers);
       return true;
     }
     const query = q < 0 ? {} : (parseQuery(url.slice(q + 1)) as Record<string, unknown>);
