@@ -30,6 +30,8 @@ export interface SeededStack {
   clickhouse: ClickHouseStore;
   /** Users per variant and converters per variant of the balanced experiment, as assigned. */
   balanced: { users: Record<string, number>; converted: Record<string, number> };
+  /** cuped-test's per-user spend before and after exposure, per variant, in user order. */
+  cuped: Record<string, { pre: number[]; post: number[] }>;
   setClock(ms: number): void;
   close(): Promise<void>;
 }
@@ -52,7 +54,9 @@ const definition = (key: string, name: string) => ({
 /**
  * Two running experiments: `balanced-test`, whose users come through the assignment endpoint (400
  * users, recorded exposures), and `skewed-test`, whose client sent its own exposure events 600/400
- * against 50/50 weights (a broken rollout the SRM check must catch), split by country.
+ * against 50/50 weights (a broken rollout the SRM check must catch), split by country; and
+ * `cuped-test`, 200 client-logged users who each spent before exposure (CUPED's covariate) and
+ * after it, the treatment about 12 % more.
  */
 export async function seedExperimentStack(extraRouters: (options: { keys: ApiKeys }) => Router[] = () => []) {
   const db = await createTestDatabase();
@@ -70,6 +74,7 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
   for (const [key, name] of [
     ["balanced-test", "Balanced checkout test"],
     ["skewed-test", "Skewed rollout"],
+    ["cuped-test", "Spend with a pre-period"],
   ] as const) {
     const created = await api.call("POST", "/v1/experiments", { body: definition(key, name) });
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -115,8 +120,34 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
     });
     if (i % 4 === 0) skewed.push(purchase(`s-user-${i}`, 200_000 + i, 20));
   }
+  // cuped-test: spend 2 days before exposure and an hour after, strongly correlated per user.
+  const cuped: Record<string, { pre: number[]; post: number[] }> = {
+    control: { pre: [], post: [] },
+    treatment: { pre: [], post: [] },
+  };
+  const cupedEvents: unknown[] = [];
+  for (let i = 0; i < 200; i++) {
+    const variant = i % 2 === 0 ? "control" : "treatment";
+    const user = `c-user-${i}`;
+    const pre = 5 + ((i * 7) % 11);
+    const post = pre + ((i * 3) % 5) + (variant === "treatment" ? 1.5 : 0);
+    cuped[variant]!.pre.push(pre);
+    cuped[variant]!.post.push(post);
+    cupedEvents.push(
+      {
+        event_id: uuid(300_000 + i),
+        type: "exposure",
+        user_id: user,
+        timestamp: new Date(T0).toISOString(),
+        experiment: { key: "cuped-test", variant },
+      },
+      { ...purchase(user, 400_000 + i, pre), timestamp: new Date(T0 - 48 * HOUR).toISOString() },
+      purchase(user, 410_000 + i, post),
+    );
+  }
+
   clock = T0 + 2 * HOUR;
-  for (const batch of chunks([...skewed, ...purchases], 1000)) {
+  for (const batch of chunks([...skewed, ...purchases, ...cupedEvents], 1000)) {
     const res = await api.call("POST", "/v1/events", { scope: "write", body: { events: batch } });
     assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 500));
     assert.equal(
@@ -137,6 +168,7 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
     db,
     clickhouse,
     balanced: { users, converted },
+    cuped,
     setClock(ms: number) {
       clock = ms;
     },

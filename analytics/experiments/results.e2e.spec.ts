@@ -3,7 +3,7 @@
 // by the analytics projection to ClickHouse (chdb), and GET /results reading it back.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { analyzeMetric } from "../stats/index.ts";
+import { analyzeMetric, studentTPpf, studentTSf } from "../stats/index.ts";
 import { assertClose } from "../stats/testing.ts";
 import { ExperimentResultsSchema } from "./schemas.ts";
 import { seedExperimentStack, T0, type SeededStack } from "./e2e-fixture.ts";
@@ -93,6 +93,52 @@ describe("results end to end", () => {
         ["FR", 500],
       ],
     );
+  });
+
+  it("CUPED: adjusted relative lift with the exact relative variance, from the per-user values", async () => {
+    const res = await stack.api.call("GET", "/v1/experiments/cuped-test/results?cumulative=false", {
+      scope: "read",
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    ExperimentResultsSchema.parse(res.body);
+    assert.deepEqual(res.body.users, { control: 100, treatment: 100 });
+    const revenue = res.body.metrics.find((m: { key: string }) => m.key === "revenue");
+    const treatment = revenue.variants[0];
+
+    // Derived here from the per-user spend the fixture sent, following GrowthBook's definitions:
+    // pooled θ = Cov(post, pre)/Var(pre), adjusted means ȳ − θx̄, relative lift over the control's
+    // observed mean, variance by the delta method over each arm's post and pre means.
+    const { control: a, treatment: b } = stack.cuped as Record<string, { pre: number[]; post: number[] }>;
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    const cov = (xs: number[], ys: number[]) => {
+      const mx = mean(xs);
+      const my = mean(ys);
+      return xs.reduce((s, x, i) => s + (x - mx) * (ys[i]! - my), 0) / (xs.length - 1);
+    };
+    const pre = [...a!.pre, ...b!.pre];
+    const post = [...a!.post, ...b!.post];
+    const theta = cov(post, pre) / cov(pre, pre);
+    assertClose(treatment.cuped.theta, theta, "theta");
+    const [ya, yb, xa, xb] = [mean(a!.post), mean(b!.post), mean(a!.pre), mean(b!.pre)];
+    const lift = (yb - theta * xb - (ya - theta * xa)) / ya;
+    const variantTerm =
+      (cov(b!.post, b!.post) + theta ** 2 * cov(b!.pre, b!.pre) - 2 * theta * cov(b!.post, b!.pre)) /
+      (100 * ya ** 2);
+    const controlTerm =
+      ((yb ** 2 / ya ** 2) * cov(a!.post, a!.post) +
+        theta ** 2 * cov(a!.pre, a!.pre) -
+        ((2 * theta * yb) / ya) * cov(a!.post, a!.pre)) /
+      (100 * ya ** 2);
+    const se = Math.sqrt(variantTerm + controlTerm);
+    const adjusted = (p: number[], x: number[]) => cov(p, p) + theta ** 2 * cov(x, x) - 2 * theta * cov(p, x);
+    const [va, vb] = [adjusted(a!.post, a!.pre), adjusted(b!.post, b!.pre)];
+    const dof = (va / 100 + vb / 100) ** 2 / ((va / 100) ** 2 / 99 + (vb / 100) ** 2 / 99);
+    assertClose(treatment.relative.estimate, lift, "relative lift");
+    assertClose(treatment.relative.stddev, se, "relative standard error");
+    assertClose(treatment.relative.p_value, 2 * studentTSf(Math.abs(lift / se), dof), "p");
+    const half = studentTPpf(0.975, dof) * se;
+    assertClose(treatment.relative.ci[0], lift - half, "ci low");
+    assertClose(treatment.relative.ci[1], lift + half, "ci high");
   });
 
   it("rejects a breakdown on a dimension not captured with exposures", async () => {

@@ -54,6 +54,21 @@ export interface Moments {
   readonly unadjustedMean: number;
   /** Per-unit variance. */
   readonly variance: number;
+  /**
+   * The regression-adjustment parts of a CUPED arm, which the exact relative lift variance
+   * needs (`relativeCupedVariance`); absent for every other kind.
+   */
+  readonly cuped?: CupedComponents;
+}
+
+/** Per-unit moments of a CUPED arm's post and pre values with the θ applied to it. */
+export interface CupedComponents {
+  readonly theta: number;
+  readonly postMean: number;
+  readonly postVariance: number;
+  readonly preVariance: number;
+  /** Per-unit Cov(post, pre). */
+  readonly covariance: number;
 }
 
 function sumSquaresOf(c: ComponentSums): number {
@@ -116,17 +131,16 @@ export function armMoments(s: ArmStats, theta = 0): Moments {
     }
     case "cuped": {
       const postMean = componentMean(s.post, s.n);
-      const variance =
-        s.n <= 1
-          ? 0
-          : componentVariance(s.post, s.n) +
-            theta ** 2 * componentVariance(s.pre, s.n) -
-            2 * theta * cupedCovariance(s);
+      const postVariance = componentVariance(s.post, s.n);
+      const preVariance = componentVariance(s.pre, s.n);
+      const covariance = cupedCovariance(s);
+      const variance = s.n <= 1 ? 0 : postVariance + theta ** 2 * preVariance - 2 * theta * covariance;
       return {
         n: s.n,
         mean: postMean - theta * componentMean(s.pre, s.n),
         unadjustedMean: postMean,
         variance,
+        cuped: { theta, postMean, postVariance, preVariance, covariance },
       };
     }
   }

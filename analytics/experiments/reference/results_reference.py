@@ -1,10 +1,15 @@
 """Prints the expected numbers of analytics/experiments/results.unit.spec.ts, computed with gbstats 0.8.0
-and statsmodels (independent of the TypeScript code). Not needed to run the tests. Reproduce with:
+(its relative CUPED variance brought up to GrowthBook's current one) and statsmodels (independent of the TypeScript code). Not needed to run the tests. Reproduce with:
   python3 -m venv /tmp/gbvenv && /tmp/gbvenv/bin/pip install gbstats==0.8.0 statsmodels
   /tmp/gbvenv/bin/python analytics/experiments/reference/results_reference.py
 """
 
 import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "stats", "reference"))
+import growthbook_relative_cuped  # noqa: E402,F401  (patches gbstats' relative CUPED variance)
 
 from statsmodels.stats.multitest import multipletests
 

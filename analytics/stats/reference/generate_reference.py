@@ -1,4 +1,5 @@
-"""Prints the reference numbers hard-coded in analytics/stats/*.unit.spec.ts.
+"""Prints the reference numbers hard-coded in analytics/stats/*.unit.spec.ts: gbstats 0.8.0 with
+the relative CUPED variance GrowthBook uses since (growthbook_relative_cuped.py).
 
 Not needed to run the tests. Reproduce with:
   python3 -m venv /tmp/gbvenv && /tmp/gbvenv/bin/pip install gbstats==0.8.0 statsmodels
@@ -7,6 +8,8 @@ Not needed to run the tests. Reproduce with:
 
 import importlib.metadata
 import json
+
+import growthbook_relative_cuped  # noqa: F401  (patches gbstats before any test runs)
 
 import numpy as np
 from scipy import stats as ss
