@@ -36,9 +36,15 @@ export interface SeededStack {
   close(): Promise<void>;
 }
 
+/** cuped-test's analysis settings, so the end-to-end spec sees each one applied. */
+export const cupedAnalysis = {
+  analysis: { alpha: 0.1, test: "one_sided", prior: { enabled: true, mean: 0.01, variance: 0.0025 } },
+} as const;
+
 const definition = (key: string, name: string) => ({
   key,
   name,
+  ...(key === "cuped-test" ? cupedAnalysis : {}),
   variants: [
     { key: "control", weight: 0.5 },
     { key: "treatment", weight: 0.5 },
@@ -47,7 +53,13 @@ const definition = (key: string, name: string) => ({
   breakdown_dimensions: ["country"],
   metrics: [
     { key: "purchase-rate", type: "conversion", event_type: "purchase", window_hours: 72 },
-    { key: "revenue", type: "mean", event_type: "purchase", guardrail: true },
+    {
+      key: "revenue",
+      type: "mean",
+      event_type: "purchase",
+      guardrail: true,
+      ...(key === "cuped-test" ? { non_inferiority_margin: 0.05 } : {}),
+    },
   ],
 });
 

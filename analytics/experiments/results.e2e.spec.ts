@@ -3,7 +3,7 @@
 // by the analytics projection to ClickHouse (chdb), and GET /results reading it back.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { analyzeMetric, studentTPpf, studentTSf } from "../stats/index.ts";
+import { analyzeMetric, normalCdf, studentTPpf, studentTSf } from "../stats/index.ts";
 import { assertClose } from "../stats/testing.ts";
 import { ExperimentResultsSchema } from "./schemas.ts";
 import { seedExperimentStack, T0, type SeededStack } from "./e2e-fixture.ts";
@@ -136,9 +136,29 @@ describe("results end to end", () => {
     assertClose(treatment.relative.estimate, lift, "relative lift");
     assertClose(treatment.relative.stddev, se, "relative standard error");
     assertClose(treatment.relative.p_value, 2 * studentTSf(Math.abs(lift / se), dof), "p");
-    const half = studentTPpf(0.975, dof) * se;
-    assertClose(treatment.relative.ci[0], lift - half, "ci low");
-    assertClose(treatment.relative.ci[1], lift + half, "ci high");
+
+    // The experiment's analysis settings (e2e-fixture cupedAnalysis): alpha 0.1, one-sided tests,
+    // a Gaussian prior on the relative effect, and a 5 % non-inferiority margin on this guardrail.
+    assert.deepEqual(res.body.analysis, {
+      alpha: 0.1,
+      sequential_tuning: 5000,
+      prior: { enabled: true, mean: 0.01, variance: 0.0025 },
+      test: "one_sided",
+      correction_scope: "all",
+    });
+    const half = studentTPpf(0.95, dof) * se;
+    assertClose(treatment.relative.ci[0], lift - half, "two-sided 90 % ci low");
+    assertClose(treatment.relative.ci[1], lift + half, "two-sided 90 % ci high");
+    assert.equal(treatment.decision.test, "one_sided");
+    assertClose(treatment.decision.p_value, studentTSf(lift / se, dof), "one-sided p");
+    assertClose(treatment.decision.relative_ci[0], lift - studentTPpf(0.9, dof) * se, "one-sided bound");
+    assertClose(treatment.non_inferiority.p_value, studentTSf((lift + 0.05) / se, dof), "non-inferiority p");
+    assert.equal(treatment.non_inferiority.non_inferior, true);
+    // Posterior of a normal likelihood (lift, se²) with the normal prior (0.01, 0.0025).
+    const precision = 1 / se ** 2 + 1 / 0.0025;
+    const posteriorMean = (lift / se ** 2 + 0.01 / 0.0025) / precision;
+    assertClose(treatment.bayesian.expected, posteriorMean, "posterior mean");
+    assertClose(treatment.bayesian.chance_to_win, normalCdf(posteriorMean * Math.sqrt(precision)), "ctw");
   });
 
   it("rejects a breakdown on a dimension not captured with exposures", async () => {
