@@ -435,10 +435,36 @@ function emptyStats(like: ArmStats): ArmStats {
       };
     case "cuped":
       return { kind: "cuped", n: 0, post: zero(like.post), pre: zero(like.pre), crossSum: 0 };
+    case "ratio_cuped":
+      return {
+        kind: "ratio_cuped",
+        n: 0,
+        numerator: zero(like.numerator),
+        denominator: zero(like.denominator),
+        preNumerator: zero(like.preNumerator),
+        preDenominator: zero(like.preDenominator),
+        products: {
+          numeratorDenominator: 0,
+          numeratorPreNumerator: 0,
+          numeratorPreDenominator: 0,
+          denominatorPreNumerator: 0,
+          denominatorPreDenominator: 0,
+          preNumeratorPreDenominator: 0,
+        },
+      };
   }
 }
 
 function withoutCuped(s: ArmStats): ArmStats {
+  if (s.kind === "ratio_cuped") {
+    return {
+      kind: "ratio",
+      n: s.n,
+      numerator: s.numerator,
+      denominator: s.denominator,
+      crossSum: s.products.numeratorDenominator,
+    };
+  }
   if (s.kind !== "cuped") return s;
   return s.post.kind === "proportion"
     ? { kind: "proportion", n: s.n, sum: s.post.sum }

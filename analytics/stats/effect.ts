@@ -1,5 +1,6 @@
 // Point estimate and delta-method variance of the lift, shared by the frequentist and Bayesian
 // tests (gbstats frequentist_diff / frequentist_variance).
+import { relativeRatioCupedVariance } from "./ratio-cuped.ts";
 import { hasCupedComponents, relativeCupedVariance } from "./relative-cuped-variance.ts";
 import type { Moments } from "./sufficientStatistics.ts";
 
@@ -30,6 +31,12 @@ export function liftVariance(control: Moments, variant: Moments, difference: Dif
   if (difference === "absolute") return variant.variance / variant.n + control.variance / control.n;
   if (hasCupedComponents(control) && hasCupedComponents(variant)) {
     return relativeCupedVariance(control, variant);
+  }
+  if (control.ratioCuped && variant.ratioCuped) {
+    return relativeRatioCupedVariance(
+      { n: control.n, ratioCuped: control.ratioCuped },
+      { n: variant.n, ratioCuped: variant.ratioCuped },
+    );
   }
   const ma = control.unadjustedMean;
   const mb = variant.unadjustedMean;

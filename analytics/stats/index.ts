@@ -31,6 +31,7 @@ export type { FrequentistOptions, FrequentistResult, SequentialOptions } from ".
 export { nonInferiorityTestFromMoments, oneSidedTTestFromMoments } from "./one-sided-test.ts";
 export type { NonInferiorityResult, OneSidedOptions, OneSidedResult, Side } from "./one-sided-test.ts";
 export { relativeCupedVariance } from "./relative-cuped-variance.ts";
+export { pooledRatioTheta, relativeRatioCupedVariance } from "./ratio-cuped.ts";
 export { adjustKeyedPValues, adjustPValues, benjaminiHochberg, holmBonferroni } from "./multipleTesting.ts";
 export type { PValueCorrection } from "./multipleTesting.ts";
 export { DEFAULT_SRM_THRESHOLD, sampleRatioMismatch } from "./srm.ts";
@@ -46,5 +47,6 @@ export type {
   PairedMoments,
   ProportionStats,
   ProportionSums,
+  RatioCupedStats,
   RatioStats,
 } from "./sufficientStatistics.ts";
