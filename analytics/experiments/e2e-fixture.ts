@@ -30,10 +30,17 @@ export interface SeededStack {
   clickhouse: ClickHouseStore;
   /** Users per variant and converters per variant of the balanced experiment, as assigned. */
   balanced: { users: Record<string, number>; converted: Record<string, number> };
-  /** cuped-test's per-user spend before and after exposure, per variant, in user order. */
-  cuped: Record<string, { pre: number[]; post: number[] }>;
+  /** cuped-test's per-user spend and views before and after exposure, per variant, in user order. */
+  cuped: Record<string, CupedUsers>;
   setClock(ms: number): void;
   close(): Promise<void>;
+}
+
+export interface CupedUsers {
+  pre: number[];
+  post: number[];
+  preViews: number[];
+  postViews: number[];
 }
 
 /** cuped-test's analysis settings, so the end-to-end spec sees each one applied. */
@@ -60,6 +67,16 @@ const definition = (key: string, name: string) => ({
       guardrail: true,
       ...(key === "cuped-test" ? { non_inferiority_margin: 0.05 } : {}),
     },
+    ...(key === "cuped-test"
+      ? [
+          {
+            key: "spend-per-view",
+            type: "ratio",
+            numerator: { event_type: "purchase", value: "sum" },
+            denominator: { event_type: "view", value: "count" },
+          },
+        ]
+      : []),
   ],
 });
 
@@ -133,9 +150,9 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
     if (i % 4 === 0) skewed.push(purchase(`s-user-${i}`, 200_000 + i, 20));
   }
   // cuped-test: spend 2 days before exposure and an hour after, strongly correlated per user.
-  const cuped: Record<string, { pre: number[]; post: number[] }> = {
-    control: { pre: [], post: [] },
-    treatment: { pre: [], post: [] },
+  const cuped: Record<string, CupedUsers> = {
+    control: { pre: [], post: [], preViews: [], postViews: [] },
+    treatment: { pre: [], post: [], preViews: [], postViews: [] },
   };
   const cupedEvents: unknown[] = [];
   for (let i = 0; i < 200; i++) {
@@ -143,8 +160,19 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
     const user = `c-user-${i}`;
     const pre = 5 + ((i * 7) % 11);
     const post = pre + ((i * 3) % 5) + (variant === "treatment" ? 1.5 : 0);
+    // Views per user, before and after exposure: the ratio metric spend-per-view's denominator.
+    const preViews = 1 + (i % 3);
+    const postViews = 1 + ((i * 5) % 4);
     cuped[variant]!.pre.push(pre);
     cuped[variant]!.post.push(post);
+    cuped[variant]!.preViews.push(preViews);
+    cuped[variant]!.postViews.push(postViews);
+    for (let j = 0; j < preViews; j++) {
+      cupedEvents.push(view(user, 420_000 + i * 10 + j, T0 - 30 * HOUR + j * 60_000));
+    }
+    for (let j = 0; j < postViews; j++) {
+      cupedEvents.push(view(user, 430_000 + i * 10 + j, T0 + 30 * 60_000 + j * 60_000));
+    }
     cupedEvents.push(
       {
         event_id: uuid(300_000 + i),
@@ -223,6 +251,16 @@ function purchase(user: string, n: number, value: number) {
     item_id: "item-1",
     value,
     timestamp: new Date(T0 + HOUR).toISOString(),
+  };
+}
+
+function view(user: string, n: number, at: number) {
+  return {
+    event_id: uuid(n + 500_000),
+    type: "view",
+    user_id: user,
+    item_id: "item-1",
+    timestamp: new Date(at).toISOString(),
   };
 }
 

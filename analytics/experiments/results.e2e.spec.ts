@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { analyzeMetric, normalCdf, studentTPpf, studentTSf } from "../stats/index.ts";
 import { assertClose } from "../stats/testing.ts";
 import { ExperimentResultsSchema } from "./schemas.ts";
-import { seedExperimentStack, T0, type SeededStack } from "./e2e-fixture.ts";
+import { seedExperimentStack, T0, type CupedUsers, type SeededStack } from "./e2e-fixture.ts";
 
 let stack: SeededStack;
 before(async () => {
@@ -108,7 +108,7 @@ describe("results end to end", () => {
     // Derived here from the per-user spend the fixture sent, following GrowthBook's definitions:
     // pooled θ = Cov(post, pre)/Var(pre), adjusted means ȳ − θx̄, relative lift over the control's
     // observed mean, variance by the delta method over each arm's post and pre means.
-    const { control: a, treatment: b } = stack.cuped as Record<string, { pre: number[]; post: number[] }>;
+    const { control: a, treatment: b } = stack.cuped;
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
     const cov = (xs: number[], ys: number[]) => {
       const mx = mean(xs);
@@ -159,6 +159,66 @@ describe("results end to end", () => {
     const posteriorMean = (lift / se ** 2 + 0.01 / 0.0025) / precision;
     assertClose(treatment.bayesian.expected, posteriorMean, "posterior mean");
     assertClose(treatment.bayesian.chance_to_win, normalCdf(posteriorMean * Math.sqrt(precision)), "ctw");
+  });
+
+  it("CUPED for a ratio metric: spend per view adjusted by the pre-period ratio, same from totals and events", async () => {
+    const res = await stack.api.call("GET", "/v1/experiments/cuped-test/results?cumulative=false", {
+      scope: "read",
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.computed_from, "user_totals");
+    const metric = res.body.metrics.find((m: { key: string }) => m.key === "spend-per-view");
+    const treatment = metric.variants[0];
+
+    // Per user (m, d, m_pre, d_pre) as the fixture sent them; the delta method as the sample variance of
+    // per-user linearised values g·x_i, with g the finite-difference gradient of the estimator.
+    const arms = stack.cuped as Record<string, CupedUsers>;
+    const rows = (u: CupedUsers) => u.post.map((m, i) => [m, u.postViews[i]!, u.pre[i]!, u.preViews[i]!]);
+    const [a, b] = [rows(arms.control!), rows(arms.treatment!)];
+    const means = (xs: number[][]) => [0, 1, 2, 3].map((j) => xs.reduce((s, x) => s + x[j]!, 0) / xs.length);
+    const variance = (xs: number[]) => {
+      const mu = xs.reduce((s, x) => s + x, 0) / xs.length;
+      return xs.reduce((s, x) => s + (x - mu) ** 2, 0) / (xs.length - 1);
+    };
+    const grad = (f: (x: number[]) => number, x: number[]) =>
+      x.map((v, i) => {
+        const h = 1e-6 * Math.abs(v);
+        const at = (d: number) => f(x.map((w, j) => (j === i ? w + d : w)));
+        return (at(h) - at(-h)) / (2 * h);
+      });
+    const linear = (xs: number[][], g: number[]) =>
+      variance(xs.map((x) => x.reduce((s, v, j) => s + g[j]! * v, 0)));
+    const adjustedVariance = (xs: number[][], t: number) =>
+      linear(
+        xs,
+        grad((x) => x[0]! / x[1]! - t * (x[2]! / x[3]!), means(xs)),
+      );
+    // θ minimises the arms' summed adjusted variance, a quadratic in θ: fit it through 0, ½, 1.
+    const total = (t: number) => adjustedVariance(a, t) + adjustedVariance(b, t);
+    const c = 2 * (total(1) - 2 * total(0.5) + total(0));
+    const theta = (total(0) - total(1) + c) / 2 / c;
+    assertClose(treatment.cuped.theta, theta, "θ", 1e-6);
+    const lift = (x: number[]) =>
+      (x[4]! / x[5]! - theta * (x[6]! / x[7]!) - (x[0]! / x[1]! - theta * (x[2]! / x[3]!))) / (x[0]! / x[1]!);
+    const point = [...means(a), ...means(b)];
+    const g = grad(lift, point);
+    const se = Math.sqrt(linear(a, g.slice(0, 4)) / a.length + linear(b, g.slice(4)) / b.length);
+    assertClose(treatment.relative.estimate, lift(point), "relative lift", 1e-6);
+    assertClose(treatment.relative.stddev, se, "relative standard error", 1e-6);
+    assert.ok(treatment.relative.stddev < treatment.cuped.unadjusted.relative.stddev, "CUPED narrows it");
+
+    // The same numbers from the events (a closed window after every event).
+    const closed = await stack.api.call(
+      "GET",
+      "/v1/experiments/cuped-test/results?to=2100-01-01T00:00:00.000Z&cumulative=false",
+      { scope: "read" },
+    );
+    assert.equal(closed.body.computed_from, "events");
+    const fromEvents = closed.body.metrics.find((m: { key: string }) => m.key === "spend-per-view")
+      .variants[0];
+    assertClose(fromEvents.relative.estimate, treatment.relative.estimate, "events: lift");
+    assertClose(fromEvents.relative.stddev, treatment.relative.stddev, "events: se");
+    assertClose(fromEvents.cuped.theta, treatment.cuped.theta, "events: θ");
   });
 
   it("rejects a breakdown on a dimension not captured with exposures", async () => {
