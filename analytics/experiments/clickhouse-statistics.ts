@@ -13,9 +13,9 @@ import type { ExperimentStatistics } from "./results.ts";
 import type { StatisticsSource } from "./router.ts";
 
 /**
- * CUPED is always on for conversion and mean metrics: the pre-exposure period (see analytics/queries) is the
- * covariate, and when it carries no information (zero pooled variance) the analysis falls back to the
- * unadjusted metric, so nothing is lost. Ratio metrics are never adjusted (as gbstats 0.8.0).
+ * CUPED is always on: the pre-exposure period (see analytics/queries) is the covariate (for a ratio, the
+ * same ratio over the pre-period), and when it carries no information (zero pooled variance) the
+ * analysis falls back to the unadjusted metric, so nothing is lost.
  */
 const ARM_OPTIONS = { cuped: true } as const;
 

@@ -30,13 +30,28 @@ export interface SeededStack {
   clickhouse: ClickHouseStore;
   /** Users per variant and converters per variant of the balanced experiment, as assigned. */
   balanced: { users: Record<string, number>; converted: Record<string, number> };
+  /** cuped-test's per-user spend and views before and after exposure, per variant, in user order. */
+  cuped: Record<string, CupedUsers>;
   setClock(ms: number): void;
   close(): Promise<void>;
 }
 
+export interface CupedUsers {
+  pre: number[];
+  post: number[];
+  preViews: number[];
+  postViews: number[];
+}
+
+/** cuped-test's analysis settings, so the end-to-end spec sees each one applied. */
+export const cupedAnalysis = {
+  analysis: { alpha: 0.1, test: "one_sided", prior: { enabled: true, mean: 0.01, variance: 0.0025 } },
+} as const;
+
 const definition = (key: string, name: string) => ({
   key,
   name,
+  ...(key === "cuped-test" ? cupedAnalysis : {}),
   variants: [
     { key: "control", weight: 0.5 },
     { key: "treatment", weight: 0.5 },
@@ -45,14 +60,32 @@ const definition = (key: string, name: string) => ({
   breakdown_dimensions: ["country"],
   metrics: [
     { key: "purchase-rate", type: "conversion", event_type: "purchase", window_hours: 72 },
-    { key: "revenue", type: "mean", event_type: "purchase", guardrail: true },
+    {
+      key: "revenue",
+      type: "mean",
+      event_type: "purchase",
+      guardrail: true,
+      ...(key === "cuped-test" ? { non_inferiority_margin: 0.05 } : {}),
+    },
+    ...(key === "cuped-test"
+      ? [
+          {
+            key: "spend-per-view",
+            type: "ratio",
+            numerator: { event_type: "purchase", value: "sum" },
+            denominator: { event_type: "view", value: "count" },
+          },
+        ]
+      : []),
   ],
 });
 
 /**
  * Two running experiments: `balanced-test`, whose users come through the assignment endpoint (400
  * users, recorded exposures), and `skewed-test`, whose client sent its own exposure events 600/400
- * against 50/50 weights (a broken rollout the SRM check must catch), split by country.
+ * against 50/50 weights (a broken rollout the SRM check must catch), split by country; and
+ * `cuped-test`, 200 client-logged users who each spent before exposure (CUPED's covariate) and
+ * after it, the treatment about 12 % more.
  */
 export async function seedExperimentStack(extraRouters: (options: { keys: ApiKeys }) => Router[] = () => []) {
   const db = await createTestDatabase();
@@ -70,6 +103,7 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
   for (const [key, name] of [
     ["balanced-test", "Balanced checkout test"],
     ["skewed-test", "Skewed rollout"],
+    ["cuped-test", "Spend with a pre-period"],
   ] as const) {
     const created = await api.call("POST", "/v1/experiments", { body: definition(key, name) });
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -115,8 +149,45 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
     });
     if (i % 4 === 0) skewed.push(purchase(`s-user-${i}`, 200_000 + i, 20));
   }
+  // cuped-test: spend 2 days before exposure and an hour after, strongly correlated per user.
+  const cuped: Record<string, CupedUsers> = {
+    control: { pre: [], post: [], preViews: [], postViews: [] },
+    treatment: { pre: [], post: [], preViews: [], postViews: [] },
+  };
+  const cupedEvents: unknown[] = [];
+  for (let i = 0; i < 200; i++) {
+    const variant = i % 2 === 0 ? "control" : "treatment";
+    const user = `c-user-${i}`;
+    const pre = 5 + ((i * 7) % 11);
+    const post = pre + ((i * 3) % 5) + (variant === "treatment" ? 1.5 : 0);
+    // Views per user, before and after exposure: the ratio metric spend-per-view's denominator.
+    const preViews = 1 + (i % 3);
+    const postViews = 1 + ((i * 5) % 4);
+    cuped[variant]!.pre.push(pre);
+    cuped[variant]!.post.push(post);
+    cuped[variant]!.preViews.push(preViews);
+    cuped[variant]!.postViews.push(postViews);
+    for (let j = 0; j < preViews; j++) {
+      cupedEvents.push(view(user, 420_000 + i * 10 + j, T0 - 30 * HOUR + j * 60_000));
+    }
+    for (let j = 0; j < postViews; j++) {
+      cupedEvents.push(view(user, 430_000 + i * 10 + j, T0 + 30 * 60_000 + j * 60_000));
+    }
+    cupedEvents.push(
+      {
+        event_id: uuid(300_000 + i),
+        type: "exposure",
+        user_id: user,
+        timestamp: new Date(T0).toISOString(),
+        experiment: { key: "cuped-test", variant },
+      },
+      { ...purchase(user, 400_000 + i, pre), timestamp: new Date(T0 - 48 * HOUR).toISOString() },
+      purchase(user, 410_000 + i, post),
+    );
+  }
+
   clock = T0 + 2 * HOUR;
-  for (const batch of chunks([...skewed, ...purchases], 1000)) {
+  for (const batch of chunks([...skewed, ...purchases, ...cupedEvents], 1000)) {
     const res = await api.call("POST", "/v1/events", { scope: "write", body: { events: batch } });
     assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 500));
     assert.equal(
@@ -137,6 +208,7 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
     db,
     clickhouse,
     balanced: { users, converted },
+    cuped,
     setClock(ms: number) {
       clock = ms;
     },
@@ -179,6 +251,16 @@ function purchase(user: string, n: number, value: number) {
     item_id: "item-1",
     value,
     timestamp: new Date(T0 + HOUR).toISOString(),
+  };
+}
+
+function view(user: string, n: number, at: number) {
+  return {
+    event_id: uuid(n + 500_000),
+    type: "view",
+    user_id: user,
+    item_id: "item-1",
+    timestamp: new Date(at).toISOString(),
   };
 }
 

@@ -3,10 +3,10 @@
 // by the analytics projection to ClickHouse (chdb), and GET /results reading it back.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { analyzeMetric } from "../stats/index.ts";
+import { analyzeMetric, normalCdf, studentTPpf, studentTSf } from "../stats/index.ts";
 import { assertClose } from "../stats/testing.ts";
 import { ExperimentResultsSchema } from "./schemas.ts";
-import { seedExperimentStack, T0, type SeededStack } from "./e2e-fixture.ts";
+import { seedExperimentStack, T0, type CupedUsers, type SeededStack } from "./e2e-fixture.ts";
 
 let stack: SeededStack;
 before(async () => {
@@ -93,6 +93,132 @@ describe("results end to end", () => {
         ["FR", 500],
       ],
     );
+  });
+
+  it("CUPED: adjusted relative lift with the exact relative variance, from the per-user values", async () => {
+    const res = await stack.api.call("GET", "/v1/experiments/cuped-test/results?cumulative=false", {
+      scope: "read",
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    ExperimentResultsSchema.parse(res.body);
+    assert.deepEqual(res.body.users, { control: 100, treatment: 100 });
+    const revenue = res.body.metrics.find((m: { key: string }) => m.key === "revenue");
+    const treatment = revenue.variants[0];
+
+    // Derived here from the per-user spend the fixture sent, following GrowthBook's definitions:
+    // pooled θ = Cov(post, pre)/Var(pre), adjusted means ȳ − θx̄, relative lift over the control's
+    // observed mean, variance by the delta method over each arm's post and pre means.
+    const { control: a, treatment: b } = stack.cuped;
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    const cov = (xs: number[], ys: number[]) => {
+      const mx = mean(xs);
+      const my = mean(ys);
+      return xs.reduce((s, x, i) => s + (x - mx) * (ys[i]! - my), 0) / (xs.length - 1);
+    };
+    const pre = [...a!.pre, ...b!.pre];
+    const post = [...a!.post, ...b!.post];
+    const theta = cov(post, pre) / cov(pre, pre);
+    assertClose(treatment.cuped.theta, theta, "theta");
+    const [ya, yb, xa, xb] = [mean(a!.post), mean(b!.post), mean(a!.pre), mean(b!.pre)];
+    const lift = (yb - theta * xb - (ya - theta * xa)) / ya;
+    const variantTerm =
+      (cov(b!.post, b!.post) + theta ** 2 * cov(b!.pre, b!.pre) - 2 * theta * cov(b!.post, b!.pre)) /
+      (100 * ya ** 2);
+    const controlTerm =
+      ((yb ** 2 / ya ** 2) * cov(a!.post, a!.post) +
+        theta ** 2 * cov(a!.pre, a!.pre) -
+        ((2 * theta * yb) / ya) * cov(a!.post, a!.pre)) /
+      (100 * ya ** 2);
+    const se = Math.sqrt(variantTerm + controlTerm);
+    const adjusted = (p: number[], x: number[]) => cov(p, p) + theta ** 2 * cov(x, x) - 2 * theta * cov(p, x);
+    const [va, vb] = [adjusted(a!.post, a!.pre), adjusted(b!.post, b!.pre)];
+    const dof = (va / 100 + vb / 100) ** 2 / ((va / 100) ** 2 / 99 + (vb / 100) ** 2 / 99);
+    assertClose(treatment.relative.estimate, lift, "relative lift");
+    assertClose(treatment.relative.stddev, se, "relative standard error");
+    assertClose(treatment.relative.p_value, 2 * studentTSf(Math.abs(lift / se), dof), "p");
+
+    // The experiment's analysis settings (e2e-fixture cupedAnalysis): alpha 0.1, one-sided tests,
+    // a Gaussian prior on the relative effect, and a 5 % non-inferiority margin on this guardrail.
+    assert.deepEqual(res.body.analysis, {
+      alpha: 0.1,
+      sequential_tuning: 5000,
+      prior: { enabled: true, mean: 0.01, variance: 0.0025 },
+      test: "one_sided",
+      correction_scope: "all",
+    });
+    const half = studentTPpf(0.95, dof) * se;
+    assertClose(treatment.relative.ci[0], lift - half, "two-sided 90 % ci low");
+    assertClose(treatment.relative.ci[1], lift + half, "two-sided 90 % ci high");
+    assert.equal(treatment.decision.test, "one_sided");
+    assertClose(treatment.decision.p_value, studentTSf(lift / se, dof), "one-sided p");
+    assertClose(treatment.decision.relative_ci[0], lift - studentTPpf(0.9, dof) * se, "one-sided bound");
+    assertClose(treatment.non_inferiority.p_value, studentTSf((lift + 0.05) / se, dof), "non-inferiority p");
+    assert.equal(treatment.non_inferiority.non_inferior, true);
+    // Posterior of a normal likelihood (lift, se²) with the normal prior (0.01, 0.0025).
+    const precision = 1 / se ** 2 + 1 / 0.0025;
+    const posteriorMean = (lift / se ** 2 + 0.01 / 0.0025) / precision;
+    assertClose(treatment.bayesian.expected, posteriorMean, "posterior mean");
+    assertClose(treatment.bayesian.chance_to_win, normalCdf(posteriorMean * Math.sqrt(precision)), "ctw");
+  });
+
+  it("CUPED for a ratio metric: spend per view adjusted by the pre-period ratio, same from totals and events", async () => {
+    const res = await stack.api.call("GET", "/v1/experiments/cuped-test/results?cumulative=false", {
+      scope: "read",
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.computed_from, "user_totals");
+    const metric = res.body.metrics.find((m: { key: string }) => m.key === "spend-per-view");
+    const treatment = metric.variants[0];
+
+    // Per user (m, d, m_pre, d_pre) as the fixture sent them; the delta method as the sample variance of
+    // per-user linearised values g·x_i, with g the finite-difference gradient of the estimator.
+    const arms = stack.cuped as Record<string, CupedUsers>;
+    const rows = (u: CupedUsers) => u.post.map((m, i) => [m, u.postViews[i]!, u.pre[i]!, u.preViews[i]!]);
+    const [a, b] = [rows(arms.control!), rows(arms.treatment!)];
+    const means = (xs: number[][]) => [0, 1, 2, 3].map((j) => xs.reduce((s, x) => s + x[j]!, 0) / xs.length);
+    const variance = (xs: number[]) => {
+      const mu = xs.reduce((s, x) => s + x, 0) / xs.length;
+      return xs.reduce((s, x) => s + (x - mu) ** 2, 0) / (xs.length - 1);
+    };
+    const grad = (f: (x: number[]) => number, x: number[]) =>
+      x.map((v, i) => {
+        const h = 1e-6 * Math.abs(v);
+        const at = (d: number) => f(x.map((w, j) => (j === i ? w + d : w)));
+        return (at(h) - at(-h)) / (2 * h);
+      });
+    const linear = (xs: number[][], g: number[]) =>
+      variance(xs.map((x) => x.reduce((s, v, j) => s + g[j]! * v, 0)));
+    const adjustedVariance = (xs: number[][], t: number) =>
+      linear(
+        xs,
+        grad((x) => x[0]! / x[1]! - t * (x[2]! / x[3]!), means(xs)),
+      );
+    // θ minimises the arms' summed adjusted variance, a quadratic in θ: fit it through 0, ½, 1.
+    const total = (t: number) => adjustedVariance(a, t) + adjustedVariance(b, t);
+    const c = 2 * (total(1) - 2 * total(0.5) + total(0));
+    const theta = (total(0) - total(1) + c) / 2 / c;
+    assertClose(treatment.cuped.theta, theta, "θ", 1e-6);
+    const lift = (x: number[]) =>
+      (x[4]! / x[5]! - theta * (x[6]! / x[7]!) - (x[0]! / x[1]! - theta * (x[2]! / x[3]!))) / (x[0]! / x[1]!);
+    const point = [...means(a), ...means(b)];
+    const g = grad(lift, point);
+    const se = Math.sqrt(linear(a, g.slice(0, 4)) / a.length + linear(b, g.slice(4)) / b.length);
+    assertClose(treatment.relative.estimate, lift(point), "relative lift", 1e-6);
+    assertClose(treatment.relative.stddev, se, "relative standard error", 1e-6);
+    assert.ok(treatment.relative.stddev < treatment.cuped.unadjusted.relative.stddev, "CUPED narrows it");
+
+    // The same numbers from the events (a closed window after every event).
+    const closed = await stack.api.call(
+      "GET",
+      "/v1/experiments/cuped-test/results?to=2100-01-01T00:00:00.000Z&cumulative=false",
+      { scope: "read" },
+    );
+    assert.equal(closed.body.computed_from, "events");
+    const fromEvents = closed.body.metrics.find((m: { key: string }) => m.key === "spend-per-view")
+      .variants[0];
+    assertClose(fromEvents.relative.estimate, treatment.relative.estimate, "events: lift");
+    assertClose(fromEvents.relative.stddev, treatment.relative.stddev, "events: se");
+    assertClose(fromEvents.cuped.theta, treatment.cuped.theta, "events: θ");
   });
 
   it("rejects a breakdown on a dimension not captured with exposures", async () => {

@@ -5,6 +5,9 @@
 import {
   adjustPValues,
   analyzeMetric,
+  nonInferiorityTestFromMoments,
+  oneSidedTTestFromMoments,
+  pairMoments,
   sampleRatioMismatch,
   DEFAULT_SRM_THRESHOLD,
   type ArmStats,
@@ -13,7 +16,12 @@ import {
   type MetricAnalysis,
   type PValueCorrection,
 } from "../stats/index.ts";
-import type { ExperimentDefinition, Metric } from "../../ingest/experiments/index.ts";
+import {
+  analysisSettingsOf,
+  type AnalysisSettings,
+  type ExperimentDefinition,
+  type Metric,
+} from "../../ingest/experiments/index.ts";
 import type {
   CumulativePoint,
   ExperimentResults,
@@ -69,9 +77,11 @@ export function buildResults(
   statistics: ExperimentStatistics,
   context: ResultsContext,
 ): ExperimentResults {
-  const alpha = context.alpha ?? 0.05;
+  const settings = analysisSettingsOf(definition);
+  const alpha = context.alpha ?? settings.alpha;
+  const plan: Plan = { definition, settings, alpha };
   const srmThreshold = context.srmThreshold ?? DEFAULT_SRM_THRESHOLD;
-  const population = analyzePopulation(definition, statistics, alpha, srmThreshold);
+  const population = analyzePopulation(plan, statistics, srmThreshold);
   return {
     experiment_key: definition.key,
     version: context.version,
@@ -80,6 +90,7 @@ export function buildResults(
     alpha,
     correction: definition.correction,
     sequential: definition.sequential,
+    analysis: { ...settings, alpha },
     computed_at: context.computedAt.toISOString(),
     window: { from: context.window.from, to: context.window.to },
     computed_from: statistics.computedFrom ?? "events",
@@ -90,7 +101,7 @@ export function buildResults(
       ? {
           dimension: statistics.breakdown.dimension,
           segments: statistics.breakdown.segments.map((segment) => {
-            const result = analyzePopulation(definition, segment, alpha, srmThreshold);
+            const result = analyzePopulation(plan, segment, srmThreshold);
             return {
               value: segment.value,
               users: Object.values(result.users).reduce((a, b) => a + b, 0),
@@ -100,7 +111,7 @@ export function buildResults(
           }),
         }
       : null,
-    cumulative: (statistics.cumulative ?? []).map((point) => cumulativePoint(definition, point, alpha)),
+    cumulative: (statistics.cumulative ?? []).map((point) => cumulativePoint(plan, point)),
   };
 }
 
@@ -112,60 +123,77 @@ export function armOrder(definition: ExperimentDefinition): string[] {
   ];
 }
 
-function analyzePopulation(
-  definition: ExperimentDefinition,
-  statistics: PopulationStatistics,
-  alpha: number,
-  srmThreshold: number,
-) {
+/** What one results computation needs about the experiment: its definition and analysis settings. */
+interface Plan {
+  readonly definition: ExperimentDefinition;
+  readonly settings: AnalysisSettings;
+  readonly alpha: number;
+}
+
+/** The p-values corrected together: GrowthBook's one family, or one per metric or per variant. */
+function familyKey(scope: AnalysisSettings["correction_scope"], metric: number, variant: number): string {
+  if (scope === "metric") return `metric ${metric}`;
+  if (scope === "variant") return `variant ${variant}`;
+  return "all";
+}
+
+function analyzePopulation(plan: Plan, statistics: PopulationStatistics, srmThreshold: number) {
+  const { definition, settings } = plan;
   const arms = armOrder(definition);
   const users = Object.fromEntries(arms.map((arm) => [arm, statistics.users[arm] ?? 0]));
   const srm = srmReport(definition, users, srmThreshold);
 
-  const analyses = definition.metrics.map((metric) => ({
-    metric,
-    analysis: analyzeOneMetric(definition, metric, statistics, alpha),
-  }));
-
-  // One family for the whole experiment: every non-guardrail metric × variant, as GrowthBook does.
-  // Guardrails watch for harm and are read one by one, so they keep their raw p-values.
-  const family: { metric: number; variant: number; pValue: number }[] = [];
-  analyses.forEach(({ metric, analysis }, m) => {
-    if (metric.guardrail) return;
-    analysis.variants.forEach((v, i) =>
-      family.push({ metric: m, variant: i, pValue: decisionTest(v).pValue }),
+  const analyses = definition.metrics.map((metric) => {
+    const analyzed = analyzeOneMetric(plan, metric, statistics);
+    const decisions = analyzed.analysis.variants.map((v, i) =>
+      decisionTest(plan, metric, v, analyzed.arms[0]!, analyzed.arms[i + 1]!),
     );
+    return { metric, ...analyzed, decisions };
+  });
+
+  // Non-guardrail metric × variant p-values, corrected within their family (correction_scope).
+  // Guardrails watch for harm and are read one by one, so they keep their raw p-values.
+  const families = new Map<string, { key: string; pValue: number }[]>();
+  analyses.forEach(({ metric, decisions }, m) => {
+    if (metric.guardrail) return;
+    decisions.forEach((test, i) => {
+      const family = familyKey(settings.correction_scope, m, i);
+      const members = families.get(family) ?? [];
+      members.push({ key: `${m}/${i}`, pValue: test.pValue });
+      families.set(family, members);
+    });
   });
   const method = CORRECTION_METHOD[definition.correction];
-  const adjusted = method
-    ? adjustPValues(
-        family.map((f) => f.pValue),
-        method,
-      )
-    : family.map((f) => f.pValue);
-  const adjustedOf = new Map(family.map((f, i) => [`${f.metric}/${f.variant}`, adjusted[i]!]));
+  const adjustedOf = new Map<string, number>();
+  for (const members of families.values()) {
+    const pValues = members.map((f) => f.pValue);
+    const adjusted = method ? adjustPValues(pValues, method) : pValues;
+    members.forEach((f, i) => adjustedOf.set(f.key, adjusted[i]!));
+  }
 
-  const metrics: MetricResult[] = analyses.map(({ metric, analysis }, m) => ({
+  const metrics: MetricResult[] = analyses.map(({ metric, analysis, arms: stats, decisions }, m) => ({
     key: metric.key,
     type: metric.type,
     guardrail: metric.guardrail,
     direction: metric.direction,
     control: { variant: arms[0]!, ...armSummary(analysis.control) },
     variants: analysis.variants.map((v, i) => {
-      const test = decisionTest(v);
+      const test = decisions[i]!;
       const adjustedP = adjustedOf.get(`${m}/${i}`) ?? test.pValue;
-      return variantResult(arms[i + 1]!, v, metric, definition.sequential, adjustedP, alpha);
+      return variantResult(plan, arms[i + 1]!, v, metric, test, adjustedP, () =>
+        nonInferiority(plan, metric, v, stats[0]!, stats[i + 1]!),
+      );
     }),
   }));
   return { users, srm, metrics };
 }
 
 function analyzeOneMetric(
-  definition: ExperimentDefinition,
+  plan: Plan,
   metric: Metric,
   statistics: PopulationStatistics,
-  alpha: number,
-): MetricAnalysis {
+): { analysis: MetricAnalysis; arms: ArmStats[] } {
+  const { definition, settings, alpha } = plan;
   const arms = armOrder(definition);
   const byArm = statistics.metrics[metric.key] ?? {};
   const present = arms.map((a) => byArm[a]).find((s): s is ArmStats => s !== undefined);
@@ -173,30 +201,93 @@ function analyzeOneMetric(
   // An arm without pre-period data cannot be compared with a CUPED one: drop the adjustment for all.
   const all = arms.map(statsOf);
   const uniform = all.every((s) => s.kind === all[0]!.kind) ? all : all.map(withoutCuped);
-  return analyzeMetric(uniform[0]!, uniform.slice(1), {
+  const { prior } = settings;
+  const analysis = analyzeMetric(uniform[0]!, uniform.slice(1), {
     alpha,
-    sequential: definition.sequential,
+    sequential: definition.sequential ? { tuningParameter: settings.sequential_tuning } : false,
     inverse: metric.direction === "decrease",
+    ...(prior.enabled ? { prior: { mean: prior.mean, variance: prior.variance, proper: true } } : {}),
   });
+  return { analysis, arms: uniform };
 }
 
 type AnalyzedVariant = MetricAnalysis["variants"][number];
 
-/** The test a decision rests on: always-valid when the experiment is sequential, else the fixed-horizon one. */
-function decisionTest(v: AnalyzedVariant): FrequentistResult {
-  return v.sequential ? v.sequential.relative : v.relative;
+/** The relative test a decision rests on, with the interval the results show for it. */
+interface DecisionTest {
+  readonly expected: number;
+  readonly ci: readonly [number, number];
+  readonly pValue: number;
+  readonly errorCode: FrequentistResult["errorCode"];
+}
+
+/**
+ * Always-valid when the experiment is sequential, else fixed-horizon: two-sided, or one-sided
+ * towards the metric's good direction. A one-sided test shows the 1 − 2α interval, whose bound on
+ * the bad side is its one-sided 1 − α bound.
+ */
+function decisionTest(
+  plan: Plan,
+  metric: Metric,
+  v: AnalyzedVariant,
+  control: ArmStats,
+  variant: ArmStats,
+): DecisionTest {
+  if (v.sequential) return v.sequential.relative;
+  if (plan.settings.test === "two_sided") return v.relative;
+  const pair = pairMoments(control, variant);
+  const r = oneSidedTTestFromMoments(pair.control, pair.variant, {
+    difference: "relative",
+    alpha: plan.alpha,
+    side: metric.direction === "decrease" ? "lesser" : "greater",
+  });
+  if (r.errorCode !== null)
+    return { expected: r.expected, ci: [0, 0], pValue: r.pValue, errorCode: r.errorCode };
+  const half = Math.abs(r.expected - r.bound);
+  return {
+    expected: r.expected,
+    ci: [r.expected - half, r.expected + half],
+    pValue: r.pValue,
+    errorCode: null,
+  };
+}
+
+function nonInferiority(
+  plan: Plan,
+  metric: Metric,
+  v: AnalyzedVariant,
+  control: ArmStats,
+  variant: ArmStats,
+): VariantResult["non_inferiority"] {
+  const margin = metric.non_inferiority_margin;
+  if (!metric.guardrail || margin === undefined) return null;
+  const lowerIsBetter = metric.direction === "decrease";
+  if (v.sequential) {
+    // The always-valid interval, read at its harmful bound: valid at any look, conservative.
+    const r = v.sequential.relative;
+    const bound = lowerIsBetter ? r.ci[1] : r.ci[0];
+    const nonInferior = r.errorCode === null && (lowerIsBetter ? bound < margin : bound > -margin);
+    return { margin, bound, p_value: null, non_inferior: nonInferior, error: r.errorCode };
+  }
+  const pair = pairMoments(control, variant);
+  const r = nonInferiorityTestFromMoments(pair.control, pair.variant, {
+    margin,
+    alpha: plan.alpha,
+    lowerIsBetter,
+  });
+  return { margin, bound: r.bound, p_value: r.pValue, non_inferior: r.nonInferior, error: r.errorCode };
 }
 
 function variantResult(
+  plan: Plan,
   variant: string,
   v: AnalyzedVariant,
   metric: Metric,
-  sequential: boolean,
+  test: DecisionTest,
   adjustedPValue: number,
-  alpha: number,
+  nonInferiorityOf: () => VariantResult["non_inferiority"],
 ): VariantResult {
-  const test = decisionTest(v);
-  const significant = test.errorCode === null && adjustedPValue < alpha;
+  const significant = test.errorCode === null && adjustedPValue < plan.alpha;
   const improves = metric.direction === "decrease" ? test.expected < 0 : test.expected > 0;
   return {
     variant,
@@ -221,8 +312,10 @@ function variantResult(
         }
       : null,
     bayesian: bayesianSummary(v.bayesian.relative),
+    non_inferiority: nonInferiorityOf(),
     decision: {
-      method: sequential ? "sequential" : "fixed_horizon",
+      method: plan.definition.sequential ? "sequential" : "fixed_horizon",
+      test: v.sequential ? "two_sided" : plan.settings.test,
       relative_ci: [test.ci[0], test.ci[1]],
       p_value: test.pValue,
       adjusted_p_value: adjustedPValue,
@@ -288,17 +381,17 @@ function srmReport(
 }
 
 function cumulativePoint(
-  definition: ExperimentDefinition,
+  plan: Plan,
   point: PopulationStatistics & { readonly date: string },
-  alpha: number,
 ): CumulativePoint {
+  const { definition } = plan;
   const arms = armOrder(definition);
   const metrics: CumulativePoint["metrics"] = {};
   for (const metric of definition.metrics) {
-    const analysis = analyzeOneMetric(definition, metric, point, alpha);
+    const { analysis, arms: stats } = analyzeOneMetric(plan, metric, point);
     metrics[metric.key] = Object.fromEntries(
       analysis.variants.map((v, i) => {
-        const test = decisionTest(v);
+        const test = decisionTest(plan, metric, v, stats[0]!, stats[i + 1]!);
         return [
           arms[i + 1]!,
           { relative: test.expected, ci: [test.ci[0], test.ci[1]], error: test.errorCode },
@@ -342,10 +435,36 @@ function emptyStats(like: ArmStats): ArmStats {
       };
     case "cuped":
       return { kind: "cuped", n: 0, post: zero(like.post), pre: zero(like.pre), crossSum: 0 };
+    case "ratio_cuped":
+      return {
+        kind: "ratio_cuped",
+        n: 0,
+        numerator: zero(like.numerator),
+        denominator: zero(like.denominator),
+        preNumerator: zero(like.preNumerator),
+        preDenominator: zero(like.preDenominator),
+        products: {
+          numeratorDenominator: 0,
+          numeratorPreNumerator: 0,
+          numeratorPreDenominator: 0,
+          denominatorPreNumerator: 0,
+          denominatorPreDenominator: 0,
+          preNumeratorPreDenominator: 0,
+        },
+      };
   }
 }
 
 function withoutCuped(s: ArmStats): ArmStats {
+  if (s.kind === "ratio_cuped") {
+    return {
+      kind: "ratio",
+      n: s.n,
+      numerator: s.numerator,
+      denominator: s.denominator,
+      crossSum: s.products.numeratorDenominator,
+    };
+  }
   if (s.kind !== "cuped") return s;
   return s.post.kind === "proportion"
     ? { kind: "proportion", n: s.n, sum: s.post.sum }

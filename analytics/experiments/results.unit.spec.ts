@@ -269,6 +269,35 @@ describe("buildResults: sequential, Benjamini-Hochberg, CUPED and ratio metrics,
     context,
   );
 
+  it("uses the experiment's sequential tuning τ (1000 here)", () => {
+    const tuned = buildResults(
+      ExperimentDefinitionSchema.parse({ ...definition, analysis: { sequential_tuning: 1000 } }),
+      population,
+      context,
+    );
+    assert.equal(tuned.analysis.sequential_tuning, 1000);
+    const spend = variantOf(tuned, "spend", "b");
+    checkLift(
+      spend.sequential!.relative,
+      {
+        estimate: 0.040000000000000036,
+        ci: [0.01174407448751398, 0.06825592551248609],
+        p: 0.00034317326260675514,
+      },
+      "spend τ=1000",
+    );
+    assertCloseAll(spend.decision.relative_ci, [0.01174407448751398, 0.06825592551248609], "decision ci");
+    checkLift(
+      variantOf(tuned, "clicks-per-view", "b").sequential!.relative,
+      {
+        estimate: 0.04545454545454533,
+        ci: [-0.002079641009020937, 0.0929887319181116],
+        p: 0.07645269983624288,
+      },
+      "ratio τ=1000",
+    );
+  });
+
   it("flags a 3000/3300 split at 50/50 as a sample ratio mismatch", () => {
     assertClose(results.srm.p_value, 0.00015705228423075143, "srm p");
     assert.equal(results.srm.flagged, true);
@@ -292,8 +321,8 @@ describe("buildResults: sequential, Benjamini-Hochberg, CUPED and ratio metrics,
       b.relative,
       {
         estimate: 0.040000000000000036,
-        ci: [0.02261117299661058, 0.057388827003389487],
-        p: 6.619123009699024e-6,
+        ci: [0.022589356382388147, 0.057410643617611924],
+        p: 6.797087734655705e-6,
       },
       "spend rel",
     );
@@ -310,7 +339,7 @@ describe("buildResults: sequential, Benjamini-Hochberg, CUPED and ratio metrics,
       b.relative.ci[1] - b.relative.ci[0] <
         b.cuped.unadjusted.relative.ci[1] - b.cuped.unadjusted.relative.ci[0],
     );
-    assertClose(b.bayesian.chance_to_win, 0.9999967499791693, "spend ctw");
+    assertClose(b.bayesian.chance_to_win, 0.9999966623080161, "spend ctw");
   });
 
   it("sequential: always-valid interval decides, BH adjusts its p-values", () => {
@@ -320,13 +349,13 @@ describe("buildResults: sequential, Benjamini-Hochberg, CUPED and ratio metrics,
       spend.sequential.relative,
       {
         estimate: 0.040000000000000036,
-        ci: [0.013053744916596808, 0.06694625508340327],
-        p: 0.000320951662602814,
+        ci: [0.013019937227798754, 0.06698006277220131],
+        p: 0.0003284683500997063,
       },
       "spend seq",
     );
     assert.equal(spend.decision.method, "sequential");
-    assertCloseAll(spend.decision.relative_ci, [0.013053744916596808, 0.06694625508340327], "decision ci");
+    assertCloseAll(spend.decision.relative_ci, [0.013019937227798754, 0.06698006277220131], "decision ci");
     const ratio = variantOf(results, "clicks-per-view", "b");
     checkLift(
       ratio.relative,
@@ -346,7 +375,7 @@ describe("buildResults: sequential, Benjamini-Hochberg, CUPED and ratio metrics,
       },
       "ratio seq",
     );
-    assertClose(spend.decision.adjusted_p_value, 0.000641903325205628, "bh spend");
+    assertClose(spend.decision.adjusted_p_value, 0.0006569367001994126, "bh spend");
     assertClose(ratio.decision.adjusted_p_value, 0.04938682836555198, "bh ratio");
     assert.equal(spend.decision.verdict, "better");
     assert.equal(ratio.decision.verdict, "better");
@@ -359,7 +388,7 @@ describe("buildResults: sequential, Benjamini-Hochberg, CUPED and ratio metrics,
     const [de, fr] = results.breakdown.segments;
     assert.equal(de!.users, 6300);
     assertClose(de!.srm.p_value, 0.00015705228423075143, "DE srm");
-    assertClose(de!.metrics[0]!.variants[0]!.relative.p_value, 6.619123009699024e-6, "DE spend p");
+    assertClose(de!.metrics[0]!.variants[0]!.relative.p_value, 6.797087734655705e-6, "DE spend p");
     assert.equal(fr!.users, 10);
     const frSpend = fr!.metrics[0]!.variants[0]!;
     assert.equal(frSpend.users, 0);
@@ -375,7 +404,139 @@ describe("buildResults: sequential, Benjamini-Hochberg, CUPED and ratio metrics,
     );
     const point = results.cumulative[0]!.metrics.spend!.b!;
     assertClose(point.relative, 0.040000000000000036, "cum lift");
-    assertCloseAll(point.ci, [0.013053744916596808, 0.06694625508340327], "cum ci");
+    assertCloseAll(point.ci, [0.013019937227798754, 0.06698006277220131], "cum ci");
     assert.equal(point.error, null);
+  });
+});
+
+describe("buildResults: analysis settings (alpha, one-sided, prior, correction scope, non-inferiority)", () => {
+  // Fixture 1's statistics again; the expected numbers are results_reference.py's "fixture3".
+  const mean = (n: number, sum: number, sumSquares: number): ArmStats => ({
+    kind: "mean",
+    n,
+    sum,
+    sumSquares,
+  });
+  const statistics: ExperimentStatistics = {
+    users: { control: 1000, b: 520, c: 480 },
+    metrics: {
+      conv: {
+        control: { kind: "proportion", n: 1000, sum: 100 },
+        b: { kind: "proportion", n: 520, sum: 70 },
+        c: { kind: "proportion", n: 480, sum: 50 },
+      },
+      rev: { control: mean(1000, 5000, 90000), b: mean(520, 2800, 52000), c: mean(480, 2300, 41000) },
+      lat: {
+        control: mean(1000, 200000, 42000000),
+        b: mean(520, 109000, 23400000),
+        c: mean(480, 96500, 19700000),
+      },
+    },
+  };
+  const definitionWith = (analysis: Record<string, unknown>, margin?: number) =>
+    ExperimentDefinitionSchema.parse({
+      key: "three-arms",
+      name: "Three arms",
+      variants: [
+        { key: "b", weight: 0.25 },
+        { key: "c", weight: 0.25 },
+        { key: "control", weight: 0.5 },
+      ],
+      control: "control",
+      correction: "holm",
+      metrics: [
+        { key: "conv", type: "conversion", event_type: "purchase" },
+        { key: "rev", type: "mean", event_type: "purchase" },
+        {
+          key: "lat",
+          type: "mean",
+          event_type: "page_load",
+          guardrail: true,
+          direction: "decrease",
+          ...(margin === undefined ? {} : { non_inferiority_margin: margin }),
+        },
+      ],
+      analysis,
+    });
+  const results = buildResults(
+    definitionWith(
+      {
+        alpha: 0.1,
+        test: "one_sided",
+        prior: { enabled: true, mean: 0.01, variance: 0.0025 },
+        correction_scope: "metric",
+      },
+      0.05,
+    ),
+    statistics,
+    context,
+  );
+
+  it("reports the settings it used", () => {
+    assert.equal(results.alpha, 0.1);
+    assert.deepEqual(results.analysis, {
+      alpha: 0.1,
+      sequential_tuning: 5000,
+      prior: { enabled: true, mean: 0.01, variance: 0.0025 },
+      test: "one_sided",
+      correction_scope: "metric",
+    });
+  });
+
+  it("one-sided decisions towards each metric's good direction, Holm within each metric", () => {
+    const expected: Record<string, { bound: number; p: number; adjusted: number }> = {
+      "conv/b": { bound: 0.09382712310512392, p: 0.03942332615827027, adjusted: 0.07884665231654053 },
+      "conv/c": { bound: -0.17750490116746348, p: 0.40371635411651474, adjusted: 0.40371635411651474 },
+      "rev/b": { bound: -0.041244215783167115, p: 0.20201547379573048, adjusted: 0.40403094759146096 },
+      "rev/c": { bound: -0.15350934998601895, p: 0.6835375210080487, adjusted: 0.6835375210080487 },
+    };
+    for (const [key, e] of Object.entries(expected)) {
+      const [metric, variant] = key.split("/") as [string, string];
+      const d = variantOf(results, metric, variant).decision;
+      assert.equal(d.test, "one_sided");
+      assertClose(d.relative_ci[0], e.bound, `${key} lower bound`);
+      assertClose(d.p_value, e.p, `${key} p`);
+      assertClose(d.adjusted_p_value, e.adjusted, `${key} adjusted p`);
+    }
+    // conv/b: adjusted 0.0788 < alpha 0.1.
+    assert.equal(variantOf(results, "conv", "b").decision.verdict, "better");
+    assert.equal(variantOf(results, "rev", "b").decision.verdict, "inconclusive");
+    // lat is lower-is-better: the one-sided bound is the upper end.
+    const lat = variantOf(results, "lat", "b").decision;
+    assertClose(lat.relative_ci[1], 0.06128426409121429, "lat/b upper bound");
+    assertClose(lat.p_value, 0.999998323402393, "lat/b p");
+    assertClose(lat.adjusted_p_value, 0.999998323402393, "guardrail keeps its raw p");
+  });
+
+  it("the Bayesian results use the prior at the experiment's alpha", () => {
+    const b = variantOf(results, "conv", "b").bayesian;
+    assertClose(b.chance_to_win, 0.734721503974375, "ctw");
+    assertClose(b.expected, 0.03039180495347488, "expected");
+    assertCloseAll(b.ci, [-0.04931734528068664, 0.11010095518763637], "ci");
+    assertClose(b.risk.control, 0.03821065103245355, "risk control");
+    assertClose(b.risk.variant, 0.007818846078978672, "risk variant");
+    const lat = variantOf(results, "lat", "c").bayesian;
+    assertClose(lat.chance_to_win, 0.2749756629043614, "lat/c ctw");
+    assertCloseAll(lat.ci, [-0.00939175115237028, 0.020116849739328], "lat/c ci");
+  });
+
+  it("non-inferiority of the guardrail against a 5 % margin", () => {
+    const b = variantOf(results, "lat", "b").non_inferiority!;
+    assertClose(b.bound, 0.06128426409121429, "lat/b bound");
+    assertClose(b.p_value!, 0.4259644919530889, "lat/b p");
+    assert.equal(b.non_inferior, false);
+    const c = variantOf(results, "lat", "c").non_inferiority!;
+    assertClose(c.p_value!, 5.007785674098718e-7, "lat/c p");
+    assert.equal(c.non_inferior, true);
+    assert.equal(variantOf(results, "conv", "b").non_inferiority, null);
+  });
+
+  it("Holm per variant: {conv/b, rev/b} and {conv/c, rev/c}", () => {
+    const perVariant = buildResults(definitionWith({ correction_scope: "variant" }), statistics, context);
+    assertClose(variantOf(perVariant, "conv", "b").decision.adjusted_p_value, 0.15769330463308107, "conv/b");
+    assertClose(variantOf(perVariant, "rev", "b").decision.adjusted_p_value, 0.40403094759146096, "rev/b");
+    assert.equal(variantOf(perVariant, "conv", "c").decision.adjusted_p_value, 1);
+    assert.equal(variantOf(perVariant, "rev", "c").decision.adjusted_p_value, 1);
+    assert.equal(variantOf(perVariant, "conv", "b").non_inferiority, null);
   });
 });

@@ -2,7 +2,11 @@
 // types the routes and the results assembly return, and the OpenAPI document (registerExperimentsOpenApi).
 import { extendZodWithOpenApi, type OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
-import { ExperimentDefinitionSchema, ExperimentPatchSchema } from "../../ingest/experiments/index.ts";
+import {
+  AnalysisSettingsSchema,
+  ExperimentDefinitionSchema,
+  ExperimentPatchSchema,
+} from "../../ingest/experiments/index.ts";
 import { bearerAuth } from "../../core/http/openapi.ts";
 import { IdSchema } from "../../core/contracts/id.ts";
 
@@ -186,10 +190,33 @@ export const VariantResultSchema = ArmSummarySchema.extend({
     ci: z.tuple([z.number(), z.number()]),
     error: z.string().nullable(),
   }),
+  non_inferiority: z
+    .object({
+      margin: z.number(),
+      bound: z.number().openapi({
+        description:
+          "Confidence bound of the relative lift on the harmful side (lower when higher is better, upper otherwise)",
+      }),
+      p_value: z.number().nullable().openapi({
+        description:
+          "One-sided p of 'worse than the margin'; null for sequential experiments (decided on the interval)",
+      }),
+      non_inferior: z.boolean(),
+      error: z.string().nullable(),
+    })
+    .nullable()
+    .openapi({
+      description:
+        "Guardrails with a non_inferiority_margin: whether the lift is shown not to be worse than the margin. Fixed horizon: one-sided t-test at alpha against the margin; sequential: the always-valid interval's harmful bound against the margin",
+    }),
   decision: z
     .object({
       method: z.enum(["fixed_horizon", "sequential"]),
-      relative_ci: z.tuple([z.number(), z.number()]),
+      test: z.enum(["two_sided", "one_sided"]),
+      relative_ci: z.tuple([z.number(), z.number()]).openapi({
+        description:
+          "Two-sided: the 1 - alpha interval. One-sided: the 1 - 2·alpha interval, whose bound on the metric's bad side is the one-sided 1 - alpha bound",
+      }),
       p_value: z.number(),
       adjusted_p_value: z.number().openapi({
         description: "After the experiment's multiple-testing correction (guardrails are not in the family)",
@@ -271,6 +298,9 @@ export const ExperimentResultsSchema = z
     alpha: z.number(),
     correction: z.enum(["holm", "bh", "none"]),
     sequential: z.boolean(),
+    analysis: AnalysisSettingsSchema.openapi({
+      description: "The analysis settings the results were computed with, defaults filled in",
+    }),
     computed_at: z.string(),
     window: z.object({ from: z.string().nullable(), to: z.string() }),
     computed_from: z.enum(["user_totals", "events"]).openapi({

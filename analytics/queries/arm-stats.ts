@@ -3,14 +3,15 @@ import type { ArmStats } from "../stats/index.ts";
 import type { VariantMetricStatistics, VariantUserCount } from "./experiment-stats.ts";
 
 export interface ArmStatsOptions {
-  /** Use the pre-exposure covariate (CUPED). Ratio metrics are never adjusted (gbstats 0.8.0 has no ratio CUPED). */
+  /** Use the pre-exposure covariate (CUPED); ratio metrics use the pre-period ratio. */
   cuped?: boolean;
 }
 
 /**
  * Conversion → proportion (Bernoulli variance, as gbstats), mean → mean, ratio → ratio with the delta
  * method; with `cuped`, conversion and mean become regression-adjusted statistics whose covariate is the
- * same metric over the pre-exposure period.
+ * same metric over the pre-exposure period, and ratio the regression-adjusted ratio (numerator and
+ * denominator over the pre-period too) when the pre-period sums are known.
  */
 export function toArmStats(s: VariantMetricStatistics, options: ArmStatsOptions = {}): ArmStats {
   switch (s.metricType) {
@@ -35,6 +36,25 @@ export function toArmStats(s: VariantMetricStatistics, options: ArmStatsOptions 
           }
         : { kind: "mean", n: s.n, sum: s.sum, sumSquares: s.sumSquares };
     case "ratio":
+      if (options.cuped && s.ratioPre) {
+        const pre = s.ratioPre;
+        return {
+          kind: "ratio_cuped",
+          n: s.n,
+          numerator: { kind: "mean", sum: s.sum, sumSquares: s.sumSquares },
+          denominator: { kind: "mean", sum: s.denSum ?? 0, sumSquares: s.denSumSquares ?? 0 },
+          preNumerator: { kind: "mean", sum: s.preSum, sumSquares: s.preSumSquares },
+          preDenominator: { kind: "mean", sum: pre.preDenSum, sumSquares: pre.preDenSumSquares },
+          products: {
+            numeratorDenominator: s.numDenCross ?? 0,
+            numeratorPreNumerator: s.crossSum,
+            numeratorPreDenominator: pre.numPreDenCross,
+            denominatorPreNumerator: pre.denPreNumCross,
+            denominatorPreDenominator: pre.denPreDenCross,
+            preNumeratorPreDenominator: pre.preNumPreDenCross,
+          },
+        };
+      }
       return {
         kind: "ratio",
         n: s.n,

@@ -89,7 +89,8 @@ function statisticsOverPerUser(
   experiment.metrics.forEach((metric, i) => {
     const capping = metric.type === "conversion" ? undefined : metric.capping;
     const ratio = metric.type === "ratio";
-    const columns = ratio ? ["p", "q", "d"] : ["p", "q"];
+    // p post, q pre, d post denominator, r pre denominator (ratios).
+    const columns = ratio ? ["p", "q", "d", "r"] : ["p", "q"];
     if (capping?.type === "absolute") {
       params[`cap_value${i}`] = capping.value;
       if (ratio) params[`den_cap_value${i}`] = capping.value;
@@ -98,10 +99,14 @@ function statisticsOverPerUser(
         `least(post${i}, {cap_value${i}:Float64}) AS p${i}`,
         `least(pre${i}, {cap_value${i}:Float64}) AS q${i}`,
       );
-      if (ratio) capped.push(`least(den${i}, {den_cap_value${i}:Float64}) AS d${i}`);
+      if (ratio)
+        capped.push(
+          `least(den${i}, {den_cap_value${i}:Float64}) AS d${i}`,
+          `least(pden${i}, {den_cap_value${i}:Float64}) AS r${i}`,
+        );
     } else {
       capped.push(`post${i} AS p${i}`, `pre${i} AS q${i}`);
-      if (ratio) capped.push(`den${i} AS d${i}`);
+      if (ratio) capped.push(`den${i} AS d${i}`, `pden${i} AS r${i}`);
     }
     if (capping?.type === "percentile") {
       // A percentile cap is a value over all users, known only once every per-user value is: the
@@ -129,10 +134,18 @@ function statisticsOverPerUser(
       );
       if (ratio) {
         const capD = `least(v0, den_cap${i})`;
+        const num = (v: string) => `least(${v}, cap${i})`;
+        const den = (v: string) => `least(${v}, den_cap${i})`;
         totals.push(
           `${sum(capD, `ad${i}`)} AS den_sum${i}`,
           `${sum(`${capD} * ${capD}`, `ad${i}`)} AS den_sum_squares${i}`,
-          `${sum(`least(v0, cap${i}) * least(v1, den_cap${i})`, `ap${i}`, `ad${i}`)} AS num_den_cross${i}`,
+          `${sum(`${num("v0")} * ${den("v1")}`, `ap${i}`, `ad${i}`)} AS num_den_cross${i}`,
+          `${sum(capD, `ar${i}`)} AS pre_den_sum${i}`,
+          `${sum(`${capD} * ${capD}`, `ar${i}`)} AS pre_den_sum_squares${i}`,
+          `${sum(`${num("v0")} * ${den("v1")}`, `ap${i}`, `ar${i}`)} AS num_pre_den_cross${i}`,
+          `${sum(`${den("v0")} * ${num("v1")}`, `ad${i}`, `aq${i}`)} AS den_pre_num_cross${i}`,
+          `${sum(`${den("v0")} * ${den("v1")}`, `ad${i}`, `ar${i}`)} AS den_pre_den_cross${i}`,
+          `${sum(`${num("v0")} * ${den("v1")}`, `aq${i}`, `ar${i}`)} AS pre_num_pre_den_cross${i}`,
         );
       }
       return;
@@ -156,12 +169,21 @@ function statisticsOverPerUser(
       `cap${i}`,
     );
     if (ratio) {
-      grouped.push(
-        `sum(d${i}) AS den_sum${i}`,
-        `sum(d${i} * d${i}) AS den_sum_squares${i}`,
-        `sum(p${i} * d${i}) AS num_den_cross${i}`,
-      );
-      totals.push(`den_sum${i}`, `den_sum_squares${i}`, `num_den_cross${i}`);
+      const ratioSums = {
+        den_sum: `d${i}`,
+        den_sum_squares: `d${i} * d${i}`,
+        num_den_cross: `p${i} * d${i}`,
+        pre_den_sum: `r${i}`,
+        pre_den_sum_squares: `r${i} * r${i}`,
+        num_pre_den_cross: `p${i} * r${i}`,
+        den_pre_num_cross: `d${i} * q${i}`,
+        den_pre_den_cross: `d${i} * r${i}`,
+        pre_num_pre_den_cross: `q${i} * r${i}`,
+      };
+      for (const [name, expression] of Object.entries(ratioSums)) {
+        grouped.push(`sum(${expression}) AS ${name}${i}`);
+        totals.push(`${name}${i}`);
+      }
     }
   });
 
@@ -300,8 +322,8 @@ export function buildCumulativeStatisticsQuery(input: CumulativeQueryInput): Sta
     arrays.push(`groupArray(post${i}) AS apost${i}`, `${conversion ? "max" : "sum"}(pre${i}) AS pre${i}`);
     daily.push(`${upTo("post")} AS post${i}`, `pre${i}`);
     if (metric.type === "ratio") {
-      arrays.push(`groupArray(den${i}) AS aden${i}`);
-      daily.push(`${upTo("den")} AS den${i}`);
+      arrays.push(`groupArray(den${i}) AS aden${i}`, `sum(pden${i}) AS pden${i}`);
+      daily.push(`${upTo("den")} AS den${i}`, `pden${i}`);
     }
   });
   const perUserSql = `exposed AS (
@@ -366,7 +388,10 @@ export function buildTotalsStatisticsQuery(input: TotalsStatisticsQueryInput): S
   const values = experiment.metrics.flatMap((metric, i) => [
     `post[${i + 1}] AS post${i}`,
     `pre[${i + 1}] AS pre${i}`,
-    ...(metric.type === "ratio" ? [`den[${i + 1}] AS den${i}`] : []),
+    // den: post-period denominators, then pre-period ones (DEN_LAYOUT).
+    ...(metric.type === "ratio"
+      ? [`den[${i + 1}] AS den${i}`, `den[${experiment.metrics.length + i + 1}] AS pden${i}`]
+      : []),
   ]);
   const label = labels.packed
     ? `x_ms * 256 + indexOf({arms:Array(String)}, variant) AS xa`

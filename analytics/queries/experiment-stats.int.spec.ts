@@ -74,7 +74,16 @@ describe("experiment statistics from ClickHouse", () => {
   it("gives hand-computed sufficient statistics for conversion, capped mean, ratio and percentile cap", async () => {
     const stats = await loadVariantStatistics(ch, FIXTURE_EXPERIMENT, { now: NOW });
     assert.equal(stats.length, 8);
-    const none = { denSum: null, denSumSquares: null, numDenCross: null };
+    const none = { denSum: null, denSumSquares: null, numDenCross: null, ratioPre: null };
+    // No view or click falls in a ctr user's 48 h before exposure: the ratio's CUPED sums are 0.
+    const noPrePeriod = {
+      preDenSum: 0,
+      preDenSumSquares: 0,
+      numPreDenCross: 0,
+      denPreNumCross: 0,
+      denPreDenCross: 0,
+      preNumPreDenCross: 0,
+    };
 
     // converted (24 h): control post u1..u3 = [1,0,0], pre [1,0,1]; treatment post [1,0,1], pre [0,1,0]
     assert.deepEqual(pick(stats, "converted", "control"), {
@@ -153,6 +162,7 @@ describe("experiment statistics from ClickHouse", () => {
       denSumSquares: 10,
       numDenCross: 6,
       cap: null,
+      ratioPre: noPrePeriod,
     });
     assert.deepEqual(pick(stats, "ctr", "treatment"), {
       metric: "ctr",
@@ -169,6 +179,7 @@ describe("experiment statistics from ClickHouse", () => {
       denSumSquares: 5,
       numDenCross: 2,
       cap: null,
+      ratioPre: noPrePeriod,
     });
 
     // revenue_p50 (24 h): per-user post over all users [30,0,0 | 130,0,40] → sorted [0,0,0,30,40,130],

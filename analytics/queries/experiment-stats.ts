@@ -39,6 +39,18 @@ export interface VariantMetricStatistics {
   readonly numDenCross: number | null;
   /** The cap applied to per-user values (absolute, or the percentile's value); null when uncapped. */
   readonly cap: number | null;
+  /** Ratio metrics: the pre-period denominator's sums and the cross products CUPED needs. */
+  readonly ratioPre?: RatioPreSums | null;
+}
+
+/** Σ over users, for a ratio's CUPED: the pre-period denominator and its products with the others. */
+export interface RatioPreSums {
+  readonly preDenSum: number;
+  readonly preDenSumSquares: number;
+  readonly numPreDenCross: number;
+  readonly denPreNumCross: number;
+  readonly denPreDenCross: number;
+  readonly preNumPreDenCross: number;
 }
 
 export interface StatisticsOptions {
@@ -203,6 +215,16 @@ function statisticsOf(
     denSumSquares: ratio ? num(row[`den_sum_squares${i}`]) : null,
     numDenCross: ratio ? num(row[`num_den_cross${i}`]) : null,
     cap: nullableNum(row[`cap${i}`]),
+    ratioPre: ratio
+      ? {
+          preDenSum: num(row[`pre_den_sum${i}`]),
+          preDenSumSquares: num(row[`pre_den_sum_squares${i}`]),
+          numPreDenCross: num(row[`num_pre_den_cross${i}`]),
+          denPreNumCross: num(row[`den_pre_num_cross${i}`]),
+          denPreDenCross: num(row[`den_pre_den_cross${i}`]),
+          preNumPreDenCross: num(row[`pre_num_pre_den_cross${i}`]),
+        }
+      : null,
   };
 }
 

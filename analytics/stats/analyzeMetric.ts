@@ -7,7 +7,8 @@ import type { FrequentistResult } from "./frequentist.ts";
 import { sampleRatioMismatch } from "./srm.ts";
 import type { SrmResult } from "./srm.ts";
 import { armMoments, pairMoments, stddevOf } from "./sufficientStatistics.ts";
-import type { ArmStats, CupedStats, Moments } from "./sufficientStatistics.ts";
+import type { ArmStats, CupedStats, Moments, RatioCupedStats } from "./sufficientStatistics.ts";
+import { ratioOfPostPeriod } from "./ratio-cuped.ts";
 
 export interface AnalyzeMetricOptions {
   /** Default 0.05, for confidence/credible intervals. */
@@ -69,7 +70,8 @@ function adjustedSummary(m: Moments) {
   return { mean: m.mean, variance: m.variance, stddev: stddevOf(m.variance) };
 }
 
-function postOnly(stats: CupedStats): ArmStats {
+function postOnly(stats: CupedStats | RatioCupedStats): ArmStats {
+  if (stats.kind === "ratio_cuped") return ratioOfPostPeriod(stats);
   return stats.post.kind === "proportion"
     ? { kind: "proportion", n: stats.n, sum: stats.post.sum }
     : { kind: "mean", n: stats.n, sum: stats.post.sum, sumSquares: stats.post.sumSquares };
@@ -116,7 +118,10 @@ function analyzeVariant(
   };
 
   let cuped: CupedSummary | null = null;
-  if (control.kind === "cuped" && variant.kind === "cuped") {
+  if (
+    (control.kind === "cuped" && variant.kind === "cuped") ||
+    (control.kind === "ratio_cuped" && variant.kind === "ratio_cuped")
+  ) {
     const raw = pairMoments(postOnly(control), postOnly(variant));
     cuped = {
       theta: pair.theta,

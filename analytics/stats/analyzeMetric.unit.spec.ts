@@ -110,18 +110,18 @@ describe("analyzeMetric", () => {
     assertClose(result.srm?.pValue ?? NaN, 0.43205838114189277, "srm");
     const v = result.variants[0]!;
     assertClose(v.relative.expected, 0.026704176810608354, "v.relative.expected");
-    assertCloseAll(v.relative.ci, [0.012948704320286128, 0.04045964930093058], "v.relative.ci");
-    assertClose(v.relative.pValue, 0.00014325574240903194, "v.relative.pValue");
-    assertClose(v.relative.stddev, 0.007016127953175567, "v.relative.stddev");
+    assertCloseAll(v.relative.ci, [0.0129476076512875, 0.04046074596992921], "v.relative.ci");
+    assertClose(v.relative.pValue, 0.0001434308676602214, "v.relative.pValue");
+    assertClose(v.relative.stddev, 0.007016687321094194, "v.relative.stddev");
     assertClose(v.bayesian.relative.expected, 0.026704176810608354, "v.bayesian.relative.expected");
     assertCloseAll(
       v.bayesian.relative.ci,
-      [0.012952818711459514, 0.04045553490975719],
+      [0.012951722370484897, 0.04045663125073181],
       "v.bayesian.relative.ci",
     );
-    assertClose(v.bayesian.relative.chanceToWin, 0.9999294160884475, "v.bayesian.relative.chanceToWin");
-    assertClose(v.bayesian.relative.risk.control, 0.026704293190617297, "v.bayesian.relative.risk.control");
-    assertClose(v.bayesian.relative.risk.variant, 1.1638000893908019e-7, "v.bayesian.relative.risk.variant");
+    assertClose(v.bayesian.relative.chanceToWin, 0.9999293294910035, "v.bayesian.relative.chanceToWin");
+    assertClose(v.bayesian.relative.risk.control, 0.026704293350262365, "v.bayesian.relative.risk.control");
+    assertClose(v.bayesian.relative.risk.variant, 1.1653965400836684e-7, "v.bayesian.relative.risk.variant");
     const cuped = v.cuped!;
     assertClose(cuped.theta ?? NaN, 0.9977579950529591, "theta");
     // gbstats' runner reports the adjusted per-arm stddev for regression-adjusted metrics.

@@ -1,5 +1,7 @@
 // Point estimate and delta-method variance of the lift, shared by the frequentist and Bayesian
 // tests (gbstats frequentist_diff / frequentist_variance).
+import { relativeRatioCupedVariance } from "./ratio-cuped.ts";
+import { hasCupedComponents, relativeCupedVariance } from "./relative-cuped-variance.ts";
 import type { Moments } from "./sufficientStatistics.ts";
 
 export type DifferenceType = "relative" | "absolute";
@@ -22,10 +24,20 @@ export function liftEstimate(control: Moments, variant: Moments, difference: Dif
 
 /**
  * Variance of the lift estimate. The relative form is the first-order delta method for
- * (μ_b - μ_a) / μ_a with independent arms: σ_b²/(μ_a² n_b) + σ_a² μ_b² / (μ_a⁴ n_a).
+ * (μ_b - μ_a) / μ_a with independent arms: σ_b²/(μ_a² n_b) + σ_a² μ_b² / (μ_a⁴ n_a); for CUPED
+ * arms it is the exact form over post and pre terms (`relativeCupedVariance`).
  */
 export function liftVariance(control: Moments, variant: Moments, difference: DifferenceType): number {
   if (difference === "absolute") return variant.variance / variant.n + control.variance / control.n;
+  if (hasCupedComponents(control) && hasCupedComponents(variant)) {
+    return relativeCupedVariance(control, variant);
+  }
+  if (control.ratioCuped && variant.ratioCuped) {
+    return relativeRatioCupedVariance(
+      { n: control.n, ratioCuped: control.ratioCuped },
+      { n: variant.n, ratioCuped: variant.ratioCuped },
+    );
+  }
   const ma = control.unadjustedMean;
   const mb = variant.unadjustedMean;
   return variant.variance / (ma ** 2 * variant.n) + (control.variance * mb ** 2) / (ma ** 4 * control.n);

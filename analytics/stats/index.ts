@@ -28,6 +28,10 @@ export {
   twoSidedTTestFromMoments,
 } from "./frequentist.ts";
 export type { FrequentistOptions, FrequentistResult, SequentialOptions } from "./frequentist.ts";
+export { nonInferiorityTestFromMoments, oneSidedTTestFromMoments } from "./one-sided-test.ts";
+export type { NonInferiorityResult, OneSidedOptions, OneSidedResult, Side } from "./one-sided-test.ts";
+export { relativeCupedVariance } from "./relative-cuped-variance.ts";
+export { pooledRatioTheta, relativeRatioCupedVariance } from "./ratio-cuped.ts";
 export { adjustKeyedPValues, adjustPValues, benjaminiHochberg, holmBonferroni } from "./multipleTesting.ts";
 export type { PValueCorrection } from "./multipleTesting.ts";
 export { DEFAULT_SRM_THRESHOLD, sampleRatioMismatch } from "./srm.ts";
@@ -43,5 +47,6 @@ export type {
   PairedMoments,
   ProportionStats,
   ProportionSums,
+  RatioCupedStats,
   RatioStats,
 } from "./sufficientStatistics.ts";

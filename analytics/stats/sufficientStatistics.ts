@@ -1,6 +1,10 @@
 // Per-arm sufficient statistics (what SQL over per-user totals produces) and the mean and
 // variance gbstats 0.8.0 derives from them (gbstats/models/statistics.py). Variances are
 // per-unit: the tests divide by n.
+import { pooledRatioTheta, ratioCupedArm, ratioOfPostPeriod } from "./ratio-cuped.ts";
+import type { RatioCupedComponents, RatioCupedStats } from "./ratio-cuped.ts";
+
+export type { RatioCupedStats } from "./ratio-cuped.ts";
 
 /** A per-user quantity summarised by its sum and sum of squares (sample variance, n - 1). */
 export interface MeanSums {
@@ -43,7 +47,7 @@ export interface CupedStats {
   readonly crossSum: number;
 }
 
-export type ArmStats = MeanStats | ProportionStats | RatioStats | CupedStats;
+export type ArmStats = MeanStats | ProportionStats | RatioStats | CupedStats | RatioCupedStats;
 
 /** What the tests need from one arm once theta (for CUPED) is fixed. */
 export interface Moments {
@@ -54,6 +58,23 @@ export interface Moments {
   readonly unadjustedMean: number;
   /** Per-unit variance. */
   readonly variance: number;
+  /**
+   * The regression-adjustment parts of a CUPED arm, which the exact relative lift variance
+   * needs (`relativeCupedVariance`); absent for every other kind.
+   */
+  readonly cuped?: CupedComponents;
+  /** The same for a CUPED ratio arm (`relativeRatioCupedVariance`). */
+  readonly ratioCuped?: RatioCupedComponents;
+}
+
+/** Per-unit moments of a CUPED arm's post and pre values with the θ applied to it. */
+export interface CupedComponents {
+  readonly theta: number;
+  readonly postMean: number;
+  readonly postVariance: number;
+  readonly preVariance: number;
+  /** Per-unit Cov(post, pre). */
+  readonly covariance: number;
 }
 
 function sumSquaresOf(c: ComponentSums): number {
@@ -114,19 +135,28 @@ export function armMoments(s: ArmStats, theta = 0): Moments {
       const mean = sumD === 0 ? 0 : s.numerator.sum / sumD;
       return { n: s.n, mean, unadjustedMean: mean, variance: ratioVariance(s) };
     }
+    case "ratio_cuped": {
+      const arm = ratioCupedArm(s, theta);
+      return {
+        n: s.n,
+        mean: arm.mean,
+        unadjustedMean: arm.unadjustedMean,
+        variance: arm.variance,
+        ratioCuped: arm.components,
+      };
+    }
     case "cuped": {
       const postMean = componentMean(s.post, s.n);
-      const variance =
-        s.n <= 1
-          ? 0
-          : componentVariance(s.post, s.n) +
-            theta ** 2 * componentVariance(s.pre, s.n) -
-            2 * theta * cupedCovariance(s);
+      const postVariance = componentVariance(s.post, s.n);
+      const preVariance = componentVariance(s.pre, s.n);
+      const covariance = cupedCovariance(s);
+      const variance = s.n <= 1 ? 0 : postVariance + theta ** 2 * preVariance - 2 * theta * covariance;
       return {
         n: s.n,
         mean: postMean - theta * componentMean(s.pre, s.n),
         unadjustedMean: postMean,
         variance,
+        cuped: { theta, postMean, postVariance, preVariance, covariance },
       };
     }
   }
@@ -177,6 +207,18 @@ export function pairMoments(control: ArmStats, variant: ArmStats): PairedMoments
       variant: armMoments(variant, theta),
       theta: theta === 0 ? null : theta,
     };
+  }
+  if (control.kind === "ratio_cuped" && variant.kind === "ratio_cuped") {
+    const theta = pooledRatioTheta(control, variant);
+    // As gbstats: a θ this small means the pre-period carries nothing; use the plain ratio.
+    if (Math.abs(theta) < 1e-8) {
+      return {
+        control: armMoments(ratioOfPostPeriod(control)),
+        variant: armMoments(ratioOfPostPeriod(variant)),
+        theta: null,
+      };
+    }
+    return { control: armMoments(control, theta), variant: armMoments(variant, theta), theta };
   }
   return { control: armMoments(control), variant: armMoments(variant), theta: null };
 }

@@ -19,7 +19,7 @@ import type {
   ExperimentUpdated,
   UpdateExperiment,
 } from "./model.ts";
-import { ExperimentDefinitionSchema, ExperimentPatchSchema } from "./schema.ts";
+import { analysisSettingsOf, ExperimentDefinitionSchema, ExperimentPatchSchema } from "./schema.ts";
 import type { ExperimentDefinition, ExperimentPatch } from "./schema.ts";
 
 export const initialState = (): ExperimentState =>
@@ -149,11 +149,12 @@ const PATCH_FIELDS = [
   "sequential",
   "correction",
   "breakdown_dimensions",
+  "analysis",
 ] as const satisfies readonly (keyof ExperimentPatch)[];
 type PatchField = (typeof PATCH_FIELDS)[number];
 
 /** Fields that describe what users saw and how results are judged: fixed once data is being collected. */
-const FROZEN_ONCE_STARTED: readonly PatchField[] = ["control", "sequential", "correction"];
+const FROZEN_ONCE_STARTED: readonly PatchField[] = ["control", "sequential", "correction", "analysis"];
 
 function decideUpdate(command: UpdateExperiment, state: ExistingExperiment, at: string): ExperimentUpdated {
   if (state.status === "archived") {
@@ -175,7 +176,11 @@ function decideUpdate(command: UpdateExperiment, state: ExistingExperiment, at: 
   }
 
   // The merged result must satisfy every definition rule (two variants, weights sum to 1, ...).
-  const merged = parseOrThrow(ExperimentDefinitionSchema, { ...state.definition, ...pick(patch, setFields) });
+  const merged = parseOrThrow(ExperimentDefinitionSchema, {
+    ...state.definition,
+    ...pick(patch, setFields),
+    ...(patch.analysis ? { analysis: mergedAnalysis(state.definition, patch.analysis) } : {}),
+  });
 
   if (state.status === "running" || state.status === "stopped") {
     const issues = startedExperimentIssues(state.definition, merged, setFields, state.status);
@@ -198,6 +203,12 @@ function decideUpdate(command: UpdateExperiment, state: ExistingExperiment, at: 
       changes: pick(merged, setFields),
     },
   };
+}
+
+/** An analysis patch changes the fields it names (the prior's too) and keeps the others. */
+function mergedAnalysis(definition: ExperimentDefinition, patch: NonNullable<ExperimentPatch["analysis"]>) {
+  const current = analysisSettingsOf(definition);
+  return { ...current, ...patch, prior: { ...current.prior, ...patch.prior } };
 }
 
 /**

@@ -49,6 +49,13 @@ const definition: ExperimentDefinition = {
   sequential: false,
   correction: "holm",
   breakdown_dimensions: [],
+  analysis: {
+    alpha: 0.05,
+    sequential_tuning: 5000,
+    prior: { enabled: false, mean: 0, variance: 0.09 },
+    test: "two_sided",
+    correction_scope: "all",
+  },
 };
 
 const at = (d: Date) => d.toISOString();
@@ -236,6 +243,27 @@ describe("creating an experiment", () => {
 });
 
 describe("updating a draft", () => {
+  it("an analysis patch changes the fields it names and keeps the rest, the prior's included", () => {
+    const first = {
+      ...definition.analysis,
+      alpha: 0.1,
+      prior: { enabled: true, mean: 0.01, variance: 0.0025 },
+    };
+    given([createdEvent, updated({ analysis: first })])
+      .when(update(2, { analysis: { prior: { mean: 0.02 }, correction_scope: "metric" } }))
+      .then([
+        updated({
+          analysis: { ...first, prior: { ...first.prior, mean: 0.02 }, correction_scope: "metric" },
+        }),
+      ]);
+  });
+
+  it("refuses a one-sided test on a sequential experiment, whichever field the patch changes", () => {
+    given([createdEvent, updated({ sequential: true })])
+      .when(update(2, { analysis: { test: "one_sided" } }))
+      .thenThrows(ExperimentError, withCode("validation", "analysis.test", "one_sided_not_sequential"));
+  });
+
   it("may change variants, weights, control and metrics; the event holds only what changed", () => {
     const variants = [
       { key: "control", weight: 0.2 },
@@ -387,6 +415,12 @@ describe("once started", () => {
     given(running)
       .when(update(2, { sequential: true }))
       .thenThrows(ExperimentError, withCode("invalid_state", "sequential", "frozen_after_start"));
+  });
+
+  it("freezes the analysis settings", () => {
+    given(running)
+      .when(update(2, { analysis: { alpha: 0.1 } }))
+      .thenThrows(ExperimentError, withCode("invalid_state", "analysis", "frozen_after_start"));
   });
 
   it("still lets name, description and breakdown dimensions change", () => {

@@ -10,6 +10,9 @@ export {
 export type { ExperimentErrorCode, ExperimentIssue } from "./errors.ts";
 export type * from "./model.ts";
 export {
+  AnalysisSettingsSchema,
+  analysisSettingsOf,
+  DEFAULT_ANALYSIS,
   ExperimentDefinitionSchema,
   ExperimentPatchSchema,
   MetricSchema,
@@ -19,6 +22,7 @@ export {
   WEIGHT_SUM_TOLERANCE,
 } from "./schema.ts";
 export type {
+  AnalysisSettings,
   ExperimentDefinition,
   ExperimentDefinitionInput,
   ExperimentPatch,

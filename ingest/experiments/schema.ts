@@ -80,6 +80,11 @@ const metricCommon = {
   direction: z.enum(["increase", "decrease"]).default("increase").openapi({
     description: "Which direction is good for this metric",
   }),
+  non_inferiority_margin: z.number().gt(0).lt(1).optional().openapi({
+    description:
+      "Guardrail metrics only: the relative harm tolerated (0.02 = 2 %). Results test that the lift is not worse than this (one-sided, at the experiment's alpha)",
+    example: 0.02,
+  }),
 };
 
 export const ConversionMetricSchema = z
@@ -109,6 +114,99 @@ export const MetricSchema = z
   .discriminatedUnion("type", [ConversionMetricSchema, MeanMetricSchema, RatioMetricSchema])
   .openapi("ExperimentMetric");
 
+export const DEFAULT_ALPHA = 0.05;
+export const DEFAULT_SEQUENTIAL_TUNING = 5000;
+/** GrowthBook's default prior on the relative effect: mean 0, standard deviation 0.3. */
+export const DEFAULT_PRIOR = { enabled: false, mean: 0, variance: 0.09 } as const;
+
+const PriorFields = {
+  enabled: z.boolean().openapi({
+    description: "Use this Gaussian prior on the relative effect (false: flat prior, the default)",
+  }),
+  mean: z
+    .number()
+    .min(-10)
+    .max(10)
+    .openapi({ description: "Prior mean of the relative effect (0.01 = +1 %)" }),
+  variance: z
+    .number()
+    .positive()
+    .max(100)
+    .openapi({ description: "Prior variance of the relative effect (0.09 = standard deviation 30 %)" }),
+};
+
+const AnalysisFields = {
+  alpha: z.number().gt(0).max(0.5).openapi({
+    description: "Significance level: intervals cover 1 - alpha, a result is significant when p < alpha",
+  }),
+  sequential_tuning: z.number().int().min(1).max(1e9).openapi({
+    description: "Sequential tests' tuning parameter τ: the total sample size the boundary is tightest at",
+  }),
+  test: z.enum(["two_sided", "one_sided"]).openapi({
+    description:
+      "two_sided: lifts either way are significant; one_sided: only in the metric's good direction (fixed-horizon tests only)",
+  }),
+  correction_scope: z.enum(["all", "metric", "variant"]).openapi({
+    description:
+      "Which p-values are corrected together: all non-guardrail metric × variant pairs, each metric's variants, or each variant's metrics",
+  }),
+};
+
+/** What `analysis` holds when a definition leaves a field out. */
+export const DEFAULT_ANALYSIS = {
+  alpha: DEFAULT_ALPHA,
+  sequential_tuning: DEFAULT_SEQUENTIAL_TUNING,
+  prior: DEFAULT_PRIOR,
+  test: "two_sided",
+  correction_scope: "all",
+} as const;
+
+export const PriorSchema = z
+  .strictObject({
+    enabled: PriorFields.enabled.default(DEFAULT_PRIOR.enabled),
+    mean: PriorFields.mean.default(DEFAULT_PRIOR.mean),
+    variance: PriorFields.variance.default(DEFAULT_PRIOR.variance),
+  })
+  .openapi("BayesianPrior");
+
+export const AnalysisSettingsSchema = z
+  .strictObject({
+    alpha: AnalysisFields.alpha.default(DEFAULT_ANALYSIS.alpha),
+    sequential_tuning: AnalysisFields.sequential_tuning.default(DEFAULT_ANALYSIS.sequential_tuning),
+    prior: PriorSchema.prefault({}),
+    test: AnalysisFields.test.default(DEFAULT_ANALYSIS.test),
+    correction_scope: AnalysisFields.correction_scope.default(DEFAULT_ANALYSIS.correction_scope),
+  })
+  .openapi("AnalysisSettings", {
+    description:
+      "How results are computed; every field has a default (alpha 0.05, sequential_tuning 5000, flat prior, two_sided, correction_scope all)",
+  });
+
+/**
+ * The analysis settings of a stored definition with every default filled in. Definitions stored
+ * before `analysis` existed carry none, so readers go through this rather than the field.
+ */
+export function analysisSettingsOf(definition: { readonly analysis?: unknown }): AnalysisSettings {
+  return AnalysisSettingsSchema.parse(definition.analysis ?? {});
+}
+
+/** A change to `analysis`: the fields sent replace the stored ones, the others stay. */
+export const AnalysisPatchSchema = z
+  .strictObject({
+    alpha: AnalysisFields.alpha.optional(),
+    sequential_tuning: AnalysisFields.sequential_tuning.optional(),
+    prior: z
+      .strictObject({
+        enabled: PriorFields.enabled.optional(),
+        mean: PriorFields.mean.optional(),
+        variance: PriorFields.variance.optional(),
+      })
+      .optional(),
+    test: AnalysisFields.test.optional(),
+    correction_scope: AnalysisFields.correction_scope.optional(),
+  })
+  .openapi("AnalysisSettingsPatch");
+
 const TrafficSchema = z
   .number()
   .min(0)
@@ -134,8 +232,10 @@ const mutableFields = {
 type CrossFieldInput = {
   variants?: readonly { key?: unknown; weight?: unknown }[] | undefined;
   control?: unknown;
-  metrics?: readonly { key?: unknown }[] | undefined;
+  metrics?: readonly { key?: unknown; guardrail?: unknown; non_inferiority_margin?: unknown }[] | undefined;
   breakdown_dimensions?: readonly unknown[] | undefined;
+  sequential?: unknown;
+  analysis?: { test?: unknown } | undefined;
 };
 
 /**
@@ -175,6 +275,31 @@ function checkCrossFieldRules(value: CrossFieldInput, ctx: z.RefinementCtx): voi
         params: { rule: "weights_sum_to_one", expected: "sum of weights = 1" },
       });
     }
+  }
+
+  if (Array.isArray(value.metrics)) {
+    value.metrics.forEach((m, i) => {
+      if (m?.non_inferiority_margin !== undefined && m.guardrail !== true) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["metrics", i, "non_inferiority_margin"],
+          message: "non_inferiority_margin applies to guardrail metrics only (set guardrail: true)",
+          input: m.non_inferiority_margin,
+          params: { rule: "margin_on_guardrail_only", expected: "guardrail: true on this metric" },
+        });
+      }
+    });
+  }
+
+  // The always-valid sequence is two-sided; a one-sided sequential boundary is not implemented.
+  if (value.sequential === true && value.analysis?.test === "one_sided") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["analysis", "test"],
+      message: "one_sided tests are fixed-horizon only: set sequential to false or test to two_sided",
+      input: value.analysis.test,
+      params: { rule: "one_sided_not_sequential", expected: "two_sided when sequential is true" },
+    });
   }
 
   if (value.control !== undefined && variants.length > 0) {
@@ -221,6 +346,7 @@ const ExperimentFieldsSchema = z.strictObject({
   sequential: mutableFields.sequential.default(false),
   correction: mutableFields.correction.default("holm"),
   breakdown_dimensions: mutableFields.breakdown_dimensions.default([]),
+  analysis: AnalysisSettingsSchema.prefault({}),
 });
 
 export const ExperimentDefinitionSchema =
@@ -241,6 +367,7 @@ export const ExperimentPatchSchema = z
     sequential: mutableFields.sequential.optional(),
     correction: mutableFields.correction.optional(),
     breakdown_dimensions: mutableFields.breakdown_dimensions.optional(),
+    analysis: AnalysisPatchSchema.optional(),
   })
   .openapi("ExperimentPatch");
 
@@ -253,3 +380,4 @@ export type ExperimentPatchInput = z.input<typeof ExperimentPatchSchema>;
 export type Variant = z.output<typeof VariantSchema>;
 export type Metric = z.output<typeof MetricSchema>;
 export type MetricCapping = z.output<typeof CappingSchema>;
+export type AnalysisSettings = z.output<typeof AnalysisSettingsSchema>;

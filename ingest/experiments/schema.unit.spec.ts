@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
 import { ExperimentError, parseOrThrow } from "./errors.ts";
-import { ExperimentDefinitionSchema, ExperimentPatchSchema } from "./schema.ts";
+import { analysisSettingsOf, ExperimentDefinitionSchema, ExperimentPatchSchema } from "./schema.ts";
 
 const base = {
   key: "search-ranker",
@@ -99,8 +99,69 @@ describe("experiment definition schema", () => {
     );
   });
 
+  it("fills every analysis setting with its default", () => {
+    const parsed = parseOrThrow(ExperimentDefinitionSchema, {
+      ...base,
+      metrics: [{ key: "ctr", type: "conversion", event_type: "click" }],
+      analysis: { alpha: 0.1, prior: { enabled: true } },
+    });
+    assert.deepEqual(parsed.analysis, {
+      alpha: 0.1,
+      sequential_tuning: 5000,
+      prior: { enabled: true, mean: 0, variance: 0.09 },
+      test: "two_sided",
+      correction_scope: "all",
+    });
+    const plain = parseOrThrow(ExperimentDefinitionSchema, {
+      ...base,
+      metrics: [{ key: "ctr", type: "conversion", event_type: "click" }],
+    });
+    assert.deepEqual(plain.analysis, analysisSettingsOf({}));
+    assert.equal(plain.analysis.alpha, 0.05);
+  });
+
+  it("names the analysis field, rule and value it refuses", () => {
+    const metrics = [{ key: "ctr", type: "conversion", event_type: "click" }];
+    assert.deepEqual(issuesOf({ ...base, metrics, analysis: { alpha: 0 } }), [
+      { field: "analysis.alpha", rule: "too_small", received: 0 },
+    ]);
+    assert.deepEqual(issuesOf({ ...base, metrics, analysis: { sequential_tuning: 2.5 } }), [
+      { field: "analysis.sequential_tuning", rule: "invalid_type", received: 2.5 },
+    ]);
+    assert.deepEqual(issuesOf({ ...base, metrics, analysis: { prior: { variance: -1 } } }), [
+      { field: "analysis.prior.variance", rule: "too_small", received: -1 },
+    ]);
+    assert.deepEqual(issuesOf({ ...base, metrics, analysis: { correction_scope: "family" } }), [
+      { field: "analysis.correction_scope", rule: "invalid_value", received: "family" },
+    ]);
+    assert.deepEqual(issuesOf({ ...base, metrics, sequential: true, analysis: { test: "one_sided" } }), [
+      { field: "analysis.test", rule: "one_sided_not_sequential", received: "one_sided" },
+    ]);
+  });
+
+  it("takes a non-inferiority margin on guardrail metrics only", () => {
+    const parsed = parseOrThrow(ExperimentDefinitionSchema, {
+      ...base,
+      metrics: [
+        { key: "ctr", type: "conversion", event_type: "click" },
+        { key: "lat", type: "mean", event_type: "load", guardrail: true, non_inferiority_margin: 0.02 },
+      ],
+    });
+    assert.equal(parsed.metrics[1]!.non_inferiority_margin, 0.02);
+    assert.deepEqual(
+      issuesOf({
+        ...base,
+        metrics: [{ key: "ctr", type: "conversion", event_type: "click", non_inferiority_margin: 0.02 }],
+      }),
+      [{ field: "metrics[0].non_inferiority_margin", rule: "margin_on_guardrail_only", received: 0.02 }],
+    );
+  });
+
   it("patch parsing adds no defaults the caller did not send", () => {
     assert.deepEqual(parseOrThrow(ExperimentPatchSchema, { name: "x" }), { name: "x" });
+    assert.deepEqual(parseOrThrow(ExperimentPatchSchema, { analysis: { alpha: 0.1 } }), {
+      analysis: { alpha: 0.1 },
+    });
   });
 
   it("feeds an OpenAPI 3.1 document through zod-to-openapi", () => {
@@ -127,6 +188,8 @@ describe("experiment definition schema", () => {
       "ConversionMetric",
       "RatioMetric",
       "MetricCapping",
+      "AnalysisSettings",
+      "BayesianPrior",
     ]) {
       assert.ok(name in schemas, `component ${name} missing; got ${Object.keys(schemas).join(", ")}`);
     }

@@ -15,6 +15,13 @@ export type Params = Record<string, QueryParams[string]>;
  */
 const INSERT_SETTINGS = "optimize_on_insert = 0";
 
+/**
+ * The layout of experiment_user_totals' `den` array: "post+pre" = each metric's post-period
+ * denominator, then each metric's pre-period denominator. Part of the definition hash, so totals
+ * written with an earlier layout count as stale and are rebuilt.
+ */
+export const DEN_LAYOUT = "post+pre";
+
 /** `ver`'s time part counts milliseconds from 2020-01-01 (beside the definition version in the high bits). */
 export const TOTALS_EPOCH_MS = 1_577_836_800_000;
 
@@ -44,7 +51,8 @@ export function preWindowMs(metric: { window_hours?: number | undefined }): numb
 /**
  * The per-user columns every form shares: for metric i, `post{i}` over [exposure, min(exposure + window,
  * end)) (no end in an open analysis), `pre{i}` over the period of the same length before exposure (14 days
- * without a window; the CUPED covariate) and, for ratios, `den{i}` over the post window. They read `e.t`,
+ * without a window; the CUPED covariate) and, for ratios, `den{i}` over the post window and `pden{i}`
+ * over the pre-period (the ratio's CUPED covariate is the pre-period ratio). They read `e.t`,
  * `e.x_ms`, `e.type` and `e.v` of the joined rows and register their parameters in `params`.
  */
 export function perUserColumns(
@@ -72,6 +80,7 @@ export function perUserColumns(
         `${num(post)} AS post${i}`,
         `${num(pre)} AS pre${i}`,
         `${termExpression(metric.denominator.value, `den_type${i}`, post)} AS den${i}`,
+        `${termExpression(metric.denominator.value, `den_type${i}`, pre)} AS pden${i}`,
       );
     } else {
       params[`type${i}`] = metric.event_type;
@@ -116,10 +125,14 @@ export function buildUserTotalsInsert(input: UserTotalsInput): { sql: string; pa
   const users = input.users !== undefined;
   if (users) params.users = [...input.users!];
   const dims = BREAKDOWN_DIMENSIONS.map((d) => `toString(${firstExposure(d)}) AS x_${d}`).join(", ");
+  const ratioOnly = (prefix: string) =>
+    experiment.metrics.map((metric, i) => (metric.type !== "ratio" ? "0." : `${prefix}${i}`));
+  // `den` holds each metric's post-period denominator, then each metric's pre-period denominator
+  // (DEN_LAYOUT): 2 × metrics entries, 0 for metrics that are not ratios.
   const list = (prefix: string) =>
-    `[${experiment.metrics
-      .map((metric, i) => (prefix === "den" && metric.type !== "ratio" ? "0." : `${prefix}${i}`))
-      .join(", ")}]`;
+    prefix === "den"
+      ? `[${[...ratioOnly("den"), ...ratioOnly("pden")].join(", ")}]`
+      : `[${experiment.metrics.map((_, i) => `${prefix}${i}`).join(", ")}]`;
   const columns = `experiment_key, user_id, x_ms, variant, ${BREAKDOWN_DIMENSIONS.join(", ")}, def_hash, post, pre, den, ver`;
   const ver = `bitShiftLeft(toUInt64({definition_version:UInt32}), 42) + toUInt64(toUnixTimestamp64Milli(now64(3)) - ${TOTALS_EPOCH_MS})`;
   const values = `{definition_hash:String}, ${list("post")}, ${list("pre")}, ${list("den")}, ${ver}`;
@@ -217,7 +230,7 @@ function termExpression(value: "count" | "sum", typeParam: string, window: strin
  * (definition from the API) agree.
  */
 export function definitionHash(experiment: ExperimentDefinition): string {
-  const shape = experiment.metrics.map((m) =>
+  const metrics = experiment.metrics.map((m) =>
     m.type === "ratio"
       ? {
           type: m.type,
@@ -227,5 +240,7 @@ export function definitionHash(experiment: ExperimentDefinition): string {
         }
       : { type: m.type, event_type: m.event_type, window_hours: m.window_hours ?? null },
   );
+  // Rows written with another layout of the arrays are stale, whatever the definition.
+  const shape = { layout: DEN_LAYOUT, metrics };
   return createHash("sha256").update(stringify(shape)!).digest("hex").slice(0, 16);
 }

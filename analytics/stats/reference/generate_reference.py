@@ -1,4 +1,5 @@
-"""Prints the reference numbers hard-coded in analytics/stats/*.unit.spec.ts.
+"""Prints the reference numbers hard-coded in analytics/stats/*.unit.spec.ts: gbstats 0.8.0 with
+the relative CUPED variance GrowthBook uses since (growthbook_relative_cuped.py).
 
 Not needed to run the tests. Reproduce with:
   python3 -m venv /tmp/gbvenv && /tmp/gbvenv/bin/pip install gbstats==0.8.0 statsmodels
@@ -8,6 +9,8 @@ Not needed to run the tests. Reproduce with:
 import importlib.metadata
 import json
 
+import growthbook_relative_cuped  # noqa: F401  (patches gbstats before any test runs)
+
 import numpy as np
 from scipy import stats as ss
 from statsmodels.stats.multitest import multipletests
@@ -15,6 +18,8 @@ from statsmodels.stats.multitest import multipletests
 from gbstats.bayesian.tests import EffectBayesianABTest, EffectBayesianConfig, GaussianPrior
 from gbstats.frequentist.tests import (
     FrequentistConfig,
+    OneSidedTreatmentGreaterTTest,
+    OneSidedTreatmentLesserTTest,
     SequentialConfig,
     SequentialTwoSidedTTest,
     TwoSidedTTest,
@@ -288,6 +293,29 @@ cuped_metric = MetricSettingsForStatsEngine(
 out["runnerCuped"] = {
     "frequentist": runner(cuped_rows, cuped_metric, "frequentist"),
     "bayesian": runner(cuped_rows, cuped_metric, "bayesian"),
+}
+
+
+
+# One-sided tests and non-inferiority (one-sided against a margin). gbstats 0.8.0's p-values are
+# used as they are; its "lesser" interval puts the bound at estimate - width, so the bounds here
+# are computed from scipy: greater estimate - t(1 - alpha) se, lesser estimate + t(1 - alpha) se.
+def one_sided(make, diff, side, test_value=0.0, alpha=0.05):
+    a, b = make()
+    cls = OneSidedTreatmentGreaterTTest if side == "greater" else OneSidedTreatmentLesserTTest
+    r = cls(a, b, FrequentistConfig(difference_type=diff, alpha=alpha, test_value=test_value))
+    res = r.compute_result()
+    width = ss.t.ppf(1 - alpha, r.dof) * np.sqrt(r.variance)
+    bound = res.expected - width if side == "greater" else res.expected + width
+    return {"pValue": f(res.p_value), "bound": f(bound), "expected": f(res.expected)}
+
+
+out["oneSided"] = {
+    "conversionGreater": one_sided(conv, "relative", "greater"),
+    "conversionLesser": one_sided(conv, "relative", "lesser"),
+    "revenueGreaterAbsoluteAlpha10": one_sided(rev, "absolute", "greater", alpha=0.1),
+    "revenueNonInferiority2pct": one_sided(rev, "relative", "greater", test_value=-0.02),
+    "revenueLowerIsBetterMargin10pct": one_sided(rev, "relative", "lesser", test_value=0.1),
 }
 
 print(json.dumps(out, indent=1))
