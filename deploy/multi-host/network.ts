@@ -29,6 +29,22 @@ export interface Network {
   hosts: Record<string, Host>;
 }
 
+/** Installs Debian's iproute2 (the `ip` tool) when the machine lacks it; the run is root already. */
+export function ensureIproute2(): void {
+  try {
+    execFileSync("ip", ["-V"], { stdio: "ignore" });
+    return;
+  } catch {
+    const apt = {
+      stdio: "ignore" as const,
+      timeout: 300_000,
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    };
+    execFileSync("apt-get", ["update", "-qq"], apt);
+    execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "iproute2"], apt);
+  }
+}
+
 export function ip(args: readonly string[]): string {
   return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
