@@ -1,0 +1,48 @@
+import type { RawEnv } from "./env.ts";
+
+/** Where a variable's effective value comes from. */
+export type Source = "env" | ".reckon/stack.env" | ".reckon/keys.env" | "default";
+
+const STORE_VARIABLES = ["DATABASE_URL", "KAFKA_BROKERS", "REDIS_URL"] as const;
+const KEY_VARIABLES = ["RECKON_WRITE_KEYS", "RECKON_READ_KEYS", "RECKON_ADMIN_KEYS"] as const;
+
+const isSet = (env: RawEnv, name: string) => env[name] !== undefined && env[name] !== "";
+
+/** No store is configured: a local install uses the local stack (.reckon/stack.env). */
+export const storesConfigured = (env: RawEnv) => STORE_VARIABLES.some((v) => isSet(env, v));
+/** No API key is configured: a local install uses generated keys (.reckon/keys.env). */
+export const keysConfigured = (env: RawEnv) => KEY_VARIABLES.some((v) => isSet(env, v));
+
+export interface LayeredEnv {
+  values: Record<string, string | undefined>;
+  /** The file a value was taken from; names absent here come from the environment or their default. */
+  fromFile: Record<string, Source>;
+}
+
+/**
+ * The environment, completed from the .reckon files the way `reckon start` does: the local stack's connection
+ * settings only when no store is configured, the generated keys only when no key is, and never over a value
+ * the environment sets.
+ */
+export function layerSources(
+  env: RawEnv,
+  files: { stack: Record<string, string>; keys: Record<string, string> },
+): LayeredEnv {
+  const values: Record<string, string | undefined> = { ...env };
+  const fromFile: Record<string, Source> = {};
+  const fill = (file: Record<string, string>, source: Source) => {
+    for (const [name, value] of Object.entries(file))
+      if (!isSet(values, name)) {
+        values[name] = value;
+        fromFile[name] = source;
+      }
+  };
+  if (!storesConfigured(env)) fill(files.stack, ".reckon/stack.env");
+  if (!keysConfigured(env)) fill(files.keys, ".reckon/keys.env");
+  return { values, fromFile };
+}
+
+/** Where `name`'s effective value comes from. */
+export function sourceOf(layered: LayeredEnv, name: string): Source {
+  return layered.fromFile[name] ?? (isSet(layered.values, name) ? "env" : "default");
+}
