@@ -88,8 +88,12 @@ export const keyList = parser(
   commaList.pipe(z.array(z.string().min(16, "each API key must be at least 16 characters"))),
 );
 
-export const nameList = (rule: string) =>
-  parser("comma-separated names", commaList.pipe(z.array(z.string()).min(1, rule)));
+/** Names separated by commas; `atLeastOne` is the message when none may be empty. */
+export const nameList = (atLeastOne?: string) =>
+  parser(
+    "comma-separated names",
+    commaList.pipe(atLeastOne === undefined ? z.array(z.string()) : z.array(z.string()).min(1, atLeastOne)),
+  );
 
 export const brokerList = parser(
   "comma-separated host:port",

@@ -161,15 +161,11 @@ export const VARIABLES = {
     description: "Half-life (hours, event time) of a user's category affinities.",
     readers: ["projectors", "serving", "reckon train"],
   }),
-  RECKON_CONSUMED_TYPES: withDefault(
-    nameList("at least one interaction type"),
-    "view,click,add_to_cart,purchase,rating",
-    {
-      description:
-        "Interaction types that count as consumed, separated by commas: such items are never recommended to that user again.",
-      readers: ["serving"],
-    },
-  ),
+  RECKON_CONSUMED_TYPES: withDefault(nameList(), "view,click,add_to_cart,purchase,rating", {
+    description:
+      "Interaction types that count as consumed, separated by commas (a lone `,` for none): such items are never recommended to that user again.",
+    readers: ["serving"],
+  }),
   RECKON_CATEGORY_SHARE: withDefault(numberAtLeast(0), "0.5", {
     description: "The largest share of one recommendation list a single category may fill.",
     readers: ["serving"],
