@@ -71,6 +71,23 @@ describe("reckon config", () => {
       ],
     );
     assert.deepEqual(config.problems, []);
+    assert.deepEqual(config.notes, []);
+  });
+
+  it("notes what `reckon start` would set up first when the .reckon files are still to come", () => {
+    const config = effectiveConfiguration(layerSources({}, { stack: {}, keys: {} }));
+    assert.deepEqual(config.notes, [
+      "no store configured and no .reckon/stack.env yet: `reckon start` brings the local stack up and writes it",
+      "no API key configured and no .reckon/keys.env yet: `reckon start` generates local keys into it",
+    ]);
+    assert.deepEqual(config.problems, [
+      "DATABASE_URL is required: Invalid input: expected string, received undefined",
+      "KAFKA_BROKERS is required: Invalid input: expected string, received undefined",
+    ]);
+    assert.deepEqual(
+      effectiveConfiguration(layerSources({ DATABASE_URL: "postgres://h/db" }, files)).notes,
+      [],
+    );
   });
 
   it("prints a table, and every problem with exit status 1 when start-up would refuse", () => {

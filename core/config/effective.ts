@@ -14,6 +14,8 @@ export interface EffectiveConfiguration {
   variables: EffectiveVariable[];
   /** What start-up would refuse, every problem at once (empty when it would start). */
   problems: string[];
+  /** What `reckon start` would set up first (see LayeredEnv.notes). */
+  notes: string[];
 }
 
 /** Every variable's value in force and where it comes from, as `reckon config` prints it. */
@@ -35,7 +37,7 @@ export function effectiveConfiguration(layered: LayeredEnv): EffectiveConfigurat
     if (!(err instanceof ConfigError)) throw err;
     problems = err.problems;
   }
-  return { variables, problems };
+  return { variables, problems, notes: layered.notes };
 }
 
 /** Aligned columns: NAME VALUE SOURCE. */
@@ -48,6 +50,7 @@ export function formatEffectiveConfiguration(config: EffectiveConfiguration): st
   const lines = rows.map(([name, value, source]) =>
     `${name!.padEnd(widths[0]!)}  ${value!.padEnd(widths[1]!)}  ${source}`.trimEnd(),
   );
+  for (const note of config.notes) lines.push("", `note: ${note}`);
   if (config.problems.length > 0) lines.push("", new ConfigError(config.problems).message);
   return `${lines.join("\n")}\n`;
 }

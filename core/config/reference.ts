@@ -34,8 +34,9 @@ local stack up and takes the connection settings from \`.reckon/stack.env\`; wit
 generates keys into \`.reckon/keys.env\`. A variable set in the environment always wins over those files.
 
 \`reckon config\` prints the configuration in force, each value with its source (\`env\`, \`.reckon/stack.env\`,
-\`.reckon/keys.env\` or \`default\`), secrets redacted; \`--json\` prints it as JSON, and it exits with status 1,
-listing the problems, when start-up would refuse the configuration.
+\`.reckon/keys.env\` or \`default\`), secrets redacted, and notes a \`.reckon\` file \`reckon start\` would still write;
+\`--json\` prints it as JSON. It exits with status 1, listing every problem, when start-up would refuse the
+configuration.
 
 "Read by" names the roles of \`reckon start\` (\`ingest\`, \`relay\`, \`projectors\`, \`serving\`, \`analytics\`) and
 the commands that use a variable. "Secret": \`yes\` is never shown; \`password part\` is a URL shown without its

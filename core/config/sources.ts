@@ -17,6 +17,8 @@ export interface LayeredEnv {
   values: Record<string, string | undefined>;
   /** The file a value was taken from; names absent here come from the environment or their default. */
   fromFile: Record<string, Source>;
+  /** What `reckon start` would add first (a file it writes), when that is still to come. */
+  notes: string[];
 }
 
 /**
@@ -37,9 +39,22 @@ export function layerSources(
         fromFile[name] = source;
       }
   };
-  if (!storesConfigured(env)) fill(files.stack, ".reckon/stack.env");
-  if (!keysConfigured(env)) fill(files.keys, ".reckon/keys.env");
-  return { values, fromFile };
+  const notes: string[] = [];
+  if (!storesConfigured(env)) {
+    fill(files.stack, ".reckon/stack.env");
+    if (Object.keys(files.stack).length === 0)
+      notes.push(
+        "no store configured and no .reckon/stack.env yet: `reckon start` brings the local stack up and writes it",
+      );
+  }
+  if (!keysConfigured(env)) {
+    fill(files.keys, ".reckon/keys.env");
+    if (Object.keys(files.keys).length === 0)
+      notes.push(
+        "no API key configured and no .reckon/keys.env yet: `reckon start` generates local keys into it",
+      );
+  }
+  return { values, fromFile, notes };
 }
 
 /** Where `name`'s effective value comes from. */
