@@ -65,6 +65,7 @@ const nonEmpty = (v: string | undefined) => (v === undefined || v === "" ? undef
 export function redact(secrecy: Secrecy | undefined, value: string): string {
   if (secrecy === "value") return value === "" ? "" : "<redacted>";
   // Done on the text, not through URL: redis-cluster:// lists are not WHATWG URLs, and a bad URL must still hide.
-  if (secrecy === "url-password") return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, "$1***@");
+  // Up to the last "@": a password with an unencoded "/" or "@" is hidden whole (over-hiding is the safe side).
+  if (secrecy === "url-password") return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:).*@/i, "$1***@");
   return value;
 }

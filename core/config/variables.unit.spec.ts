@@ -161,6 +161,7 @@ describe("redaction", () => {
       "redis-cluster://:***@10.0.0.1:7001,10.0.0.2:7001",
     );
     assert.equal(redact("url-password", "redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    assert.equal(redact("url-password", "postgres://u:pa/ss@wo@rd@db:5432/x"), "postgres://u:***@db:5432/x");
     assert.equal(redact("url-password", "https://user@ch.example:8443"), "https://user@ch.example:8443");
     assert.equal(redact(undefined, "0.0.0.0"), "0.0.0.0");
   });
