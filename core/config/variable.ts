@@ -69,7 +69,8 @@ export const optional = <T>(parser: Parser<T>, meta: VariableMeta): Variable<T |
 
 // Parsers of raw strings. Each message says what was expected.
 
-const parser = <T>(type: string, schema: z.ZodType<T>): Parser<T> => ({ type, schema });
+/** Any zod schema over the raw string, with the type name the reference shows for it. */
+export const parser = <T>(type: string, schema: z.ZodType<T>): Parser<T> => ({ type, schema });
 
 export const text = parser("string", z.string());
 
