@@ -189,4 +189,13 @@ describe("environment reads", () => {
     );
     assert.deepEqual(found, []);
   });
+
+  it("every variable in the table is used by some product file (no entry outlives its code)", () => {
+    const product = repositoryTypeScriptFiles()
+      .filter((f) => !OUT_OF_SCOPE.some((r) => r.test(f)) && f !== "core/config/variables.ts")
+      .map((f) => readFileSync(path.join(REPO_ROOT, f), "utf8"))
+      .join("\n");
+    const unused = Object.keys(VARIABLES).filter((name) => !new RegExp(`\\b${name}\\b`).test(product));
+    assert.deepEqual(unused, []);
+  });
 });
