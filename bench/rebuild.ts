@@ -13,7 +13,8 @@ import type { Queryable } from "../core/postgres/database.ts";
 import { LOG_START } from "../core/contracts/position.ts";
 import { openClickHouse } from "../core/clickhouse/open.ts";
 import { readLogBatch, toLogPosition } from "../ingest/relay/log-reader.ts";
-import { REDIS_PROJECTIONS } from "../projectors/role.ts";
+import { REDIS_PROJECTION_VARIABLES, REDIS_PROJECTIONS } from "../projectors/role.ts";
+import { loadVariables } from "../core/config/env.ts";
 import { deleteKeys, replayProjection } from "../projectors/runtime/replay.ts";
 import { createAnalyticsProjection } from "../projectors/analytics/projection.ts";
 import { machine, printResultAndExit } from "./support.ts";
@@ -54,7 +55,8 @@ export async function runRebuildBench(options: RebuildOptions = {}) {
 
     const replays = [];
     for (const name of ["features", "recommendations"]) {
-      const projection = REDIS_PROJECTIONS[name]!(redis, prefix);
+      const env = loadVariables(REDIS_PROJECTION_VARIABLES, { ...process.env, RECKON_REDIS_PREFIX: prefix });
+      const projection = REDIS_PROJECTIONS[name]!(redis, env);
       const result = await replayProjection({
         db: db.db,
         projection,

@@ -1,6 +1,6 @@
 import type { Router } from "express";
 import type { Kafka } from "kafkajs";
-import { loadEnv, type Env } from "../core/config/env.ts";
+import type { Env } from "../core/config/env.ts";
 import { openDatabase, type Database } from "../core/postgres/database.ts";
 import { migrate } from "../core/postgres/migrate.ts";
 import { createKafka } from "../core/kafka/kafka.ts";
@@ -10,11 +10,6 @@ import type { ClickHouseStore } from "../core/clickhouse/port.ts";
 import { ApiKeys } from "../core/http/auth.ts";
 import { Quotas, quotaSettingsFromEnv } from "../core/http/quotas.ts";
 import { createHttpApp, listen, type ReadinessCheck } from "../core/http/app.ts";
-import {
-  applyLocalClickHouseCredentials,
-  applyLocalKeys,
-  applyLocalStackDefaults,
-} from "../core/runtime/local-env.ts";
 import { logger } from "../core/logger.ts";
 import { buildOpenApiDocument, type OpenApiRegistrar } from "../core/http/openapi.ts";
 import { ROLE_MODULES, type RoleName } from "./roles.ts";
@@ -45,14 +40,6 @@ export interface RoleModule {
   name: RoleName;
   description: string;
   start(resources: Resources, running: ReadonlyMap<RoleName, StartedRole>): Promise<StartedRole>;
-}
-
-/** Reads and validates configuration (bringing the local stack up when no store is configured). */
-export function resolveEnv(): Env {
-  applyLocalStackDefaults();
-  applyLocalKeys();
-  applyLocalClickHouseCredentials();
-  return loadEnv();
 }
 
 export async function openResources(env: Env): Promise<Resources> {

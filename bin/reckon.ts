@@ -1,7 +1,9 @@
 #!/usr/bin/env -S npx tsx
 import { Command, Option } from "commander";
 import path from "node:path";
-import { openResources, resolveEnv, startPlatform, stopOnSignals } from "./platform.ts";
+import { openResources, startPlatform, stopOnSignals } from "./platform.ts";
+import { layeredEnv, resolveEnv, workersSetting } from "../core/config/resolve.ts";
+import { configCommand } from "../core/config/command.ts";
 import { ALL_ROLES, type RoleName } from "./roles.ts";
 import { isPrimary, runWorkers, workersProblem } from "./workers.ts";
 import { migrate } from "../core/postgres/migrate.ts";
@@ -29,17 +31,17 @@ program
   .command("start")
   .description("run every role in one process (HTTP API on PORT)")
   .addOption(new Option("--roles <roles>", "comma-separated subset of roles").default(ALL_ROLES.join(",")))
-  .addOption(
-    new Option("--workers <n>", "processes sharing the HTTP port (serving and ingest only)")
-      .env("RECKON_WORKERS")
-      .default("1"),
+  .option(
+    "--workers <n>",
+    "processes sharing the HTTP port (serving and ingest only; default RECKON_WORKERS or 1)",
   )
-  .action(async (opts: { roles: string; workers: string }) => {
+  .action(async (opts: { roles: string; workers?: string }) => {
     const roles = opts.roles.split(",").map((r) => r.trim()) as RoleName[];
     const unknown = roles.filter((r) => !ALL_ROLES.includes(r));
     if (unknown.length > 0)
       throw new Error(`--roles: unknown role(s) ${unknown.join(", ")}; known: ${ALL_ROLES}`);
-    const workers = Number(opts.workers);
+    // Decided before any worker exists, so before the full configuration is resolved (each worker does that).
+    const workers = opts.workers === undefined ? workersSetting() : Number(opts.workers);
     const problem = workersProblem(roles, workers);
     if (problem) throw new Error(problem);
     if (workers > 1 && isPrimary()) runWorkers(workers);
@@ -177,6 +179,22 @@ model
   .action(async (file: string, opts: { artifactVersion?: string; activate?: boolean }) => {
     const { registerCommand } = await import("../serving/models/commands.ts");
     console.log(JSON.stringify(await registerCommand(resolveEnv(), file, opts)));
+  });
+
+program
+  .command("config")
+  .description(
+    "print the configuration in force: every variable's value and source (env, .reckon file, default), secrets redacted",
+  )
+  .option("--json", "as JSON")
+  .option(
+    "--markdown",
+    "print the configuration reference instead (every variable, generated from the schema)",
+  )
+  .action((opts: { json?: boolean; markdown?: boolean }) => {
+    const { output, exitCode } = configCommand(layeredEnv(), opts);
+    process.stdout.write(output);
+    process.exitCode = exitCode;
   });
 
 program

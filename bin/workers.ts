@@ -1,3 +1,4 @@
+import { loadVariables, type RawEnv } from "../core/config/env.ts";
 import cluster from "node:cluster";
 import { logger } from "../core/logger.ts";
 import type { RoleName } from "./roles.ts";
@@ -20,10 +21,12 @@ export function workersProblem(roles: readonly RoleName[], workers: number): str
   return undefined;
 }
 
-/** This process's worker index (0 in the primary or a single process): jobs that must run once use worker 0. */
-export function workerIndex(env: NodeJS.ProcessEnv = process.env): number {
-  return Number(env.RECKON_WORKER_INDEX ?? 0);
-}
+/**
+ * A process's worker index (RECKON_WORKER_INDEX, which `runWorkers` sets; 0 in the primary or a single process):
+ * jobs that must run once use worker 0.
+ */
+export const workerIndex = (source: RawEnv): number =>
+  loadVariables(["RECKON_WORKER_INDEX"], source).RECKON_WORKER_INDEX;
 
 /**
  * Forks `workers` processes that each run `start()`; they share the listening port (node:cluster hands

@@ -1,8 +1,9 @@
 import { pino } from "pino";
+import { logLevel } from "./config/log-level.ts";
 
 /** Structured JSON logs (pino: fast, the de-facto standard for Node services). */
 export const logger = pino({
-  level: process.env.LOG_LEVEL ?? (process.env.NODE_ENV === "test" ? "warn" : "info"),
+  level: logLevel(),
   base: { service: "reckon" },
 });
 

@@ -1,14 +1,13 @@
 import type { RedisClient } from "../core/redis/redis.ts";
 import type { Resources, RoleModule } from "../bin/platform.ts";
-import { ConfigError } from "../core/config/env.ts";
+import { ConfigError, type Env } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
 import type { Projection } from "./runtime/projection.ts";
-import { DEFAULT_GROUP_PREFIX, ProjectorRuntime } from "./runtime/consumer.ts";
-import { DEFAULT_KEY_PREFIX } from "./runtime/keys.ts";
-import { scriptBudgetMsFromEnv } from "./runtime/script-budget.ts";
+import { ProjectorRuntime } from "./runtime/consumer.ts";
 import type { RedisProjection } from "./runtime/redis-projection.ts";
 import { createFeaturesProjection, FEATURES_PROJECTION } from "./features/projection.ts";
-import { featuresConfigFromEnv } from "./features/config.ts";
+import { FEATURES_VARIABLES, featuresConfig } from "./features/config.ts";
+import { recommendationsConfig } from "./recommendations/ops.ts";
 import { createRecommendationsProjection, RECOMMENDATIONS_PROJECTION } from "./recommendations/projection.ts";
 import { ProjectionStatus, setDefaultProjectionStatus } from "./status/status.ts";
 import { statusRouter } from "./status/router.ts";
@@ -18,30 +17,36 @@ import { postgresRunningExperiments } from "./analytics/experiment-totals.ts";
 /** Builds one projection from the process's shared stores. Other projections (analytics) plug in here. */
 export type ProjectionFactory = (resources: Resources) => Projection | Promise<Projection>;
 
-/** Key prefix of the Redis read models (tests and side-by-side deployments use their own). */
-export const redisKeyPrefix = (env: NodeJS.ProcessEnv = process.env) =>
-  env.RECKON_REDIS_PREFIX || DEFAULT_KEY_PREFIX;
-export const projectorGroupPrefix = (env: NodeJS.ProcessEnv = process.env) =>
-  env.RECKON_PROJECTOR_GROUP_PREFIX || DEFAULT_GROUP_PREFIX;
+/** The variables the Redis projections are built from. */
+export const REDIS_PROJECTION_VARIABLES = [
+  ...FEATURES_VARIABLES,
+  "RECKON_REDIS_PREFIX",
+  "RECKON_REDIS_SCRIPT_BUDGET_MS",
+] as const;
+export type RedisProjectionEnv = Pick<Env, (typeof REDIS_PROJECTION_VARIABLES)[number]>;
 
 /** The Redis projections by name: what the role runs and what `reckon replay --projection` can rebuild. */
 export const REDIS_PROJECTIONS: Readonly<
-  Record<string, (redis: RedisClient, prefix: string) => RedisProjection>
+  Record<string, (redis: RedisClient, env: RedisProjectionEnv) => RedisProjection>
 > = {
-  [FEATURES_PROJECTION]: (redis, prefix) =>
+  [FEATURES_PROJECTION]: (redis, env) =>
     createFeaturesProjection(redis, {
-      prefix,
-      config: featuresConfigFromEnv(),
-      scriptBudgetMs: scriptBudgetMsFromEnv(),
+      prefix: env.RECKON_REDIS_PREFIX,
+      config: featuresConfig(env),
+      scriptBudgetMs: env.RECKON_REDIS_SCRIPT_BUDGET_MS,
     }),
-  [RECOMMENDATIONS_PROJECTION]: (redis, prefix) =>
-    createRecommendationsProjection(redis, { prefix, scriptBudgetMs: scriptBudgetMsFromEnv() }),
+  [RECOMMENDATIONS_PROJECTION]: (redis, env) =>
+    createRecommendationsProjection(redis, {
+      prefix: env.RECKON_REDIS_PREFIX,
+      config: recommendationsConfig(env),
+      scriptBudgetMs: env.RECKON_REDIS_SCRIPT_BUDGET_MS,
+    }),
 };
 
 export const REDIS_PROJECTION_FACTORIES: Readonly<Record<string, ProjectionFactory>> = Object.fromEntries(
   Object.entries(REDIS_PROJECTIONS).map(([name, create]) => [
     name,
-    (resources: Resources) => create(resources.redisClient(), redisKeyPrefix()),
+    (resources: Resources) => create(resources.redisClient(), resources.env),
   ]),
 );
 
@@ -76,7 +81,7 @@ export function createProjectorsRole(
       const { env, db, kafka, keys } = resources;
       const selected = selectProjections(factories, env.RECKON_PROJECTIONS);
       const projections = await Promise.all(selected.map((f) => f(resources)));
-      const groupPrefix = projectorGroupPrefix();
+      const groupPrefix = env.RECKON_PROJECTOR_GROUP_PREFIX;
       const runtime = new ProjectorRuntime({
         kafka,
         topic: env.KAFKA_EVENTS_TOPIC,
@@ -84,6 +89,7 @@ export function createProjectorsRole(
         partitions: env.KAFKA_PARTITIONS,
         projections,
         groupPrefix,
+        isolateAfter: env.RECKON_PROJECTOR_ISOLATE_AFTER,
       });
       await runtime.start();
       const status = new ProjectionStatus({

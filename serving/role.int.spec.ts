@@ -1,4 +1,4 @@
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadEnv } from "../core/config/env.ts";
 import { createTestDatabase, stackEnv, uniqueName } from "../core/testing/stack.ts";
@@ -16,28 +16,15 @@ import { deleteMatching } from "./ranking/testing.ts";
 const answers = new Map<string, unknown>();
 /** The same catalog change times on both backends (the `catalog` source lists the latest changed first). */
 const CATALOG_CHANGED_FROM = Date.now() - 60_000;
-const saved = {
-  prefix: process.env.RECKON_REDIS_PREFIX,
-  interval: process.env.RECKON_TRAIN_INTERVAL_MINUTES,
-};
-
-after(() => {
-  for (const [name, value] of [
-    ["RECKON_REDIS_PREFIX", saved.prefix],
-    ["RECKON_TRAIN_INTERVAL_MINUTES", saved.interval],
-  ] as const)
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-});
 
 for (const backend of REDIS_BACKENDS)
   test(`${backend.name}: the serving role starts on REDIS_URL=${backend.name === "single Redis" ? "redis://" : "redis-cluster://"}… and serves the active artifact`, async () => {
     const tdb = await createTestDatabase();
     const prefix = uniqueName("rkrole");
     const store = backend.open();
-    process.env.RECKON_REDIS_PREFIX = prefix;
-    process.env.RECKON_TRAIN_INTERVAL_MINUTES = "0"; // no periodic retrain inside a test
     const env = loadEnv({
+      RECKON_REDIS_PREFIX: prefix,
+      RECKON_TRAIN_INTERVAL_MINUTES: "0", // no periodic retrain inside a test
       DATABASE_URL: tdb.url,
       KAFKA_BROKERS: stackEnv().KAFKA_BROKERS.join(","),
       REDIS_URL: backend.url(),

@@ -1,20 +1,19 @@
 import { ExperimentVariants } from "./experiments/variants.ts";
 import type { RoleModule } from "../bin/platform.ts";
 import { FeaturesReader } from "../projectors/features/read.ts";
-import { featuresConfigFromEnv } from "../projectors/features/config.ts";
+import { featuresConfig } from "../projectors/features/config.ts";
 import { RecommendationsReader } from "../projectors/recommendations/read.ts";
-import { REDIS_PROJECTIONS, projectorGroupPrefix, redisKeyPrefix } from "../projectors/role.ts";
+import { REDIS_PROJECTIONS } from "../projectors/role.ts";
 import { ProjectionStatus } from "../projectors/status/status.ts";
 import { ArtifactReader } from "./models/artifact-store.ts";
 import { ModelHolder } from "./models/model-holder.ts";
-import { servingConfigFromEnv } from "./ranking/config.ts";
+import { servingConfig } from "./ranking/config.ts";
 import { RedisReadModel } from "./ranking/redis-read-model.ts";
 import { servingRouter } from "./http/router.ts";
 import { startRetrainSchedule, type RetrainMetrics } from "./models/retrain-schedule.ts";
 import { trainAndRegister } from "./models/train.ts";
 import { activateModel } from "./models/registry.ts";
 import { registerServingOpenApi } from "./http/openapi.ts";
-import { workerIndex } from "../bin/workers.ts";
 
 /** The serving role: the read API over the Redis read models, ranked by the active registry model. */
 export const servingRole: RoleModule = {
@@ -24,9 +23,9 @@ export const servingRole: RoleModule = {
     const { env, db, kafka, keys } = resources;
     // A single node or a Redis Cluster: every read and write below names one key (or one slot) per command.
     const redis = resources.redisClient();
-    const prefix = redisKeyPrefix();
-    const config = servingConfigFromEnv();
-    const features = new FeaturesReader(redis, prefix, featuresConfigFromEnv());
+    const prefix = env.RECKON_REDIS_PREFIX;
+    const config = servingConfig(env);
+    const features = new FeaturesReader(redis, prefix, featuresConfig(env));
     const readModel = new RedisReadModel({
       features,
       recommendations: new RecommendationsReader(redis, prefix),
@@ -35,28 +34,34 @@ export const servingRole: RoleModule = {
       catalogCacheMs: config.catalogCacheMs,
       userListCacheEntries: config.userListCacheEntries,
     });
-    const models = new ModelHolder({ db, pollMs: Number(process.env.RECKON_MODEL_POLL_MS ?? 2000) });
+    const models = new ModelHolder({ db, pollMs: env.RECKON_MODEL_POLL_MS });
     await models.start();
     // Its own status reader (the projectors may run in another process): applied positions live in Redis.
-    const projections = Object.values(REDIS_PROJECTIONS).map((create) => create(redis, prefix));
+    const projections = Object.values(REDIS_PROJECTIONS).map((create) => create(redis, env));
     const status = new ProjectionStatus({
       db,
       kafka,
       topic: env.KAFKA_EVENTS_TOPIC,
       projections,
-      groupPrefix: projectorGroupPrefix(),
+      groupPrefix: env.RECKON_PROJECTOR_GROUP_PREFIX,
     });
     const names = projections.map((p) => p.name);
     // The batch artifact and the ranker are recomputed from the log periodically (RECKON_TRAIN_INTERVAL_MINUTES,
     // 0 = only on demand with `reckon train`); a new ranker is activated only when it evaluates better.
     // With several serving workers (`--workers`), only worker 0 retrains: the others read what it publishes.
-    const intervalMinutes = workerIndex() === 0 ? Number(process.env.RECKON_TRAIN_INTERVAL_MINUTES ?? 60) : 0;
+    const intervalMinutes = env.RECKON_WORKER_INDEX === 0 ? env.RECKON_TRAIN_INTERVAL_MINUTES : 0;
     const stopRetraining =
       intervalMinutes > 0
         ? startRetrainSchedule({
             intervalMs: intervalMinutes * 60_000,
             train: async () => {
-              const report = await trainAndRegister({ db, redis, prefix, activate: false });
+              const report = await trainAndRegister({
+                db,
+                redis,
+                prefix,
+                activate: false,
+                historySeeds: config.historySeeds,
+              });
               // trainAndRegister's report carries `new` and `active` evaluations (see train.ts).
               return { version: report.version, metrics: report.metrics as unknown as RetrainMetrics };
             },

@@ -1,130 +1,19 @@
 import { z } from "zod";
+import type { Secrecy, Variable } from "./variable.ts";
+import { VARIABLES, type VariableName } from "./variables.ts";
 
 /**
- * Every setting Reckon reads from the environment, validated once at start.
- * A bad value stops start-up with a message naming the variable, the expectation and what was received.
+ * Parsing the environment against the one table of variables (variables.ts), once, at start. A bad value stops
+ * start-up with a message per bad variable, all at once, naming the variable, the expectation and what was
+ * received (secrets redacted).
  */
-const keyList = z
-  .string()
-  .transform((s) =>
-    s
-      .split(",")
-      .map((k) => k.trim())
-      .filter((k) => k.length > 0),
-  )
-  .pipe(z.array(z.string().min(16, "each API key must be at least 16 characters")));
+type ValueOf<V> = V extends Variable<infer T> ? T : never;
 
-const brokerList = z
-  .string()
-  .transform((s) =>
-    s
-      .replace(/^kafka:\/\//, "")
-      .split(",")
-      .map((b) => b.trim())
-      .filter((b) => b.length > 0),
-  )
-  .pipe(
-    z
-      .array(z.string().regex(/^[^:\s]+:\d{1,5}$/, "each broker must be host:port"))
-      .min(1, "at least one broker"),
-  );
+/** The typed configuration every role and command receives. */
+export type Env = { [K in VariableName]: ValueOf<(typeof VARIABLES)[K]> };
 
-const urlWithScheme = (schemes: string[]) =>
-  z
-    .string()
-    .refine((s) => schemes.some((p) => s.startsWith(p)), `must start with ${schemes.join(" or ")}`)
-    .refine((s) => URL.canParse(s), "must be a valid URL");
-
-export const EnvSchema = z.object({
-  DATABASE_URL: urlWithScheme(["postgres://", "postgresql://"]),
-  KAFKA_BROKERS: brokerList,
-  REDIS_URL: z
-    .string()
-    .refine(
-      (s) => ["redis://", "rediss://", "redis-cluster://"].some((p) => s.startsWith(p)),
-      "must start with redis://, rediss:// or redis-cluster://",
-    )
-    // redis-cluster://host:port,host:port is not a WHATWG URL; core/redis/redis.ts parses it.
-    .refine(
-      (s) =>
-        s.startsWith("redis-cluster://")
-          ? /^redis-cluster:\/\/([^@/]*@)?[^,/]+(,[^,/]+)*\/?$/.test(s)
-          : URL.canParse(s),
-      "must be a valid URL (a cluster: redis-cluster://host:port,host:port)",
-    )
-    .optional(),
-  CLICKHOUSE_URL: urlWithScheme(["http://", "https://", "chdb://"]).optional(),
-  CLICKHOUSE_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8123),
-  /** Address the ClickHouse-compatible endpoint (in-process engine only) binds; loopback unless set. */
-  CLICKHOUSE_HTTP_HOST: z.string().min(1).default("127.0.0.1"),
-  /** The analyst user of that endpoint. */
-  CLICKHOUSE_HTTP_USER: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 letters, digits, _ . or -")
-    .default("analyst"),
-  /** Its password; a local install generates one into .reckon/keys.env. Without one the endpoint is not served. */
-  CLICKHOUSE_HTTP_PASSWORD: z.string().min(16, "must be at least 16 characters").optional(),
-  /** Web origins whose browser requests the endpoint serves (comma-separated); default none. */
-  CLICKHOUSE_HTTP_ALLOWED_ORIGINS: z
-    .string()
-    .transform((s) =>
-      s
-        .split(",")
-        .map((o) => o.trim())
-        .filter((o) => o.length > 0),
-    )
-    .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, "each origin must be scheme://host[:port]")))
-    .default([]),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().default("0.0.0.0"),
-  RECKON_WRITE_KEYS: keyList.default([]),
-  RECKON_READ_KEYS: keyList.default([]),
-  RECKON_ADMIN_KEYS: keyList.default([]),
-  KAFKA_EVENTS_TOPIC: z.string().default("reckon.events.v1"),
-  KAFKA_DLQ_TOPIC: z.string().default("reckon.events.dlq.v1"),
-  KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(3),
-  /** How far in the past (hours) a non-backfill event timestamp may be. */
-  RECKON_MAX_EVENT_AGE_HOURS: z.coerce.number().positive().default(72),
-  /** How far in the future (seconds) a client clock may be ahead. */
-  RECKON_MAX_CLOCK_SKEW_SECONDS: z.coerce.number().positive().default(300),
-  /** The least time between two analytics writes to ClickHouse (their partition batches are combined meanwhile). */
-  RECKON_ANALYTICS_WRITE_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(200),
-  // Quotas, per API key and per process (N workers or replicas each allow the rate: N times it in total).
-  // 0 is no limit. The defaults stay far above what one client of the benchmarks sends (serving ≈ 2,000
-  // req/s over two workers, ingest ≈ 12,000 events/s) and only stop runaway clients.
-  /** Requests per second per key to routes needing the read scope. */
-  RECKON_READ_REQUESTS_PER_SECOND: z.coerce.number().int().min(0).default(10_000),
-  /** Requests per second per key to routes needing the write scope. */
-  RECKON_WRITE_REQUESTS_PER_SECOND: z.coerce.number().int().min(0).default(5_000),
-  /** Requests per second per key to routes needing the admin scope. */
-  RECKON_ADMIN_REQUESTS_PER_SECOND: z.coerce.number().int().min(0).default(200),
-  /** Events per second per key on POST /v1/events (a batch of 500 costs 500); at least one full batch. */
-  RECKON_EVENTS_PER_SECOND: z.coerce
-    .number()
-    .int()
-    .refine((n) => n === 0 || n >= 1000, "must be 0 (no limit) or at least 1000 (the largest batch)")
-    .default(50_000),
-  /** Wrong API keys one source address may present per window; then it gets 429 before any key comparison. */
-  RECKON_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(30),
-  RECKON_AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
-  /**
-   * The projections the projectors role runs in this process (default: all). Each projection is its own
-   * consumer group, so several processes can share the work (e.g. the Redis ones here, analytics elsewhere).
-   * Names are checked by the projectors role, which knows them.
-   */
-  RECKON_PROJECTIONS: z
-    .string()
-    .transform((s) =>
-      s
-        .split(",")
-        .map((p) => p.trim())
-        .filter((p) => p.length > 0),
-    )
-    .pipe(z.array(z.string()).min(1, "at least one projection name"))
-    .optional(),
-});
-
-export type Env = z.infer<typeof EnvSchema>;
+/** Raw values as the environment holds them (process.env, a .reckon file, a test's literal). */
+export type RawEnv = Readonly<Record<string, string | undefined>>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -133,23 +22,50 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the environment; throws ConfigError listing every bad variable at once. */
-export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
-  const parsed = EnvSchema.safeParse(cleaned, { reportInput: true });
-  if (parsed.success) return parsed.data;
-  throw new ConfigError(
-    parsed.error.issues.map((issue) => {
-      // The variable, not the array index inside it: the message names what the operator sets.
-      const name = String(issue.path[0]);
-      const received = cleaned[name];
-      return received === undefined
-        ? `${name} is required: ${issue.message}`
-        : `${name}: ${issue.message} (received ${JSON.stringify(redactIfKey(name, received))})`;
-    }),
-  );
+export const VARIABLE_NAMES = Object.keys(VARIABLES) as VariableName[];
+
+/** Parses every variable; throws ConfigError listing every bad variable at once. */
+export function loadEnv(source: RawEnv = process.env): Env {
+  return loadVariables(VARIABLE_NAMES, source) as Env;
 }
 
-function redactIfKey(name: string, value: string): string {
-  return name.endsWith("_KEYS") || name.endsWith("_PASSWORD") ? "<redacted>" : value;
+/**
+ * Parses only `names` (for a module's own tunables, e.g. in tests: `servingConfigFromEnv({})`). Empty values
+ * count as unset; an unset variable takes its default, written as an operator would set it and parsed alike.
+ */
+export function loadVariables<K extends VariableName>(names: readonly K[], source: RawEnv): Pick<Env, K> {
+  const input: Record<string, string> = {};
+  for (const name of names) {
+    const value = nonEmpty(source[name]) ?? (VARIABLES[name] as Variable<unknown>).default;
+    if (value !== undefined) input[name] = value;
+  }
+  const schema = z.object(
+    Object.fromEntries(names.map((n) => [n, (VARIABLES[n] as Variable<unknown>).schema])),
+  );
+  const parsed = schema.safeParse(input, { reportInput: true });
+  if (parsed.success) return parsed.data as Pick<Env, K>;
+  const problems = parsed.error.issues.map((issue) => {
+    // The variable, not the array index inside it: the message names what the operator sets.
+    const name = String(issue.path[0]) as VariableName;
+    const received = input[name];
+    return received === undefined
+      ? `${name} is required: ${issue.message}`
+      : `${name}: ${issue.message} (received ${JSON.stringify(redact(VARIABLES[name].secret, received))})`;
+  });
+  throw new ConfigError([...new Set(problems)]);
+}
+
+/** The defaults of `names` (none of them may be required). */
+export const defaultsOf = <K extends VariableName>(names: readonly K[]): Pick<Env, K> =>
+  loadVariables(names, {});
+
+const nonEmpty = (v: string | undefined) => (v === undefined || v === "" ? undefined : v);
+
+/** What may be shown of a value: all of it, none (`<redacted>`), or a URL without its password. */
+export function redact(secrecy: Secrecy | undefined, value: string): string {
+  if (secrecy === "value") return value === "" ? "" : "<redacted>";
+  // Done on the text, not through URL: redis-cluster:// lists are not WHATWG URLs, and a bad URL must still hide.
+  // Up to the last "@": a password with an unencoded "/" or "@" is hidden whole (over-hiding is the safe side).
+  if (secrecy === "url-password") return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:).*@/i, "$1***@");
+  return value;
 }

@@ -10,8 +10,6 @@ export const STATE_DIR = path.join(REPO_ROOT, ".reckon");
 const STACK_ENV = path.join(STATE_DIR, "stack.env");
 const KEYS_ENV = path.join(STATE_DIR, "keys.env");
 
-const STORE_VARIABLES = ["DATABASE_URL", "KAFKA_BROKERS", "REDIS_URL"] as const;
-
 /** KEY=VALUE lines (comments and blanks ignored), as `stack.sh` writes them. */
 export function parseEnvFile(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -22,59 +20,55 @@ export function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
-/**
- * With no store configured in the environment, brings the local stack up (idempotent, quick when already up)
- * and uses the connection settings it wrote. Values already in the environment always win.
- */
-export function applyLocalStackDefaults(env: NodeJS.ProcessEnv = process.env): void {
-  const configured = STORE_VARIABLES.some((v) => env[v]);
-  if (!configured) {
-    logger.info("no store configured: bringing the local stack up (npm run stack:up)");
-    execFileSync("bash", [path.join(REPO_ROOT, "deploy/local-stack/stack.sh"), "up"], { stdio: "inherit" });
-  }
-  if (!configured && existsSync(STACK_ENV)) {
-    for (const [k, v] of Object.entries(parseEnvFile(readFileSync(STACK_ENV, "utf8")))) env[k] ??= v;
-  }
+/** The settings a local install keeps under .reckon/ (each empty when its file is missing). */
+export interface LocalFiles {
+  /** Connection settings of the local stack, written by `stack.sh up`. */
+  stack: Record<string, string>;
+  /** Generated API keys (see ensureLocalKeysFile). */
+  keys: Record<string, string>;
+}
+
+export function readLocalFiles(): LocalFiles {
+  const read = (file: string) => (existsSync(file) ? parseEnvFile(readFileSync(file, "utf8")) : {});
+  return { stack: read(STACK_ENV), keys: read(KEYS_ENV) };
+}
+
+/** Brings the local stack up (idempotent, quick when already up); it writes .reckon/stack.env. */
+export function bringLocalStackUp(): void {
+  logger.info("no store configured: bringing the local stack up (npm run stack:up)");
+  execFileSync("bash", [path.join(REPO_ROOT, "deploy/local-stack/stack.sh"), "up"], { stdio: "inherit" });
 }
 
 /**
- * With no API key configured, a local install gets generated keys (kept in .reckon/keys.env and printed once),
- * rather than running open or refusing to start.
+ * Generates local API keys into .reckon/keys.env unless it exists, so that a local install without configured
+ * keys neither runs open nor refuses to start; the file is where the operator finds them.
  */
-export function applyLocalKeys(env: NodeJS.ProcessEnv = process.env): void {
-  if (env.RECKON_WRITE_KEYS || env.RECKON_READ_KEYS || env.RECKON_ADMIN_KEYS) return;
-  if (!existsSync(KEYS_ENV)) {
-    mkdirSync(STATE_DIR, { recursive: true });
-    const key = (kind: string) => `rk_${kind}_${randomBytes(18).toString("base64url")}`;
-    writeFileSync(
-      KEYS_ENV,
-      `RECKON_WRITE_KEYS=${key("write")}\nRECKON_READ_KEYS=${key("read")}\nRECKON_ADMIN_KEYS=${key("admin")}\n`,
-      { mode: 0o600 },
-    );
-    logger.warn({ file: KEYS_ENV }, "no API keys configured: generated local keys; see the file for them");
-  }
-  for (const [k, v] of Object.entries(parseEnvFile(readFileSync(KEYS_ENV, "utf8")))) env[k] ??= v;
+export function ensureLocalKeysFile(): void {
+  if (existsSync(KEYS_ENV)) return;
+  mkdirSync(STATE_DIR, { recursive: true });
+  const key = (kind: string) => `rk_${kind}_${randomBytes(18).toString("base64url")}`;
+  writeFileSync(
+    KEYS_ENV,
+    `RECKON_WRITE_KEYS=${key("write")}\nRECKON_READ_KEYS=${key("read")}\nRECKON_ADMIN_KEYS=${key("admin")}\n`,
+    { mode: 0o600 },
+  );
+  logger.warn({ file: KEYS_ENV }, "no API keys configured: generated local keys; see the file for them");
 }
 
 /**
- * With no password configured for the ClickHouse-compatible endpoint, a local install gets a generated one,
- * kept beside the API keys in .reckon/keys.env, so the endpoint never runs without credentials.
+ * A password for the ClickHouse-compatible endpoint of a local install that configures none, generated once
+ * into .reckon/keys.env beside the API keys, so the endpoint never runs without credentials. The caller decides
+ * when one is needed (core/config/resolve.ts); the configuration then reads it from the file.
  */
-export function applyLocalClickHouseCredentials(
-  env: NodeJS.ProcessEnv = process.env,
-  keysFile = KEYS_ENV,
-): void {
-  if (env.CLICKHOUSE_HTTP_PASSWORD) return;
+export function ensureLocalClickHousePassword(keysFile = KEYS_ENV): void {
   const stored = existsSync(keysFile) ? parseEnvFile(readFileSync(keysFile, "utf8")) : {};
-  if (!stored.CLICKHOUSE_HTTP_PASSWORD) {
-    mkdirSync(path.dirname(keysFile), { recursive: true });
-    appendFileSync(keysFile, `CLICKHOUSE_HTTP_PASSWORD=ch_${randomBytes(24).toString("base64url")}\n`, {
-      mode: 0o600,
-    });
-    logger.warn(
-      { file: keysFile },
-      "no ClickHouse endpoint password configured: generated a local one; see the file for it",
-    );
-  }
-  env.CLICKHOUSE_HTTP_PASSWORD = parseEnvFile(readFileSync(keysFile, "utf8")).CLICKHOUSE_HTTP_PASSWORD;
+  if (stored.CLICKHOUSE_HTTP_PASSWORD) return;
+  mkdirSync(path.dirname(keysFile), { recursive: true });
+  appendFileSync(keysFile, `CLICKHOUSE_HTTP_PASSWORD=ch_${randomBytes(24).toString("base64url")}\n`, {
+    mode: 0o600,
+  });
+  logger.warn(
+    { file: keysFile },
+    "no ClickHouse endpoint password configured: generated a local one; see the file for it",
+  );
 }

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { applyLocalClickHouseCredentials } from "./local-env.ts";
+import { layerSources } from "../config/sources.ts";
+import { ensureLocalClickHousePassword } from "./local-env.ts";
 
 describe("local ClickHouse endpoint credentials", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "reckon-local-env-"));
@@ -12,25 +13,36 @@ describe("local ClickHouse endpoint credentials", () => {
   it("generates a password once into the keys file, beside the API keys, and reuses it", () => {
     const keysFile = path.join(dir, "keys.env");
     writeFileSync(keysFile, "RECKON_WRITE_KEYS=rk_write_0123456789abcdef\n", { mode: 0o600 });
-    const first: NodeJS.ProcessEnv = {};
-    applyLocalClickHouseCredentials(first, keysFile);
-    assert.match(first.CLICKHOUSE_HTTP_PASSWORD ?? "", /^ch_[A-Za-z0-9_-]{32}$/);
-    const second: NodeJS.ProcessEnv = {};
-    applyLocalClickHouseCredentials(second, keysFile);
-    assert.equal(second.CLICKHOUSE_HTTP_PASSWORD, first.CLICKHOUSE_HTTP_PASSWORD);
-    const text = readFileSync(keysFile, "utf8");
-    assert.equal(
-      text.startsWith("RECKON_WRITE_KEYS=rk_write_0123456789abcdef\nCLICKHOUSE_HTTP_PASSWORD=ch_"),
-      true,
+    ensureLocalClickHousePassword(keysFile);
+    const first = readFileSync(keysFile, "utf8");
+    ensureLocalClickHousePassword(keysFile);
+    assert.equal(readFileSync(keysFile, "utf8"), first);
+    assert.match(
+      first,
+      /^RECKON_WRITE_KEYS=rk_write_0123456789abcdef\nCLICKHOUSE_HTTP_PASSWORD=ch_[A-Za-z0-9_-]{32}\n$/,
     );
     assert.equal(statSync(keysFile).mode & 0o777, 0o600);
   });
 
-  it("leaves a configured password alone and writes nothing", () => {
-    const keysFile = path.join(dir, "absent.env");
-    const env: NodeJS.ProcessEnv = { CLICKHOUSE_HTTP_PASSWORD: "configured-password-1" };
-    applyLocalClickHouseCredentials(env, keysFile);
-    assert.equal(env.CLICKHOUSE_HTTP_PASSWORD, "configured-password-1");
-    assert.throws(() => statSync(keysFile), /ENOENT/);
+  const files = { stack: {}, keys: { CLICKHOUSE_HTTP_PASSWORD: "ch_generated_password_0000" } };
+
+  it("uses the generated password with the in-process engine, also beside configured API keys", () => {
+    const layered = layerSources({ RECKON_READ_KEYS: "configured-read-key-0001" }, files);
+    assert.equal(layered.values.CLICKHOUSE_HTTP_PASSWORD, "ch_generated_password_0000");
+    assert.equal(layered.fromFile.CLICKHOUSE_HTTP_PASSWORD, ".reckon/keys.env");
+  });
+
+  it("leaves a configured password alone", () => {
+    const layered = layerSources({ CLICKHOUSE_HTTP_PASSWORD: "configured-password-1" }, files);
+    assert.equal(layered.values.CLICKHOUSE_HTTP_PASSWORD, "configured-password-1");
+    assert.equal(layered.fromFile.CLICKHOUSE_HTTP_PASSWORD, undefined);
+  });
+
+  it("takes no generated password for a ClickHouse server, which serves no endpoint of Reckon's", () => {
+    const layered = layerSources(
+      { CLICKHOUSE_URL: "http://clickhouse:8123", RECKON_READ_KEYS: "k".repeat(16) },
+      files,
+    );
+    assert.equal(layered.values.CLICKHOUSE_HTTP_PASSWORD, undefined);
   });
 });

@@ -1,6 +1,7 @@
+import { defaultsOf, type Env } from "../../core/config/env.ts";
 import type { HalfLife } from "../runtime/decay.ts";
 
-/** Tunables of the features projection; every one can be set from the environment. */
+/** Tunables of the features projection; each comes from an environment variable (FEATURES_VARIABLES). */
 export interface FeaturesConfig {
   /** Interactions kept per user (most recent by event time). */
   recentCap: number;
@@ -15,25 +16,26 @@ export interface FeaturesConfig {
 
 const HOUR = 3_600_000;
 
-export function featuresConfigFromEnv(env: NodeJS.ProcessEnv = process.env): FeaturesConfig {
-  const num = (name: string, fallback: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") return fallback;
-    const v = Number(raw);
-    if (!Number.isFinite(v) || v <= 0)
-      throw new Error(`${name}: must be a positive number (received "${raw}")`);
-    return v;
-  };
+/** The environment variables the features tunables come from (core/config/variables.ts). */
+export const FEATURES_VARIABLES = [
+  "RECKON_RECENT_CAP",
+  "RECKON_USER_TTL_DAYS",
+  "RECKON_POPULARITY_SHORT_HALF_LIFE_HOURS",
+  "RECKON_POPULARITY_LONG_HALF_LIFE_HOURS",
+  "RECKON_AFFINITY_HALF_LIFE_HOURS",
+] as const;
+
+export function featuresConfig(env: Pick<Env, (typeof FEATURES_VARIABLES)[number]>): FeaturesConfig {
   return {
     // The recent list is also the consumed-items record serving filters on: a small cap lets heavy users see
     // what they already consumed (measured through the API on MovieLens: nDCG@10 0.147 at 100 vs 0.317 at 1000).
-    recentCap: Math.round(num("RECKON_RECENT_CAP", 1000)),
-    userTtlMs: num("RECKON_USER_TTL_DAYS", 30) * 24 * HOUR,
-    popularityShort: { name: "s", ms: num("RECKON_POPULARITY_SHORT_HALF_LIFE_HOURS", 6) * HOUR },
-    popularityLong: { name: "l", ms: num("RECKON_POPULARITY_LONG_HALF_LIFE_HOURS", 168) * HOUR },
-    affinity: { name: "a", ms: num("RECKON_AFFINITY_HALF_LIFE_HOURS", 168) * HOUR },
+    recentCap: Math.round(env.RECKON_RECENT_CAP),
+    userTtlMs: env.RECKON_USER_TTL_DAYS * 24 * HOUR,
+    popularityShort: { name: "s", ms: env.RECKON_POPULARITY_SHORT_HALF_LIFE_HOURS * HOUR },
+    popularityLong: { name: "l", ms: env.RECKON_POPULARITY_LONG_HALF_LIFE_HOURS * HOUR },
+    affinity: { name: "a", ms: env.RECKON_AFFINITY_HALF_LIFE_HOURS * HOUR },
     typeWeights: { view: 1, click: 2, add_to_cart: 3, purchase: 5, rating: 1 },
   };
 }
 
-export const DEFAULT_FEATURES_CONFIG: FeaturesConfig = featuresConfigFromEnv({});
+export const DEFAULT_FEATURES_CONFIG: FeaturesConfig = featuresConfig(defaultsOf(FEATURES_VARIABLES));

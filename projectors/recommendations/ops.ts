@@ -1,3 +1,4 @@
+import { defaultsOf, type Env } from "../../core/config/env.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import { itemTag, userTag } from "../runtime/keys.ts";
 import type { OpsDecision } from "../runtime/redis-projection.ts";
@@ -10,11 +11,16 @@ export interface RecommendationsConfig {
   userTtlMs: number;
 }
 
-export const DEFAULT_RECOMMENDATIONS_CONFIG: RecommendationsConfig = {
+/** The tunables, with user keys expiring when the features projection's do (RECKON_USER_TTL_DAYS). */
+export const recommendationsConfig = (env: Pick<Env, "RECKON_USER_TTL_DAYS">): RecommendationsConfig => ({
   historyCap: 20,
   neighbourCap: 100,
-  userTtlMs: Number(process.env.RECKON_USER_TTL_DAYS ?? 30) * 86_400_000,
-};
+  userTtlMs: env.RECKON_USER_TTL_DAYS * 86_400_000,
+});
+
+export const DEFAULT_RECOMMENDATIONS_CONFIG: RecommendationsConfig = recommendationsConfig(
+  defaultsOf(["RECKON_USER_TTL_DAYS"]),
+);
 
 /** Relative key names of the recommendations projection (prefixed with `<prefix>:r:v<N>:`). */
 export const recommendationKeys = {

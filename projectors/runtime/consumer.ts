@@ -1,3 +1,4 @@
+import { defaultsOf } from "../../core/config/env.ts";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
 import { createIdempotentProducer, ensureTopics } from "../../core/kafka/kafka.ts";
 import { logger } from "../../core/logger.ts";
@@ -13,7 +14,9 @@ import {
   projectorStoreUnhealthy,
 } from "./metrics.ts";
 
-export const DEFAULT_GROUP_PREFIX = "reckon.projector.";
+export const DEFAULT_GROUP_PREFIX = defaultsOf([
+  "RECKON_PROJECTOR_GROUP_PREFIX",
+]).RECKON_PROJECTOR_GROUP_PREFIX;
 
 export interface ProjectorRuntimeOptions {
   kafka: Kafka;
@@ -28,18 +31,15 @@ export interface ProjectorRuntimeOptions {
   maxBatch?: number;
   /**
    * Failed attempts of a batch before the projection's store is asked whether it is healthy (and, if it is, the
-   * batch is bisected), and of a single message before it is dead-lettered. Default
-   * `RECKON_PROJECTOR_ISOLATE_AFTER` or 3.
+   * batch is bisected), and of a single message before it is dead-lettered (default 3; the role passes
+   * RECKON_PROJECTOR_ISOLATE_AFTER).
    */
   isolateAfter?: number;
   /** A health check not answered within this is an unhealthy store (default 2000 ms). */
   healthTimeoutMs?: number;
 }
 
-const defaultIsolateAfter = () => {
-  const n = Number(process.env.RECKON_PROJECTOR_ISOLATE_AFTER);
-  return Number.isInteger(n) && n >= 1 ? n : 3;
-};
+const DEFAULT_ISOLATE_AFTER = defaultsOf(["RECKON_PROJECTOR_ISOLATE_AFTER"]).RECKON_PROJECTOR_ISOLATE_AFTER;
 
 /** The consumer group a projection's consumer joins. */
 export const consumerGroup = (projection: string, prefix = DEFAULT_GROUP_PREFIX) => `${prefix}${projection}`;
@@ -190,7 +190,7 @@ export class ProjectorRuntime {
     const healthTimeoutMs = this.options.healthTimeoutMs ?? 2000;
     const healthy = projection.healthy?.bind(projection);
     return applyGuarded(indexed, {
-      isolateAfter: this.options.isolateAfter ?? defaultIsolateAfter(),
+      isolateAfter: this.options.isolateAfter ?? DEFAULT_ISOLATE_AFTER,
       apply: async (part) => {
         const end = projectorBatchSeconds.startTimer({ projector });
         const outcomes = await projection.apply({

@@ -1,3 +1,4 @@
+import { defaultsOf } from "../../core/config/env.ts";
 import { keySlot, slotTag } from "../../core/redis/slots.ts";
 
 /**
@@ -11,7 +12,8 @@ import { keySlot, slotTag } from "../../core/redis/slots.ts";
  * relative (`{u:42}:recent`) by the projections; the batch script prepends the version base.
  */
 
-export const DEFAULT_KEY_PREFIX = "rk";
+/** RECKON_REDIS_PREFIX's default. */
+export const DEFAULT_KEY_PREFIX = defaultsOf(["RECKON_REDIS_PREFIX"]).RECKON_REDIS_PREFIX;
 
 export const userTag = (userId: string) => `{u:${userId}}`;
 export const itemTag = (itemId: string) => `{i:${itemId}}`;

@@ -3,7 +3,7 @@ import { openDatabase } from "../../core/postgres/database.ts";
 import { migrate } from "../../core/postgres/migrate.ts";
 import { openRedisClient } from "../../core/redis/redis.ts";
 import { parsePositionToken, POSITION_TOKEN_RULE } from "../../core/contracts/position.ts";
-import { REDIS_PROJECTIONS, redisKeyPrefix } from "../role.ts";
+import { REDIS_PROJECTIONS } from "../role.ts";
 import { openClickHouse } from "../../core/clickhouse/open.ts";
 import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import { logger } from "../../core/logger.ts";
@@ -51,7 +51,7 @@ export async function runReplayCommand(
     await migrate(db);
     return await replayProjection({
       db,
-      projection: create(redis, redisKeyPrefix()),
+      projection: create(redis, env),
       topic: env.KAFKA_EVENTS_TOPIC,
       partitions: env.KAFKA_PARTITIONS,
       ...(from ? { from } : {}),

@@ -1,3 +1,5 @@
+import { defaultsOf, loadVariables, type RawEnv } from "../../core/config/env.ts";
+
 /**
  * How many events one Redis batch script may apply, so that one call holds Redis for about `budgetMs`.
  *
@@ -21,7 +23,9 @@
  * with the projectors and a read's tail matters more than catch-up speed; with cores to spare the round trips
  * cost little.
  */
-export const DEFAULT_SCRIPT_BUDGET_MS = 0;
+export const DEFAULT_SCRIPT_BUDGET_MS = defaultsOf([
+  "RECKON_REDIS_SCRIPT_BUDGET_MS",
+]).RECKON_REDIS_SCRIPT_BUDGET_MS;
 
 export interface ScriptBudgetLimits {
   /** Fewest events per call, whatever the measurement says (bounds the per-call overhead). */
@@ -71,14 +75,6 @@ export class ScriptBudget {
   }
 }
 
-/** `RECKON_REDIS_SCRIPT_BUDGET_MS` (default 0 = one call per consumer batch). */
-export function scriptBudgetMsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.RECKON_REDIS_SCRIPT_BUDGET_MS;
-  if (raw === undefined || raw === "") return DEFAULT_SCRIPT_BUDGET_MS;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < 0)
-    throw new Error(
-      `RECKON_REDIS_SCRIPT_BUDGET_MS: must be a number of milliseconds ≥ 0 (received "${raw}")`,
-    );
-  return v;
-}
+/** `RECKON_REDIS_SCRIPT_BUDGET_MS` from raw variables (default 0 = one call per consumer batch). */
+export const scriptBudgetMsFromEnv = (source: RawEnv): number =>
+  loadVariables(["RECKON_REDIS_SCRIPT_BUDGET_MS"], source).RECKON_REDIS_SCRIPT_BUDGET_MS;

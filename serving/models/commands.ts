@@ -3,8 +3,8 @@ import type { Env } from "../../core/config/env.ts";
 import { openDatabase } from "../../core/postgres/database.ts";
 import { migrate } from "../../core/postgres/migrate.ts";
 import { openRedisClient } from "../../core/redis/redis.ts";
-import { redisKeyPrefix } from "../../projectors/role.ts";
-import { featuresConfigFromEnv } from "../../projectors/features/config.ts";
+import { featuresConfig } from "../../projectors/features/config.ts";
+import { servingConfig } from "../ranking/config.ts";
 import { activateArtifact, artifactKeys } from "./artifact-store.ts";
 import { loadRanker } from "./model-holder.ts";
 import { activateModel, listModels, loadModel, registerModel, RANKER_SIGNATURE } from "./registry.ts";
@@ -39,11 +39,12 @@ export async function trainCommand(
       const report = await trainAndRegister({
         db,
         redis,
-        prefix: redisKeyPrefix(),
+        prefix: env.RECKON_REDIS_PREFIX,
         activate: false,
         maxExamples: opts.maxExamples ? Number(opts.maxExamples) : undefined,
         evalFraction: opts.evalFraction ? Number(opts.evalFraction) : undefined,
-        features: featuresConfigFromEnv(),
+        features: featuresConfig(env),
+        historySeeds: servingConfig(env).historySeeds,
         log: (m) => console.error(m),
       });
       // --activate takes the new model live only when it evaluates better than the heuristic and the active
@@ -53,7 +54,7 @@ export async function trainCommand(
       if (activated) {
         await activateModel(db, report.version);
         if (redis && report.artifact_version !== null)
-          await activateArtifact(redis, redisKeyPrefix(), report.artifact_version);
+          await activateArtifact(redis, env.RECKON_REDIS_PREFIX, report.artifact_version);
       } else if (opts.activate) {
         console.error(`model ${report.version} registered but not activated: it does not evaluate better`);
       }
@@ -74,7 +75,7 @@ export async function activateCommand(env: Env, version: string) {
     if (env.REDIS_URL && stored?.artifact_version) {
       const redis = openRedisClient(env.REDIS_URL);
       try {
-        const prefix = redisKeyPrefix();
+        const prefix = env.RECKON_REDIS_PREFIX;
         // Old artifacts are pruned; serving then keeps the current one rather than pointing at nothing.
         if (await redis.exists(artifactKeys.meta(prefix, stored.artifact_version))) {
           await activateArtifact(redis, prefix, stored.artifact_version);

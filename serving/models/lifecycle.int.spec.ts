@@ -221,25 +221,19 @@ for (const backend of REDIS_BACKENDS)
         DATABASE_URL: db.url,
         KAFKA_BROKERS: stackEnv().KAFKA_BROKERS.join(","),
         REDIS_URL: backend.url(),
+        RECKON_REDIS_PREFIX: p,
       });
-      const prefixBefore = process.env.RECKON_REDIS_PREFIX;
-      process.env.RECKON_REDIS_PREFIX = p;
-      try {
-        assert.deepEqual(await activateCommand(env, "2"), { activated: 2, artifact_version: 2 });
-        assert.equal(await reader.activeVersion(0), 2);
-        assert.deepEqual(await activateCommand(env, "1"), { activated: 1, artifact_version: null });
-        assert.equal(await reader.activeVersion(0), 2, "artifact 1 was pruned: serving keeps 2");
-        // `reckon train --activate --force`: a fourth artifact, served at once; 2 (serving until then) is kept.
-        const trained = await trainCommand(env, { activate: true, force: true, maxExamples: "500" });
-        assert.equal(trained.artifact_version, 4);
-        assert.equal(trained.activated, true);
-        assert.equal(await reader.activeVersion(0), 4);
-        assert.deepEqual((await store.smembers(`${p}:model:versions`)).sort(), ["2", "4"]);
-        assert.equal((await keysMatching(store, `${p}:model:3:*`)).length, 0);
-      } finally {
-        if (prefixBefore === undefined) delete process.env.RECKON_REDIS_PREFIX;
-        else process.env.RECKON_REDIS_PREFIX = prefixBefore;
-      }
+      assert.deepEqual(await activateCommand(env, "2"), { activated: 2, artifact_version: 2 });
+      assert.equal(await reader.activeVersion(0), 2);
+      assert.deepEqual(await activateCommand(env, "1"), { activated: 1, artifact_version: null });
+      assert.equal(await reader.activeVersion(0), 2, "artifact 1 was pruned: serving keeps 2");
+      // `reckon train --activate --force`: a fourth artifact, served at once; 2 (serving until then) is kept.
+      const trained = await trainCommand(env, { activate: true, force: true, maxExamples: "500" });
+      assert.equal(trained.artifact_version, 4);
+      assert.equal(trained.activated, true);
+      assert.equal(await reader.activeVersion(0), 4);
+      assert.deepEqual((await store.smembers(`${p}:model:versions`)).sort(), ["2", "4"]);
+      assert.equal((await keysMatching(store, `${p}:model:3:*`)).length, 0);
     } finally {
       await db.drop();
       await deleteMatching(store, `${p}:*`);

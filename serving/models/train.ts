@@ -7,7 +7,7 @@ import { buildInteractionMatrix, type Interaction } from "../recommender/interac
 import { trainModel } from "../recommender/models/index.ts";
 import { RECKON_MODEL, RECKON_TRAIN_OPTIONS } from "../eval/run-eval.ts";
 import { FEATURE_COUNT, FEATURE_NAMES } from "../ranking/features.ts";
-import { servingConfigFromEnv } from "../ranking/config.ts";
+import { DEFAULT_SERVING_CONFIG } from "../ranking/config.ts";
 import { activateArtifact, artifactKeys, publishArtifact, pruneArtifacts } from "./artifact-store.ts";
 import { logisticToOnnx, predictLogistic, trainLogistic } from "./logistic.ts";
 import { HEURISTIC_RANKER, loadRanker, type Ranker } from "./model-holder.ts";
@@ -29,6 +29,8 @@ export interface TrainOptions {
   negatives?: number;
   seed?: number;
   features?: FeaturesConfig;
+  /** Recent items seeding neighbour retrieval, as serving uses them (RECKON_HISTORY_SEEDS). */
+  historySeeds?: number;
   log?: (message: string) => void;
   /** Serve with this already-published artifact instead of publishing a new one. */
   artifactVersion?: number;
@@ -92,12 +94,18 @@ function lcg(seed: number) {
  */
 export function buildExamples(
   events: readonly Replayed[],
-  options: { maxExamples: number; negatives: number; seed: number; features: FeaturesConfig },
+  options: {
+    maxExamples: number;
+    negatives: number;
+    seed: number;
+    features: FeaturesConfig;
+    historySeeds: number;
+  },
 ): Example[] {
   const f = options.features;
   const state = new ReplayState({
     historyCap: 20,
-    historySeeds: servingConfigFromEnv().historySeeds, // the same retrieval as serving
+    historySeeds: options.historySeeds, // the same retrieval as serving
     pool: 60,
     shortHalfLifeMs: f.popularityShort.ms,
     longHalfLifeMs: f.popularityLong.ms,
@@ -213,6 +221,7 @@ export async function trainAndRegister(options: TrainOptions): Promise<TrainRepo
     negatives: options.negatives ?? 4,
     seed: options.seed ?? 42,
     features: options.features ?? DEFAULT_FEATURES_CONFIG,
+    historySeeds: options.historySeeds ?? DEFAULT_SERVING_CONFIG.historySeeds,
   });
   const groups = new Set(examples.map((e) => e.group)).size;
   const cutGroup = Math.floor(groups * (1 - (options.evalFraction ?? 0.2)));

@@ -1,4 +1,6 @@
-/** Serving tunables, each settable from the environment. */
+import { loadVariables, type Env, type RawEnv } from "../../core/config/env.ts";
+
+/** Serving tunables; each comes from an environment variable (SERVING_VARIABLES). */
 export interface ServingConfig {
   /** Interaction types that count as "consumed": such items never come back to the user. */
   consumedTypes: ReadonlySet<string>;
@@ -34,32 +36,38 @@ export interface ServingConfig {
   httpFastPath: boolean;
 }
 
-export function servingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ServingConfig {
-  const num = (name: string, fallback: number, min: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") return fallback;
-    const v = Number(raw);
-    if (!Number.isFinite(v) || v < min)
-      throw new Error(`${name}: must be a number ≥ ${min} (received "${raw}")`);
-    return v;
-  };
-  const types = env.RECKON_CONSUMED_TYPES ?? "view,click,add_to_cart,purchase,rating";
+/** The environment variables the serving tunables come from (core/config/variables.ts). */
+export const SERVING_VARIABLES = [
+  "RECKON_CONSUMED_TYPES",
+  "RECKON_CATEGORY_SHARE",
+  "RECKON_HISTORY_SEEDS",
+  "RECKON_CANDIDATE_POOL",
+  "RECKON_CANDIDATES_PER_SOURCE",
+  "RECKON_SERVING_CACHE_MS",
+  "RECKON_SERVING_CATALOG_CACHE_MS",
+  "RECKON_MIN_POSITION_WAIT_MS",
+  "RECKON_SERVING_USER_LISTS",
+  "RECKON_HTTP_FAST_PATH",
+] as const;
+
+export function servingConfig(env: Pick<Env, (typeof SERVING_VARIABLES)[number]>): ServingConfig {
   return {
-    consumedTypes: new Set(
-      types
-        .split(",")
-        .map((t) => t.trim())
-        .filter(Boolean),
-    ),
-    categoryShare: num("RECKON_CATEGORY_SHARE", 0.5, 0),
+    consumedTypes: new Set(env.RECKON_CONSUMED_TYPES),
+    categoryShare: env.RECKON_CATEGORY_SHARE,
     // Retrieval sums neighbour lists over this many recent items (EASE scores a user by the whole history).
-    historySeeds: Math.round(num("RECKON_HISTORY_SEEDS", 100, 1)),
-    pool: Math.round(num("RECKON_CANDIDATE_POOL", 60, 1)),
-    perSource: Math.round(num("RECKON_CANDIDATES_PER_SOURCE", 20, 0)),
-    cacheMs: num("RECKON_SERVING_CACHE_MS", 1000, 0),
-    catalogCacheMs: num("RECKON_SERVING_CATALOG_CACHE_MS", 10_000, 0),
-    minPositionWaitMs: num("RECKON_MIN_POSITION_WAIT_MS", 2000, 0),
-    userListCacheEntries: Math.round(num("RECKON_SERVING_USER_LISTS", 10_000, 0)),
-    httpFastPath: (env.RECKON_HTTP_FAST_PATH ?? "1") !== "0",
+    historySeeds: Math.round(env.RECKON_HISTORY_SEEDS),
+    pool: Math.round(env.RECKON_CANDIDATE_POOL),
+    perSource: Math.round(env.RECKON_CANDIDATES_PER_SOURCE),
+    cacheMs: env.RECKON_SERVING_CACHE_MS,
+    catalogCacheMs: env.RECKON_SERVING_CATALOG_CACHE_MS,
+    minPositionWaitMs: env.RECKON_MIN_POSITION_WAIT_MS,
+    userListCacheEntries: Math.round(env.RECKON_SERVING_USER_LISTS),
+    httpFastPath: env.RECKON_HTTP_FAST_PATH,
   };
 }
+
+/** The serving tunables from raw variables (unset ones at their defaults), e.g. `servingConfigFromEnv({})`. */
+export const servingConfigFromEnv = (source: RawEnv): ServingConfig =>
+  servingConfig(loadVariables(SERVING_VARIABLES, source));
+
+export const DEFAULT_SERVING_CONFIG: ServingConfig = servingConfigFromEnv({});

@@ -1,0 +1,8 @@
+// `npm run docs:config`: writes the configuration reference generated from core/config/variables.ts.
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { configurationReference, REFERENCE_PATH } from "../core/config/reference.ts";
+import { REPO_ROOT } from "../core/runtime/local-env.ts";
+
+writeFileSync(path.join(REPO_ROOT, REFERENCE_PATH), configurationReference());
+console.log(`wrote ${REFERENCE_PATH}`);
