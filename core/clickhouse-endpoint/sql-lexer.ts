@@ -22,8 +22,11 @@ export class SqlLexError extends Error {
   }
 }
 
-const WORD_START = /[A-Za-z_\u0080-\uffff]/;
-const WORD_PART = /[A-Za-z0-9_\u0080-\uffff]/;
+// ClickHouse's bare words are ASCII; outside quotes it skips Unicode whitespace and refuses other
+// non-ASCII characters. A character read as part of a word here but as a separator there could hide a
+// name (`\u200Bfile(`), so non-ASCII outside quotes is whitespace when JavaScript agrees, else refused.
+const WORD_START = /[A-Za-z_]/;
+const WORD_PART = /[A-Za-z0-9_]/;
 const NUMBER_PART = /[0-9A-Za-z_.]/;
 const PUNCT = new Set([..."()[]{},;.:+-*/%=<>!|?^@~&"]);
 
@@ -50,11 +53,7 @@ export function lexSql(sql: string): SqlToken[] {
       i = end;
     } else if (/[0-9]/.test(c)) {
       let j = i + 1;
-      while (
-        j < sql.length &&
-        (NUMBER_PART.test(sql[j]!) || (/[eEpP]/.test(sql[j - 1]!) && /[+-]/.test(sql[j]!)))
-      )
-        j++;
+      while (j < sql.length && (NUMBER_PART.test(sql[j]!) || isExponentSign(sql, j))) j++;
       tokens.push({ kind: "number", text: sql.slice(i, j) });
       i = j;
     } else if (WORD_START.test(c)) {
@@ -71,6 +70,11 @@ export function lexSql(sql: string): SqlToken[] {
     }
   }
   return tokens;
+}
+
+/** The sign of an exponent (`1e-5`): only between an exponent letter and a digit, so `1e-file(` is not one token. */
+function isExponentSign(sql: string, at: number): boolean {
+  return /[eEpP]/.test(sql[at - 1]!) && /[+-]/.test(sql[at]!) && /[0-9]/.test(sql[at + 1] ?? "");
 }
 
 function endOfLine(sql: string, from: number): number {

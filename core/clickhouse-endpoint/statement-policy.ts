@@ -40,6 +40,7 @@ const OUTSIDE_REACHING_FUNCTIONS = new Set([
   "clusterallreplicas",
   "mysql",
   "postgresql",
+  "postgres",
   "sqlite",
   "mongodb",
   "redis",
@@ -57,7 +58,16 @@ const OUTSIDE_REACHING_FUNCTIONS = new Set([
   "hascolumnintable",
   "dictionary",
 ]);
-const OUTSIDE_REACHING_PREFIXES = ["s3", "azure", "hdfs", "iceberg", "deltalake", "hudi", "paimon"];
+const OUTSIDE_REACHING_PREFIXES = [
+  "s3",
+  "azure",
+  "hdfs",
+  "iceberg",
+  "deltalake",
+  "hudi",
+  "paimon",
+  "executable",
+];
 
 // Keywords that only serve writing results somewhere or changing settings.
 const FORBIDDEN_KEYWORDS = new Set(["into", "outfile", "infile", "settings"]);

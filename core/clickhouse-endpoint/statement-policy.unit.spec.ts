@@ -69,6 +69,24 @@ describe("analyst statement policy", () => {
     });
   });
 
+  it("leaves no character that ClickHouse reads differently to hide a name", () => {
+    for (const sql of ["SELECT \u200Bfile('/etc/passwd')", "SELECT x\u180Efile('/etc/passwd')", "SELECT é"]) {
+      assert.match(
+        String((checkAnalystStatement(sql) as { reason?: string }).reason),
+        /could not be read safely/,
+        sql,
+      );
+    }
+    for (const sql of ["SELECT\u00A0file('/etc/passwd')", "SELECT\u3000file('/x')", "SELECT 1e-file('/x')"]) {
+      assert.deepEqual(
+        checkAnalystStatement(sql),
+        { allowed: false, reason: "function file() is not allowed: it reaches files, URLs or other servers" },
+        sql,
+      );
+    }
+    assert.deepEqual(checkAnalystStatement("SELECT 1e-5, 0x1F, 1_000, 'é'"), allowed);
+  });
+
   it("treats a function after FROM, JOIN or a FROM-list comma as a table function", () => {
     assert.equal(checkAnalystStatement("SELECT a, lower(b) FROM t").allowed, true);
     assert.equal(
