@@ -138,6 +138,8 @@ describe("multi-host run: ingest on A, serving and projectors on B and C, stores
       port: 8080,
       env: { RECKON_PROJECTIONS: "analytics", CLICKHOUSE_URL: `chdb://${path.join(runDir, "clickhouse")}` },
     });
+    // All five processes start together (migrations take a Postgres advisory lock, so they run once).
+    const servingAndProjectors = [...hostSpecs("b"), ...hostSpecs("c")].map(launch);
     await waitReady(a);
     // A catalog, so features carry category affinities and recommendations have items to rank.
     for (const [i, item] of ITEMS.entries()) {
@@ -149,7 +151,6 @@ describe("multi-host run: ingest on A, serving and projectors on B and C, stores
       });
       assert.equal(res.status < 300, true, `PUT /v1/items/${item} answered ${res.status}`);
     }
-    const servingAndProjectors = [...hostSpecs("b"), ...hostSpecs("c")].map(launch);
     await Promise.all(servingAndProjectors.map((p) => waitReady(p)));
     report.reckonStartMs = Date.now() - t;
     assignments.initial = (await waitOwnedBy(["b", "c"], 60_000)).byHost;
