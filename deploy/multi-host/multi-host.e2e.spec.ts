@@ -1,7 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, rmSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import type { Kafka } from "kafkajs";
@@ -16,7 +15,14 @@ import { closeRedis, dumpVersion } from "../../projectors/runtime/testing.ts";
 import { FeaturesReader } from "../../projectors/features/read.ts";
 import { DEFAULT_KEY_PREFIX } from "../../projectors/runtime/keys.ts";
 import { REDIS_PROJECTIONS } from "../../projectors/role.ts";
-import { createNetwork, ensureIproute2, removeLeftovers, removeNetwork, type Network } from "./network.ts";
+import {
+  createNetwork,
+  ensureIproute2,
+  removeLeftovers,
+  removeNetwork,
+  runDirectory,
+  type Network,
+} from "./network.ts";
 import { startStores, type StoreHost } from "./stores.ts";
 import {
   EVENT_PARTITIONS,
@@ -52,7 +58,7 @@ interface StatusReport {
 
 describe("multi-host run: ingest on A, serving and projectors on B and C, stores on S", () => {
   const started = Date.now();
-  const runDir = path.join(os.tmpdir(), `rkmh-${process.pid.toString(36)}`);
+  const runDir = runDirectory(process.pid.toString(36));
   let network: Network | undefined;
   let stores: StoreHost | undefined;
   let kafka: Kafka;
