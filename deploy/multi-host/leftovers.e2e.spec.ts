@@ -22,7 +22,10 @@ describe("multi-host leftovers", () => {
       const exited = new Promise((resolve) => sleeper.once("exit", (_code, signal) => resolve(signal)));
       await new Promise((resolve) => setTimeout(resolve, 300));
 
-      assert.deepEqual(removeLeftovers(), [deadId]);
+      // Real leftovers of an earlier crashed run may be removed along with the planted one.
+      const removed = removeLeftovers();
+      assert.ok(removed.includes(deadId), `the dead run was removed (removed: ${removed})`);
+      assert.ok(!removed.includes(liveId), "the live run was kept");
       assert.equal(await exited, "SIGKILL", "the process left in the dead namespace was killed");
       const namespaces = ip(["netns", "list"]);
       assert.equal(namespaces.includes(deadNs), false);

@@ -1,7 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, rmSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import type { Kafka } from "kafkajs";
@@ -16,7 +15,14 @@ import { closeRedis, dumpVersion } from "../../projectors/runtime/testing.ts";
 import { FeaturesReader } from "../../projectors/features/read.ts";
 import { DEFAULT_KEY_PREFIX } from "../../projectors/runtime/keys.ts";
 import { REDIS_PROJECTIONS } from "../../projectors/role.ts";
-import { createNetwork, ensureIproute2, removeLeftovers, removeNetwork, type Network } from "./network.ts";
+import {
+  createNetwork,
+  ensureIproute2,
+  removeLeftovers,
+  removeNetwork,
+  runDirectory,
+  type Network,
+} from "./network.ts";
 import { startStores, type StoreHost } from "./stores.ts";
 import {
   EVENT_PARTITIONS,
@@ -52,7 +58,7 @@ interface StatusReport {
 
 describe("multi-host run: ingest on A, serving and projectors on B and C, stores on S", () => {
   const started = Date.now();
-  const runDir = path.join(os.tmpdir(), `rkmh-${process.pid.toString(36)}`);
+  const runDir = runDirectory(process.pid.toString(36));
   let network: Network | undefined;
   let stores: StoreHost | undefined;
   let kafka: Kafka;
@@ -138,6 +144,8 @@ describe("multi-host run: ingest on A, serving and projectors on B and C, stores
       port: 8080,
       env: { RECKON_PROJECTIONS: "analytics", CLICKHOUSE_URL: `chdb://${path.join(runDir, "clickhouse")}` },
     });
+    // All five processes start together (migrations take a Postgres advisory lock, so they run once).
+    const servingAndProjectors = [...hostSpecs("b"), ...hostSpecs("c")].map(launch);
     await waitReady(a);
     // A catalog, so features carry category affinities and recommendations have items to rank.
     for (const [i, item] of ITEMS.entries()) {
@@ -149,7 +157,6 @@ describe("multi-host run: ingest on A, serving and projectors on B and C, stores
       });
       assert.equal(res.status < 300, true, `PUT /v1/items/${item} answered ${res.status}`);
     }
-    const servingAndProjectors = [...hostSpecs("b"), ...hostSpecs("c")].map(launch);
     await Promise.all(servingAndProjectors.map((p) => waitReady(p)));
     report.reckonStartMs = Date.now() - t;
     assignments.initial = (await waitOwnedBy(["b", "c"], 60_000)).byHost;

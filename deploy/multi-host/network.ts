@@ -1,5 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 
 /**
  * Hosts for the multi-host run: one network namespace per host, each joined by a veth pair to a bridge that
@@ -82,6 +84,11 @@ export function createNetwork(labels: readonly string[], ownerPid = process.pid)
   return network;
 }
 
+/** Where a run keeps its stores' data and its processes' logs. */
+export function runDirectory(runId: string): string {
+  return path.join(os.tmpdir(), `${NAME_PREFIX}-${runId}`);
+}
+
 /** Kills every process left in the run's namespaces, then deletes the namespaces, veths and the bridge. */
 export function removeNetwork(runId: string): void {
   for (const ns of namespaces().filter((n) => n.startsWith(`${NAME_PREFIX}-${runId}-`))) {
@@ -104,7 +111,10 @@ export function removeLeftovers(): string[] {
     if (m) ids.add(m[1]!);
   }
   const stale = [...ids].filter((id) => !processAlive(parseInt(id, 36)));
-  for (const id of stale) removeNetwork(id);
+  for (const id of stale) {
+    removeNetwork(id);
+    rmSync(runDirectory(id), { recursive: true, force: true });
+  }
   return stale;
 }
 
