@@ -75,6 +75,7 @@ const definition = (key: string, name: string) => ({
             numerator: { event_type: "purchase", value: "sum" },
             denominator: { event_type: "view", value: "count" },
           },
+          { key: "spend-p90", type: "quantile", event_type: "purchase", quantile: 0.9 },
         ]
       : []),
   ],

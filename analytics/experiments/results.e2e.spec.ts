@@ -221,6 +221,42 @@ describe("results end to end", () => {
     assertClose(fromEvents.cuped.theta, treatment.cuped.theta, "events: θ");
   });
 
+  it("quantile metric: p90 of per-user spend with its order-statistic interval, from totals and events", async () => {
+    const open = await stack.api.call("GET", "/v1/experiments/cuped-test/results?cumulative=false", {
+      scope: "read",
+    });
+    const closed = await stack.api.call(
+      "GET",
+      "/v1/experiments/cuped-test/results?to=2100-01-01T00:00:00.000Z&cumulative=false",
+      { scope: "read" },
+    );
+    // 100 users per arm, ν = 0.9: the 90th smallest value; the 95 % interval's ranks are
+    // 90 ∓ 1.959964·√(100·0.9·0.1) = 90 ∓ 5.88, widened to 84 and 96.
+    const z = 1.959963984540054;
+    const sorted = (xs: number[]) => [...xs].sort((x, y) => x - y);
+    const [a, b] = [sorted(stack.cuped.control!.post), sorted(stack.cuped.treatment!.post)];
+    const qa = a[89]!;
+    const qb = b[89]!;
+    const va = 99 * ((a[95]! - a[83]!) / (2 * z)) ** 2;
+    const vb = 99 * ((b[95]! - b[83]!) / (2 * z)) ** 2;
+    for (const res of [open, closed]) {
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      ExperimentResultsSchema.parse(res.body);
+      const metric = res.body.metrics.find((m: { key: string }) => m.key === "spend-p90");
+      assert.equal(metric.type, "quantile");
+      assert.equal(metric.control.mean, qa);
+      const t = metric.variants[0];
+      assert.equal(t.mean, qb);
+      assertClose(t.relative.estimate, (qb - qa) / qa, `${res.body.computed_from}: lift`);
+      assertClose(
+        t.relative.stddev,
+        Math.sqrt(vb / (qa ** 2 * 100) + (va * qb ** 2) / (qa ** 4 * 100)),
+        `${res.body.computed_from}: se`,
+      );
+    }
+    assert.deepEqual([open.body.computed_from, closed.body.computed_from], ["user_totals", "events"]);
+  });
+
   it("rejects a breakdown on a dimension not captured with exposures", async () => {
     const res = await stack.api.call("GET", "/v1/experiments/skewed-test/results?breakdown=page", {
       scope: "read",

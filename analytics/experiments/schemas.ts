@@ -238,7 +238,7 @@ export const VariantResultSchema = ArmSummarySchema.extend({
 export const MetricResultSchema = z
   .object({
     key: z.string(),
-    type: z.enum(["conversion", "mean", "ratio"]),
+    type: z.enum(["conversion", "mean", "ratio", "quantile"]),
     guardrail: z.boolean(),
     direction: z.enum(["increase", "decrease"]),
     control: ArmSummarySchema,

@@ -31,6 +31,7 @@ export type { FrequentistOptions, FrequentistResult, SequentialOptions } from ".
 export { nonInferiorityTestFromMoments, oneSidedTTestFromMoments } from "./one-sided-test.ts";
 export type { NonInferiorityResult, OneSidedOptions, OneSidedResult, Side } from "./one-sided-test.ts";
 export { relativeCupedVariance } from "./relative-cuped-variance.ts";
+export { QUANTILE_Z, quantileRanks, quantileStatsOf, quantileVariance } from "./quantile.ts";
 export { pooledRatioTheta, relativeRatioCupedVariance } from "./ratio-cuped.ts";
 export { adjustKeyedPValues, adjustPValues, benjaminiHochberg, holmBonferroni } from "./multipleTesting.ts";
 export type { PValueCorrection } from "./multipleTesting.ts";
@@ -47,6 +48,7 @@ export type {
   PairedMoments,
   ProportionStats,
   ProportionSums,
+  QuantileStats,
   RatioCupedStats,
   RatioStats,
 } from "./sufficientStatistics.ts";
