@@ -3,9 +3,9 @@
 // by the analytics projection to ClickHouse (chdb), and GET /results reading it back.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { analyzeMetric, normalCdf, studentTPpf, studentTSf } from "../stats/index.ts";
+import { analyzeMetric, normalCdf, normalPpf, studentTPpf, studentTSf } from "../stats/index.ts";
 import { assertClose } from "../stats/testing.ts";
-import { ExperimentResultsSchema } from "./schemas.ts";
+import { ExperimentResultsSchema, PowerResponseSchema } from "./schemas.ts";
 import { seedExperimentStack, T0, type CupedUsers, type SeededStack } from "./e2e-fixture.ts";
 
 let stack: SeededStack;
@@ -255,6 +255,36 @@ describe("results end to end", () => {
       );
     }
     assert.deepEqual([open.body.computed_from, closed.body.computed_from], ["user_totals", "events"]);
+  });
+
+  it("power: MDE and the users a planned lift needs, from the observed rate and traffic", async () => {
+    const res = await stack.api.call("GET", "/v1/experiments/balanced-test/power?effect=0.5&power=0.9", {
+      scope: "read",
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    PowerResponseSchema.parse(res.body);
+    const { users, converted } = stack.balanced;
+    const total = users.control! + users.treatment!;
+    assert.equal(res.body.users, total);
+    assert.equal(res.body.days_observed, 2); // started at T0, read at T0 + 48 h
+    assert.equal(res.body.users_per_day, total / 2);
+    const v = res.body.metrics.find((m: { key: string }) => m.key === "purchase-rate").variants[0];
+    // Derived here: p(1 − p) of the control, z's from the normal quantiles, the quadratic's root.
+    const p = converted.control! / users.control!;
+    const variance = p * (1 - p);
+    const k = normalPpf(0.975) + normalPpf(0.9);
+    const c = (k ** 2 * variance) / users.control!;
+    const t = (k ** 2 * variance) / users.treatment!;
+    const a = p ** 2 - c;
+    assertClose(v.baseline_mean, p, "baseline");
+    assertClose(v.mde, (c + Math.sqrt(c ** 2 + a * (c + t))) / a, "mde");
+    const needed = (k ** 2 * variance * (2 + 2 * 1.5 ** 2)) / (0.25 * p ** 2);
+    assertClose(v.users_needed, needed, "users needed");
+    assertClose(v.days_needed, Math.max(0, needed - total) / (total / 2), "days needed");
+
+    const bad = await stack.api.call("GET", "/v1/experiments/balanced-test/power?power=2", { scope: "read" });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.errors[0].field, "power");
   });
 
   it("rejects a breakdown on a dimension not captured with exposures", async () => {

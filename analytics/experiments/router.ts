@@ -17,11 +17,13 @@ import {
 } from "../../ingest/experiments/index.ts";
 import { ExperimentRepository } from "./repository.ts";
 import { buildResults, type ExperimentStatistics } from "./results.ts";
+import { buildPower } from "./power.ts";
 import { exposureEvent } from "../../serving/assignment/exposure.ts";
 import {
   AssignmentQuerySchema,
   ListQuerySchema,
   PatchBodySchema,
+  PowerQuerySchema,
   ResultsQuerySchema,
   TransitionBodySchema,
 } from "./schemas.ts";
@@ -200,6 +202,46 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
       exposure,
       position,
     });
+  });
+
+  router.get("/v1/experiments/:key/power", read, async (req, res) => {
+    const query = parse(PowerQuerySchema, req.query, res);
+    if (!query) return;
+    const key = String(req.params.key);
+    const experiment = await repo.get(key);
+    if (!experiment) return void notFound(res, key);
+    if (!options.statistics) {
+      res.status(503).json({
+        error: "unavailable",
+        message: "power needs the analytics store (ClickHouse), which this process has not opened",
+      });
+      return;
+    }
+    const at = now();
+    const to = experiment.stopped_at ? new Date(experiment.stopped_at) : at;
+    const from = experiment.started_at ? new Date(experiment.started_at) : undefined;
+    try {
+      const statistics = await options.statistics(experiment, {
+        now: at,
+        from,
+        to,
+        breakdown: undefined,
+        cumulative: false,
+        open: experiment.status === "running",
+      });
+      res.json(
+        buildPower(experiment.definition, statistics, {
+          window: { from: from?.toISOString() ?? null, to: to.toISOString() },
+          ...(query.power === undefined ? {} : { power: query.power }),
+          ...(query.effect === undefined ? {} : { effect: query.effect }),
+        }),
+      );
+    } catch (err) {
+      logger.error({ err, experiment: key }, "experiment power failed");
+      res
+        .status(503)
+        .json({ error: "unavailable", message: `could not compute power: ${(err as Error).message}` });
+    }
   });
 
   router.get("/v1/experiments/:key/results", read, async (req, res) => {
