@@ -54,7 +54,13 @@ describe("dashboard", () => {
     assert.deepEqual(
       names.map((n) => n.replace(/\s+/g, " ").trim()),
       // Created at the same instant: newest first, then by key.
-      ["Balanced checkout test running", "Spend with a pre-period running", "Skewed rollout running"],
+      [
+        "Balanced checkout test running",
+        "Spend with a pre-period running",
+        "Overlap A running",
+        "Overlap B running",
+        "Skewed rollout running",
+      ],
     );
     assert.equal(
       await page.evaluate<string | null>('localStorage.getItem("reckon.readKey")'),
@@ -114,6 +120,17 @@ describe("dashboard", () => {
       assert.deepEqual(sizes, { header: width, page: width, window: width }, `at ${width} px`);
     }
     await page.setViewportSize({ width: 1280, height: 1100 });
+  });
+
+  it("warns of users shared with another running experiment and the interaction found", async () => {
+    await page.click('#experiment-list button[data-key="overlap-a"]');
+    const warning = page.locator('[data-testid="overlap-warning"][data-other="overlap-b"]');
+    await warning.waitFor();
+    assert.match(await warning.innerText(), /400 users are also in the running experiment overlap-b/);
+    assert.match(await warning.innerText(), /Interaction on purchase-rate \(treatment × treatment/);
+    await page.click('#experiment-list button[data-key="balanced-test"]');
+    await page.locator('table[data-metric="purchase-rate"]').waitFor();
+    assert.equal(await page.getByTestId("overlap-warning").count(), 0);
   });
 
   it("shows the analysis settings on the experiment page", async () => {

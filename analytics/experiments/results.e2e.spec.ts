@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { analyzeMetric, normalCdf, normalPpf, studentTPpf, studentTSf } from "../stats/index.ts";
 import { assertClose } from "../stats/testing.ts";
-import { ExperimentResultsSchema, PowerResponseSchema } from "./schemas.ts";
+import { ExperimentResultsSchema, OverlapResponseSchema, PowerResponseSchema } from "./schemas.ts";
 import { seedExperimentStack, T0, type CupedUsers, type SeededStack } from "./e2e-fixture.ts";
 
 let stack: SeededStack;
@@ -285,6 +285,68 @@ describe("results end to end", () => {
     const bad = await stack.api.call("GET", "/v1/experiments/balanced-test/power?power=2", { scope: "read" });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.errors[0].field, "power");
+  });
+
+  it("overlap: users in two running experiments and the interaction on each shared metric", async () => {
+    const res = await stack.api.call("GET", "/v1/experiments/overlap-a/overlap", { scope: "read" });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    OverlapResponseSchema.parse(res.body);
+    // Only overlap-b shares users with overlap-a.
+    assert.deepEqual(
+      res.body.overlaps.map((o: { experiment_key: string }) => o.experiment_key),
+      ["overlap-b"],
+    );
+    const o = res.body.overlaps[0];
+    assert.equal(o.users_in_both, 400);
+    assert.deepEqual(
+      o.cells.map((c: { variant: string; other_variant: string; users: number }) => [
+        c.variant,
+        c.other_variant,
+        c.users,
+      ]),
+      [
+        ["control", "control", 100],
+        ["control", "treatment", 100],
+        ["treatment", "control", 100],
+        ["treatment", "treatment", 100],
+      ],
+    );
+    // Derived here from the fixture's users: conversion rates per cell, p(1 − p), diff-in-diff, z-test.
+    const cell = (a: string, b: string) => stack.overlap.filter((u) => u.variantA === a && u.variantB === b);
+    const rate = (a: string, b: string) =>
+      cell(a, b).filter((u) => u.purchase > 0).length / cell(a, b).length;
+    const pairs = [
+      ["control", "control"],
+      ["treatment", "control"],
+      ["control", "treatment"],
+      ["treatment", "treatment"],
+    ] as const;
+    const [r00, r10, r01, r11] = pairs.map(([a, b]) => rate(a, b)) as [number, number, number, number];
+    assert.deepEqual([r00, r10, r01, r11], [0.1, 0.2, 0.1, 0.5]);
+    const estimate = r11 - r01 - (r10 - r00);
+    const se = Math.sqrt(
+      pairs.map(([a, b]) => (rate(a, b) * (1 - rate(a, b))) / 100).reduce((x, y) => x + y, 0),
+    );
+    const conv = o.metrics.find((m: { key: string }) => m.key === "purchase-rate").interactions[0];
+    assert.deepEqual([conv.variant, conv.other_variant], ["treatment", "treatment"]);
+    assertClose(conv.estimate, estimate, "interaction");
+    assertClose(conv.stddev, se, "se");
+    assertClose(conv.p_value, 2 * normalCdf(-Math.abs(estimate / se)), "p");
+    assert.equal(conv.flagged, true);
+    assert.match(o.warning, /interaction with overlap-b on purchase-rate/);
+    // Revenue (a mean) is shared too: its interaction comes from the per-user spend.
+    const mean = (a: string, b: string) => cell(a, b).reduce((s, u) => s + u.purchase, 0) / 100;
+    const revenue = o.metrics.find((m: { key: string }) => m.key === "revenue").interactions[0];
+    assertClose(
+      revenue.estimate,
+      mean("treatment", "treatment") -
+        mean("control", "treatment") -
+        (mean("treatment", "control") - mean("control", "control")),
+      "revenue interaction",
+    );
+
+    const none = await stack.api.call("GET", "/v1/experiments/balanced-test/overlap", { scope: "read" });
+    assert.deepEqual(none.body.overlaps, []);
   });
 
   it("rejects a breakdown on a dimension not captured with exposures", async () => {

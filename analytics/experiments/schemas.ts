@@ -210,6 +210,46 @@ export const PowerResponseSchema = z
 
 export type PowerResponse = z.output<typeof PowerResponseSchema>;
 
+// ---- overlap ----
+
+export const OverlapResponseSchema = z
+  .object({
+    experiment_key: z.string(),
+    alpha: z.number(),
+    computed_at: z.string(),
+    overlaps: z.array(
+      z.object({
+        experiment_key: z.string().openapi({ description: "The other running experiment" }),
+        users_in_both: z.number().int(),
+        cells: z.array(z.object({ variant: z.string(), other_variant: z.string(), users: z.number().int() })),
+        metrics: z.array(
+          z.object({
+            key: z.string(),
+            interactions: z.array(
+              z.object({
+                variant: z.string(),
+                other_variant: z.string(),
+                estimate: z.number().openapi({
+                  description:
+                    "Difference-in-differences of the mean: this variant's absolute lift with the other's treatment minus without it",
+                }),
+                ci: z.tuple([z.number(), z.number()]),
+                p_value: z.number(),
+                stddev: z.number(),
+                error: z.string().nullable(),
+                flagged: z.boolean(),
+              }),
+            ),
+          }),
+        ),
+        warning: z.string().nullable(),
+      }),
+    ),
+  })
+  .openapi("ExperimentOverlap");
+
+export type OverlapResponse = z.output<typeof OverlapResponseSchema>;
+
 // ---- results ----
 
 export const LiftTestSchema = z
@@ -496,6 +536,15 @@ export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
     security,
     request: { params: KeyParam, query: ResultsQuerySchema },
     responses: { 200: json(ExperimentResultsSchema, "Results"), 400: errors[400], 404: errors[404] },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/v1/experiments/{key}/overlap",
+    summary:
+      "Other running experiments sharing exposed users, with an interaction test per shared metric; read scope",
+    security,
+    request: { params: KeyParam },
+    responses: { 200: json(OverlapResponseSchema, "Overlap"), 404: errors[404] },
   });
   registry.registerPath({
     method: "get",

@@ -31,6 +31,8 @@ export type { FrequentistOptions, FrequentistResult, SequentialOptions } from ".
 export { nonInferiorityTestFromMoments, oneSidedTTestFromMoments } from "./one-sided-test.ts";
 export type { NonInferiorityResult, OneSidedOptions, OneSidedResult, Side } from "./one-sided-test.ts";
 export { relativeCupedVariance } from "./relative-cuped-variance.ts";
+export { interactionTest } from "./interaction.ts";
+export type { CellMoments, InteractionResult } from "./interaction.ts";
 export { minimumDetectableEffect, powerAt, relativeLiftStandardError, usersNeeded } from "./power.ts";
 export type { PowerInputs } from "./power.ts";
 export { QUANTILE_Z, quantileRanks, quantileStatsOf, quantileVariance } from "./quantile.ts";

@@ -87,6 +87,12 @@ async function showExperiment(key) {
     ]);
     if (shown !== showing) return; // another experiment was picked meanwhile
     section.replaceChildren(...renderExperiment(experiment, results));
+    const overlapSlot = section.querySelector('[data-testid="overlap-slot"]');
+    api(`/v1/experiments/${encodeURIComponent(key)}/overlap`)
+      .then((overlap) => {
+        if (shown === showing && overlapSlot) overlapSlot.replaceChildren(...renderOverlap(overlap));
+      })
+      .catch(() => overlapSlot?.remove());
     const pending = section.querySelector('[data-testid="cumulative-pending"]');
     if (pending) {
       api(resultsUrl)
@@ -123,6 +129,7 @@ function renderExperiment(experiment, results) {
         (results.computed_from === "user_totals" ? "from the per-user totals kept live" : "from the events"),
     ),
     renderSrm(results.srm),
+    el("div", { "data-testid": "overlap-slot" }),
     renderSettings(experiment, results),
     el(
       "p",
@@ -144,6 +151,34 @@ function renderExperiment(experiment, results) {
       ),
     );
   return out;
+}
+
+/** Other running experiments sharing users with this one, and interactions found on shared metrics. */
+function renderOverlap(overlap) {
+  return overlap.overlaps.map((o) => {
+    const flagged = o.metrics.flatMap((m) =>
+      m.interactions
+        .filter((i) => i.flagged)
+        .map(
+          (i) => `${m.key} (${i.variant} × ${i.other_variant}: ${num(i.estimate)}, p = ${pValue(i.p_value)})`,
+        ),
+    );
+    const text =
+      `⚠ ${o.users_in_both} users are also in the running experiment ${o.experiment_key}. ` +
+      (flagged.length > 0
+        ? `Interaction on ${flagged.join("; ")}: this experiment's lift differs with the other's treatment.`
+        : "No interaction found on the shared metrics.");
+    return el(
+      "div",
+      {
+        class: `srm ${flagged.length > 0 ? "flagged" : "ok"}`,
+        "data-testid": "overlap-warning",
+        "data-other": o.experiment_key,
+        ...(flagged.length > 0 ? { role: "alert" } : {}),
+      },
+      text,
+    );
+  });
 }
 
 /** The analysis settings the results were computed with, where an analyst checks the plan. */
