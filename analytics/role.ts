@@ -6,7 +6,7 @@ import {
 } from "../core/clickhouse-endpoint/server.ts";
 import { logger } from "../core/logger.ts";
 import { experimentsRouter } from "./experiments/router.ts";
-import { clickHouseStatistics } from "./experiments/clickhouse-statistics.ts";
+import { clickHouseOverlap, clickHouseStatistics } from "./experiments/clickhouse-statistics.ts";
 import { dashboardRouter } from "./dashboard/router.ts";
 import { registerExperimentsOpenApi } from "./experiments/schemas.ts";
 
@@ -25,6 +25,7 @@ export const analyticsRole: RoleModule = {
           db: resources.db,
           keys: resources.keys,
           statistics: clickHouseStatistics(() => resources.clickhouse()),
+          overlap: clickHouseOverlap(() => resources.clickhouse()),
         }),
         dashboardRouter(),
       ],

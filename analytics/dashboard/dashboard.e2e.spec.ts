@@ -60,7 +60,13 @@ describe("dashboard", () => {
     assert.deepEqual(
       names.map((n) => n.replace(/\s+/g, " ").trim()),
       // Created at the same instant: newest first, then by key.
-      ["Balanced checkout test running", "Skewed rollout running"],
+      [
+        "Balanced checkout test running",
+        "Spend with a pre-period running",
+        "Overlap A running",
+        "Overlap B running",
+        "Skewed rollout running",
+      ],
     );
     assert.equal(
       await page.evaluate<string | null>('localStorage.getItem("reckon.readKey")'),
@@ -114,5 +120,71 @@ describe("dashboard", () => {
     assert.match(DASHBOARD_CSP, /script-src 'self'/);
     assert.match(DASHBOARD_CSP, /frame-ancestors 'none'/);
     assert.deepEqual(cspViolations, []);
+  });
+
+  it("the header spans the page at 1,600 px, with a results table on screen", async () => {
+    for (const width of [1600, 1000]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.locator('table[data-metric="purchase-rate"]').waitFor();
+      const sizes = await page.evaluate<{ header: number; page: number; window: number }>(
+        '({ header: document.querySelector("header").getBoundingClientRect().width, ' +
+          "page: document.documentElement.scrollWidth, window: window.innerWidth })",
+      );
+      assert.deepEqual(sizes, { header: width, page: width, window: width }, `at ${width} px`);
+    }
+    await page.setViewportSize({ width: 1280, height: 1100 });
+  });
+
+  it("warns of users shared with another running experiment and the interaction found", async () => {
+    await page.click('#experiment-list button[data-key="overlap-a"]');
+    const warning = page.locator('[data-testid="overlap-warning"][data-other="overlap-b"]');
+    await warning.waitFor();
+    assert.match(await warning.innerText(), /400 users are also in the running experiment overlap-b/);
+    assert.match(await warning.innerText(), /Interaction on purchase-rate \(treatment × treatment/);
+    await page.click('#experiment-list button[data-key="balanced-test"]');
+    await page.locator('table[data-metric="purchase-rate"]').waitFor();
+    assert.equal(await page.getByTestId("overlap-warning").count(), 0);
+  });
+
+  it("shows the analysis settings on the experiment page", async () => {
+    await page.click('#experiment-list button[data-key="cuped-test"]');
+    const settings = page.getByTestId("analysis-settings");
+    await settings.waitFor();
+    const value = (name: string) => settings.locator(`dd[data-setting="${name}"]`).innerText();
+    assert.equal(await value("α"), "0.1");
+    assert.match(await value("test"), /^one-sided/);
+    assert.equal(await value("sequential"), "no (fixed horizon)");
+    assert.equal(await value("Bayesian prior"), "normal, mean +1.0%, variance 0.0025");
+    assert.equal(await value("correction"), "holm, across all metrics and variants");
+    assert.equal(await value("non-inferiority margins"), "revenue 5.0%");
+  });
+
+  it("the power calculator page shows what the power API computes", async () => {
+    await page.click('#experiment-list button[data-key="balanced-test"]');
+    await page.getByTestId("power-link").click();
+    await page.fill("#power-effect", "0.5");
+    await page.click("#power-form button");
+    const row = page.locator(
+      '[data-testid="power-table"] tr[data-metric="purchase-rate"][data-variant="treatment"]',
+    );
+    await page.waitForFunction(
+      'document.querySelector("#power-output p.hint")?.textContent?.includes("users over") ?? false',
+    );
+    const api = await stack.api.call("GET", "/v1/experiments/balanced-test/power?power=0.8&effect=0.5", {
+      scope: "read",
+    });
+    const v = api.body.metrics.find((m: { key: string }) => m.key === "purchase-rate").variants[0];
+    const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
+    assert.equal(await row.locator('td[data-col="mde"]').innerText(), pct(v.mde));
+    assert.equal(
+      await row.locator('td[data-col="power"]').innerText(),
+      `${(v.power_at_effect * 100).toFixed(1)}%`,
+    );
+    assert.equal(
+      await row.locator('td[data-col="users-needed"]').innerText(),
+      String(Math.ceil(v.users_needed)),
+    );
+    assert.equal(await row.locator('td[data-col="days"]').innerText(), v.days_needed.toFixed(1));
+    assert.equal(new URL(page.url()).hash, "#balanced-test/power");
   });
 });

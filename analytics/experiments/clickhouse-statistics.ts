@@ -10,7 +10,8 @@ import {
 } from "../queries/experiment-stats.ts";
 import { toPopulationArmStats } from "../queries/arm-stats.ts";
 import type { ExperimentStatistics } from "./results.ts";
-import type { StatisticsSource } from "./router.ts";
+import type { OverlapSource, StatisticsSource } from "./router.ts";
+import { loadOverlapCells } from "../queries/overlap.ts";
 
 /**
  * CUPED is always on: the pre-exposure period (see analytics/queries) is the covariate (for a ratio, the
@@ -61,4 +62,9 @@ export function clickHouseStatistics(clickhouse: () => Promise<ClickHouseStore>)
     }
     return result;
   };
+}
+
+/** The overlap endpoint's source: cells of users exposed to both experiments (analytics/queries/overlap). */
+export function clickHouseOverlap(clickhouse: () => Promise<ClickHouseStore>): OverlapSource {
+  return async (experiment, other, end) => loadOverlapCells(await clickhouse(), experiment, other, end);
 }

@@ -17,7 +17,7 @@ import { readLogBatch } from "../../ingest/relay/log-reader.ts";
 import { createAnalyticsProjection } from "../../projectors/analytics/projection.ts";
 import { postgresRunningExperiments } from "../../projectors/analytics/experiment-totals.ts";
 import { assignVariant } from "../../serving/assignment/index.ts";
-import { clickHouseStatistics } from "./clickhouse-statistics.ts";
+import { clickHouseOverlap, clickHouseStatistics } from "./clickhouse-statistics.ts";
 import { experimentsRouter } from "./router.ts";
 
 const HOUR = 3_600_000;
@@ -32,6 +32,8 @@ export interface SeededStack {
   balanced: { users: Record<string, number>; converted: Record<string, number> };
   /** cuped-test's per-user spend and views before and after exposure, per variant, in user order. */
   cuped: Record<string, CupedUsers>;
+  /** overlap-a and overlap-b's shared users: each one's variant in both and purchase (0 = none). */
+  overlap: { variantA: string; variantB: string; purchase: number }[];
   setClock(ms: number): void;
   close(): Promise<void>;
 }
@@ -75,6 +77,7 @@ const definition = (key: string, name: string) => ({
             numerator: { event_type: "purchase", value: "sum" },
             denominator: { event_type: "view", value: "count" },
           },
+          { key: "spend-p90", type: "quantile", event_type: "purchase", quantile: 0.9 },
         ]
       : []),
   ],
@@ -95,7 +98,13 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
   const now = () => new Date(clock);
   const keys = new ApiKeys({ read: [TEST_KEYS.read], write: [TEST_KEYS.write], admin: [TEST_KEYS.admin] });
   const api = await serveForTest([
-    experimentsRouter({ db: db.db, keys, now, statistics: clickHouseStatistics(async () => clickhouse) }),
+    experimentsRouter({
+      db: db.db,
+      keys,
+      now,
+      statistics: clickHouseStatistics(async () => clickhouse),
+      overlap: clickHouseOverlap(async () => clickhouse),
+    }),
     eventsRouter({ db: db.db, keys, now, maxEventAgeMs: 30 * 24 * HOUR, maxClockSkewMs: 10 * 60_000 }),
     ...extraRouters({ keys }),
   ]);
@@ -104,6 +113,8 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
     ["balanced-test", "Balanced checkout test"],
     ["skewed-test", "Skewed rollout"],
     ["cuped-test", "Spend with a pre-period"],
+    ["overlap-a", "Overlap A"],
+    ["overlap-b", "Overlap B"],
   ] as const) {
     const created = await api.call("POST", "/v1/experiments", { body: definition(key, name) });
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -186,8 +197,39 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
     );
   }
 
+  // overlap-a and overlap-b: the same 400 users in both, 100 per pair of variants; purchases 10 %
+  // without either treatment, 20 % with A's alone, 10 % with B's alone, 50 % with both (an interaction).
+  const overlap: SeededStack["overlap"] = [];
+  const overlapEvents: unknown[] = [];
+  const rate: Record<string, number> = {
+    "control/control": 1,
+    "treatment/control": 2,
+    "control/treatment": 1,
+  };
+  for (let i = 0; i < 400; i++) {
+    const variantA = i % 2 === 1 ? "treatment" : "control";
+    const variantB = Math.floor(i / 2) % 2 === 1 ? "treatment" : "control";
+    const user = `o-user-${i}`;
+    const buys = Math.floor(i / 4) % 10 < (rate[`${variantA}/${variantB}`] ?? 5);
+    const value = buys ? 10 + (i % 7) : 0;
+    overlap.push({ variantA, variantB, purchase: value });
+    for (const [experiment, variant, n] of [
+      ["overlap-a", variantA, 600_000],
+      ["overlap-b", variantB, 601_000],
+    ] as const) {
+      overlapEvents.push({
+        event_id: uuid(n + i),
+        type: "exposure",
+        user_id: user,
+        timestamp: new Date(T0).toISOString(),
+        experiment: { key: experiment, variant },
+      });
+    }
+    if (buys) overlapEvents.push(purchase(user, 440_000 + i, value));
+  }
+
   clock = T0 + 2 * HOUR;
-  for (const batch of chunks([...skewed, ...purchases, ...cupedEvents], 1000)) {
+  for (const batch of chunks([...skewed, ...purchases, ...cupedEvents, ...overlapEvents], 1000)) {
     const res = await api.call("POST", "/v1/events", { scope: "write", body: { events: batch } });
     assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 500));
     assert.equal(
@@ -209,6 +251,7 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
     clickhouse,
     balanced: { users, converted },
     cuped,
+    overlap,
     setClock(ms: number) {
       clock = ms;
     },

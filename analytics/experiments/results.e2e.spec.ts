@@ -3,9 +3,9 @@
 // by the analytics projection to ClickHouse (chdb), and GET /results reading it back.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { analyzeMetric, normalCdf, studentTPpf, studentTSf } from "../stats/index.ts";
+import { analyzeMetric, normalCdf, normalPpf, studentTPpf, studentTSf } from "../stats/index.ts";
 import { assertClose } from "../stats/testing.ts";
-import { ExperimentResultsSchema } from "./schemas.ts";
+import { ExperimentResultsSchema, OverlapResponseSchema, PowerResponseSchema } from "./schemas.ts";
 import { seedExperimentStack, T0, type CupedUsers, type SeededStack } from "./e2e-fixture.ts";
 
 let stack: SeededStack;
@@ -219,6 +219,134 @@ describe("results end to end", () => {
     assertClose(fromEvents.relative.estimate, treatment.relative.estimate, "events: lift");
     assertClose(fromEvents.relative.stddev, treatment.relative.stddev, "events: se");
     assertClose(fromEvents.cuped.theta, treatment.cuped.theta, "events: θ");
+  });
+
+  it("quantile metric: p90 of per-user spend with its order-statistic interval, from totals and events", async () => {
+    const open = await stack.api.call("GET", "/v1/experiments/cuped-test/results?cumulative=false", {
+      scope: "read",
+    });
+    const closed = await stack.api.call(
+      "GET",
+      "/v1/experiments/cuped-test/results?to=2100-01-01T00:00:00.000Z&cumulative=false",
+      { scope: "read" },
+    );
+    // 100 users per arm, ν = 0.9: the 90th smallest value; the 95 % interval's ranks are
+    // 90 ∓ 1.959964·√(100·0.9·0.1) = 90 ∓ 5.88, widened to 84 and 96.
+    const z = 1.959963984540054;
+    const sorted = (xs: number[]) => [...xs].sort((x, y) => x - y);
+    const [a, b] = [sorted(stack.cuped.control!.post), sorted(stack.cuped.treatment!.post)];
+    const qa = a[89]!;
+    const qb = b[89]!;
+    const va = 99 * ((a[95]! - a[83]!) / (2 * z)) ** 2;
+    const vb = 99 * ((b[95]! - b[83]!) / (2 * z)) ** 2;
+    for (const res of [open, closed]) {
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      ExperimentResultsSchema.parse(res.body);
+      const metric = res.body.metrics.find((m: { key: string }) => m.key === "spend-p90");
+      assert.equal(metric.type, "quantile");
+      assert.equal(metric.control.mean, qa);
+      const t = metric.variants[0];
+      assert.equal(t.mean, qb);
+      assertClose(t.relative.estimate, (qb - qa) / qa, `${res.body.computed_from}: lift`);
+      assertClose(
+        t.relative.stddev,
+        Math.sqrt(vb / (qa ** 2 * 100) + (va * qb ** 2) / (qa ** 4 * 100)),
+        `${res.body.computed_from}: se`,
+      );
+    }
+    assert.deepEqual([open.body.computed_from, closed.body.computed_from], ["user_totals", "events"]);
+  });
+
+  it("power: MDE and the users a planned lift needs, from the observed rate and traffic", async () => {
+    const res = await stack.api.call("GET", "/v1/experiments/balanced-test/power?effect=0.5&power=0.9", {
+      scope: "read",
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    PowerResponseSchema.parse(res.body);
+    const { users, converted } = stack.balanced;
+    const total = users.control! + users.treatment!;
+    assert.equal(res.body.users, total);
+    assert.equal(res.body.days_observed, 2); // started at T0, read at T0 + 48 h
+    assert.equal(res.body.users_per_day, total / 2);
+    const v = res.body.metrics.find((m: { key: string }) => m.key === "purchase-rate").variants[0];
+    // Derived here: p(1 − p) of the control, z's from the normal quantiles, the quadratic's root.
+    const p = converted.control! / users.control!;
+    const variance = p * (1 - p);
+    const k = normalPpf(0.975) + normalPpf(0.9);
+    const c = (k ** 2 * variance) / users.control!;
+    const t = (k ** 2 * variance) / users.treatment!;
+    const a = p ** 2 - c;
+    assertClose(v.baseline_mean, p, "baseline");
+    assertClose(v.mde, (c + Math.sqrt(c ** 2 + a * (c + t))) / a, "mde");
+    const needed = (k ** 2 * variance * (2 + 2 * 1.5 ** 2)) / (0.25 * p ** 2);
+    assertClose(v.users_needed, needed, "users needed");
+    assertClose(v.days_needed, Math.max(0, needed - total) / (total / 2), "days needed");
+
+    const bad = await stack.api.call("GET", "/v1/experiments/balanced-test/power?power=2", { scope: "read" });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.errors[0].field, "power");
+  });
+
+  it("overlap: users in two running experiments and the interaction on each shared metric", async () => {
+    const res = await stack.api.call("GET", "/v1/experiments/overlap-a/overlap", { scope: "read" });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    OverlapResponseSchema.parse(res.body);
+    // Only overlap-b shares users with overlap-a.
+    assert.deepEqual(
+      res.body.overlaps.map((o: { experiment_key: string }) => o.experiment_key),
+      ["overlap-b"],
+    );
+    const o = res.body.overlaps[0];
+    assert.equal(o.users_in_both, 400);
+    assert.deepEqual(
+      o.cells.map((c: { variant: string; other_variant: string; users: number }) => [
+        c.variant,
+        c.other_variant,
+        c.users,
+      ]),
+      [
+        ["control", "control", 100],
+        ["control", "treatment", 100],
+        ["treatment", "control", 100],
+        ["treatment", "treatment", 100],
+      ],
+    );
+    // Derived here from the fixture's users: conversion rates per cell, p(1 − p), diff-in-diff, z-test.
+    const cell = (a: string, b: string) => stack.overlap.filter((u) => u.variantA === a && u.variantB === b);
+    const rate = (a: string, b: string) =>
+      cell(a, b).filter((u) => u.purchase > 0).length / cell(a, b).length;
+    const pairs = [
+      ["control", "control"],
+      ["treatment", "control"],
+      ["control", "treatment"],
+      ["treatment", "treatment"],
+    ] as const;
+    const [r00, r10, r01, r11] = pairs.map(([a, b]) => rate(a, b)) as [number, number, number, number];
+    assert.deepEqual([r00, r10, r01, r11], [0.1, 0.2, 0.1, 0.5]);
+    const estimate = r11 - r01 - (r10 - r00);
+    const se = Math.sqrt(
+      pairs.map(([a, b]) => (rate(a, b) * (1 - rate(a, b))) / 100).reduce((x, y) => x + y, 0),
+    );
+    const conv = o.metrics.find((m: { key: string }) => m.key === "purchase-rate").interactions[0];
+    assert.deepEqual([conv.variant, conv.other_variant], ["treatment", "treatment"]);
+    assertClose(conv.estimate, estimate, "interaction");
+    assertClose(conv.stddev, se, "se");
+    assertClose(conv.p_value, 2 * normalCdf(-Math.abs(estimate / se)), "p");
+    assert.equal(conv.flagged, true);
+    assert.match(o.warning, /interaction with overlap-b on purchase-rate/);
+    // Revenue (a mean) is shared too: its interaction comes from the per-user spend.
+    const mean = (a: string, b: string) => cell(a, b).reduce((s, u) => s + u.purchase, 0) / 100;
+    const revenue = o.metrics.find((m: { key: string }) => m.key === "revenue").interactions[0];
+    assertClose(
+      revenue.estimate,
+      mean("treatment", "treatment") -
+        mean("control", "treatment") -
+        (mean("treatment", "control") - mean("control", "control")),
+      "revenue interaction",
+    );
+
+    const none = await stack.api.call("GET", "/v1/experiments/balanced-test/overlap", { scope: "read" });
+    assert.deepEqual(none.body.overlaps, []);
   });
 
   it("rejects a breakdown on a dimension not captured with exposures", async () => {

@@ -404,6 +404,9 @@ function cumulativePoint(
 
 function defaultKind(metric: Metric): ArmStats {
   if (metric.type === "conversion") return { kind: "proportion", n: 0, sum: 0 };
+  if (metric.type === "quantile") {
+    return { kind: "quantile", n: 0, level: metric.quantile, quantile: 0, lower: 0, upper: 0 };
+  }
   if (metric.type === "mean") return { kind: "mean", n: 0, sum: 0, sumSquares: 0 };
   return {
     kind: "ratio",
@@ -435,6 +438,8 @@ function emptyStats(like: ArmStats): ArmStats {
       };
     case "cuped":
       return { kind: "cuped", n: 0, post: zero(like.post), pre: zero(like.pre), crossSum: 0 };
+    case "quantile":
+      return { kind: "quantile", n: 0, level: like.level, quantile: 0, lower: 0, upper: 0 };
     case "ratio_cuped":
       return {
         kind: "ratio_cuped",

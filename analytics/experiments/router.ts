@@ -13,16 +13,21 @@ import {
   isExperimentError,
   type ExistingExperiment,
   type ExperimentCommand,
+  type ExperimentDefinition,
   type ExperimentDefinitionInput,
   SlugSchema,
 } from "../../ingest/experiments/index.ts";
 import { ExperimentRepository } from "./repository.ts";
 import { buildResults, type ExperimentStatistics } from "./results.ts";
+import { buildPower } from "./power.ts";
+import { buildOverlap } from "./overlap.ts";
+import type { OverlapCell } from "../queries/overlap.ts";
 import { exposureEvent } from "../../serving/assignment/exposure.ts";
 import {
   AssignmentQuerySchema,
   ListQuerySchema,
   PatchBodySchema,
+  PowerQuerySchema,
   ResultsQuerySchema,
   TransitionBodySchema,
 } from "./schemas.ts";
@@ -51,8 +56,16 @@ export interface ExperimentsRouterOptions {
   keys: ApiKeys;
   /** Absent: the results endpoint answers 503 (e.g. a process without the analytics store). */
   statistics?: StatisticsSource | undefined;
+  /** Users shared with another experiment (analytics/queries/overlap); absent: /overlap answers 503. */
+  overlap?: OverlapSource | undefined;
   now?: () => Date;
 }
+
+export type OverlapSource = (
+  experiment: ExperimentDefinition,
+  other: ExperimentDefinition,
+  end: Date,
+) => Promise<OverlapCell[]>;
 
 export function experimentsRouter(options: ExperimentsRouterOptions): Router {
   const router = Router();
@@ -210,6 +223,76 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
       exposure,
       position,
     });
+  });
+
+  router.get("/v1/experiments/:key/overlap", read, async (req, res) => {
+    const key = String(req.params.key);
+    const experiment = await repo.get(key);
+    if (!experiment) return void notFound(res, key);
+    if (!options.overlap) {
+      res.status(503).json({
+        error: "unavailable",
+        message: "overlap needs the analytics store (ClickHouse), which this process has not opened",
+      });
+      return;
+    }
+    const at = now();
+    try {
+      const running = (await repo.list("running")).filter((e) => e.definition.key !== key);
+      const others = [];
+      for (const other of running) {
+        others.push({
+          definition: other.definition,
+          cells: await options.overlap(experiment.definition, other.definition, at),
+        });
+      }
+      res.json(buildOverlap(experiment.definition, others, at));
+    } catch (err) {
+      logger.error({ err, experiment: key }, "experiment overlap failed");
+      res
+        .status(503)
+        .json({ error: "unavailable", message: `could not compute the overlap: ${(err as Error).message}` });
+    }
+  });
+
+  router.get("/v1/experiments/:key/power", read, async (req, res) => {
+    const query = parse(PowerQuerySchema, req.query, res);
+    if (!query) return;
+    const key = String(req.params.key);
+    const experiment = await repo.get(key);
+    if (!experiment) return void notFound(res, key);
+    if (!options.statistics) {
+      res.status(503).json({
+        error: "unavailable",
+        message: "power needs the analytics store (ClickHouse), which this process has not opened",
+      });
+      return;
+    }
+    const at = now();
+    const to = experiment.stopped_at ? new Date(experiment.stopped_at) : at;
+    const from = experiment.started_at ? new Date(experiment.started_at) : undefined;
+    try {
+      const statistics = await options.statistics(experiment, {
+        now: at,
+        from,
+        to,
+        breakdown: undefined,
+        cumulative: false,
+        open: experiment.status === "running",
+      });
+      res.json(
+        buildPower(experiment.definition, statistics, {
+          window: { from: from?.toISOString() ?? null, to: to.toISOString() },
+          ...(query.power === undefined ? {} : { power: query.power }),
+          ...(query.effect === undefined ? {} : { effect: query.effect }),
+        }),
+      );
+    } catch (err) {
+      logger.error({ err, experiment: key }, "experiment power failed");
+      res
+        .status(503)
+        .json({ error: "unavailable", message: `could not compute power: ${(err as Error).message}` });
+    }
   });
 
   router.get("/v1/experiments/:key/results", read, async (req, res) => {

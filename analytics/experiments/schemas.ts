@@ -144,6 +144,109 @@ export const ResultsQuerySchema = z.strictObject({
   cumulative: booleanFlag.optional().openapi({ description: "false skips the cumulative-lift series" }),
 });
 
+// ---- power ----
+
+export const PowerQuerySchema = z.strictObject({
+  power: z.coerce.number().gt(0).lt(1).optional().openapi({
+    description: "Target power, 0..1 (default 0.8)",
+    example: 0.8,
+  }),
+  effect: z.coerce.number().gt(0).max(10).optional().openapi({
+    description:
+      "A relative lift to plan for (0.05 = +5 %): adds its power now and the users and days it needs",
+    example: 0.05,
+  }),
+});
+
+export const PowerVariantSchema = z
+  .object({
+    variant: z.string(),
+    users: z.object({ control: z.number().int(), variant: z.number().int() }),
+    baseline_mean: z.number(),
+    variance: z.number().openapi({
+      description: "Per-unit variance used: the control's, CUPED-adjusted when the results adjust",
+    }),
+    mde: z.number().nullable().openapi({
+      description:
+        "Smallest relative lift detected with the target power at the current users; null when none is (too few users or no variance)",
+    }),
+    power_at_effect: z.number().nullable(),
+    users_needed: z
+      .number()
+      .nullable()
+      .openapi({ description: "Users in the whole experiment (all arms) needed for `effect`" }),
+    days_needed: z.number().nullable().openapi({
+      description:
+        "Further days at the observed traffic until users_needed is reached (0 when already there)",
+    }),
+  })
+  .openapi("PowerVariant");
+
+export const PowerResponseSchema = z
+  .object({
+    experiment_key: z.string(),
+    alpha: z.number(),
+    sides: z.union([z.literal(1), z.literal(2)]),
+    power: z.number(),
+    effect: z.number().nullable(),
+    window: z.object({ from: z.string().nullable(), to: z.string() }),
+    days_observed: z.number(),
+    users: z.number().int(),
+    users_per_day: z.number(),
+    metrics: z.array(
+      z.object({
+        key: z.string(),
+        type: z.string(),
+        guardrail: z.boolean(),
+        variants: z.array(PowerVariantSchema),
+      }),
+    ),
+    note: z.string(),
+  })
+  .openapi("ExperimentPower");
+
+export type PowerResponse = z.output<typeof PowerResponseSchema>;
+
+// ---- overlap ----
+
+export const OverlapResponseSchema = z
+  .object({
+    experiment_key: z.string(),
+    alpha: z.number(),
+    computed_at: z.string(),
+    overlaps: z.array(
+      z.object({
+        experiment_key: z.string().openapi({ description: "The other running experiment" }),
+        users_in_both: z.number().int(),
+        cells: z.array(z.object({ variant: z.string(), other_variant: z.string(), users: z.number().int() })),
+        metrics: z.array(
+          z.object({
+            key: z.string(),
+            interactions: z.array(
+              z.object({
+                variant: z.string(),
+                other_variant: z.string(),
+                estimate: z.number().openapi({
+                  description:
+                    "Difference-in-differences of the mean: this variant's absolute lift with the other's treatment minus without it",
+                }),
+                ci: z.tuple([z.number(), z.number()]),
+                p_value: z.number(),
+                stddev: z.number(),
+                error: z.string().nullable(),
+                flagged: z.boolean(),
+              }),
+            ),
+          }),
+        ),
+        warning: z.string().nullable(),
+      }),
+    ),
+  })
+  .openapi("ExperimentOverlap");
+
+export type OverlapResponse = z.output<typeof OverlapResponseSchema>;
+
 // ---- results ----
 
 export const LiftTestSchema = z
@@ -235,7 +338,7 @@ export const VariantResultSchema = ArmSummarySchema.extend({
 export const MetricResultSchema = z
   .object({
     key: z.string(),
-    type: z.enum(["conversion", "mean", "ratio"]),
+    type: z.enum(["conversion", "mean", "ratio", "quantile"]),
     guardrail: z.boolean(),
     direction: z.enum(["increase", "decrease"]),
     control: ArmSummarySchema,
@@ -430,5 +533,23 @@ export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
     security,
     request: { params: KeyParam, query: ResultsQuerySchema },
     responses: { 200: json(ExperimentResultsSchema, "Results"), 400: errors[400], 404: errors[404] },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/v1/experiments/{key}/overlap",
+    summary:
+      "Other running experiments sharing exposed users, with an interaction test per shared metric; read scope",
+    security,
+    request: { params: KeyParam },
+    responses: { 200: json(OverlapResponseSchema, "Overlap"), 404: errors[404] },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/v1/experiments/{key}/power",
+    summary:
+      "Power and minimum detectable effect per metric and variant from the observed variance and traffic; read scope",
+    security,
+    request: { params: KeyParam, query: PowerQuerySchema },
+    responses: { 200: json(PowerResponseSchema, "Power"), 400: errors[400], 404: errors[404] },
   });
 }

@@ -17,6 +17,8 @@ describe("experiments OpenAPI", () => {
       "/v1/experiments/{key}/archive",
       "/v1/experiments/{key}/assignment",
       "/v1/experiments/{key}/changes",
+      "/v1/experiments/{key}/overlap",
+      "/v1/experiments/{key}/power",
       "/v1/experiments/{key}/results",
       "/v1/experiments/{key}/start",
       "/v1/experiments/{key}/stop",
@@ -30,6 +32,10 @@ describe("experiments OpenAPI", () => {
       "ExperimentResults",
       "SampleRatioMismatch",
       "ExperimentErrorResponse",
+      "AnalysisSettings",
+      "ExperimentPower",
+      "ExperimentOverlap",
+      "QuantileMetric",
     ]) {
       assert.ok(components.includes(name), `${name} in ${components.join(", ")}`);
     }

@@ -35,6 +35,17 @@ export function toArmStats(s: VariantMetricStatistics, options: ArmStatsOptions 
             crossSum: s.crossSum,
           }
         : { kind: "mean", n: s.n, sum: s.sum, sumSquares: s.sumSquares };
+    case "quantile": {
+      const q = s.quantile;
+      return {
+        kind: "quantile",
+        n: s.n,
+        level: q?.level ?? 0.5,
+        quantile: q?.value ?? 0,
+        lower: q?.lower ?? 0,
+        upper: q?.upper ?? 0,
+      };
+    }
     case "ratio":
       if (options.cuped && s.ratioPre) {
         const pre = s.ratioPre;

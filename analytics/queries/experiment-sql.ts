@@ -4,6 +4,7 @@
 // `{name:Type}` parameter.
 import type { QueryParams } from "../../core/clickhouse/port.ts";
 import type { ExperimentDefinition } from "../../ingest/experiments/index.ts";
+import { QUANTILE_Z } from "../stats/index.ts";
 import {
   firstExposure,
   perUserColumns,
@@ -87,7 +88,7 @@ function statisticsOverPerUser(
   const totals: string[] = [];
 
   experiment.metrics.forEach((metric, i) => {
-    const capping = metric.type === "conversion" ? undefined : metric.capping;
+    const capping = metric.type === "conversion" || metric.type === "quantile" ? undefined : metric.capping;
     const ratio = metric.type === "ratio";
     // p post, q pre, d post denominator, r pre denominator (ratios).
     const columns = ratio ? ["p", "q", "d", "r"] : ["p", "q"];
@@ -149,6 +150,21 @@ function statisticsOverPerUser(
         );
       }
       return;
+    }
+    if (metric.type === "quantile") {
+      // The quantile and its 95 % interval are order statistics of the group's per-user values, at
+      // the ranks analytics/stats' quantileRanks gives (the same Float64 arithmetic).
+      params[`level${i}`] = metric.quantile;
+      params.quantile_z = QUANTILE_Z;
+      grouped.push(`arraySort(groupArray(p${i})) AS qv${i}`);
+      const level = `{level${i}:Float64}`;
+      const spread = `{quantile_z:Float64} * sqrt(n * ${level} * (1 - ${level}))`;
+      const at = (rank: string) => `qv${i}[toUInt64(least(toFloat64(n), greatest(1., ${rank})))]`;
+      totals.push(
+        `${at(`ceil(n * ${level})`)} AS quantile_value${i}`,
+        `${at(`floor(n * ${level} - ${spread})`)} AS quantile_lower${i}`,
+        `${at(`ceil(n * ${level} + ${spread})`)} AS quantile_upper${i}`,
+      );
     }
     grouped.push(
       `sum(p${i}) AS sum${i}`,

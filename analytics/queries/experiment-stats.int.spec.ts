@@ -74,7 +74,7 @@ describe("experiment statistics from ClickHouse", () => {
   it("gives hand-computed sufficient statistics for conversion, capped mean, ratio and percentile cap", async () => {
     const stats = await loadVariantStatistics(ch, FIXTURE_EXPERIMENT, { now: NOW });
     assert.equal(stats.length, 8);
-    const none = { denSum: null, denSumSquares: null, numDenCross: null, ratioPre: null };
+    const none = { denSum: null, denSumSquares: null, numDenCross: null, ratioPre: null, quantile: null };
     // No view or click falls in a ctr user's 48 h before exposure: the ratio's CUPED sums are 0.
     const noPrePeriod = {
       preDenSum: 0,
@@ -163,6 +163,7 @@ describe("experiment statistics from ClickHouse", () => {
       numDenCross: 6,
       cap: null,
       ratioPre: noPrePeriod,
+      quantile: null,
     });
     assert.deepEqual(pick(stats, "ctr", "treatment"), {
       metric: "ctr",
@@ -180,6 +181,7 @@ describe("experiment statistics from ClickHouse", () => {
       numDenCross: 2,
       cap: null,
       ratioPre: noPrePeriod,
+      quantile: null,
     });
 
     // revenue_p50 (24 h): per-user post over all users [30,0,0 | 130,0,40] → sorted [0,0,0,30,40,130],

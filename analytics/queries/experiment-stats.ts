@@ -41,6 +41,13 @@ export interface VariantMetricStatistics {
   readonly cap: number | null;
   /** Ratio metrics: the pre-period denominator's sums and the cross products CUPED needs. */
   readonly ratioPre?: RatioPreSums | null;
+  /** Quantile metrics: the quantile of the per-user values and its 95 % order-statistic bounds. */
+  readonly quantile?: {
+    readonly level: number;
+    readonly value: number;
+    readonly lower: number;
+    readonly upper: number;
+  } | null;
 }
 
 /** Σ over users, for a ratio's CUPED: the pre-period denominator and its products with the others. */
@@ -215,6 +222,15 @@ function statisticsOf(
     denSumSquares: ratio ? num(row[`den_sum_squares${i}`]) : null,
     numDenCross: ratio ? num(row[`num_den_cross${i}`]) : null,
     cap: nullableNum(row[`cap${i}`]),
+    quantile:
+      metric.type === "quantile"
+        ? {
+            level: metric.quantile,
+            value: num(row[`quantile_value${i}`]),
+            lower: num(row[`quantile_lower${i}`]),
+            upper: num(row[`quantile_upper${i}`]),
+          }
+        : null,
     ratioPre: ratio
       ? {
           preDenSum: num(row[`pre_den_sum${i}`]),

@@ -31,6 +31,11 @@ export type { FrequentistOptions, FrequentistResult, SequentialOptions } from ".
 export { nonInferiorityTestFromMoments, oneSidedTTestFromMoments } from "./one-sided-test.ts";
 export type { NonInferiorityResult, OneSidedOptions, OneSidedResult, Side } from "./one-sided-test.ts";
 export { relativeCupedVariance } from "./relative-cuped-variance.ts";
+export { interactionTest } from "./interaction.ts";
+export type { CellMoments, InteractionResult } from "./interaction.ts";
+export { minimumDetectableEffect, powerAt, relativeLiftStandardError, usersNeeded } from "./power.ts";
+export type { PowerInputs } from "./power.ts";
+export { QUANTILE_Z, quantileRanks, quantileStatsOf, quantileVariance } from "./quantile.ts";
 export { pooledRatioTheta, relativeRatioCupedVariance } from "./ratio-cuped.ts";
 export { adjustKeyedPValues, adjustPValues, benjaminiHochberg, holmBonferroni } from "./multipleTesting.ts";
 export type { PValueCorrection } from "./multipleTesting.ts";
@@ -47,6 +52,7 @@ export type {
   PairedMoments,
   ProportionStats,
   ProportionSums,
+  QuantileStats,
   RatioCupedStats,
   RatioStats,
 } from "./sufficientStatistics.ts";

@@ -3,8 +3,11 @@
 // per-unit: the tests divide by n.
 import { pooledRatioTheta, ratioCupedArm, ratioOfPostPeriod } from "./ratio-cuped.ts";
 import type { RatioCupedComponents, RatioCupedStats } from "./ratio-cuped.ts";
+import { quantileVariance } from "./quantile.ts";
+import type { QuantileStats } from "./quantile.ts";
 
 export type { RatioCupedStats } from "./ratio-cuped.ts";
+export type { QuantileStats } from "./quantile.ts";
 
 /** A per-user quantity summarised by its sum and sum of squares (sample variance, n - 1). */
 export interface MeanSums {
@@ -47,7 +50,8 @@ export interface CupedStats {
   readonly crossSum: number;
 }
 
-export type ArmStats = MeanStats | ProportionStats | RatioStats | CupedStats | RatioCupedStats;
+export type ArmStats =
+  MeanStats | ProportionStats | RatioStats | CupedStats | RatioCupedStats | QuantileStats;
 
 /** What the tests need from one arm once theta (for CUPED) is fixed. */
 export interface Moments {
@@ -135,6 +139,8 @@ export function armMoments(s: ArmStats, theta = 0): Moments {
       const mean = sumD === 0 ? 0 : s.numerator.sum / sumD;
       return { n: s.n, mean, unadjustedMean: mean, variance: ratioVariance(s) };
     }
+    case "quantile":
+      return { n: s.n, mean: s.quantile, unadjustedMean: s.quantile, variance: quantileVariance(s) };
     case "ratio_cuped": {
       const arm = ratioCupedArm(s, theta);
       return {

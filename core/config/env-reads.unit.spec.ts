@@ -15,7 +15,15 @@ import { VARIABLES } from "./variables.ts";
  * helpers in `core/testing/` and files named `testing.ts`). They drive the product from outside and may read
  * variables of their own; nothing the product runs imports them.
  */
-const OUT_OF_SCOPE = [/^bench\//, /^loadtests\//, /\.spec\.ts$/, /^core\/testing\//, /(^|\/)testing\.ts$/];
+/** Not product code: benchmarks, load tests, specs and test support (including the multi-host run's hosts). */
+const OUT_OF_SCOPE = [
+  /^bench\//,
+  /^loadtests\//,
+  /\.spec\.ts$/,
+  /^core\/testing\//,
+  /(^|\/)testing\.ts$/,
+  /^deploy\/multi-host\//,
+];
 const CONFIG_DIR = "core/config/";
 
 interface EnvRead {

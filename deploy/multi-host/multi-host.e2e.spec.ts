@@ -14,7 +14,8 @@ import { replayProjection } from "../../projectors/runtime/replay.ts";
 import { closeRedis, dumpVersion } from "../../projectors/runtime/testing.ts";
 import { FeaturesReader } from "../../projectors/features/read.ts";
 import { DEFAULT_KEY_PREFIX } from "../../projectors/runtime/keys.ts";
-import { REDIS_PROJECTIONS } from "../../projectors/role.ts";
+import { REDIS_PROJECTIONS, REDIS_PROJECTION_VARIABLES } from "../../projectors/role.ts";
+import { defaultsOf } from "../../core/config/env.ts";
 import {
   createNetwork,
   ensureIproute2,
@@ -37,6 +38,12 @@ import { ITEMS, startReader, startWriter, type Reader, type Writer } from "./tra
 import { failingWindows, longestFailingMs, readsWhileUp } from "./read-windows.ts";
 import { waitFor } from "./wait.ts";
 import { tail } from "./log-tail.ts";
+
+/** The Redis projections as the hosts run them (defaults), under a key prefix. */
+const projectionEnv = (prefix: string) => ({
+  ...defaultsOf(REDIS_PROJECTION_VARIABLES),
+  RECKON_REDIS_PREFIX: prefix,
+});
 
 /**
  * Reckon on four hosts (network namespaces on this machine): A runs ingest, the relay and the analytics
@@ -290,8 +297,8 @@ describe("multi-host run: ingest on A, serving and projectors on B and C, stores
 
   test("a rebuild of each Redis projection from the log equals the live read model", async () => {
     for (const name of REDIS_PROJECTION_NAMES) {
-      const live = REDIS_PROJECTIONS[name]!(redis!, DEFAULT_KEY_PREFIX);
-      const rebuilt = REDIS_PROJECTIONS[name]!(redis!, `mhrebuild${process.pid}`);
+      const live = REDIS_PROJECTIONS[name]!(redis!, projectionEnv(DEFAULT_KEY_PREFIX));
+      const rebuilt = REDIS_PROJECTIONS[name]!(redis!, projectionEnv(`mhrebuild${process.pid}`));
       const result = await replayProjection({
         db: db!,
         projection: rebuilt,

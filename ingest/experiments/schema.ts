@@ -100,6 +100,19 @@ export const MeanMetricSchema = z
   })
   .openapi("MeanMetric");
 
+export const QuantileMetricSchema = z
+  .strictObject({
+    ...metricCommon,
+    type: z.literal("quantile"),
+    event_type: EventTypeSchema,
+    quantile: z.number().gt(0).lt(1).openapi({
+      description:
+        "The quantile level of the per-user value (sum of event values in the window): 0.5 for the median, 0.9 for p90",
+      example: 0.9,
+    }),
+  })
+  .openapi("QuantileMetric");
+
 export const RatioMetricSchema = z
   .strictObject({
     ...metricCommon,
@@ -111,7 +124,12 @@ export const RatioMetricSchema = z
   .openapi("RatioMetric");
 
 export const MetricSchema = z
-  .discriminatedUnion("type", [ConversionMetricSchema, MeanMetricSchema, RatioMetricSchema])
+  .discriminatedUnion("type", [
+    ConversionMetricSchema,
+    MeanMetricSchema,
+    RatioMetricSchema,
+    QuantileMetricSchema,
+  ])
   .openapi("ExperimentMetric");
 
 export const DEFAULT_ALPHA = 0.05;

@@ -58,7 +58,7 @@ async function loadList() {
         ),
       );
     }
-    if (location.hash) await showExperiment(decodeURIComponent(location.hash.slice(1)));
+    route();
   } catch (err) {
     $("key-status").textContent = "";
     $("experiment").replaceChildren(
@@ -87,6 +87,12 @@ async function showExperiment(key) {
     ]);
     if (shown !== showing) return; // another experiment was picked meanwhile
     section.replaceChildren(...renderExperiment(experiment, results));
+    const overlapSlot = section.querySelector('[data-testid="overlap-slot"]');
+    api(`/v1/experiments/${encodeURIComponent(key)}/overlap`)
+      .then((overlap) => {
+        if (shown === showing && overlapSlot) overlapSlot.replaceChildren(...renderOverlap(overlap));
+      })
+      .catch(() => overlapSlot?.remove());
     const pending = section.querySelector('[data-testid="cumulative-pending"]');
     if (pending) {
       api(resultsUrl)
@@ -123,6 +129,17 @@ function renderExperiment(experiment, results) {
         (results.computed_from === "user_totals" ? "from the per-user totals kept live" : "from the events"),
     ),
     renderSrm(results.srm),
+    el("div", { "data-testid": "overlap-slot" }),
+    renderSettings(experiment, results),
+    el(
+      "p",
+      {},
+      el(
+        "a",
+        { href: `#${encodeURIComponent(experiment.key)}/power`, "data-testid": "power-link" },
+        "Power calculator: minimum detectable effect and the users a planned lift needs →",
+      ),
+    ),
   ];
   for (const metric of results.metrics) out.push(renderMetric(metric, results));
   if (chartMetricOf(results))
@@ -134,6 +151,163 @@ function renderExperiment(experiment, results) {
       ),
     );
   return out;
+}
+
+/** Other running experiments sharing users with this one, and interactions found on shared metrics. */
+function renderOverlap(overlap) {
+  return overlap.overlaps.map((o) => {
+    const flagged = o.metrics.flatMap((m) =>
+      m.interactions
+        .filter((i) => i.flagged)
+        .map(
+          (i) => `${m.key} (${i.variant} × ${i.other_variant}: ${num(i.estimate)}, p = ${pValue(i.p_value)})`,
+        ),
+    );
+    const text =
+      `⚠ ${o.users_in_both} users are also in the running experiment ${o.experiment_key}. ` +
+      (flagged.length > 0
+        ? `Interaction on ${flagged.join("; ")}: this experiment's lift differs with the other's treatment.`
+        : "No interaction found on the shared metrics.");
+    return el(
+      "div",
+      {
+        class: `srm ${flagged.length > 0 ? "flagged" : "ok"}`,
+        "data-testid": "overlap-warning",
+        "data-other": o.experiment_key,
+        ...(flagged.length > 0 ? { role: "alert" } : {}),
+      },
+      text,
+    );
+  });
+}
+
+/** The analysis settings the results were computed with, where an analyst checks the plan. */
+function renderSettings(experiment, results) {
+  const a = results.analysis;
+  const margins = experiment.definition.metrics
+    .filter((m) => m.non_inferiority_margin !== undefined)
+    .map((m) => `${m.key} ${(m.non_inferiority_margin * 100).toFixed(1)}%`);
+  const rows = [
+    ["α", String(a.alpha)],
+    ["test", a.test === "one_sided" ? "one-sided (towards each metric's good direction)" : "two-sided"],
+    ["sequential", results.sequential ? `yes, τ = ${a.sequential_tuning}` : "no (fixed horizon)"],
+    [
+      "Bayesian prior",
+      a.prior.enabled ? `normal, mean ${pct(a.prior.mean)}, variance ${a.prior.variance}` : "flat",
+    ],
+    [
+      "correction",
+      `${results.correction}, ${{ all: "across all metrics and variants", metric: "per metric", variant: "per variant" }[a.correction_scope]}`,
+    ],
+    ["non-inferiority margins", margins.length > 0 ? margins.join(", ") : "none"],
+  ];
+  return el(
+    "details",
+    { class: "settings", "data-testid": "analysis-settings", open: "" },
+    el("summary", {}, "Analysis settings"),
+    el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { "data-setting": k }, v)])),
+  );
+}
+
+/** The power calculator page of one experiment: MDE now, and what a planned lift needs. */
+async function showPower(key) {
+  const section = $("experiment");
+  const shown = (showing = `${key}/power`);
+  const form = el(
+    "form",
+    { id: "power-form", class: "power-form" },
+    el("label", { for: "power-target" }, "power "),
+    el("input", { id: "power-target", type: "number", min: "0.5", max: "0.99", step: "0.01", value: "0.8" }),
+    el("label", { for: "power-effect" }, " planned relative lift "),
+    el("input", { id: "power-effect", type: "number", min: "0.001", step: "0.001", value: "0.05" }),
+    el("button", { type: "submit" }, "Compute"),
+  );
+  const output = el("div", { id: "power-output" });
+  section.replaceChildren(
+    el("h2", {}, `Power calculator · ${key}`),
+    el("p", {}, el("a", { href: `#${encodeURIComponent(key)}` }, "← back to the results")),
+    form,
+    output,
+  );
+  const compute = async () => {
+    output.replaceChildren(el("p", { class: "hint" }, "Computing…"));
+    const params = new URLSearchParams({ power: $("power-target").value, effect: $("power-effect").value });
+    try {
+      const power = await api(`/v1/experiments/${encodeURIComponent(key)}/power?${params}`);
+      if (shown !== showing) return;
+      output.replaceChildren(...renderPower(power));
+    } catch (err) {
+      output.replaceChildren(
+        el("p", { class: "error", role: "alert" }, `Could not compute power: ${err.message}`),
+      );
+    }
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    void compute();
+  });
+  await compute();
+}
+
+function renderPower(power) {
+  const fmt = (x, f) => (x === null ? "—" : f(x));
+  const header = [
+    "metric",
+    "variant",
+    "users (control / variant)",
+    "baseline",
+    "MDE",
+    `power at ${pct(power.effect ?? 0)}`,
+    "users needed",
+    "days to go",
+  ];
+  const rows = power.metrics.flatMap((m) =>
+    m.variants.map((v) =>
+      el(
+        "tr",
+        { "data-metric": m.key, "data-variant": v.variant },
+        el("td", {}, m.key, m.guardrail ? el("span", { class: "guardrail" }, "guardrail") : null),
+        el("td", {}, v.variant),
+        el("td", {}, `${v.users.control} / ${v.users.variant}`),
+        el("td", {}, num(v.baseline_mean)),
+        el(
+          "td",
+          { "data-col": "mde" },
+          fmt(v.mde, (x) => pct(x)),
+        ),
+        el(
+          "td",
+          { "data-col": "power" },
+          fmt(v.power_at_effect, (x) => `${(x * 100).toFixed(1)}%`),
+        ),
+        el(
+          "td",
+          { "data-col": "users-needed" },
+          fmt(v.users_needed, (x) => Math.ceil(x).toString()),
+        ),
+        el(
+          "td",
+          { "data-col": "days" },
+          fmt(v.days_needed, (x) => x.toFixed(1)),
+        ),
+      ),
+    ),
+  );
+  return [
+    el(
+      "p",
+      { class: "hint" },
+      `${power.users} users over ${power.days_observed.toFixed(1)} days (${power.users_per_day.toFixed(0)} a day) · ` +
+        `α ${power.alpha}, ${power.sides === 1 ? "one" : "two"}-sided · target power ${(power.power * 100).toFixed(0)}%`,
+    ),
+    el(
+      "table",
+      { "data-testid": "power-table" },
+      el("thead", {}, el("tr", {}, ...header.map((h) => el("th", {}, h)))),
+      el("tbody", {}, ...rows),
+    ),
+    el("p", { class: "hint" }, power.note),
+  ];
 }
 
 /** The metric the cumulative chart shows: the first non-guardrail one. */
@@ -392,7 +566,12 @@ $("key-form").addEventListener("submit", (event) => {
   $("api-key").value = "";
   void loadList();
 });
-window.addEventListener("hashchange", () => {
-  if (location.hash) void showExperiment(decodeURIComponent(location.hash.slice(1)));
-});
+/** `#key` shows an experiment's results, `#key/power` its power calculator. */
+function route() {
+  if (!location.hash) return;
+  const target = location.hash.slice(1);
+  if (target.endsWith("/power")) void showPower(decodeURIComponent(target.slice(0, -"/power".length)));
+  else void showExperiment(decodeURIComponent(target));
+}
+window.addEventListener("hashchange", route);
 if (localStorage.getItem(KEY_STORAGE)) void loadList();
