@@ -1,4 +1,4 @@
-import type { Resources, RoleModule } from "../bin/platform.ts";
+import type { Resources, RoleModule } from "../core/runtime/role.ts";
 import { ChdbClickHouseStore } from "../core/clickhouse/chdb-adapter.ts";
 import {
   startClickHouseHttpEndpoint,

@@ -12,35 +12,8 @@ import { createHttpApp, listen, type ReadinessCheck } from "../core/http/app.ts"
 import { applyLocalKeys, applyLocalStackDefaults } from "../core/runtime/local-env.ts";
 import { logger } from "../core/logger.ts";
 import { buildOpenApiDocument, type OpenApiRegistrar } from "../core/http/openapi.ts";
-import { ROLE_MODULES, type RoleName } from "./roles.ts";
-
-/** The stores and settings every role shares within one process. Stores other than Postgres open lazily. */
-export interface Resources {
-  env: Env;
-  db: Database;
-  kafka: Kafka;
-  keys: ApiKeys;
-  /** The Redis of REDIS_URL, a single node or a cluster (`redis-cluster://`); every role works on both. */
-  redisClient(): RedisClient;
-  clickhouse(): Promise<ClickHouseStore>;
-  close(): Promise<void>;
-}
-
-/** What a started role hands back: HTTP routers to mount, readiness checks, and how to stop it. */
-export interface StartedRole {
-  routers?: Router[];
-  /** Adds the role's paths to the OpenAPI document served at /openapi.json. */
-  openapi?: OpenApiRegistrar;
-  readiness?: ReadinessCheck[];
-  stop(): Promise<void>;
-}
-
-/** A role (ingest, relay, projectors, serving, analytics ...): `reckon start` runs them all in one process. */
-export interface RoleModule {
-  name: RoleName;
-  description: string;
-  start(resources: Resources, running: ReadonlyMap<RoleName, StartedRole>): Promise<StartedRole>;
-}
+import type { Resources, RoleName, StartedRole } from "../core/runtime/role.ts";
+import { ROLE_MODULES } from "./roles.ts";
 
 /** Reads and validates configuration (bringing the local stack up when no store is configured). */
 export function resolveEnv(): Env {

@@ -2,7 +2,8 @@
 import { Command, Option } from "commander";
 import path from "node:path";
 import { openResources, resolveEnv, startPlatform, stopOnSignals } from "./platform.ts";
-import { ALL_ROLES, type RoleName } from "./roles.ts";
+import type { RoleName } from "../core/runtime/role.ts";
+import { ALL_ROLES } from "./roles.ts";
 import { isPrimary, runWorkers, workersProblem } from "./workers.ts";
 import { migrate } from "../core/postgres/migrate.ts";
 import { openDatabase } from "../core/postgres/database.ts";

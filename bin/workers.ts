@@ -1,6 +1,6 @@
 import cluster from "node:cluster";
 import { logger } from "../core/logger.ts";
-import type { RoleName } from "./roles.ts";
+import type { RoleName } from "../core/runtime/role.ts";
 
 /**
  * Roles that may run in several processes behind one port: stateless HTTP over shared stores. The relay keeps one
@@ -18,11 +18,6 @@ export function workersProblem(roles: readonly RoleName[], workers: number): str
   if (single.length > 0)
     return `--workers ${workers}: only ${REPLICABLE_ROLES.join(", ")} can run in several processes; run ${single.join(", ")} in another \`reckon start --roles\` process`;
   return undefined;
-}
-
-/** This process's worker index (0 in the primary or a single process): jobs that must run once use worker 0. */
-export function workerIndex(env: NodeJS.ProcessEnv = process.env): number {
-  return Number(env.RECKON_WORKER_INDEX ?? 0);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { RedisClient } from "../core/redis/redis.ts";
-import type { Resources, RoleModule } from "../bin/platform.ts";
+import type { Resources, RoleModule } from "../core/runtime/role.ts";
 import { ConfigError } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
 import type { Projection } from "./runtime/projection.ts";

@@ -1,5 +1,5 @@
 import { ExperimentVariants } from "./experiments/variants.ts";
-import type { RoleModule } from "../bin/platform.ts";
+import type { RoleModule } from "../core/runtime/role.ts";
 import { FeaturesReader } from "../projectors/features/read.ts";
 import { featuresConfigFromEnv } from "../projectors/features/config.ts";
 import { RecommendationsReader } from "../projectors/recommendations/read.ts";
@@ -14,7 +14,7 @@ import { startRetrainSchedule, type RetrainMetrics } from "./models/retrain-sche
 import { trainAndRegister } from "./models/train.ts";
 import { activateModel } from "./models/registry.ts";
 import { registerServingOpenApi } from "./http/openapi.ts";
-import { workerIndex } from "../bin/workers.ts";
+import { workerIndex } from "../core/runtime/worker-index.ts";
 
 /** The serving role: the read API over the Redis read models, ranked by the active registry model. */
 export const servingRole: RoleModule = {
