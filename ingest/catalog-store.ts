@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Database } from "../core/postgres/database.ts";
 import type { CatalogItem, ItemBody } from "../core/contracts/item.ts";
 import { type LogPosition, maxLogPosition } from "../core/contracts/position.ts";
-import { EVENTS_CHANNEL, insertEvents } from "./event-store.ts";
+import { EVENTS_CHANNEL, insertEvents } from "../core/event-store/event-store.ts";
 
 export type ItemWrite = ItemBody & { item_id: string };
 

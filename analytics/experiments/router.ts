@@ -6,7 +6,7 @@ import type { Database } from "../../core/postgres/database.ts";
 import { type ApiKeys, requireScope } from "../../core/http/auth.ts";
 import { formatPositionToken } from "../../core/contracts/position.ts";
 import { toFieldErrors } from "../../core/contracts/validation.ts";
-import { appendInteractionEvents } from "../../ingest/event-store.ts";
+import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
 import { createAssigner, type Assignment } from "../../serving/assignment/index.ts";
 import {
   EXPERIMENT_ERROR_HTTP_STATUS,

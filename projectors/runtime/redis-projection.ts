@@ -1,7 +1,7 @@
 import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { LogPosition } from "../../core/contracts/position.ts";
-import { toLogPosition } from "../../ingest/relay/log-reader.ts";
+import { toLogPosition } from "../../core/event-store/log-reader.ts";
 import type { PartitionBatch, Projection, ProjectionOutcome } from "./projection.ts";
 import { appliedField } from "./keys.ts";
 import {
