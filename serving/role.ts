@@ -1,7 +1,7 @@
 import { ExperimentVariants } from "./experiments/variants.ts";
 import type { RoleModule } from "../core/runtime/role.ts";
 import { FeaturesReader } from "../projectors/features/read.ts";
-import { featuresConfigFromEnv } from "../projectors/features/config.ts";
+import { featuresConfigFromEnv } from "../core/read-models/features-config.ts";
 import { RecommendationsReader } from "../projectors/recommendations/read.ts";
 import { REDIS_PROJECTIONS, projectorGroupPrefix, redisKeyPrefix } from "../projectors/role.ts";
 import { ProjectionStatus } from "../projectors/status/status.ts";

@@ -15,7 +15,7 @@ import {
   readLogHead,
   toLogPosition,
 } from "../../core/event-store/log-reader.ts";
-import { REPLAY_SOURCE } from "../runtime/keys.ts";
+import { REPLAY_SOURCE } from "../../core/read-models/keys.ts";
 import { ANALYTICS_DATABASE, createAnalyticsSchema, migrateAnalyticsSchema } from "./migrate.ts";
 import { ANALYTICS_PROJECTION_NAME, createAnalyticsProjection } from "./projection.ts";
 import { ExperimentTotals, postgresRunningExperiments } from "./experiment-totals.ts";

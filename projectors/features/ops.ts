@@ -1,9 +1,9 @@
 import type { LogMessage } from "../../core/contracts/log-message.ts";
-import { ALL_CATEGORIES, categoryTag, itemTag, userTag } from "../runtime/keys.ts";
+import { ALL_CATEGORIES, categoryTag, itemTag, userTag } from "../../core/read-models/keys.ts";
 import { windowIncrement, windowIndex, windowTtlMs, type HalfLife } from "../runtime/decay.ts";
 import type { Op } from "../runtime/redis-batch.ts";
 import type { OpsDecision } from "../runtime/redis-projection.ts";
-import type { FeaturesConfig } from "./config.ts";
+import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
 
 /** Relative key names of the features projection (the batch script prepends `<prefix>:f:v<N>:`). */
 export const featureKeys = {

@@ -1,5 +1,5 @@
 import type { LogMessage } from "../../core/contracts/log-message.ts";
-import { itemTag, userTag } from "../runtime/keys.ts";
+import { itemTag, userTag } from "../../core/read-models/keys.ts";
 import type { OpsDecision } from "../runtime/redis-projection.ts";
 
 export interface RecommendationsConfig {

@@ -9,7 +9,7 @@ import { createTestDatabase, uniqueName, type TestDatabase } from "../../core/te
 import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
 import { writeItems } from "../../ingest/catalog-store.ts";
 import { readLogBatch, toLogPosition } from "../../core/event-store/log-reader.ts";
-import { DEFAULT_FEATURES_CONFIG } from "../features/config.ts";
+import { DEFAULT_FEATURES_CONFIG } from "../../core/read-models/features-config.ts";
 import { featureOps } from "../features/ops.ts";
 import { createFeaturesProjection } from "../features/projection.ts";
 import { FeaturesReader } from "../features/read.ts";
@@ -17,7 +17,7 @@ import { DEFAULT_RECOMMENDATIONS_CONFIG, recommendationOps } from "../recommenda
 import { createRecommendationsProjection } from "../recommendations/projection.ts";
 import { RecommendationsReader } from "../recommendations/read.ts";
 import { applyOpsBatchClusterKilled } from "./cluster-batch.ts";
-import { clusterControlKeys } from "./keys.ts";
+import { clusterControlKeys } from "../../core/read-models/keys.ts";
 import { readAppliedPosition } from "./redis-batch.ts";
 import type { OpsDecision, RedisProjection } from "./redis-projection.ts";
 import { deleteKeys, replayProjection } from "./replay.ts";

@@ -3,7 +3,7 @@ import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { LogPosition } from "../../core/contracts/position.ts";
 import { toLogPosition } from "../../core/event-store/log-reader.ts";
 import type { PartitionBatch, Projection, ProjectionOutcome } from "./projection.ts";
-import { appliedField } from "./keys.ts";
+import { appliedField } from "../../core/read-models/keys.ts";
 import {
   applyOpsBatch,
   applyPreparedBatch,

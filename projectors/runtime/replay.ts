@@ -12,7 +12,7 @@ import {
   REPLAY_SOURCE,
   versionBase,
   versionPointerKey,
-} from "./keys.ts";
+} from "../../core/read-models/keys.ts";
 import { currentVersion } from "./redis-batch.ts";
 import { finishJournals } from "./cluster-batch.ts";
 import type { RedisProjection } from "./redis-projection.ts";

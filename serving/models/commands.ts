@@ -4,7 +4,7 @@ import { openDatabase } from "../../core/postgres/database.ts";
 import { migrate } from "../../core/postgres/migrate.ts";
 import { openRedisClient } from "../../core/redis/redis.ts";
 import { redisKeyPrefix } from "../../projectors/role.ts";
-import { featuresConfigFromEnv } from "../../projectors/features/config.ts";
+import { featuresConfigFromEnv } from "../../core/read-models/features-config.ts";
 import { activateArtifact, artifactKeys } from "./artifact-store.ts";
 import { loadRanker } from "./model-holder.ts";
 import { activateModel, listModels, loadModel, registerModel, RANKER_SIGNATURE } from "./registry.ts";

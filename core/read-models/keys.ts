@@ -1,4 +1,4 @@
-import { keySlot, slotTag } from "../../core/redis/slots.ts";
+import { keySlot, slotTag } from "../redis/slots.ts";
 
 /**
  * Redis key naming for projections. Every key carries the projection's namespace and version, and a hash tag

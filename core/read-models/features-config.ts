@@ -1,4 +1,4 @@
-import type { HalfLife } from "../runtime/decay.ts";
+import type { HalfLife } from "../../projectors/runtime/decay.ts";
 
 /** Tunables of the features projection; every one can be set from the environment. */
 export interface FeaturesConfig {
