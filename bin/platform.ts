@@ -13,6 +13,7 @@ import { applyLocalKeys, applyLocalStackDefaults } from "../core/runtime/local-e
 import { logger } from "../core/logger.ts";
 import { buildOpenApiDocument, type OpenApiRegistrar } from "../core/http/openapi.ts";
 import type { Resources, RoleName, StartedRole } from "../core/runtime/role.ts";
+import { redisReadModelPositions } from "../projectors/role.ts";
 import { ROLE_MODULES } from "./roles.ts";
 
 /** Reads and validates configuration (bringing the local stack up when no store is configured). */
@@ -32,7 +33,7 @@ export async function openResources(env: Env): Promise<Resources> {
     return redis;
   };
   let clickhouse: Promise<ClickHouseStore> | undefined;
-  return {
+  const resources: Resources = {
     env,
     db,
     kafka: createKafka(env.KAFKA_BROKERS),
@@ -46,12 +47,14 @@ export async function openResources(env: Env): Promise<Resources> {
       clickhouse ??= openClickHouse(env.CLICKHOUSE_URL);
       return clickhouse;
     },
+    openReadModelPositions: () => redisReadModelPositions(resources),
     async close() {
       redis?.disconnect();
       if (clickhouse) await (await clickhouse).close();
       await db.close();
     },
   };
+  return resources;
 }
 
 export interface RunningPlatform {

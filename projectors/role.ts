@@ -4,7 +4,8 @@ import { ConfigError } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
 import type { Projection } from "./runtime/projection.ts";
 import { DEFAULT_GROUP_PREFIX, ProjectorRuntime } from "./runtime/consumer.ts";
-import { DEFAULT_KEY_PREFIX } from "../core/read-models/keys.ts";
+import { redisKeyPrefix } from "../core/read-models/keys.ts";
+import type { ReadModelPositions } from "../core/read-models/positions.ts";
 import { scriptBudgetMsFromEnv } from "./runtime/script-budget.ts";
 import type { RedisProjection } from "./runtime/redis-projection.ts";
 import { createFeaturesProjection, FEATURES_PROJECTION } from "./features/projection.ts";
@@ -18,9 +19,6 @@ import { postgresRunningExperiments } from "./analytics/experiment-totals.ts";
 /** Builds one projection from the process's shared stores. Other projections (analytics) plug in here. */
 export type ProjectionFactory = (resources: Resources) => Projection | Promise<Projection>;
 
-/** Key prefix of the Redis read models (tests and side-by-side deployments use their own). */
-export const redisKeyPrefix = (env: NodeJS.ProcessEnv = process.env) =>
-  env.RECKON_REDIS_PREFIX || DEFAULT_KEY_PREFIX;
 export const projectorGroupPrefix = (env: NodeJS.ProcessEnv = process.env) =>
   env.RECKON_PROJECTOR_GROUP_PREFIX || DEFAULT_GROUP_PREFIX;
 
@@ -109,6 +107,29 @@ export function createProjectorsRole(
         },
       };
     },
+  };
+}
+
+/**
+ * The Redis projections' positions as a role that reads them sees them: the projectors may run in another
+ * process, so applied positions are read from Redis and committed offsets from Kafka. Serving waits on it for
+ * read-your-writes (bin/roles.ts hands it over).
+ */
+export function redisReadModelPositions(resources: Resources): ReadModelPositions {
+  const { env, db, kafka } = resources;
+  const redis = resources.redisClient();
+  const projections = Object.values(REDIS_PROJECTIONS).map((create) => create(redis, redisKeyPrefix()));
+  const status = new ProjectionStatus({
+    db,
+    kafka,
+    topic: env.KAFKA_EVENTS_TOPIC,
+    projections,
+    groupPrefix: projectorGroupPrefix(),
+  });
+  const names = projections.map((p) => p.name);
+  return {
+    waitForPosition: (token, timeoutMs) => status.waitForPosition(names, token, timeoutMs),
+    close: () => status.close(),
   };
 }
 

@@ -3,8 +3,7 @@ import type { RoleModule } from "../core/runtime/role.ts";
 import { FeaturesReader } from "../projectors/features/read.ts";
 import { featuresConfigFromEnv } from "../core/read-models/features-config.ts";
 import { RecommendationsReader } from "../projectors/recommendations/read.ts";
-import { REDIS_PROJECTIONS, projectorGroupPrefix, redisKeyPrefix } from "../projectors/role.ts";
-import { ProjectionStatus } from "../projectors/status/status.ts";
+import { redisKeyPrefix } from "../core/read-models/keys.ts";
 import { ArtifactReader } from "./models/artifact-store.ts";
 import { ModelHolder } from "./models/model-holder.ts";
 import { servingConfigFromEnv } from "./ranking/config.ts";
@@ -21,7 +20,7 @@ export const servingRole: RoleModule = {
   name: "serving",
   description: "GET /v1/recommendations, /v1/items/:id/similar, /v1/users/:id/features (ONNX ranking)",
   async start(resources) {
-    const { env, db, kafka, keys } = resources;
+    const { db, keys } = resources;
     // A single node or a Redis Cluster: every read and write below names one key (or one slot) per command.
     const redis = resources.redisClient();
     const prefix = redisKeyPrefix();
@@ -37,16 +36,8 @@ export const servingRole: RoleModule = {
     });
     const models = new ModelHolder({ db, pollMs: Number(process.env.RECKON_MODEL_POLL_MS ?? 2000) });
     await models.start();
-    // Its own status reader (the projectors may run in another process): applied positions live in Redis.
-    const projections = Object.values(REDIS_PROJECTIONS).map((create) => create(redis, prefix));
-    const status = new ProjectionStatus({
-      db,
-      kafka,
-      topic: env.KAFKA_EVENTS_TOPIC,
-      projections,
-      groupPrefix: projectorGroupPrefix(),
-    });
-    const names = projections.map((p) => p.name);
+    // Its own positions reader (the projectors may run in another process): applied positions live in Redis.
+    const positions = resources.openReadModelPositions();
     // The batch artifact and the ranker are recomputed from the log periodically (RECKON_TRAIN_INTERVAL_MINUTES,
     // 0 = only on demand with `reckon train`); a new ranker is activated only when it evaluates better.
     // With several serving workers (`--workers`), only worker 0 retrains: the others read what it publishes.
@@ -72,7 +63,7 @@ export const servingRole: RoleModule = {
           config,
           keys,
           experiments: new ExperimentVariants({ db }),
-          waitForPosition: (token, timeoutMs) => status.waitForPosition(names, token, timeoutMs),
+          waitForPosition: (token, timeoutMs) => positions.waitForPosition(token, timeoutMs),
         }),
       ],
       openapi: registerServingOpenApi,
@@ -80,7 +71,7 @@ export const servingRole: RoleModule = {
       async stop() {
         await stopRetraining?.();
         await models.stop();
-        await status.close();
+        await positions.close();
       },
     };
   },

@@ -1,4 +1,8 @@
-import type { HalfLife } from "../../projectors/runtime/decay.ts";
+/** A decay half-life; `name` is the short name used in keys, e.g. "s" or "l" (see projectors/runtime/decay.ts). */
+export interface HalfLife {
+  name: string;
+  ms: number;
+}
 
 /** Tunables of the features projection; every one can be set from the environment. */
 export interface FeaturesConfig {

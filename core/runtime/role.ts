@@ -6,6 +6,7 @@ import type { ReadinessCheck } from "../http/app.ts";
 import type { ApiKeys } from "../http/auth.ts";
 import type { OpenApiRegistrar } from "../http/openapi.ts";
 import type { Database } from "../postgres/database.ts";
+import type { ReadModelPositions } from "../read-models/positions.ts";
 import type { RedisClient } from "../redis/redis.ts";
 
 /**
@@ -25,6 +26,8 @@ export interface Resources {
   /** The Redis of REDIS_URL, a single node or a cluster (`redis-cluster://`); every role works on both. */
   redisClient(): RedisClient;
   clickhouse(): Promise<ClickHouseStore>;
+  /** A new reader of the Redis read models' positions (read-your-writes); the caller closes it. */
+  openReadModelPositions(): ReadModelPositions;
   close(): Promise<void>;
 }
 

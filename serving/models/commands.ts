@@ -3,7 +3,7 @@ import type { Env } from "../../core/config/env.ts";
 import { openDatabase } from "../../core/postgres/database.ts";
 import { migrate } from "../../core/postgres/migrate.ts";
 import { openRedisClient } from "../../core/redis/redis.ts";
-import { redisKeyPrefix } from "../../projectors/role.ts";
+import { redisKeyPrefix } from "../../core/read-models/keys.ts";
 import { featuresConfigFromEnv } from "../../core/read-models/features-config.ts";
 import { activateArtifact, artifactKeys } from "./artifact-store.ts";
 import { loadRanker } from "./model-holder.ts";
