@@ -1,7 +1,6 @@
 import type { Router } from "express";
-import type { Kafka } from "kafkajs";
 import { loadEnv, type Env } from "../core/config/env.ts";
-import { openDatabase, type Database } from "../core/postgres/database.ts";
+import { openDatabase } from "../core/postgres/database.ts";
 import { migrate } from "../core/postgres/migrate.ts";
 import { createKafka } from "../core/kafka/kafka.ts";
 import { openRedisClient, type RedisClient } from "../core/redis/redis.ts";
