@@ -1,6 +1,6 @@
 // Point estimate and delta-method variance of the lift, shared by the frequentist and Bayesian
 // tests (gbstats frequentist_diff / frequentist_variance).
-import type { Moments } from "./sufficientStatistics.ts";
+import type { Moments } from "./sufficient-statistics.ts";
 
 export type DifferenceType = "relative" | "absolute";
 

@@ -17,7 +17,7 @@ import {
   revenueVariant,
 } from "./fixtures.ts";
 import { sequentialRho, sequentialTwoSidedTTest, twoSidedTTest } from "./frequentist.ts";
-import type { MeanStats } from "./sufficientStatistics.ts";
+import type { MeanStats } from "./sufficient-statistics.ts";
 import { assertClose, assertCloseAll } from "./testing.ts";
 
 describe("twoSidedTTest (gbstats TwoSidedTTest)", () => {

@@ -1,12 +1,12 @@
 // Public surface of the experiment statistics: import from here, not from the individual files.
-export { analyzeMetric } from "./analyzeMetric.ts";
+export { analyzeMetric } from "./analyze-metric.ts";
 export type {
   AnalyzeMetricOptions,
   ArmSummary,
   CupedSummary,
   MetricAnalysis,
   VariantAnalysis,
-} from "./analyzeMetric.ts";
+} from "./analyze-metric.ts";
 export { effectBayesianTest, effectBayesianTestFromMoments, gaussianRisk } from "./bayesian.ts";
 export type { BayesianOptions, BayesianResult, GaussianPrior } from "./bayesian.ts";
 export {
@@ -28,11 +28,11 @@ export {
   twoSidedTTestFromMoments,
 } from "./frequentist.ts";
 export type { FrequentistOptions, FrequentistResult, SequentialOptions } from "./frequentist.ts";
-export { adjustKeyedPValues, adjustPValues, benjaminiHochberg, holmBonferroni } from "./multipleTesting.ts";
-export type { PValueCorrection } from "./multipleTesting.ts";
+export { adjustKeyedPValues, adjustPValues, benjaminiHochberg, holmBonferroni } from "./multiple-testing.ts";
+export type { PValueCorrection } from "./multiple-testing.ts";
 export { DEFAULT_SRM_THRESHOLD, sampleRatioMismatch } from "./srm.ts";
 export type { SrmResult } from "./srm.ts";
-export { armMoments, pairMoments, pooledTheta, stddevOf } from "./sufficientStatistics.ts";
+export { armMoments, pairMoments, pooledTheta, stddevOf } from "./sufficient-statistics.ts";
 export type {
   ArmStats,
   ComponentSums,
@@ -44,4 +44,4 @@ export type {
   ProportionStats,
   ProportionSums,
   RatioStats,
-} from "./sufficientStatistics.ts";
+} from "./sufficient-statistics.ts";

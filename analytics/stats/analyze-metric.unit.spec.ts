@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { analyzeMetric } from "./analyzeMetric.ts";
+import { analyzeMetric } from "./analyze-metric.ts";
 import {
   conversionControl,
   conversionVariant,
@@ -11,7 +11,7 @@ import {
   cupedVariant,
   revenueControl,
 } from "./fixtures.ts";
-import type { ProportionStats } from "./sufficientStatistics.ts";
+import type { ProportionStats } from "./sufficient-statistics.ts";
 import { assertClose, assertCloseAll } from "./testing.ts";
 
 const losingVariant: ProportionStats = { kind: "proportion", n: 9800, sum: 950 };

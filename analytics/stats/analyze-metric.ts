@@ -6,8 +6,8 @@ import { sequentialTwoSidedTTestFromMoments, twoSidedTTestFromMoments } from "./
 import type { FrequentistResult } from "./frequentist.ts";
 import { sampleRatioMismatch } from "./srm.ts";
 import type { SrmResult } from "./srm.ts";
-import { armMoments, pairMoments, stddevOf } from "./sufficientStatistics.ts";
-import type { ArmStats, CupedStats, Moments } from "./sufficientStatistics.ts";
+import { armMoments, pairMoments, stddevOf } from "./sufficient-statistics.ts";
+import type { ArmStats, CupedStats, Moments } from "./sufficient-statistics.ts";
 
 export interface AnalyzeMetricOptions {
   /** Default 0.05, for confidence/credible intervals. */

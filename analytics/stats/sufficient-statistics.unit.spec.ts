@@ -16,7 +16,7 @@ import {
   revenueControl,
   revenueVariant,
 } from "./fixtures.ts";
-import { armMoments, pairMoments, pooledTheta, ratioCovariance, stddevOf } from "./sufficientStatistics.ts";
+import { armMoments, pairMoments, pooledTheta, ratioCovariance, stddevOf } from "./sufficient-statistics.ts";
 import { assertClose } from "./testing.ts";
 
 describe("armMoments", () => {
