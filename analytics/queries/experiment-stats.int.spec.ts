@@ -10,7 +10,7 @@ import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import { createAnalyticsProjection } from "../../projectors/analytics/projection.ts";
 import { analyzeMetric } from "../stats/index.ts";
 import { toArmStats, toPopulationArmStats } from "./arm-stats.ts";
-import { FIXTURE_EXPERIMENT, NOW, T0, fixtureLogMessages } from "./experiment-fixture.ts";
+import { FIXTURE_EXPERIMENT, NOW, T0, fixtureLogMessages } from "./testing.ts";
 import {
   loadCumulativeStatistics,
   loadVariantStatistics,

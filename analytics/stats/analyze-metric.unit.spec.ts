@@ -10,9 +10,9 @@ import {
   cupedControl,
   cupedVariant,
   revenueControl,
-} from "./fixtures.ts";
+} from "./testing/statistics.ts";
 import type { ProportionStats } from "./sufficient-statistics.ts";
-import { assertClose, assertCloseAll } from "./testing.ts";
+import { assertClose, assertCloseAll } from "./testing/assert-close.ts";
 
 const losingVariant: ProportionStats = { kind: "proportion", n: 9800, sum: 950 };
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DeciderSpecification } from "./decider-spec.ts";
+import { DeciderSpecification } from "./testing.ts";
 import { experimentDecider, foldExperiment, evolve, initialState } from "./decider.ts";
 import { ExperimentError } from "./errors.ts";
 import type { ExperimentCommand, ExperimentEvent } from "./model.ts";
