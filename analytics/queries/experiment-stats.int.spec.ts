@@ -1,5 +1,5 @@
 // Sufficient statistics on the ClickHouse engine (chdb in-process) for a hand-built data set. Every
-// expected number below is worked out by hand from experiment-fixture.ts (per-user values in comments).
+// expected number below is worked out by hand from testing.ts (per-user values in comments).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
