@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { analyzeMetric } from "../stats/index.ts";
 import { assertClose } from "../stats/testing/assert-close.ts";
-import { ExperimentResultsSchema } from "./schemas.ts";
+import { ExperimentResultsSchema } from "./api-schemas.ts";
 import { seedExperimentStack, T0, type SeededStack } from "./testing.ts";
 
 let stack: SeededStack;

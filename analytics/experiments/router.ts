@@ -24,7 +24,7 @@ import {
   PatchBodySchema,
   ResultsQuerySchema,
   TransitionBodySchema,
-} from "./schemas.ts";
+} from "./api-schemas.ts";
 import { logger } from "../../core/logger.ts";
 import { BREAKDOWN_DIMENSIONS } from "../queries/experiment-sql.ts";
 

@@ -17,7 +17,7 @@ export {
   CappingSchema,
   SlugSchema,
   WEIGHT_SUM_TOLERANCE,
-} from "./schema.ts";
+} from "./definition-schema.ts";
 export type {
   ExperimentDefinition,
   ExperimentDefinitionInput,
@@ -26,4 +26,4 @@ export type {
   Metric,
   MetricCapping,
   Variant,
-} from "./schema.ts";
+} from "./definition-schema.ts";
