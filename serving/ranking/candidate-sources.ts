@@ -1,4 +1,5 @@
 import type { RankingState } from "../../projectors/features/read.ts";
+import type { ReadModel } from "../recommender/read-model.ts";
 import { recommend } from "../recommender/recommend.ts";
 import type { ItemId, ScoredItem } from "../recommender/types.ts";
 import type { ServingConfig } from "./config.ts";
@@ -8,11 +9,14 @@ import type { VersionedReadModel } from "./redis-read-model.ts";
 /** Where a recommended item came from, as the API reports it. */
 export type CandidateSource = "neighbours" | "affinity" | "trending" | "popular" | "catalog";
 
+/** What the sources read: the recommender's read model plus trending per category. */
+export type CandidateView = ReadModel & Pick<VersionedReadModel, "trendingIn">;
+
 /** What every candidate source sees for one request: the user's state and the read-model view it reads. */
 export interface RetrievalContext {
   readonly userId: string;
   readonly config: ServingConfig;
-  readonly view: VersionedReadModel;
+  readonly view: CandidateView;
   readonly user: RankingState;
   /** The user's distinct recent items, most recent first. */
   readonly history: readonly ItemId[];

@@ -20,6 +20,11 @@ import {
 
 export type { CandidateSource } from "./candidate-sources.ts";
 
+/** The retrieval context, over the versioned view this request reads (the fills read it too). */
+interface RankingContext extends RetrievalContext {
+  readonly view: VersionedReadModel;
+}
+
 export interface RecommendationRequest {
   userId: string;
   n: number;
@@ -85,7 +90,7 @@ async function retrievalContext(
   deps: RankingDeps,
   req: RecommendationRequest,
   ranker: Ranker,
-): Promise<RetrievalContext> {
+): Promise<RankingContext> {
   const { config } = deps;
   const userRead = deps.features.getRankingState(req.userId);
   userRead.catch(() => undefined); // awaited below; only keeps a failure here from going unhandled meanwhile
@@ -163,7 +168,7 @@ async function scoreCandidates(
 /** The diversity cap over the ranked list, then fills (popular, then catalog) so the list is never short. */
 async function applyRules(
   deps: RankingDeps,
-  { view, blocked }: RetrievalContext,
+  { view, blocked }: RankingContext,
   req: RecommendationRequest,
   ranked: readonly RankedCandidate[],
 ): Promise<RankedItem[]> {
