@@ -1,4 +1,4 @@
-import type { Resources, RoleModule } from "../bin/platform.ts";
+import type { Resources, RoleModule } from "../core/runtime/role.ts";
 import { ChdbClickHouseStore } from "../core/clickhouse/chdb-adapter.ts";
 import {
   startClickHouseHttpEndpoint,
@@ -8,7 +8,7 @@ import { logger } from "../core/logger.ts";
 import { experimentsRouter } from "./experiments/router.ts";
 import { clickHouseOverlap, clickHouseStatistics } from "./experiments/clickhouse-statistics.ts";
 import { dashboardRouter } from "./dashboard/router.ts";
-import { registerExperimentsOpenApi } from "./experiments/schemas.ts";
+import { registerExperimentsOpenApi } from "./experiments/api-schemas.ts";
 
 /**
  * Experiments API (definitions, assignment with exposure logging, results) and the dashboard. Results read

@@ -17,7 +17,7 @@ import {
 } from "../serving/eval/run-eval.ts";
 import { buildInteractionMatrix, type Interaction } from "../serving/recommender/interactions.ts";
 import { trainModel } from "../serving/recommender/models/index.ts";
-import { machine, startServer, waitForProjections } from "./support.ts";
+import { DEFAULT_DATASET_DIR, machine, startServer, waitForProjections } from "./support.ts";
 
 /**
  * `npm run bench -- quality`: recommendation quality on data Reckon has never seen, through the public API.
@@ -27,8 +27,7 @@ import { machine, startServer, waitForProjections } from "./support.ts";
  * in-memory figures on the same split are printed beside them.
  */
 export async function runQualityApiBench(options: { ratings?: string; k?: number } = {}) {
-  const ratingsPath =
-    options.ratings ?? path.resolve(REPO_ROOT, "../shared/datasets/ml-latest-small/ratings.csv");
+  const ratingsPath = options.ratings ?? path.join(DEFAULT_DATASET_DIR, "ratings.csv");
   const k = options.k ?? 10;
   const ratings = await loadRatingsCsv(ratingsPath);
   const { train, test } = splitPerUser(ratings, { seed: DEFAULT_SEED });

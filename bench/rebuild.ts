@@ -12,7 +12,7 @@ import { createTestDatabase, stackEnv, uniqueName } from "../core/testing/stack.
 import type { Queryable } from "../core/postgres/database.ts";
 import { LOG_START } from "../core/contracts/position.ts";
 import { openClickHouse } from "../core/clickhouse/open.ts";
-import { readLogBatch, toLogPosition } from "../ingest/relay/log-reader.ts";
+import { readLogBatch, toLogPosition } from "../core/event-store/log-reader.ts";
 import { REDIS_PROJECTION_VARIABLES, REDIS_PROJECTIONS } from "../projectors/role.ts";
 import { loadVariables } from "../core/config/env.ts";
 import { deleteKeys, replayProjection } from "../projectors/runtime/replay.ts";

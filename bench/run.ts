@@ -1,13 +1,22 @@
 import { Command } from "commander";
+import { DEFAULT_DATASET_DIR } from "./support.ts";
+
+/** What a bench may be told on the command line; each bench reads the options it knows. */
+interface BenchOptions {
+  /** Folder of the ratings data set the quality bench measures on. */
+  readonly dataset: string;
+  /** False with --no-api: the quality bench measures offline only (no stack needed). */
+  readonly api: boolean;
+}
 
 /**
  * `npm run bench -- <name>`: each benchmark prints one JSON document with its figures and the baseline measured
  * in the same run (see ../shared/docs/BENCHMARKS.md). Machines here are noisy: read the ratios.
  */
-const benches: Record<string, () => Promise<unknown>> = {
+const benches: Record<string, (options: BenchOptions) => Promise<unknown>> = {
   ingest: async () => (await import("./ingest.ts")).runIngestBench(),
   serving: async () => (await import("./serving.ts")).runServingBench(),
-  quality: async () => (await import("./quality-api.ts")).runQualityApiBench(),
+  quality: async ({ dataset, api }) => (await import("./quality.ts")).runQualityBench({ dataset, api }),
   experiments: async () => (await import("./experiments.ts")).runExperimentsBench(),
   freshness: async () => (await import("./freshness.ts")).runFreshnessBench(),
   rebuild: async () => (await import("./rebuild.ts")).runRebuildBench(),
@@ -15,12 +24,18 @@ const benches: Record<string, () => Promise<unknown>> = {
 
 const program = new Command("bench")
   .argument("[names...]", `benchmarks to run: ${Object.keys(benches).join(", ")} (default: all)`)
-  .action(async (names: string[]) => {
+  .option(
+    "--dataset <dir>",
+    "ratings data set folder (a MovieLens ratings.csv) for the quality bench; env RECKON_ML_DATASET",
+    process.env.RECKON_ML_DATASET ?? DEFAULT_DATASET_DIR,
+  )
+  .option("--no-api", "quality bench: offline figures only, without the API run (needs no stack)")
+  .action(async (names: string[], options: BenchOptions) => {
     const selected = names.length > 0 ? names : Object.keys(benches);
     for (const name of selected) {
       const bench = benches[name];
       if (!bench) throw new Error(`unknown benchmark "${name}"; known: ${Object.keys(benches).join(", ")}`);
-      console.log(JSON.stringify(await bench(), null, 2));
+      console.log(JSON.stringify(await bench(options), null, 2));
     }
   });
 

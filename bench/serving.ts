@@ -4,7 +4,7 @@ import { Redis } from "ioredis";
 import type { LogMessage } from "../core/contracts/log-message.ts";
 import { createTestDatabase, stackEnv, uniqueName, type TestDatabase } from "../core/testing/stack.ts";
 import { REPO_ROOT } from "../core/runtime/local-env.ts";
-import { appendInteractionEvents } from "../ingest/event-store.ts";
+import { appendInteractionEvents } from "../core/event-store/event-store.ts";
 import { createFeaturesProjection } from "../projectors/features/projection.ts";
 import { createRecommendationsProjection } from "../projectors/recommendations/projection.ts";
 import { buildInteractionMatrix } from "../serving/recommender/interactions.ts";

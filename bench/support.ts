@@ -6,6 +6,9 @@ import { REPO_ROOT } from "../core/runtime/local-env.ts";
 
 /** Shared helpers for `npm run bench`: the server under test runs in its own process, load comes from k6. */
 
+/** Where this workplace keeps the development data set (MovieLens ml-latest-small); never copied into the repo. */
+export const DEFAULT_DATASET_DIR = path.resolve(REPO_ROOT, "../shared/datasets/ml-latest-small");
+
 export function k6Path(): string {
   const out = execFileSync("bash", [path.join(REPO_ROOT, "deploy/local-stack/stack.sh"), "k6"], {
     encoding: "utf8",

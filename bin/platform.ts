@@ -1,7 +1,6 @@
 import type { Router } from "express";
-import type { Kafka } from "kafkajs";
 import type { Env } from "../core/config/env.ts";
-import { openDatabase, type Database } from "../core/postgres/database.ts";
+import { openDatabase } from "../core/postgres/database.ts";
 import { migrate } from "../core/postgres/migrate.ts";
 import { createKafka } from "../core/kafka/kafka.ts";
 import { openRedisClient, type RedisClient } from "../core/redis/redis.ts";
@@ -12,35 +11,9 @@ import { Quotas, quotaSettingsFromEnv } from "../core/http/quotas.ts";
 import { createHttpApp, listen, type ReadinessCheck } from "../core/http/app.ts";
 import { logger } from "../core/logger.ts";
 import { buildOpenApiDocument, type OpenApiRegistrar } from "../core/http/openapi.ts";
-import { ROLE_MODULES, type RoleName } from "./roles.ts";
-
-/** The stores and settings every role shares within one process. Stores other than Postgres open lazily. */
-export interface Resources {
-  env: Env;
-  db: Database;
-  kafka: Kafka;
-  keys: ApiKeys;
-  /** The Redis of REDIS_URL, a single node or a cluster (`redis-cluster://`); every role works on both. */
-  redisClient(): RedisClient;
-  clickhouse(): Promise<ClickHouseStore>;
-  close(): Promise<void>;
-}
-
-/** What a started role hands back: HTTP routers to mount, readiness checks, and how to stop it. */
-export interface StartedRole {
-  routers?: Router[];
-  /** Adds the role's paths to the OpenAPI document served at /openapi.json. */
-  openapi?: OpenApiRegistrar;
-  readiness?: ReadinessCheck[];
-  stop(): Promise<void>;
-}
-
-/** A role (ingest, relay, projectors, serving, analytics ...): `reckon start` runs them all in one process. */
-export interface RoleModule {
-  name: RoleName;
-  description: string;
-  start(resources: Resources, running: ReadonlyMap<RoleName, StartedRole>): Promise<StartedRole>;
-}
+import type { Resources, RoleName, StartedRole } from "../core/runtime/role.ts";
+import { redisReadModelPositions } from "../projectors/role.ts";
+import { ROLE_MODULES } from "./roles.ts";
 
 export async function openResources(env: Env): Promise<Resources> {
   const db = openDatabase(env.DATABASE_URL, { maxConnections: 20 });
@@ -52,7 +25,7 @@ export async function openResources(env: Env): Promise<Resources> {
     return redis;
   };
   let clickhouse: Promise<ClickHouseStore> | undefined;
-  return {
+  const resources: Resources = {
     env,
     db,
     kafka: createKafka(env.KAFKA_BROKERS),
@@ -65,12 +38,14 @@ export async function openResources(env: Env): Promise<Resources> {
       clickhouse ??= openClickHouse(env.CLICKHOUSE_URL);
       return clickhouse;
     },
+    openReadModelPositions: () => redisReadModelPositions(resources),
     async close() {
       redis?.disconnect();
       if (clickhouse) await (await clickhouse).close();
       await db.close();
     },
   };
+  return resources;
 }
 
 export interface RunningPlatform {

@@ -1,4 +1,4 @@
-import type { RoleModule } from "./platform.ts";
+import type { RoleModule, RoleName } from "../core/runtime/role.ts";
 import { ingestRole, relayRole } from "../ingest/role.ts";
 import { projectorsRole } from "../projectors/role.ts";
 import { analyticsRole } from "../analytics/role.ts";
@@ -6,10 +6,8 @@ import { servingRole } from "../serving/role.ts";
 
 /**
  * Every role `reckon start` can run, in start order. A role module lives in its own folder (`<folder>/role.ts`);
- * adding a role is one import and one entry here.
+ * adding a role is one import and one entry here (and its name in `RoleName`, core/runtime/role.ts).
  */
-export type RoleName = "ingest" | "relay" | "projectors" | "serving" | "analytics";
-
 export const ROLE_MODULES: readonly RoleModule[] = [
   ingestRole,
   relayRole,

@@ -1,7 +1,6 @@
-import { loadVariables, type RawEnv } from "../core/config/env.ts";
 import cluster from "node:cluster";
 import { logger } from "../core/logger.ts";
-import type { RoleName } from "./roles.ts";
+import type { RoleName } from "../core/runtime/role.ts";
 
 /**
  * Roles that may run in several processes behind one port: stateless HTTP over shared stores. The relay keeps one
@@ -20,13 +19,6 @@ export function workersProblem(roles: readonly RoleName[], workers: number): str
     return `--workers ${workers}: only ${REPLICABLE_ROLES.join(", ")} can run in several processes; run ${single.join(", ")} in another \`reckon start --roles\` process`;
   return undefined;
 }
-
-/**
- * A process's worker index (RECKON_WORKER_INDEX, which `runWorkers` sets; 0 in the primary or a single process):
- * jobs that must run once use worker 0.
- */
-export const workerIndex = (source: RawEnv): number =>
-  loadVariables(["RECKON_WORKER_INDEX"], source).RECKON_WORKER_INDEX;
 
 /**
  * Forks `workers` processes that each run `start()`; they share the listening port (node:cluster hands

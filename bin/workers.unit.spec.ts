@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { workerIndex, workersProblem } from "./workers.ts";
+import { workerIndex } from "../core/runtime/worker-index.ts";
+import { workersProblem } from "./workers.ts";
 
 describe("workers", () => {
   it("lets stateless HTTP roles run in several processes", () => {

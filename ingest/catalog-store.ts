@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { Database } from "../core/postgres/database.ts";
 import type { CatalogItem, ItemBody } from "../core/contracts/item.ts";
 import { type LogPosition, maxLogPosition } from "../core/contracts/position.ts";
-import { EVENTS_CHANNEL, insertEvents } from "./event-store.ts";
+import { canonicalJson } from "../core/canonical-json.ts";
+import { EVENTS_CHANNEL, insertEvents } from "../core/event-store/event-store.ts";
 
 export type ItemWrite = ItemBody & { item_id: string };
 
@@ -104,14 +105,4 @@ export async function readItem(db: Database, itemId: string): Promise<CatalogIte
 function sameContent(a: CatalogItem, b: CatalogItem): boolean {
   const strip = ({ version: _v, updated_at: _u, ...rest }: CatalogItem) => rest;
   return canonicalJson(strip(a)) === canonicalJson(strip(b));
-}
-
-/** JSON with sorted keys: jsonb does not keep key order, so plain stringify would see false differences. */
-function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
 }

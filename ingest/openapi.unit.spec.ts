@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { buildOpenApiDocument } from "../core/http/openapi.ts";
 import { registerIngestOpenApi } from "./openapi.ts";
 import { registerServingOpenApi } from "../serving/http/openapi.ts";
-import { registerExperimentsOpenApi } from "../analytics/experiments/schemas.ts";
+import { registerExperimentsOpenApi } from "../analytics/experiments/api-schemas.ts";
 import { ID_PATTERN } from "../core/contracts/id.ts";
 
 test("the OpenAPI document is generated from the contract's zod schemas", () => {

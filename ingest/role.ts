@@ -1,5 +1,5 @@
 import type { Kafka } from "kafkajs";
-import type { RoleModule } from "../bin/platform.ts";
+import type { RoleModule } from "../core/runtime/role.ts";
 import { eventsRouter } from "./http/events-router.ts";
 import { itemsRouter } from "./http/items-router.ts";
 import { Relay } from "./relay/relay.ts";

@@ -1,12 +1,13 @@
 import type { RedisClient } from "../core/redis/redis.ts";
-import type { Resources, RoleModule } from "../bin/platform.ts";
+import type { Resources, RoleModule } from "../core/runtime/role.ts";
 import { ConfigError, type Env } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
 import type { Projection } from "./runtime/projection.ts";
 import { ProjectorRuntime } from "./runtime/consumer.ts";
+import type { ReadModelPositions } from "../core/read-models/positions.ts";
 import type { RedisProjection } from "./runtime/redis-projection.ts";
 import { createFeaturesProjection, FEATURES_PROJECTION } from "./features/projection.ts";
-import { FEATURES_VARIABLES, featuresConfig } from "./features/config.ts";
+import { FEATURES_VARIABLES, featuresConfig } from "../core/read-models/features-config.ts";
 import { recommendationsConfig } from "./recommendations/ops.ts";
 import { createRecommendationsProjection, RECOMMENDATIONS_PROJECTION } from "./recommendations/projection.ts";
 import { ProjectionStatus, setDefaultProjectionStatus } from "./status/status.ts";
@@ -115,6 +116,29 @@ export function createProjectorsRole(
         },
       };
     },
+  };
+}
+
+/**
+ * The Redis projections' positions as a role that reads them sees them: the projectors may run in another
+ * process, so applied positions are read from Redis and committed offsets from Kafka. Serving waits on it for
+ * read-your-writes (bin/roles.ts hands it over).
+ */
+export function redisReadModelPositions(resources: Resources): ReadModelPositions {
+  const { env, db, kafka } = resources;
+  const redis = resources.redisClient();
+  const projections = Object.values(REDIS_PROJECTIONS).map((create) => create(redis, env));
+  const status = new ProjectionStatus({
+    db,
+    kafka,
+    topic: env.KAFKA_EVENTS_TOPIC,
+    projections,
+    groupPrefix: env.RECKON_PROJECTOR_GROUP_PREFIX,
+  });
+  const names = projections.map((p) => p.name);
+  return {
+    waitForPosition: (token, timeoutMs) => status.waitForPosition(names, token, timeoutMs),
+    close: () => status.close(),
   };
 }
 

@@ -1,10 +1,8 @@
 import { ExperimentVariants } from "./experiments/variants.ts";
-import type { RoleModule } from "../bin/platform.ts";
+import type { RoleModule } from "../core/runtime/role.ts";
 import { FeaturesReader } from "../projectors/features/read.ts";
-import { featuresConfig } from "../projectors/features/config.ts";
+import { featuresConfig } from "../core/read-models/features-config.ts";
 import { RecommendationsReader } from "../projectors/recommendations/read.ts";
-import { REDIS_PROJECTIONS } from "../projectors/role.ts";
-import { ProjectionStatus } from "../projectors/status/status.ts";
 import { ArtifactReader } from "./models/artifact-store.ts";
 import { ModelHolder } from "./models/model-holder.ts";
 import { servingConfig } from "./ranking/config.ts";
@@ -20,7 +18,7 @@ export const servingRole: RoleModule = {
   name: "serving",
   description: "GET /v1/recommendations, /v1/items/:id/similar, /v1/users/:id/features (ONNX ranking)",
   async start(resources) {
-    const { env, db, kafka, keys } = resources;
+    const { env, db, keys } = resources;
     // A single node or a Redis Cluster: every read and write below names one key (or one slot) per command.
     const redis = resources.redisClient();
     const prefix = env.RECKON_REDIS_PREFIX;
@@ -36,16 +34,8 @@ export const servingRole: RoleModule = {
     });
     const models = new ModelHolder({ db, pollMs: env.RECKON_MODEL_POLL_MS });
     await models.start();
-    // Its own status reader (the projectors may run in another process): applied positions live in Redis.
-    const projections = Object.values(REDIS_PROJECTIONS).map((create) => create(redis, env));
-    const status = new ProjectionStatus({
-      db,
-      kafka,
-      topic: env.KAFKA_EVENTS_TOPIC,
-      projections,
-      groupPrefix: env.RECKON_PROJECTOR_GROUP_PREFIX,
-    });
-    const names = projections.map((p) => p.name);
+    // Its own positions reader (the projectors may run in another process): applied positions live in Redis.
+    const positions = resources.openReadModelPositions();
     // The batch artifact and the ranker are recomputed from the log periodically (RECKON_TRAIN_INTERVAL_MINUTES,
     // 0 = only on demand with `reckon train`); a new ranker is activated only when it evaluates better.
     // With several serving workers (`--workers`), only worker 0 retrains: the others read what it publishes.
@@ -77,7 +67,7 @@ export const servingRole: RoleModule = {
           config,
           keys,
           experiments: new ExperimentVariants({ db }),
-          waitForPosition: (token, timeoutMs) => status.waitForPosition(names, token, timeoutMs),
+          waitForPosition: (token, timeoutMs) => positions.waitForPosition(token, timeoutMs),
         }),
       ],
       openapi: registerServingOpenApi,
@@ -85,7 +75,7 @@ export const servingRole: RoleModule = {
       async stop() {
         await stopRetraining?.();
         await models.stop();
-        await status.close();
+        await positions.close();
       },
     };
   },

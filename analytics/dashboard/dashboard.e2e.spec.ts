@@ -7,7 +7,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { TEST_KEYS } from "../../core/testing/http.ts";
-import { seedExperimentStack, type SeededStack } from "../experiments/e2e-fixture.ts";
+import { seedExperimentStack, type SeededStack } from "../experiments/testing.ts";
 import { DASHBOARD_CSP, dashboardRouter } from "./router.ts";
 
 const SCREENSHOT = path.join(tmpdir(), "reckon-dashboard.png");

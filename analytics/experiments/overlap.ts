@@ -4,7 +4,7 @@
 import { interactionTest, type CellMoments } from "../stats/index.ts";
 import { analysisSettingsOf, type ExperimentDefinition } from "../../ingest/experiments/index.ts";
 import { sharedMetrics, type OverlapCell } from "../queries/overlap.ts";
-import type { OverlapResponse } from "./schemas.ts";
+import type { OverlapResponse } from "./api-schemas.ts";
 
 export function buildOverlap(
   experiment: ExperimentDefinition,

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ExperimentDefinitionSchema } from "../../ingest/experiments/index.ts";
-import { assertClose } from "../stats/testing.ts";
+import { assertClose } from "../stats/testing/assert-close.ts";
 import { buildOverlap } from "./overlap.ts";
 
 const definition = (key: string, extra: Record<string, unknown>[] = []) =>

@@ -4,7 +4,7 @@
 import { minimumDetectableEffect, pairMoments, powerAt, usersNeeded, type ArmStats } from "../stats/index.ts";
 import { analysisSettingsOf, type ExperimentDefinition } from "../../ingest/experiments/index.ts";
 import { armOrder, type PopulationStatistics } from "./results.ts";
-import type { PowerResponse } from "./schemas.ts";
+import type { PowerResponse } from "./api-schemas.ts";
 
 const DAY_MS = 86_400_000;
 

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Database, Queryable } from "../../core/postgres/database.ts";
 import { type LogPosition, maxLogPosition } from "../../core/contracts/position.ts";
-import { EVENTS_CHANNEL, insertEvents } from "../../ingest/event-store.ts";
+import { EVENTS_CHANNEL, insertEvents } from "../../core/event-store/event-store.ts";
 import {
   decide,
   evolve,

@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { analyzeMetric, normalCdf, normalPpf, studentTPpf, studentTSf } from "../stats/index.ts";
-import { assertClose } from "../stats/testing.ts";
-import { ExperimentResultsSchema, OverlapResponseSchema, PowerResponseSchema } from "./schemas.ts";
-import { seedExperimentStack, T0, type CupedUsers, type SeededStack } from "./e2e-fixture.ts";
+import { assertClose } from "../stats/testing/assert-close.ts";
+import { ExperimentResultsSchema, OverlapResponseSchema, PowerResponseSchema } from "./api-schemas.ts";
+import { seedExperimentStack, T0, type CupedUsers, type SeededStack } from "./testing.ts";
 
 let stack: SeededStack;
 before(async () => {

@@ -29,7 +29,7 @@ import type {
   MetricResult,
   SrmReport,
   VariantResult,
-} from "./schemas.ts";
+} from "./api-schemas.ts";
 
 /** Users and per-metric statistics of one population (the whole experiment, or one segment). */
 export interface PopulationStatistics {

@@ -4,9 +4,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ExperimentDefinitionSchema } from "../../ingest/experiments/index.ts";
 import type { ArmStats } from "../stats/index.ts";
-import { assertClose, assertCloseAll } from "../stats/testing.ts";
+import { assertClose, assertCloseAll } from "../stats/testing/assert-close.ts";
 import { buildResults, type ExperimentStatistics } from "./results.ts";
-import type { ExperimentResults, LiftTest, VariantResult } from "./schemas.ts";
+import type { ExperimentResults, LiftTest, VariantResult } from "./api-schemas.ts";
 
 const context = {
   version: 2,

@@ -6,7 +6,7 @@ import type { Database } from "../../core/postgres/database.ts";
 import { type ApiKeys, requireScope } from "../../core/http/auth.ts";
 import { formatPositionToken } from "../../core/contracts/position.ts";
 import { toFieldErrors } from "../../core/contracts/validation.ts";
-import { appendInteractionEvents } from "../../ingest/event-store.ts";
+import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
 import { createAssigner, type Assignment } from "../../serving/assignment/index.ts";
 import {
   EXPERIMENT_ERROR_HTTP_STATUS,
@@ -30,7 +30,7 @@ import {
   PowerQuerySchema,
   ResultsQuerySchema,
   TransitionBodySchema,
-} from "./schemas.ts";
+} from "./api-schemas.ts";
 import { logger } from "../../core/logger.ts";
 import { BREAKDOWN_DIMENSIONS } from "../queries/experiment-sql.ts";
 import { AnalysisWindowError } from "../queries/experiment-stats.ts";
@@ -67,13 +67,31 @@ export type OverlapSource = (
   end: Date,
 ) => Promise<OverlapCell[]>;
 
+/** What every route handler shares. */
+interface RouteContext {
+  readonly repo: ExperimentRepository;
+  readonly now: () => Date;
+  readonly options: ExperimentsRouterOptions;
+}
+
+type Handler = (req: Request, res: Response) => Promise<void>;
+
+/** Lifecycle actions: the path segment and the decider command it sends. */
+const TRANSITIONS = {
+  start: "StartExperiment",
+  stop: "StopExperiment",
+  archive: "ArchiveExperiment",
+} as const;
+
 export function experimentsRouter(options: ExperimentsRouterOptions): Router {
-  const router = Router();
-  const repo = new ExperimentRepository(options.db);
-  const now = options.now ?? (() => new Date());
+  const context: RouteContext = {
+    repo: new ExperimentRepository(options.db),
+    now: options.now ?? (() => new Date()),
+    options,
+  };
   const admin = requireScope(options.keys, "admin");
   const read = requireScope(options.keys, "read");
-
+  const router = Router();
   // A path key that no experiment can have (e.g. %00, which Postgres text cannot hold) is the caller's error.
   router.param("key", (req, res, next, key: string) => {
     const check = SlugSchema.safeParse(key);
@@ -82,7 +100,24 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
     res.status(400).json({ error: "invalid_request", message: `key: ${errors[0]!.rule}`, errors });
   });
 
-  router.post("/v1/experiments", admin, async (req, res) => {
+  router.post("/v1/experiments", admin, createExperiment(context));
+  router.get("/v1/experiments", read, listExperiments(context));
+  router.get("/v1/experiments/:key", read, getExperiment(context));
+  router.patch("/v1/experiments/:key", admin, updateExperiment(context));
+  for (const [action, type] of Object.entries(TRANSITIONS)) {
+    router.post(`/v1/experiments/:key/${action}`, admin, transitionExperiment(context, type));
+  }
+  router.get("/v1/experiments/:key/changes", read, listChanges(context));
+  router.get("/v1/experiments/:key/assignment", read, assignVariant(context));
+  router.get("/v1/experiments/:key/overlap", read, experimentOverlap(context));
+  router.get("/v1/experiments/:key/power", read, experimentPower(context));
+  router.get("/v1/experiments/:key/results", read, experimentResults(context));
+  return router;
+}
+
+/** POST /v1/experiments: a new definition, in draft. */
+function createExperiment({ repo, now }: RouteContext): Handler {
+  return async (req, res) => {
     if (!isPlainObject(req.body))
       return void badBody(res, "the body must be an experiment definition object");
     const command: ExperimentCommand = {
@@ -90,24 +125,33 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
       data: { api_key_id: req.caller!.keyId, definition: req.body as ExperimentDefinitionInput },
     };
     await run(res, () => repo.execute(command, now()), 201);
-  });
+  };
+}
 
-  router.get("/v1/experiments", read, async (req, res) => {
+/** GET /v1/experiments[?status=]. */
+function listExperiments({ repo }: RouteContext): Handler {
+  return async (req, res) => {
     const query = parse(ListQuerySchema, req.query, res);
     if (!query) return;
     const experiments = await repo.list(query.status);
     res.json({ experiments: experiments.map(resource) });
-  });
+  };
+}
 
-  router.get("/v1/experiments/:key", read, async (req, res) => {
+/** GET /v1/experiments/:key, with an ETag (304 on If-None-Match). */
+function getExperiment({ repo }: RouteContext): Handler {
+  return async (req, res) => {
     const experiment = await repo.get(String(req.params.key));
     if (!experiment) return void notFound(res, String(req.params.key));
     res.set("ETag", `"${experiment.version}"`);
     if (req.get("if-none-match") === `"${experiment.version}"`) return void res.status(304).end();
     res.json(resource(experiment));
-  });
+  };
+}
 
-  router.patch("/v1/experiments/:key", admin, async (req, res) => {
+/** PATCH /v1/experiments/:key: a change based on the version the caller read. */
+function updateExperiment({ repo, now }: RouteContext): Handler {
+  return async (req, res) => {
     const body = parse(PatchBodySchema, req.body ?? {}, res);
     if (!body) return;
     const version = expectedVersion(req, res, body.expected_version);
@@ -130,46 +174,53 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
         now(),
       ),
     );
-  });
+  };
+}
 
-  const transitions = {
-    start: "StartExperiment",
-    stop: "StopExperiment",
-    archive: "ArchiveExperiment",
-  } as const;
-  for (const [action, type] of Object.entries(transitions)) {
-    router.post(`/v1/experiments/:key/${action}`, admin, async (req, res) => {
-      const body = parse(TransitionBodySchema, req.body ?? {}, res);
-      if (!body) return;
-      const version = expectedVersion(req, res, body.expected_version);
-      if (version === undefined) return;
-      await run(res, () =>
-        repo.execute(
-          {
-            type,
-            data: {
-              experiment_key: String(req.params.key),
-              expected_version: version,
-              api_key_id: req.caller!.keyId,
-            },
+/** POST /v1/experiments/:key/{start,stop,archive}. */
+function transitionExperiment(
+  { repo, now }: RouteContext,
+  type: (typeof TRANSITIONS)[keyof typeof TRANSITIONS],
+): Handler {
+  return async (req, res) => {
+    const body = parse(TransitionBodySchema, req.body ?? {}, res);
+    if (!body) return;
+    const version = expectedVersion(req, res, body.expected_version);
+    if (version === undefined) return;
+    await run(res, () =>
+      repo.execute(
+        {
+          type,
+          data: {
+            experiment_key: String(req.params.key),
+            expected_version: version,
+            api_key_id: req.caller!.keyId,
           },
-          now(),
-        ),
-      );
-    });
-  }
+        },
+        now(),
+      ),
+    );
+  };
+}
 
-  router.get("/v1/experiments/:key/changes", read, async (req, res) => {
+/** GET /v1/experiments/:key/changes: the definition's history. */
+function listChanges({ repo }: RouteContext): Handler {
+  return async (req, res) => {
     const key = String(req.params.key);
     const changes = await repo.changes(key);
     if (changes.length === 0) return void notFound(res, key);
     res.json({ key, changes });
-  });
+  };
+}
 
-  // Assigners are cached per definition version: a changed experiment gets a fresh one, and the
-  // hot path does no validation or range arithmetic per request.
+/**
+ * GET /v1/experiments/:key/assignment: the user's variant, recording the exposure unless record=false.
+ * Assigners are cached per definition version: a changed experiment gets a fresh one, and the hot path does no
+ * validation or range arithmetic per request.
+ */
+function assignVariant({ repo, now, options }: RouteContext): Handler {
   const assigners = new Map<string, { version: number; assign: (userId: string) => Assignment | null }>();
-  router.get("/v1/experiments/:key/assignment", read, async (req, res) => {
+  return async (req, res) => {
     const query = parse(AssignmentQuerySchema, req.query, res);
     if (!query) return;
     const key = String(req.params.key);
@@ -177,15 +228,7 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
     if (!experiment) return void notFound(res, key);
     const base = { experiment_key: key, user_id: query.user_id, status: experiment.status };
     if (experiment.status !== "running") {
-      res.json({
-        ...base,
-        variant: null,
-        in_experiment: false,
-        reason: "not_running",
-        bucket: null,
-        exposure: null,
-        position: null,
-      });
+      res.json(notAssigned(base, "not_running"));
       return;
     }
     let cached = assigners.get(key);
@@ -195,25 +238,13 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
     }
     const assignment = cached.assign(query.user_id);
     if (!assignment) {
-      res.json({
-        ...base,
-        variant: null,
-        in_experiment: false,
-        reason: "not_in_traffic",
-        bucket: null,
-        exposure: null,
-        position: null,
-      });
+      res.json(notAssigned(base, "not_in_traffic"));
       return;
     }
-    let exposure: { event_id: string; status: "accepted" | "duplicate" } | null = null;
-    let position: string | null = null;
-    if (query.record !== false) {
-      const event = exposureEvent(key, assignment.variant_key, query.user_id, now());
-      const appended = await appendInteractionEvents(options.db, [event]);
-      exposure = { event_id: event.event_id, status: appended.outcomes[0]!.status };
-      position = appended.head ? formatPositionToken(appended.head) : null;
-    }
+    const { exposure, position } =
+      query.record === false
+        ? { exposure: null, position: null }
+        : await recordExposure(options.db, key, assignment.variant_key, query.user_id, now());
     res.json({
       ...base,
       variant: assignment.variant_key,
@@ -223,9 +254,32 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
       exposure,
       position,
     });
-  });
+  };
+}
 
-  router.get("/v1/experiments/:key/overlap", read, async (req, res) => {
+const notAssigned = (base: object, reason: "not_running" | "not_in_traffic") => ({
+  ...base,
+  variant: null,
+  in_experiment: false,
+  reason,
+  bucket: null,
+  exposure: null,
+  position: null,
+});
+
+/** Appends the exposure event to the log; its id makes a repeated ask a duplicate, not a second exposure. */
+async function recordExposure(db: Database, key: string, variantKey: string, userId: string, at: Date) {
+  const event = exposureEvent(key, variantKey, userId, at);
+  const appended = await appendInteractionEvents(db, [event]);
+  return {
+    exposure: { event_id: event.event_id, status: appended.outcomes[0]!.status },
+    position: appended.head ? formatPositionToken(appended.head) : null,
+  };
+}
+
+/** GET /v1/experiments/:key/overlap: other running experiments sharing exposed users, and their interactions. */
+function experimentOverlap({ repo, now, options }: RouteContext): Handler {
+  return async (req, res) => {
     const key = String(req.params.key);
     const experiment = await repo.get(key);
     if (!experiment) return void notFound(res, key);
@@ -253,9 +307,12 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
         .status(503)
         .json({ error: "unavailable", message: `could not compute the overlap: ${(err as Error).message}` });
     }
-  });
+  };
+}
 
-  router.get("/v1/experiments/:key/power", read, async (req, res) => {
+/** GET /v1/experiments/:key/power: minimum detectable effect and planning from the observed variance and traffic. */
+function experimentPower({ repo, now, options }: RouteContext): Handler {
+  return async (req, res) => {
     const query = parse(PowerQuerySchema, req.query, res);
     if (!query) return;
     const key = String(req.params.key);
@@ -293,9 +350,12 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
         .status(503)
         .json({ error: "unavailable", message: `could not compute power: ${(err as Error).message}` });
     }
-  });
+  };
+}
 
-  router.get("/v1/experiments/:key/results", read, async (req, res) => {
+/** GET /v1/experiments/:key/results: per-variant statistics over the analysis window. */
+function experimentResults({ repo, now, options }: RouteContext): Handler {
+  return async (req, res) => {
     const query = parse(ResultsQuerySchema, req.query, res);
     if (!query) return;
     const key = String(req.params.key);
@@ -318,13 +378,7 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
       return;
     }
     const at = now();
-    // Once stopped, the readout is frozen at the stop time unless the caller asks for another window.
-    const to = query.to ? new Date(query.to) : experiment.stopped_at ? new Date(experiment.stopped_at) : at;
-    const from = query.from
-      ? new Date(query.from)
-      : experiment.started_at
-        ? new Date(experiment.started_at)
-        : undefined;
+    const { from, to } = analysisWindow(experiment, query, at);
     try {
       const statistics = await options.statistics(experiment, {
         now: at,
@@ -353,9 +407,22 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
         .status(503)
         .json({ error: "unavailable", message: `could not compute results: ${(err as Error).message}` });
     }
-  });
+  };
+}
 
-  return router;
+/** Once stopped, the readout is frozen at the stop time unless the caller asks for another window. */
+function analysisWindow(
+  experiment: ExistingExperiment,
+  query: { readonly from?: string | undefined; readonly to?: string | undefined },
+  at: Date,
+): { from: Date | undefined; to: Date } {
+  const to = query.to ? new Date(query.to) : experiment.stopped_at ? new Date(experiment.stopped_at) : at;
+  const from = query.from
+    ? new Date(query.from)
+    : experiment.started_at
+      ? new Date(experiment.started_at)
+      : undefined;
+  return { from, to };
 }
 
 function resource(e: ExistingExperiment) {

@@ -11,7 +11,7 @@ import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import type { InteractionEvent } from "../../core/contracts/event.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import { createAnalyticsProjection } from "../../projectors/analytics/projection.ts";
-import { FIXTURE_EXPERIMENT, NOW, T0 } from "./experiment-fixture.ts";
+import { FIXTURE_EXPERIMENT, NOW, T0 } from "./testing.ts";
 import {
   loadVariantStatistics,
   loadVariantUserCounts,

@@ -1,5 +1,5 @@
 // Sufficient statistics on the ClickHouse engine (chdb in-process) for a hand-built data set. Every
-// expected number below is worked out by hand from experiment-fixture.ts (per-user values in comments).
+// expected number below is worked out by hand from testing.ts (per-user values in comments).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +10,7 @@ import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import { createAnalyticsProjection } from "../../projectors/analytics/projection.ts";
 import { analyzeMetric } from "../stats/index.ts";
 import { toArmStats, toPopulationArmStats } from "./arm-stats.ts";
-import { FIXTURE_EXPERIMENT, NOW, T0, fixtureLogMessages } from "./experiment-fixture.ts";
+import { FIXTURE_EXPERIMENT, NOW, T0, fixtureLogMessages } from "./testing.ts";
 import {
   loadCumulativeStatistics,
   loadVariantStatistics,

@@ -13,7 +13,7 @@ import {
   type ClickHouseHttpEndpoint,
 } from "../../core/clickhouse-endpoint/server.ts";
 import { createAnalyticsProjection } from "../../projectors/analytics/projection.ts";
-import { FIXTURE_EXPERIMENT, NOW, T0, fixtureLogMessages } from "../queries/experiment-fixture.ts";
+import { FIXTURE_EXPERIMENT, NOW, T0, fixtureLogMessages } from "../queries/testing.ts";
 import { loadVariantStatistics, type VariantMetricStatistics } from "../queries/experiment-stats.ts";
 
 const sqlFile = (name: string) =>

@@ -4,8 +4,8 @@
 import { normalCdf, normalPdf, normalPpf, normalSf } from "./distributions.ts";
 import { liftEstimate, liftVariance } from "./effect.ts";
 import type { DifferenceType, StatsErrorCode } from "./effect.ts";
-import { pairMoments } from "./sufficientStatistics.ts";
-import type { ArmStats, Moments } from "./sufficientStatistics.ts";
+import { pairMoments } from "./sufficient-statistics.ts";
+import type { ArmStats, Moments } from "./sufficient-statistics.ts";
 
 export interface GaussianPrior {
   readonly mean: number;

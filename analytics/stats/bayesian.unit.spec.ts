@@ -14,8 +14,8 @@ import {
   ratioVariant,
   revenueControl,
   revenueVariant,
-} from "./fixtures.ts";
-import { assertClose, assertCloseAll } from "./testing.ts";
+} from "./testing/statistics.ts";
+import { assertClose, assertCloseAll } from "./testing/assert-close.ts";
 
 describe("effectBayesianTest (gbstats EffectBayesianABTest, flat prior)", () => {
   it("conversion: relative chance to win, risk and credible interval", () => {

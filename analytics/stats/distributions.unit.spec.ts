@@ -3,7 +3,7 @@
 import { describe, it } from "node:test";
 
 import { chiSquareSf, normalCdf, normalPpf, studentTCdf, studentTPpf } from "./distributions.ts";
-import { assertClose } from "./testing.ts";
+import { assertClose } from "./testing/assert-close.ts";
 
 describe("distribution functions match scipy", () => {
   it("normal cdf, relative accuracy in the far tail", () => {

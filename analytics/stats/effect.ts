@@ -2,7 +2,7 @@
 // tests (gbstats frequentist_diff / frequentist_variance).
 import { relativeRatioCupedVariance } from "./ratio-cuped.ts";
 import { hasCupedComponents, relativeCupedVariance } from "./relative-cuped-variance.ts";
-import type { Moments } from "./sufficientStatistics.ts";
+import type { Moments } from "./sufficient-statistics.ts";
 
 export type DifferenceType = "relative" | "absolute";
 

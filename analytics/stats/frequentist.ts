@@ -3,8 +3,8 @@
 import { studentTPpf, studentTSf } from "./distributions.ts";
 import { liftEstimate, liftVariance, welchDegreesOfFreedom } from "./effect.ts";
 import type { DifferenceType, StatsErrorCode } from "./effect.ts";
-import { pairMoments } from "./sufficientStatistics.ts";
-import type { ArmStats, Moments } from "./sufficientStatistics.ts";
+import { pairMoments } from "./sufficient-statistics.ts";
+import type { ArmStats, Moments } from "./sufficient-statistics.ts";
 
 export interface FrequentistOptions {
   readonly difference?: DifferenceType;

@@ -15,10 +15,10 @@ import {
   ratioVariant,
   revenueControl,
   revenueVariant,
-} from "./fixtures.ts";
+} from "./testing/statistics.ts";
 import { sequentialRho, sequentialTwoSidedTTest, twoSidedTTest } from "./frequentist.ts";
-import type { MeanStats } from "./sufficientStatistics.ts";
-import { assertClose, assertCloseAll } from "./testing.ts";
+import type { MeanStats } from "./sufficient-statistics.ts";
+import { assertClose, assertCloseAll } from "./testing/assert-close.ts";
 
 describe("twoSidedTTest (gbstats TwoSidedTTest)", () => {
   it("conversion: relative lift, CI, p-value and Welch dof", () => {

@@ -1,12 +1,12 @@
 // Public surface of the experiment statistics: import from here, not from the individual files.
-export { analyzeMetric } from "./analyzeMetric.ts";
+export { analyzeMetric } from "./analyze-metric.ts";
 export type {
   AnalyzeMetricOptions,
   ArmSummary,
   CupedSummary,
   MetricAnalysis,
   VariantAnalysis,
-} from "./analyzeMetric.ts";
+} from "./analyze-metric.ts";
 export { effectBayesianTest, effectBayesianTestFromMoments, gaussianRisk } from "./bayesian.ts";
 export type { BayesianOptions, BayesianResult, GaussianPrior } from "./bayesian.ts";
 export {
@@ -37,11 +37,11 @@ export { minimumDetectableEffect, powerAt, relativeLiftStandardError, usersNeede
 export type { PowerInputs } from "./power.ts";
 export { QUANTILE_Z, quantileRanks, quantileStatsOf, quantileVariance } from "./quantile.ts";
 export { pooledRatioTheta, relativeRatioCupedVariance } from "./ratio-cuped.ts";
-export { adjustKeyedPValues, adjustPValues, benjaminiHochberg, holmBonferroni } from "./multipleTesting.ts";
-export type { PValueCorrection } from "./multipleTesting.ts";
+export { adjustKeyedPValues, adjustPValues, benjaminiHochberg, holmBonferroni } from "./multiple-testing.ts";
+export type { PValueCorrection } from "./multiple-testing.ts";
 export { DEFAULT_SRM_THRESHOLD, sampleRatioMismatch } from "./srm.ts";
 export type { SrmResult } from "./srm.ts";
-export { armMoments, pairMoments, pooledTheta, stddevOf } from "./sufficientStatistics.ts";
+export { armMoments, pairMoments, pooledTheta, stddevOf } from "./sufficient-statistics.ts";
 export type {
   ArmStats,
   ComponentSums,
@@ -55,4 +55,4 @@ export type {
   QuantileStats,
   RatioCupedStats,
   RatioStats,
-} from "./sufficientStatistics.ts";
+} from "./sufficient-statistics.ts";

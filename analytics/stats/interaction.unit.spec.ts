@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { interactionTest } from "./interaction.ts";
-import { assertClose } from "./testing.ts";
+import { assertClose } from "./testing/assert-close.ts";
 
 // Conversion rates p with Bernoulli variances p(1 − p).
 const cell = (n: number, p: number) => ({ n, mean: p, variance: p * (1 - p) });

@@ -6,7 +6,7 @@ import { studentTPpf, studentTSf } from "./distributions.ts";
 import type { DifferenceType } from "./effect.ts";
 import { twoSidedTTestFromMoments } from "./frequentist.ts";
 import type { FrequentistResult } from "./frequentist.ts";
-import type { Moments } from "./sufficientStatistics.ts";
+import type { Moments } from "./sufficient-statistics.ts";
 
 /** "greater": H1 is a lift above testValue; "lesser": below it. */
 export type Side = "greater" | "lesser";

@@ -4,10 +4,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { conversionControl, conversionVariant, revenueControl, revenueVariant } from "./fixtures.ts";
+import { conversionControl, conversionVariant, revenueControl, revenueVariant } from "./testing/statistics.ts";
 import { nonInferiorityTestFromMoments, oneSidedTTestFromMoments } from "./one-sided-test.ts";
-import { armMoments } from "./sufficientStatistics.ts";
-import { assertClose } from "./testing.ts";
+import { armMoments } from "./sufficient-statistics.ts";
+import { assertClose } from "./testing/assert-close.ts";
 
 const conv = [armMoments(conversionControl), armMoments(conversionVariant)] as const;
 const rev = [armMoments(revenueControl), armMoments(revenueVariant)] as const;

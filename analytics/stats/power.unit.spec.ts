@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { minimumDetectableEffect, powerAt, relativeLiftStandardError, usersNeeded } from "./power.ts";
-import { assertClose } from "./testing.ts";
+import { assertClose } from "./testing/assert-close.ts";
 
 // A 10 % conversion rate (Bernoulli variance 0.09) with 10,000 users per arm.
 const inputs = { mean: 0.1, variance: 0.09, controlUsers: 10000, variantUsers: 10000 };

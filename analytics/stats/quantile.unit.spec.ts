@@ -11,7 +11,7 @@ import {
   quantileTooFewUnits,
   quantileVariance,
 } from "./quantile.ts";
-import { assertClose } from "./testing.ts";
+import { assertClose } from "./testing/assert-close.ts";
 
 const Z = 1.959963984540054;
 

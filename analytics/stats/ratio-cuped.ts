@@ -2,7 +2,7 @@
 // R = Σm/Σd is adjusted by the same ratio over the pre-exposure period, R − θ·R_pre, with θ pooled
 // over both arms. Everything follows from the delta method over the four per-user means
 // (m, d, m_pre, d_pre) and their 4×4 sample covariance.
-import type { ComponentSums } from "./sufficientStatistics.ts";
+import type { ComponentSums } from "./sufficient-statistics.ts";
 
 /** Per-user numerator and denominator over the analysis window and over the pre-period. */
 export interface RatioCupedStats {

@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { analyzeMetric } from "./analyzeMetric.ts";
+import { analyzeMetric } from "./analyze-metric.ts";
 import { pooledRatioTheta, type RatioCupedStats } from "./ratio-cuped.ts";
-import { armMoments, pairMoments } from "./sufficientStatistics.ts";
-import { assertClose } from "./testing.ts";
+import { armMoments, pairMoments } from "./sufficient-statistics.ts";
+import { assertClose } from "./testing/assert-close.ts";
 
 type User = [m: number, d: number, mPre: number, dPre: number];
 

@@ -1,6 +1,6 @@
 // Variance of the relative lift of a CUPED (regression-adjusted) metric, the way GrowthBook's
 // gbstats computes it after 0.8.0 (`frequentist_variance_relative_cuped`).
-import type { CupedComponents, Moments } from "./sufficientStatistics.ts";
+import type { CupedComponents, Moments } from "./sufficient-statistics.ts";
 
 export type CupedMoments = Moments & { readonly cuped: CupedComponents };
 

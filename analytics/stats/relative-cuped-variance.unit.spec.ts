@@ -5,12 +5,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { liftVariance } from "./effect.ts";
-import { cupedControl, cupedVariant } from "./fixtures.ts";
+import { cupedControl, cupedVariant } from "./testing/statistics.ts";
 import { relativeCupedVariance } from "./relative-cuped-variance.ts";
 import type { CupedMoments } from "./relative-cuped-variance.ts";
-import { armMoments, pooledTheta } from "./sufficientStatistics.ts";
-import type { CupedStats } from "./sufficientStatistics.ts";
-import { assertClose } from "./testing.ts";
+import { armMoments, pooledTheta } from "./sufficient-statistics.ts";
+import type { CupedStats } from "./sufficient-statistics.ts";
+import { assertClose } from "./testing/assert-close.ts";
 
 function arm(
   n: number,

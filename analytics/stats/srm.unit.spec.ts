@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { sampleRatioMismatch } from "./srm.ts";
-import { assertClose } from "./testing.ts";
+import { assertClose } from "./testing/assert-close.ts";
 
 describe("sampleRatioMismatch (gbstats check_srm)", () => {
   it("5000 vs 5400 at 50/50 is flagged", () => {

@@ -3,9 +3,8 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { InteractionEvent } from "../contracts/event.ts";
 import { LOG_START } from "../contracts/position.ts";
-import { appendInteractionEvents, EVENTS_CHANNEL } from "../../ingest/event-store.ts";
-import { readItem, writeItems } from "../../ingest/catalog-store.ts";
-import { countLogAfter, readLogBatch, readLogHead, toLogPosition } from "../../ingest/relay/log-reader.ts";
+import { appendInteractionEvents, EVENTS_CHANNEL } from "../event-store/event-store.ts";
+import { countLogAfter, readLogBatch, readLogHead, toLogPosition } from "../event-store/log-reader.ts";
 import { loadCheckpoint, storeCheckpoint } from "./checkpoints.ts";
 import type { Database } from "./database.ts";
 import { migrate } from "./migrate.ts";
@@ -27,7 +26,7 @@ const event = (userId: string, itemId: string, at = "2026-01-01T00:00:00.000Z"):
 /**
  * What every adapter of the SQL port must do alike (Gorse's baseTestSuite idea): the `pg` adapter on the
  * Postgres server and the embedded PGlite adapter both register these tests, and they run the product's own
- * store code (event store, catalog, log reader, checkpoints), so both adapters run the same SQL.
+ * store code (event store, log reader, checkpoints), so both adapters run the same SQL.
  * `open` returns a fresh, unmigrated database.
  */
 export function registerDatabaseConformance(name: string, open: () => Promise<DatabaseUnderTest>): void {
@@ -167,23 +166,6 @@ export function registerDatabaseConformance(name: string, open: () => Promise<Da
       assert.equal(await storeCheckpoint(db, "conf", LOG_START, next), true);
       assert.equal(await storeCheckpoint(db, "conf", LOG_START, { transactionId: 11n, position: 6 }), false);
       assert.deepEqual(await loadCheckpoint(db, "conf"), next);
-    });
-
-    it("writes catalog items with optimistic versions", async () => {
-      const write = { item_id: "conf-item", title: "A", categories: ["c"], attributes: {}, available: true };
-      const now = new Date("2026-01-01T00:00:00Z");
-      const created = await writeItems(db, [write], now);
-      assert.equal(created.outcomes[0]?.status, "created");
-      const stale = await writeItems(db, [{ ...write, title: "B", expected_version: 0 }], now);
-      assert.deepEqual(stale.outcomes[0], {
-        item_id: "conf-item",
-        status: "conflict",
-        expected_version: 0,
-        current_version: 1,
-      });
-      const item = await readItem(db, "conf-item");
-      assert.equal(item?.title, "A");
-      assert.equal(item?.version, 1);
     });
   });
 }

@@ -13,7 +13,7 @@ import { currentVersion } from "../../projectors/runtime/redis-batch.ts";
 import { replayProjection } from "../../projectors/runtime/replay.ts";
 import { closeRedis, dumpVersion } from "../../projectors/runtime/testing.ts";
 import { FeaturesReader } from "../../projectors/features/read.ts";
-import { DEFAULT_KEY_PREFIX } from "../../projectors/runtime/keys.ts";
+import { DEFAULT_KEY_PREFIX } from "../../core/read-models/keys.ts";
 import { REDIS_PROJECTIONS, REDIS_PROJECTION_VARIABLES } from "../../projectors/role.ts";
 import { defaultsOf } from "../../core/config/env.ts";
 import {

@@ -19,8 +19,12 @@ import type {
   ExperimentUpdated,
   UpdateExperiment,
 } from "./model.ts";
-import { analysisSettingsOf, ExperimentDefinitionSchema, ExperimentPatchSchema } from "./schema.ts";
-import type { ExperimentDefinition, ExperimentPatch } from "./schema.ts";
+import {
+  analysisSettingsOf,
+  ExperimentDefinitionSchema,
+  ExperimentPatchSchema,
+} from "./definition-schema.ts";
+import type { ExperimentDefinition, ExperimentPatch } from "./definition-schema.ts";
 
 export const initialState = (): ExperimentState =>
   ({ status: "absent", version: 0 }) satisfies AbsentExperiment;

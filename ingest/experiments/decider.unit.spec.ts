@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DeciderSpecification } from "./decider-spec.ts";
+import { DeciderSpecification } from "./testing.ts";
 import { experimentDecider, foldExperiment, evolve, initialState } from "./decider.ts";
 import { ExperimentError } from "./errors.ts";
 import type { ExperimentCommand, ExperimentEvent } from "./model.ts";
-import type { ExperimentDefinition, ExperimentDefinitionInput } from "./schema.ts";
+import type { ExperimentDefinition, ExperimentDefinitionInput } from "./definition-schema.ts";
 
 const created_at = new Date("2025-03-01T09:00:00.000Z");
 const now = new Date("2025-03-02T10:30:00.000Z");

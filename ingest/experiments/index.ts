@@ -20,7 +20,7 @@ export {
   CappingSchema,
   SlugSchema,
   WEIGHT_SUM_TOLERANCE,
-} from "./schema.ts";
+} from "./definition-schema.ts";
 export type {
   AnalysisSettings,
   ExperimentDefinition,
@@ -30,4 +30,4 @@ export type {
   Metric,
   MetricCapping,
   Variant,
-} from "./schema.ts";
+} from "./definition-schema.ts";

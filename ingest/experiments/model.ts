@@ -1,6 +1,10 @@
 // Commands, events and state of the experiment aggregate: plain readonly data (Emmett style), so they
 // serialise to JSON unchanged for the Postgres event store and the Kafka relay.
-import type { ExperimentDefinition, ExperimentDefinitionInput, ExperimentPatchInput } from "./schema.ts";
+import type {
+  ExperimentDefinition,
+  ExperimentDefinitionInput,
+  ExperimentPatchInput,
+} from "./definition-schema.ts";
 
 /** Who issued a command: the id of the API key that authenticated the request. */
 interface Attributed {

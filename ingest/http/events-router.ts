@@ -4,7 +4,7 @@ import { type ApiKeys, requireScope, sendRefusal } from "../../core/http/auth.ts
 import { validateEvent, type InteractionEvent, type TimeWindow } from "../../core/contracts/event.ts";
 import type { FieldError } from "../../core/contracts/validation.ts";
 import { formatPositionToken } from "../../core/contracts/position.ts";
-import { appendInteractionEvents } from "../event-store.ts";
+import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
 import { eventsIngested } from "../../core/metrics.ts";
 import { requireJsonObjectBody } from "../../core/http/json-body.ts";
 

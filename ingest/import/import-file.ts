@@ -6,7 +6,7 @@ import { SingleBar, Presets } from "cli-progress";
 import type { Database } from "../../core/postgres/database.ts";
 import { validateEvent, type InteractionEvent, type TimeWindow } from "../../core/contracts/event.ts";
 import type { FieldError } from "../../core/contracts/validation.ts";
-import { appendInteractionEvents } from "../event-store.ts";
+import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
 import { rowToEvent, type RowMapping } from "./rows-to-events.ts";
 
 export interface ImportOptions {

@@ -8,10 +8,10 @@ import { createTestDatabase, stackEnv, uniqueName, type TestDatabase } from "../
 import { collectTopic } from "../../core/testing/kafka.ts";
 import { createKafka, ensureTopics } from "../../core/kafka/kafka.ts";
 import { REPO_ROOT } from "../../core/runtime/local-env.ts";
-import { appendInteractionEvents } from "../event-store.ts";
+import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
 import type { InteractionEvent } from "../../core/contracts/event.ts";
 import { compareLogPositions } from "../../core/contracts/position.ts";
-import { toLogPosition } from "./log-reader.ts";
+import { toLogPosition } from "../../core/event-store/log-reader.ts";
 import { Relay } from "./relay.ts";
 
 const kafka = createKafka(stackEnv().KAFKA_BROKERS, "relay-test");

@@ -4,8 +4,8 @@ import { createIdempotentProducer, ensureTopics } from "../../core/kafka/kafka.t
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { LogPosition } from "../../core/contracts/position.ts";
 import { loadCheckpoint, storeCheckpoint } from "../../core/postgres/checkpoints.ts";
-import { countLogAfter, readEncodedLogBatch } from "./log-reader.ts";
-import { EVENTS_CHANNEL } from "../event-store.ts";
+import { countLogAfter, readEncodedLogBatch } from "../../core/event-store/log-reader.ts";
+import { EVENTS_CHANNEL } from "../../core/event-store/event-store.ts";
 import { relayLag, relayPublished } from "../../core/metrics.ts";
 import { logger } from "../../core/logger.ts";
 

@@ -10,7 +10,7 @@ import { openClickHouse } from "../../core/clickhouse/open.ts";
 import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { ExperimentDefinition } from "../../ingest/experiments/index.ts";
-import { FIXTURE_EXPERIMENT, T0, fixtureLogMessages } from "../../analytics/queries/experiment-fixture.ts";
+import { FIXTURE_EXPERIMENT, T0, fixtureLogMessages } from "../../analytics/queries/testing.ts";
 import { loadVariantStatisticsWithSource } from "../../analytics/queries/experiment-stats.ts";
 import { createAnalyticsProjection } from "./projection.ts";
 import {

@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { openClickHouse } from "../../core/clickhouse/open.ts";
 import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
-import { fixtureLogMessages } from "../../analytics/queries/experiment-fixture.ts";
+import { fixtureLogMessages } from "../../analytics/queries/testing.ts";
 import type { PartitionBatch, Projection } from "../runtime/projection.ts";
 import { createAnalyticsProjection } from "./projection.ts";
 

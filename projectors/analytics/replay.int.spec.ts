@@ -12,7 +12,7 @@ import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import { createKafka, ensureTopics } from "../../core/kafka/kafka.ts";
 import { createTestDatabase, uniqueName, stackEnv, type TestDatabase } from "../../core/testing/stack.ts";
 import type { InteractionEvent } from "../../core/contracts/event.ts";
-import { appendInteractionEvents } from "../../ingest/event-store.ts";
+import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
 import { writeItems } from "../../ingest/catalog-store.ts";
 import { Relay } from "../../ingest/relay/relay.ts";
 import { ProjectorRuntime } from "../runtime/consumer.ts";

@@ -9,8 +9,13 @@ import {
 } from "../../core/contracts/position.ts";
 import { logger } from "../../core/logger.ts";
 import type { Queryable } from "../../core/postgres/database.ts";
-import { countLogAfter, readLogBatch, readLogHead, toLogPosition } from "../../ingest/relay/log-reader.ts";
-import { REPLAY_SOURCE } from "../runtime/keys.ts";
+import {
+  countLogAfter,
+  readLogBatch,
+  readLogHead,
+  toLogPosition,
+} from "../../core/event-store/log-reader.ts";
+import { REPLAY_SOURCE } from "../../core/read-models/keys.ts";
 import { ANALYTICS_DATABASE, createAnalyticsSchema, migrateAnalyticsSchema } from "./migrate.ts";
 import { ANALYTICS_PROJECTION_NAME, createAnalyticsProjection } from "./projection.ts";
 import { ExperimentTotals, postgresRunningExperiments } from "./experiment-totals.ts";

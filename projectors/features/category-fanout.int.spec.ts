@@ -2,10 +2,10 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { uniqueName } from "../../core/testing/stack.ts";
 import { windowIncrement, windowIndex } from "../runtime/decay.ts";
-import { versionBase } from "../runtime/keys.ts";
+import { versionBase } from "../../core/read-models/keys.ts";
 import { deleteKeys } from "../runtime/replay.ts";
 import { catalog, closeRedis, interaction, REDIS_BACKENDS } from "../runtime/testing.ts";
-import { DEFAULT_FEATURES_CONFIG as config } from "./config.ts";
+import { DEFAULT_FEATURES_CONFIG as config } from "../../core/read-models/features-config.ts";
 import { featureKeys } from "./ops.ts";
 import { createFeaturesProjection } from "./projection.ts";
 

@@ -1,9 +1,10 @@
 import type { LogMessage } from "../../core/contracts/log-message.ts";
-import { ALL_CATEGORIES, categoryTag, itemTag, userTag } from "../runtime/keys.ts";
+import { ALL_CATEGORIES, categoryTag, itemTag, userTag } from "../../core/read-models/keys.ts";
 import { windowIncrement, windowIndex, windowTtlMs, type HalfLife } from "../runtime/decay.ts";
 import type { Op } from "../runtime/redis-batch.ts";
 import type { OpsDecision } from "../runtime/redis-projection.ts";
-import type { FeaturesConfig } from "./config.ts";
+import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
+import { canonicalJson } from "../../core/canonical-json.ts";
 
 /** Relative key names of the features projection (the batch script prepends `<prefix>:f:v<N>:`). */
 export const featureKeys = {
@@ -29,20 +30,6 @@ export const featureKeys = {
 
 /** The floor of a decay window's lifetime, so that replayed history stays readable for a day. */
 const WINDOW_TTL_FLOOR_MS = 24 * 3_600_000;
-
-/**
- * JSON with keys in sorted order: the same item arrives with its keys in different orders (Postgres jsonb on
- * a replay, the validated Kafka record live), and the stored state must not depend on the path it took.
- */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
-}
 
 /**
  * The catfan templates in use (see featureOps), so events sharing one pass the same array and a batch sends it

@@ -1,7 +1,7 @@
 import type { RedisClient } from "../../core/redis/redis.ts";
 import { RedisProjection } from "../runtime/redis-projection.ts";
-import { DEFAULT_KEY_PREFIX } from "../runtime/keys.ts";
-import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "./config.ts";
+import { DEFAULT_KEY_PREFIX } from "../../core/read-models/keys.ts";
+import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "../../core/read-models/features-config.ts";
 import { featureOps } from "./ops.ts";
 
 export const FEATURES_PROJECTION = "features";

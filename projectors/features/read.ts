@@ -1,10 +1,10 @@
 import { defineScript } from "../../core/redis/redis.ts";
 import type { RedisClient } from "../../core/redis/redis.ts";
 import type { CatalogItem } from "../../core/contracts/item.ts";
-import { ALL_CATEGORIES, DEFAULT_KEY_PREFIX, versionBase } from "../runtime/keys.ts";
+import { ALL_CATEGORIES, DEFAULT_KEY_PREFIX, versionBase } from "../../core/read-models/keys.ts";
 import { currentVersion } from "../runtime/redis-batch.ts";
 import { decayedValue, READ_WINDOWS, readWindows, SCALE, type HalfLife } from "../runtime/decay.ts";
-import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "./config.ts";
+import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "../../core/read-models/features-config.ts";
 import { featureKeys } from "./ops.ts";
 import { FEATURES_NS, FEATURES_PROJECTION } from "./projection.ts";
 

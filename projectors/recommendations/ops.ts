@@ -1,6 +1,6 @@
 import { defaultsOf, type Env } from "../../core/config/env.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
-import { itemTag, userTag } from "../runtime/keys.ts";
+import { itemTag, userTag } from "../../core/read-models/keys.ts";
 import type { OpsDecision } from "../runtime/redis-projection.ts";
 
 export interface RecommendationsConfig {

@@ -1,6 +1,6 @@
 import type { RedisClient } from "../../core/redis/redis.ts";
 import { RedisProjection } from "../runtime/redis-projection.ts";
-import { DEFAULT_KEY_PREFIX } from "../runtime/keys.ts";
+import { DEFAULT_KEY_PREFIX } from "../../core/read-models/keys.ts";
 import { DEFAULT_RECOMMENDATIONS_CONFIG, recommendationOps, type RecommendationsConfig } from "./ops.ts";
 
 export const RECOMMENDATIONS_PROJECTION = "recommendations";

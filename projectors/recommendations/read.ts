@@ -1,5 +1,5 @@
 import type { RedisClient } from "../../core/redis/redis.ts";
-import { DEFAULT_KEY_PREFIX, versionBase } from "../runtime/keys.ts";
+import { DEFAULT_KEY_PREFIX, versionBase } from "../../core/read-models/keys.ts";
 import { currentVersion } from "../runtime/redis-batch.ts";
 import { cosine, recommendationKeys } from "./ops.ts";
 import { RECOMMENDATIONS_NS, RECOMMENDATIONS_PROJECTION } from "./projection.ts";

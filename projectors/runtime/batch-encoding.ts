@@ -28,110 +28,154 @@ import type { Op, OpsMessage, ResolvedOp } from "./redis-batch.ts";
  * `hist_add` (sequential, `A key item timeMs cap`).
  */
 export function encodeBatch(opsPerMessage: readonly (readonly (Op | ResolvedOp)[])[]): string[] {
-  const out: string[] = [];
-  const sequentialKeys = new Set<string>();
-  // key → field/member → merged value
-  const hinc = new Map<string, Map<string, number>>();
-  const zinc = new Map<string, Map<string, number>>();
-  const hmax = new Map<string, Map<string, string>>();
-  const zgt = new Map<string, Map<string, string>>();
-  const incr = new Map<string, number>();
-  const unmerged: string[] = [];
-  const caps = new Map<string, string>();
-  const expiries = new Map<string, string>();
-  // catfan templates sent in this batch (D), by identity → id
-  const templates = new Map<readonly Op[], string>();
+  const sequential: SequentialOps = { out: [], keys: new Set(), templates: new Map() };
+  const merged = newMergedOps();
+  for (const ops of opsPerMessage)
+    for (const op of ops) if (!mergeOp(merged, op)) encodeSequential(sequential, op);
+  checkCommutes(sequential.keys, merged, merged.unmerged);
+  for (const key of merged.incr.keys())
+    if (sequential.keys.has(key)) throw new Error(`${key}: incrby would be reordered across a sequential op`);
+  // Sequential ops first, in log order, then the merged ones (the script runs the stream in this order).
+  encodeMerged(merged, sequential.out);
+  return sequential.out;
+}
 
-  const inner = <V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> => {
-    let m = outer.get(key);
-    if (m === undefined) outer.set(key, (m = new Map()));
-    return m;
-  };
-  const add = (outer: Map<string, Map<string, number>>, key: string, id: string, by: number) => {
-    const m = inner(outer, key);
-    m.set(id, (m.get(id) ?? 0) + by);
-  };
-  const max = (outer: Map<string, Map<string, string>>, key: string, id: string, value: string) => {
-    const m = inner(outer, key);
-    const cur = m.get(id);
-    if (cur === undefined || Number(value) > Number(cur)) m.set(id, value);
-  };
+/** Commutative ops merged over the whole batch: key → field/member → merged value. */
+interface MergedOps {
+  readonly hinc: Map<string, Map<string, number>>;
+  readonly zinc: Map<string, Map<string, number>>;
+  readonly hmax: Map<string, Map<string, string>>;
+  readonly zgt: Map<string, Map<string, string>>;
+  readonly incr: Map<string, number>;
+  /** Increments that are not safe integers, sent as they came (already encoded, four fields each). */
+  readonly unmerged: string[];
+  readonly caps: Map<string, string>;
+  readonly expiries: Map<string, string>;
+}
 
-  for (const ops of opsPerMessage) {
-    for (const op of ops) {
-      switch (op[0]) {
-        case "hincrby": {
-          const n = Number(op[3]);
-          if (Number.isSafeInteger(n)) add(hinc, op[1], op[2], n);
-          else unmerged.push("I", op[1], op[2], op[3]);
-          break;
-        }
-        case "zincrby": {
-          const n = Number(op[2]);
-          if (Number.isSafeInteger(n)) add(zinc, op[1], op[3], n);
-          else unmerged.push("Z", op[1], op[2], op[3]);
-          break;
-        }
-        case "hmax":
-          max(hmax, op[1], op[2], op[3]);
-          break;
-        case "zadd_gt":
-          max(zgt, op[1], op[3], op[2]);
-          break;
-        case "zcap":
-          caps.set(op[1], op[2]);
-          break;
-        case "pexpire":
-          expiries.set(op[1], op[2]);
-          break;
-        case "hset_newer": {
-          const [, key, version, ...fieldsAndValues] = op;
-          sequentialKeys.add(key);
-          out.push("N", key, version, String(fieldsAndValues.length), ...fieldsAndValues);
-          break;
-        }
-        case "catfan": {
-          const [, key, field, template, args = []] = op;
-          if (args.length > 9) throw new Error(`catfan takes at most 9 arguments, got ${args.length}`);
-          sequentialKeys.add(key);
-          let id = templates.get(template);
-          if (id === undefined) {
-            templates.set(template, (id = String(templates.size + 1)));
-            out.push("D", id, String(template.length));
-            for (const i of template) {
-              if (i[0] === "hincrby") out.push("I", i[1], i[2], i[3]);
-              else if (i[0] === "zincrby") out.push("Z", i[1], i[2], i[3]);
-              else if (i[0] === "pexpire") out.push("E", i[1], i[2], "");
-              else throw new Error(`catfan cannot run ${i[0]}`);
-            }
-          }
-          out.push("F", key, field, id, String(args.length), ...args);
-          break;
-        }
-        case "cooc": {
-          const [, histKey, item, timeMs, histCap, nbrCap] = op;
-          sequentialKeys.add(histKey);
-          out.push("C", histKey, item, timeMs, histCap, nbrCap);
-          break;
-        }
-        case "incrby":
-          incr.set(op[1], (incr.get(op[1]) ?? 0) + Number(op[2]));
-          break;
-        case "zincrby_cap":
-          sequentialKeys.add(op[1]);
-          out.push("X", op[1], op[2], op[3], op[4]);
-          break;
-        case "hist_add":
-          sequentialKeys.add(op[1]);
-          out.push("A", op[1], op[2], op[3], op[4]);
-          break;
-      }
+const newMergedOps = (): MergedOps => ({
+  hinc: new Map(),
+  zinc: new Map(),
+  hmax: new Map(),
+  zgt: new Map(),
+  incr: new Map(),
+  unmerged: [],
+  caps: new Map(),
+  expiries: new Map(),
+});
+
+/** Order-dependent ops, encoded in log order as they come. */
+interface SequentialOps {
+  readonly out: string[];
+  /** The keys they touch: no merged op may touch them (checkCommutes). */
+  readonly keys: Set<string>;
+  /** catfan templates sent in this batch (D), by identity → id. */
+  readonly templates: Map<readonly Op[], string>;
+}
+
+const inner = <V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> => {
+  let m = outer.get(key);
+  if (m === undefined) outer.set(key, (m = new Map()));
+  return m;
+};
+const add = (outer: Map<string, Map<string, number>>, key: string, id: string, by: number) => {
+  const m = inner(outer, key);
+  m.set(id, (m.get(id) ?? 0) + by);
+};
+const max = (outer: Map<string, Map<string, string>>, key: string, id: string, value: string) => {
+  const m = inner(outer, key);
+  const cur = m.get(id);
+  if (cur === undefined || Number(value) > Number(cur)) m.set(id, value);
+};
+
+/** Merges a commutative op into `merged`; false for an order-dependent op (left to encodeSequential). */
+function mergeOp(merged: MergedOps, op: Op | ResolvedOp): boolean {
+  switch (op[0]) {
+    case "hincrby": {
+      const n = Number(op[3]);
+      if (Number.isSafeInteger(n)) add(merged.hinc, op[1], op[2], n);
+      else merged.unmerged.push("I", op[1], op[2], op[3]);
+      return true;
     }
+    case "zincrby": {
+      const n = Number(op[2]);
+      if (Number.isSafeInteger(n)) add(merged.zinc, op[1], op[3], n);
+      else merged.unmerged.push("Z", op[1], op[2], op[3]);
+      return true;
+    }
+    case "hmax":
+      max(merged.hmax, op[1], op[2], op[3]);
+      return true;
+    case "zadd_gt":
+      max(merged.zgt, op[1], op[3], op[2]);
+      return true;
+    case "zcap":
+      merged.caps.set(op[1], op[2]);
+      return true;
+    case "pexpire":
+      merged.expiries.set(op[1], op[2]);
+      return true;
+    case "incrby":
+      merged.incr.set(op[1], (merged.incr.get(op[1]) ?? 0) + Number(op[2]));
+      return true;
+    default:
+      return false;
   }
-  checkCommutes(sequentialKeys, { hinc, zinc, hmax, zgt, caps }, unmerged);
-  for (const key of incr.keys())
-    if (sequentialKeys.has(key)) throw new Error(`${key}: incrby would be reordered across a sequential op`);
+}
 
+/** Encodes an order-dependent op at its place in the stream (a catfan's template first, once per batch). */
+function encodeSequential(sequential: SequentialOps, op: Op | ResolvedOp): void {
+  const { out, keys, templates } = sequential;
+  switch (op[0]) {
+    case "hset_newer": {
+      const [, key, version, ...fieldsAndValues] = op;
+      keys.add(key);
+      out.push("N", key, version, String(fieldsAndValues.length), ...fieldsAndValues);
+      break;
+    }
+    case "catfan": {
+      const [, key, field, template, args = []] = op;
+      if (args.length > 9) throw new Error(`catfan takes at most 9 arguments, got ${args.length}`);
+      keys.add(key);
+      let id = templates.get(template);
+      if (id === undefined) {
+        templates.set(template, (id = String(templates.size + 1)));
+        encodeTemplate(out, id, template);
+      }
+      out.push("F", key, field, id, String(args.length), ...args);
+      break;
+    }
+    case "cooc": {
+      const [, histKey, item, timeMs, histCap, nbrCap] = op;
+      keys.add(histKey);
+      out.push("C", histKey, item, timeMs, histCap, nbrCap);
+      break;
+    }
+    case "zincrby_cap":
+      keys.add(op[1]);
+      out.push("X", op[1], op[2], op[3], op[4]);
+      break;
+    case "hist_add":
+      keys.add(op[1]);
+      out.push("A", op[1], op[2], op[3], op[4]);
+      break;
+  }
+}
+
+/** A catfan template (`D id nInner (op key arg value)…`): the ops its uses share, with their placeholders. */
+function encodeTemplate(out: string[], id: string, template: readonly Op[]): void {
+  out.push("D", id, String(template.length));
+  for (const i of template) {
+    if (i[0] === "hincrby") out.push("I", i[1], i[2], i[3]);
+    else if (i[0] === "zincrby") out.push("Z", i[1], i[2], i[3]);
+    else if (i[0] === "pexpire") out.push("E", i[1], i[2], "");
+    else throw new Error(`catfan cannot run ${i[0]}`);
+  }
+}
+
+/** The merged ops, then `|`, then the once-per-key trims and expiries that follow every write. */
+function encodeMerged(merged: MergedOps, out: string[]): void {
+  const { hinc, zinc, hmax, zgt, incr, unmerged, caps, expiries } = merged;
   // A hash with both increments and maxima (the user profile) is read once and written once.
   for (const [key, maxima] of hmax) {
     const incs = hinc.get(key);
@@ -152,7 +196,6 @@ export function encodeBatch(opsPerMessage: readonly (readonly (Op | ResolvedOp)[
   out.push("|");
   for (const [key, cap] of caps) out.push("T", key, cap);
   for (const [key, ms] of expiries) out.push("E", key, ms);
-  return out;
 }
 
 /** Merging reorders ops; refuses (a programming error) a batch where that could change the result. */

@@ -9,7 +9,13 @@ import {
   parsePositionToken,
 } from "../../core/contracts/position.ts";
 import { keySlot } from "../../core/redis/slots.ts";
-import { clusterControlKeys, itemTag, slotGuardKey, versionBase, versionPointerKey } from "./keys.ts";
+import {
+  clusterControlKeys,
+  itemTag,
+  slotGuardKey,
+  versionBase,
+  versionPointerKey,
+} from "../../core/read-models/keys.ts";
 import { encodeBatch, increasingAfter, packStream } from "./batch-encoding.ts";
 import type { BatchResult, BatchTarget, Op, OpsMessage, ResolvedOp } from "./redis-batch.ts";
 

@@ -1,3 +1,6 @@
+import type { HalfLife } from "../../core/read-models/features-config.ts";
+
+export type { HalfLife };
 /**
  * Exponentially time-decayed sums that are exact and independent of the order in which events are applied.
  *
@@ -15,12 +18,6 @@ export const WINDOW_HALF_LIVES = 4;
 export const SCALE = 2 ** 20;
 /** Windows a reader combines (current and two older). */
 export const READ_WINDOWS = 3;
-
-export interface HalfLife {
-  /** Short name used in keys, e.g. "s" or "l". */
-  name: string;
-  ms: number;
-}
 
 export const windowMs = (h: HalfLife) => h.ms * WINDOW_HALF_LIVES;
 

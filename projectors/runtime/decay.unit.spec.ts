@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decayedValue, readWindows, SCALE, windowIncrement, windowIndex, windowTtlMs } from "./decay.ts";
-import { versionBase, versionPointerKey, appliedField } from "./keys.ts";
+import { versionBase, versionPointerKey, appliedField } from "../../core/read-models/keys.ts";
 
 const HOUR = 3_600_000;
 const h = { name: "s", ms: HOUR };

@@ -9,7 +9,7 @@ import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { createTestDatabase, stackEnv, uniqueName, type TestDatabase } from "../../core/testing/stack.ts";
 import { createKafka, ensureTopics } from "../../core/kafka/kafka.ts";
-import { appendInteractionEvents } from "../../ingest/event-store.ts";
+import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
 import { Relay } from "../../ingest/relay/relay.ts";
 import type { InteractionEvent } from "../../core/contracts/event.ts";
 import type { LogPosition } from "../../core/contracts/position.ts";

@@ -1,4 +1,4 @@
-import { REPLAY_SOURCE } from "./keys.ts";
+import { REPLAY_SOURCE } from "../../core/read-models/keys.ts";
 
 /**
  * Lua shared by the Redis batch scripts (single node: redis-batch.ts; per slot on a cluster: cluster-batch.ts)

@@ -4,7 +4,12 @@ import type { Redis } from "ioredis";
 import type { LogPosition } from "../../core/contracts/position.ts";
 import { parsePositionToken } from "../../core/contracts/position.ts";
 import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
-import { APPLIED_KEY, clusterControlKeys, versionBase, versionPointerKey } from "./keys.ts";
+import {
+  APPLIED_KEY,
+  clusterControlKeys,
+  versionBase,
+  versionPointerKey,
+} from "../../core/read-models/keys.ts";
 import { encodeBatch, increasingAfter, packStream } from "./batch-encoding.ts";
 import { applyOpsBatchCluster } from "./cluster-batch.ts";
 

@@ -1,9 +1,9 @@
 import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { LogPosition } from "../../core/contracts/position.ts";
-import { toLogPosition } from "../../ingest/relay/log-reader.ts";
+import { toLogPosition } from "../../core/event-store/log-reader.ts";
 import type { PartitionBatch, Projection, ProjectionOutcome } from "./projection.ts";
-import { appliedField } from "./keys.ts";
+import { appliedField } from "../../core/read-models/keys.ts";
 import {
   applyOpsBatch,
   applyPreparedBatch,

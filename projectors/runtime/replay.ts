@@ -2,7 +2,7 @@ import { LUA_AFTER, LUA_LIVE_AHEAD } from "./lua.ts";
 import { replayProgressBar } from "./replay-progress.ts";
 import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
 import type { Queryable } from "../../core/postgres/database.ts";
-import { countLogAfter, readLogBatch, toLogPosition } from "../../ingest/relay/log-reader.ts";
+import { countLogAfter, readLogBatch, toLogPosition } from "../../core/event-store/log-reader.ts";
 import { formatPositionToken, LOG_START, type LogPosition } from "../../core/contracts/position.ts";
 import { logger } from "../../core/logger.ts";
 import {
@@ -12,7 +12,7 @@ import {
   REPLAY_SOURCE,
   versionBase,
   versionPointerKey,
-} from "./keys.ts";
+} from "../../core/read-models/keys.ts";
 import { currentVersion } from "./redis-batch.ts";
 import { finishJournals } from "./cluster-batch.ts";
 import type { RedisProjection } from "./redis-projection.ts";

@@ -9,7 +9,7 @@ import { serveForTest, TEST_KEYS } from "../../core/testing/http.ts";
 import { createKafka, ensureTopics } from "../../core/kafka/kafka.ts";
 import { ApiKeys } from "../../core/http/auth.ts";
 import { REPO_ROOT } from "../../core/runtime/local-env.ts";
-import { appendInteractionEvents } from "../../ingest/event-store.ts";
+import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
 import { writeItems } from "../../ingest/catalog-store.ts";
 import { Relay } from "../../ingest/relay/relay.ts";
 import type { InteractionEvent } from "../../core/contracts/event.ts";

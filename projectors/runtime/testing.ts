@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import { clusterUrl, isCluster, openRedisClient, type RedisClient } from "../../core/redis/redis.ts";
 import { stackEnv, stackRedisClusterNodes } from "../../core/testing/stack.ts";
-import { APPLIED_KEY, isClusterBookkeeping, versionBase } from "./keys.ts";
+import { APPLIED_KEY, isClusterBookkeeping, versionBase } from "../../core/read-models/keys.ts";
 
 /**
  * Test helpers: a canonical dump of one projection version (relative key → type and content, sorted) so that

@@ -1,7 +1,7 @@
 import type { Admin, Kafka } from "kafkajs";
 import type { Queryable } from "../../core/postgres/database.ts";
 import { loadCheckpoint } from "../../core/postgres/checkpoints.ts";
-import { countLogAfter, readLogHead } from "../../ingest/relay/log-reader.ts";
+import { countLogAfter, readLogHead } from "../../core/event-store/log-reader.ts";
 import {
   compareLogPositions,
   formatPositionToken,

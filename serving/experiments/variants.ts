@@ -3,7 +3,7 @@
 // exposure with the answer, and ranks with what the variant's `serving` settings name.
 import type { Database } from "../../core/postgres/database.ts";
 import { logger } from "../../core/logger.ts";
-import { appendInteractionEvents } from "../../ingest/event-store.ts";
+import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
 import type { ExistingExperiment } from "../../ingest/experiments/index.ts";
 import { createAssigner, exposureEvent, type Assignment } from "../assignment/index.ts";
 import { HEURISTIC_RANKER, loadRanker, type Ranker } from "../models/model-holder.ts";

@@ -4,11 +4,10 @@ import { Router, type Response } from "express";
 import type { ApiKeys } from "../../core/http/auth.ts";
 import { requireScope } from "../../core/http/auth.ts";
 import { withFastPath } from "../../core/http/app.ts";
-import type { FieldError } from "../../core/contracts/validation.ts";
 import { rankForUser, similarItems, type RankingDeps } from "../ranking/rank.ts";
 import { checkId, parseSimilarParams } from "./params.ts";
 import { recommendationsFastPath } from "./fast-path.ts";
-import { answerRecommendations, badRequest as badRequestAnswer, type JsonAnswer } from "./recommendations.ts";
+import { answerRecommendations, badRequest, type JsonAnswer } from "./recommendations.ts";
 
 export interface ServingRouterDeps extends RankingDeps {
   keys: ApiKeys;
@@ -16,10 +15,6 @@ export interface ServingRouterDeps extends RankingDeps {
   experiments?: ExperimentVariants;
   /** Read-your-writes: resolves when the read models passed the token (bounded). Absent: not supported. */
   waitForPosition?: (token: string, timeoutMs: number) => Promise<{ reached: boolean }>;
-}
-
-function badRequest(res: Response, errors: FieldError[]): void {
-  send(res, badRequestAnswer(errors));
 }
 
 function send(res: Response, answer: JsonAnswer): void {
@@ -53,7 +48,7 @@ export function servingRouter(deps: ServingRouterDeps): Router {
     const parsed = parseSimilarParams(req.query as Record<string, unknown>);
     const idError = checkId("itemId", itemId);
     if (!parsed.ok || idError)
-      return badRequest(res, [...(idError ? [idError] : []), ...(parsed.ok ? [] : parsed.errors)]);
+      return send(res, badRequest([...(idError ? [idError] : []), ...(parsed.ok ? [] : parsed.errors)]));
     const out = await similarItems(deps, itemId, parsed.n, parsed.categories);
     res.json({ ...out, request_id: randomUUID() });
   });
@@ -61,7 +56,7 @@ export function servingRouter(deps: ServingRouterDeps): Router {
   router.get("/v1/users/:userId/features", read, async (req, res) => {
     const userId = req.params.userId as string;
     const idError = checkId("userId", userId);
-    if (idError) return badRequest(res, [idError]);
+    if (idError) return send(res, badRequest([idError]));
     const [features, ranking] = await Promise.all([
       deps.features.getUserFeatures(userId),
       rankForUser(deps, { userId, n: 10, categories: [], exclude: [], explain: true }),

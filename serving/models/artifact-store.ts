@@ -1,7 +1,7 @@
 import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
 import type { ModelArtifact } from "../recommender/artifact.ts";
 import type { ItemId, Neighbour, ScoredItem, UserId } from "../recommender/types.ts";
-import { itemTag, userTag } from "../../projectors/runtime/keys.ts";
+import { itemTag, userTag } from "../../core/read-models/keys.ts";
 
 /**
  * The batch model artifact (per-item top-K neighbours, per-item bias, popularity list) published to Redis as an

@@ -3,7 +3,7 @@ import type { Env } from "../../core/config/env.ts";
 import { openDatabase } from "../../core/postgres/database.ts";
 import { migrate } from "../../core/postgres/migrate.ts";
 import { openRedisClient } from "../../core/redis/redis.ts";
-import { featuresConfig } from "../../projectors/features/config.ts";
+import { featuresConfig } from "../../core/read-models/features-config.ts";
 import { servingConfig } from "../ranking/config.ts";
 import { activateArtifact, artifactKeys } from "./artifact-store.ts";
 import { loadRanker } from "./model-holder.ts";

@@ -1,8 +1,8 @@
 import type { Database } from "../../core/postgres/database.ts";
 import type { RedisClient } from "../../core/redis/redis.ts";
 import { LOG_START, type LogPosition } from "../../core/contracts/position.ts";
-import { readLogBatch, toLogPosition } from "../../ingest/relay/log-reader.ts";
-import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "../../projectors/features/config.ts";
+import { readLogBatch, toLogPosition } from "../../core/event-store/log-reader.ts";
+import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "../../core/read-models/features-config.ts";
 import { buildInteractionMatrix, type Interaction } from "../recommender/interactions.ts";
 import { trainModel } from "../recommender/models/index.ts";
 import { RECKON_MODEL, RECKON_TRAIN_OPTIONS } from "../eval/run-eval.ts";

@@ -1,6 +1,5 @@
 import type { FeaturesReader, RankingState } from "../../projectors/features/read.ts";
-import { recommend } from "../recommender/recommend.ts";
-import type { ItemId, ItemInfo, ScoredItem } from "../recommender/types.ts";
+import type { ItemId, ItemInfo } from "../recommender/types.ts";
 import type { Ranker } from "../models/model-holder.ts";
 import type { ServingConfig } from "./config.ts";
 import {
@@ -12,8 +11,19 @@ import {
 } from "./features.ts";
 import type { RedisReadModel, VersionedReadModel } from "./redis-read-model.ts";
 import { applyDiversityCap, byScore, categoryCap, type Ranked } from "./rules.ts";
+import {
+  CANDIDATE_SOURCES,
+  type CandidateSource,
+  type RetrievalContext,
+  type SourceCandidates,
+} from "./candidate-sources.ts";
 
-export type CandidateSource = "neighbours" | "affinity" | "trending" | "popular" | "catalog";
+export type { CandidateSource } from "./candidate-sources.ts";
+
+/** The retrieval context, over the versioned view this request reads (the fills read it too). */
+interface RankingContext extends RetrievalContext {
+  readonly view: VersionedReadModel;
+}
 
 export interface RecommendationRequest {
   userId: string;
@@ -53,32 +63,35 @@ interface Candidate extends CandidateSignals {
   info?: ItemInfo;
 }
 
-const rankMaps = new WeakMap<readonly ScoredItem[], Map<ItemId, number>>();
 /**
- * Item → position. Shared lists (trending, popularity, artifact neighbour lists) are the same array objects while
- * cached, so their maps are built once per list, not once per request.
- */
-function rankMap(list: readonly ScoredItem[], shared = true): Map<ItemId, number> {
-  let m = shared ? rankMaps.get(list) : undefined;
-  if (!m) {
-    m = new Map();
-    for (let i = 0; i < list.length; i++) m.set(list[i]!.item_id, i); // last wins, as new Map(entries)
-    if (shared) rankMaps.set(list, m);
-  }
-  return m;
-}
-const EMPTY: readonly ScoredItem[] = [];
-
-/**
- * Candidates (neighbours of the user's recent items through recommend() — the same function the offline
- * evaluation scores — the user's top-affinity category, trending, popular) → one feature row per candidate →
- * one batched ranker call → business rules (consumed/excluded/unavailable/category filters, diversity cap,
- * fill so the list is never empty while anything is eligible).
+ * Candidates from every source in CANDIDATE_SOURCES (neighbours of the user's recent items through recommend() —
+ * the same function the offline evaluation scores — the last item's neighbours, the user's top-affinity category,
+ * requested categories, trending, popular) → one feature row per eligible candidate → one batched ranker call →
+ * business rules (consumed/excluded/unavailable/category filters, diversity cap, fill so the list is never empty
+ * while anything is eligible).
  */
 export async function rankForUser(deps: RankingDeps, req: RecommendationRequest): Promise<RankingOutcome> {
-  const { config } = deps;
   // Captured once: a model swap during this request cannot mix versions.
   const ranker = req.ranker ?? deps.ranker();
+  const context = await retrievalContext(deps, req, ranker);
+  const sources = await Promise.all(CANDIDATE_SOURCES.map((source) => source(context)));
+  const eligible = await eligibleCandidates(context, sources);
+  const { ranked, rows } = await scoreCandidates(ranker, eligible);
+  const items = await applyRules(deps, context, req, ranked);
+  return {
+    items,
+    model_version: ranker.version,
+    scored: req.explain ? explainScores(eligible, ranked, rows) : [],
+  };
+}
+
+/** The user's state and the read-model view at the artifact this request reads (the I/O before retrieval). */
+async function retrievalContext(
+  deps: RankingDeps,
+  req: RecommendationRequest,
+  ranker: Ranker,
+): Promise<RankingContext> {
+  const { config } = deps;
   const userRead = deps.features.getRankingState(req.userId);
   userRead.catch(() => undefined); // awaited below; only keeps a failure here from going unhandled meanwhile
   // The published artifact, else (none published under this prefix) the one the ranker was registered with.
@@ -90,94 +103,102 @@ export async function rankForUser(deps: RankingDeps, req: RecommendationRequest)
   const history = distinctItems(user);
   const blocked = new Set<ItemId>(req.exclude);
   for (const r of user.recent) if (config.consumedTypes.has(r.type)) blocked.add(r.item_id);
-
-  const view = deps.readModel.at(artifact, history, user.recent, userList);
-  const pool = Math.min(Math.max(config.pool, 4 * req.n), 400);
-  const topCategory = user.affinities[0]?.category;
-  const [retrieved, lastItem, trending, popular, affinityList, ...inCategories] = await Promise.all([
-    history.length > 0
-      ? recommend(view, req.userId, pool, {
-          exclude: blocked,
-          excludeConsumed: false,
-          historyLimit: config.historySeeds,
-        })
-      : Promise.resolve([]),
-    history.length > 0 ? view.itemNeighbours([history[0]!]) : Promise.resolve(new Map()),
-    view.trendingItems(100),
-    view.popularItems(200),
-    topCategory ? view.trendingIn(topCategory, config.perSource) : Promise.resolve([]),
-    ...req.categories.map((c) => view.trendingIn(c, pool)),
-  ]);
-
-  const retrievalRank = rankMap(
-    retrieved.filter((r) => r.source === "neighbours"),
-    false,
-  );
-  const lastItemRank = rankMap(lastItem.get(history[0]!) ?? EMPTY);
-  const trendingRank = rankMap(trending);
-  const popularRank = rankMap(popular);
-
-  const candidates = new Map<ItemId, Candidate>();
-  const add = (item_id: ItemId, source: CandidateSource) => {
-    if (blocked.has(item_id) || candidates.has(item_id)) return;
-    candidates.set(item_id, { item_id, source, categoryAffinity: 0 });
+  return {
+    userId: req.userId,
+    config,
+    view: deps.readModel.at(artifact, history, user.recent, userList),
+    user,
+    history,
+    blocked,
+    categories: req.categories,
+    pool: Math.min(Math.max(config.pool, 4 * req.n), 400),
   };
-  for (const r of retrieved) add(r.item_id, r.source === "neighbours" ? "neighbours" : "popular");
-  let fromLastItem = 0;
-  for (const id of lastItemRank.keys()) if (fromLastItem++ < config.perSource) add(id, "neighbours");
-  for (const r of affinityList) add(r.item_id, "affinity");
-  for (const list of inCategories) for (const r of list) add(r.item_id, "trending");
-  for (const r of trending.slice(0, config.perSource)) add(r.item_id, "trending");
-  for (const r of popular.slice(0, config.perSource)) add(r.item_id, "popular");
+}
 
+/**
+ * The sources' proposals, deduplicated (first source wins) and unblocked, that pass the catalog rules, with every
+ * source's rank signal and the user's category affinity attached.
+ */
+async function eligibleCandidates(
+  { view, user, blocked, categories }: RetrievalContext,
+  sources: readonly SourceCandidates[],
+): Promise<Candidate[]> {
+  const candidates = new Map<ItemId, Candidate>();
+  for (const { proposed } of sources) {
+    for (const { item_id, source } of proposed) {
+      if (blocked.has(item_id) || candidates.has(item_id)) continue;
+      candidates.set(item_id, { item_id, source, categoryAffinity: 0 });
+    }
+  }
   const info = await view.itemInfo([...candidates.keys()]);
   const affinities = new Map(user.affinities.map((a) => [a.category, a.score]));
   const affinityTotal = user.affinities.reduce((s, a) => s + a.score, 0);
   const eligible: Candidate[] = [];
   for (const c of candidates.values()) {
     const facts = info.get(c.item_id);
-    if (!isEligible(facts, req.categories)) continue;
-    c.retrievalRank = retrievalRank.get(c.item_id);
-    c.lastItemRank = lastItemRank.get(c.item_id);
-    c.trendingRank = trendingRank.get(c.item_id);
-    c.popularRank = popularRank.get(c.item_id);
+    if (!isEligible(facts, categories)) continue;
+    for (const { signal } of sources) if (signal) c[signal.name] = signal.rank.get(c.item_id);
     c.categoryAffinity = categoryAffinity(facts?.categories ?? [], affinities, affinityTotal);
     c.info = facts;
     eligible.push(c);
   }
+  return eligible;
+}
 
+type RankedCandidate = Ranked & { source: CandidateSource };
+
+/** One feature row per candidate, one batched ranker call; best first. */
+async function scoreCandidates(
+  ranker: Ranker,
+  eligible: readonly Candidate[],
+): Promise<{ ranked: RankedCandidate[]; rows: Float32Array }> {
   const rows = new Float32Array(eligible.length * FEATURE_COUNT);
   for (let i = 0; i < eligible.length; i++) writeFeatureRow(eligible[i]!, rows, i * FEATURE_COUNT);
   const scores = await ranker.score(rows, eligible.length);
-  const ranked: (Ranked & { source: CandidateSource })[] = eligible.map((c, i) => ({
+  const ranked: RankedCandidate[] = eligible.map((c, i) => ({
     item_id: c.item_id,
     score: scores[i]!,
     source: c.source,
     category: c.info?.categories[0],
   }));
   ranked.sort(byScore);
-  const items: RankedItem[] = applyDiversityCap(ranked, req.n, categoryCap(req.n, config.categoryShare)).map(
-    ({ item_id, score, source }) => ({ item_id, score, source }),
-  );
+  return { ranked, rows };
+}
+
+/** The diversity cap over the ranked list, then fills (popular, then catalog) so the list is never short. */
+async function applyRules(
+  deps: RankingDeps,
+  { view, blocked }: RankingContext,
+  req: RecommendationRequest,
+  ranked: readonly RankedCandidate[],
+): Promise<RankedItem[]> {
+  const items: RankedItem[] = applyDiversityCap(
+    ranked,
+    req.n,
+    categoryCap(req.n, deps.config.categoryShare),
+  ).map(({ item_id, score, source }) => ({ item_id, score, source }));
   if (items.length < req.n) await fillFromPopular(view, req, blocked, items);
   if (items.length < req.n) await fillFromCatalog(deps.features, view, req, blocked, items);
+  return items;
+}
 
-  if (!req.explain) return { items, model_version: ranker.version, scored: [] };
+/** What the ranker saw for the top 50 scored candidates (`explain`). */
+function explainScores(
+  eligible: readonly Candidate[],
+  ranked: readonly RankedCandidate[],
+  rows: Float32Array,
+): RankingOutcome["scored"] {
   const rowOf = new Map(eligible.map((c, i) => [c.item_id, i]));
-  return {
-    items,
-    model_version: ranker.version,
-    scored: ranked.slice(0, 50).map((r) => {
-      const i = rowOf.get(r.item_id)!;
-      const row = rows.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT);
-      return {
-        item_id: r.item_id,
-        source: r.source,
-        score: r.score,
-        features: Object.fromEntries(FEATURE_NAMES.map((name, f) => [name, row[f]!])),
-      };
-    }),
-  };
+  return ranked.slice(0, 50).map((r) => {
+    const i = rowOf.get(r.item_id)!;
+    const row = rows.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT);
+    return {
+      item_id: r.item_id,
+      source: r.source,
+      score: r.score,
+      features: Object.fromEntries(FEATURE_NAMES.map((name, f) => [name, row[f]!])),
+    };
+  });
 }
 
 function isEligible(facts: ItemInfo | undefined, categories: readonly string[]): boolean {

@@ -1,5 +1,5 @@
-import { defaultsOf } from "../../core/config/env.ts";
-import { keySlot, slotTag } from "../../core/redis/slots.ts";
+import { defaultsOf } from "../config/env.ts";
+import { keySlot, slotTag } from "../redis/slots.ts";
 
 /**
  * Redis key naming for projections. Every key carries the projection's namespace and version, and a hash tag
@@ -14,6 +14,10 @@ import { keySlot, slotTag } from "../../core/redis/slots.ts";
 
 /** RECKON_REDIS_PREFIX's default. */
 export const DEFAULT_KEY_PREFIX = defaultsOf(["RECKON_REDIS_PREFIX"]).RECKON_REDIS_PREFIX;
+
+/** Key prefix of the Redis read models (tests and side-by-side deployments use their own). */
+export const redisKeyPrefix = (env: NodeJS.ProcessEnv = process.env) =>
+  env.RECKON_REDIS_PREFIX || DEFAULT_KEY_PREFIX;
 
 export const userTag = (userId: string) => `{u:${userId}}`;
 export const itemTag = (itemId: string) => `{i:${itemId}}`;

@@ -15,9 +15,9 @@ import {
   ratioVariant,
   revenueControl,
   revenueVariant,
-} from "./fixtures.ts";
-import { armMoments, pairMoments, pooledTheta, ratioCovariance, stddevOf } from "./sufficientStatistics.ts";
-import { assertClose } from "./testing.ts";
+} from "./testing/statistics.ts";
+import { armMoments, pairMoments, pooledTheta, ratioCovariance, stddevOf } from "./sufficient-statistics.ts";
+import { assertClose } from "./testing/assert-close.ts";
 
 describe("armMoments", () => {
   it("proportion uses the Bernoulli variance p(1 - p)", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
-import { registerExperimentsOpenApi } from "./schemas.ts";
+import { registerExperimentsOpenApi } from "./api-schemas.ts";
 
 describe("experiments OpenAPI", () => {
   it("documents every route with its request and response components", () => {

@@ -3,11 +3,11 @@ import assert from "node:assert/strict";
 import { loadEnv } from "../core/config/env.ts";
 import { createTestDatabase, stackEnv, uniqueName } from "../core/testing/stack.ts";
 import { TEST_KEYS } from "../core/testing/http.ts";
-import { openResources, startPlatform } from "../bin/platform.ts";
+import { openResources, startPlatform } from "./platform.ts";
 import { createFeaturesProjection } from "../projectors/features/projection.ts";
 import { catalog, interaction, REDIS_BACKENDS } from "../projectors/runtime/testing.ts";
-import { activateArtifact, publishArtifact } from "./models/artifact-store.ts";
-import { deleteMatching } from "./ranking/testing.ts";
+import { activateArtifact, publishArtifact } from "../serving/models/artifact-store.ts";
+import { deleteMatching } from "../serving/ranking/testing.ts";
 
 /**
  * `reckon start --roles serving` (the platform's start function, as bin/reckon.ts calls it) on a single Redis URL

@@ -9,7 +9,8 @@ import { after, before, test } from "node:test";
 import { loadEnv } from "../core/config/env.ts";
 import { createTestDatabase, stackEnv, type TestDatabase } from "../core/testing/stack.ts";
 import { TEST_KEYS } from "../core/testing/http.ts";
-import { openResources, startPlatform, type Resources } from "../bin/platform.ts";
+import { openResources, startPlatform } from "./platform.ts";
+import type { Resources } from "../core/runtime/role.ts";
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "reckon-analytics-role-"));
 let tdb: TestDatabase;

@@ -3,16 +3,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { analyzeMetric } from "./analyzeMetric.ts";
+import { analyzeMetric } from "./analyze-metric.ts";
 import {
   conversionControl,
   conversionVariant,
   cupedControl,
   cupedVariant,
   revenueControl,
-} from "./fixtures.ts";
-import type { ProportionStats } from "./sufficientStatistics.ts";
-import { assertClose, assertCloseAll } from "./testing.ts";
+} from "./testing/statistics.ts";
+import type { ProportionStats } from "./sufficient-statistics.ts";
+import { assertClose, assertCloseAll } from "./testing/assert-close.ts";
 
 const losingVariant: ProportionStats = { kind: "proportion", n: 9800, sum: 950 };
 

@@ -1,5 +1,10 @@
-import { defaultsOf, type Env } from "../../core/config/env.ts";
-import type { HalfLife } from "../runtime/decay.ts";
+import { defaultsOf, type Env } from "../config/env.ts";
+
+/** A decay half-life; `name` is the short name used in keys, e.g. "s" or "l" (see projectors/runtime/decay.ts). */
+export interface HalfLife {
+  name: string;
+  ms: number;
+}
 
 /** Tunables of the features projection; each comes from an environment variable (FEATURES_VARIABLES). */
 export interface FeaturesConfig {

@@ -1,6 +1,6 @@
-import type { Database, Queryable } from "../core/postgres/database.ts";
-import type { InteractionEvent } from "../core/contracts/event.ts";
-import { type LogPosition, maxLogPosition } from "../core/contracts/position.ts";
+import type { Database, Queryable } from "../postgres/database.ts";
+import type { InteractionEvent } from "../contracts/event.ts";
+import { type LogPosition, maxLogPosition } from "../contracts/position.ts";
 
 /** Postgres NOTIFY channel the relay listens on, so it publishes within milliseconds of a commit. */
 export const EVENTS_CHANNEL = "reckon_events";

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { adjustKeyedPValues, adjustPValues, benjaminiHochberg, holmBonferroni } from "./multipleTesting.ts";
-import { assertCloseAll } from "./testing.ts";
+import { adjustKeyedPValues, adjustPValues, benjaminiHochberg, holmBonferroni } from "./multiple-testing.ts";
+import { assertCloseAll } from "./testing/assert-close.ts";
 
 const pValues = [0.01, 0.04, 0.03, 0.005, 0.2, 0.04, 0.7];
 

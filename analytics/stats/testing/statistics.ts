@@ -1,5 +1,5 @@
 // Sufficient statistics shared by the unit tests; the reference generator uses the same inputs.
-import type { CupedStats, MeanStats, ProportionStats, RatioStats } from "./sufficientStatistics.ts";
+import type { CupedStats, MeanStats, ProportionStats, RatioStats } from "../sufficient-statistics.ts";
 
 export const conversionControl: ProportionStats = { kind: "proportion", n: 10000, sum: 1000 };
 export const conversionVariant: ProportionStats = { kind: "proportion", n: 10000, sum: 1090 };

@@ -13,7 +13,7 @@ import { ApiKeys } from "../../core/http/auth.ts";
 import { serveForTest, TEST_KEYS } from "../../core/testing/http.ts";
 import { createTestDatabase, type TestDatabase } from "../../core/testing/stack.ts";
 import { eventsRouter } from "../../ingest/http/events-router.ts";
-import { readLogBatch } from "../../ingest/relay/log-reader.ts";
+import { readLogBatch } from "../../core/event-store/log-reader.ts";
 import { createAnalyticsProjection } from "../../projectors/analytics/projection.ts";
 import { postgresRunningExperiments } from "../../projectors/analytics/experiment-totals.ts";
 import { assignVariant } from "../../serving/assignment/index.ts";

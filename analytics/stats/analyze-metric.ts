@@ -6,8 +6,8 @@ import { sequentialTwoSidedTTestFromMoments, twoSidedTTestFromMoments } from "./
 import type { FrequentistResult } from "./frequentist.ts";
 import { sampleRatioMismatch } from "./srm.ts";
 import type { SrmResult } from "./srm.ts";
-import { armMoments, pairMoments, stddevOf } from "./sufficientStatistics.ts";
-import type { ArmStats, CupedStats, Moments, RatioCupedStats } from "./sufficientStatistics.ts";
+import { armMoments, pairMoments, stddevOf } from "./sufficient-statistics.ts";
+import type { ArmStats, CupedStats, Moments, RatioCupedStats } from "./sufficient-statistics.ts";
 import { ratioOfPostPeriod } from "./ratio-cuped.ts";
 
 export interface AnalyzeMetricOptions {

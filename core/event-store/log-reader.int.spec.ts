@@ -1,10 +1,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { createTestDatabase, type TestDatabase } from "../../core/testing/stack.ts";
-import { LOG_START } from "../../core/contracts/position.ts";
-import { messageKey } from "../../core/contracts/log-message.ts";
-import { insertEvents } from "../event-store.ts";
+import { createTestDatabase, type TestDatabase } from "../testing/stack.ts";
+import { LOG_START } from "../contracts/position.ts";
+import { messageKey } from "../contracts/log-message.ts";
+import { insertEvents } from "./event-store.ts";
 import { countLogAfter, readEncodedLogBatch, readLogBatch, readLogHead } from "./log-reader.ts";
 
 let t: TestDatabase;

@@ -1,6 +1,6 @@
-import type { Queryable } from "../../core/postgres/database.ts";
-import type { LogMessage } from "../../core/contracts/log-message.ts";
-import { LOG_START, type LogPosition } from "../../core/contracts/position.ts";
+import type { Queryable } from "../postgres/database.ts";
+import type { LogMessage } from "../contracts/log-message.ts";
+import { LOG_START, type LogPosition } from "../contracts/position.ts";
 
 interface LogRow {
   position: number;

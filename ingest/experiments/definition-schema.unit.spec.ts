@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
 import { ExperimentError, parseOrThrow } from "./errors.ts";
-import { analysisSettingsOf, ExperimentDefinitionSchema, ExperimentPatchSchema } from "./schema.ts";
+import {
+  analysisSettingsOf,
+  ExperimentDefinitionSchema,
+  ExperimentPatchSchema,
+} from "./definition-schema.ts";
 
 const base = {
   key: "search-ranker",

@@ -3,14 +3,14 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { createHttpApp, listen } from "./app.ts";
-import { ApiKeys } from "./auth.ts";
-import { openDatabase, type Database } from "../postgres/database.ts";
-import { createKafka } from "../kafka/kafka.ts";
-import { TEST_KEYS } from "../testing/http.ts";
-import { eventsRouter } from "../../ingest/http/events-router.ts";
-import { statusRouter } from "../../projectors/status/router.ts";
-import { ProjectionStatus } from "../../projectors/status/status.ts";
+import { createHttpApp, listen } from "../core/http/app.ts";
+import { ApiKeys } from "../core/http/auth.ts";
+import { openDatabase, type Database } from "../core/postgres/database.ts";
+import { createKafka } from "../core/kafka/kafka.ts";
+import { TEST_KEYS } from "../core/testing/http.ts";
+import { eventsRouter } from "../ingest/http/events-router.ts";
+import { statusRouter } from "../projectors/status/router.ts";
+import { ProjectionStatus } from "../projectors/status/status.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert on response fields directly
 const json = async (response: Response): Promise<any> => response.json();

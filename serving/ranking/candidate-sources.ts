@@ -1,0 +1,146 @@
+import type { RankingState } from "../../projectors/features/read.ts";
+import type { ReadModel } from "../recommender/read-model.ts";
+import { recommend } from "../recommender/recommend.ts";
+import type { ItemId, ScoredItem } from "../recommender/types.ts";
+import type { ServingConfig } from "./config.ts";
+import type { CandidateSignals } from "./features.ts";
+import type { VersionedReadModel } from "./redis-read-model.ts";
+
+/** Where a recommended item came from, as the API reports it. */
+export type CandidateSource = "neighbours" | "affinity" | "trending" | "popular" | "catalog";
+
+/** What the sources read: the recommender's read model plus trending per category. */
+export type CandidateView = ReadModel & Pick<VersionedReadModel, "trendingIn">;
+
+/** What every candidate source sees for one request: the user's state and the read-model view it reads. */
+export interface RetrievalContext {
+  readonly userId: string;
+  readonly config: ServingConfig;
+  readonly view: CandidateView;
+  readonly user: RankingState;
+  /** The user's distinct recent items, most recent first. */
+  readonly history: readonly ItemId[];
+  /** Items never to propose (excluded by the request, or consumed). */
+  readonly blocked: ReadonlySet<ItemId>;
+  /** Categories the request keeps (empty: all). */
+  readonly categories: readonly string[];
+  /** How deep the retrieval lists go. */
+  readonly pool: number;
+}
+
+/** A rank feature a source provides: the candidate's position in the source's list. */
+export type RankSignal = keyof Pick<
+  CandidateSignals,
+  "retrievalRank" | "lastItemRank" | "trendingRank" | "popularRank"
+>;
+
+export interface SourceCandidates {
+  /** Proposed items, best first, each with the source the response names. */
+  readonly proposed: readonly { readonly item_id: ItemId; readonly source: CandidateSource }[];
+  /** The rank feature this source feeds for every candidate, whoever proposed it. */
+  readonly signal?: { readonly name: RankSignal; readonly rank: ReadonlyMap<ItemId, number> };
+}
+
+/**
+ * One candidate source (as Gorse's recommenders in logics/recommend.go): reads its list and proposes items.
+ * Each issues its reads before its first await, so all sources' reads leave in one auto-pipelined write.
+ */
+export type CandidateSourceFn = (context: RetrievalContext) => Promise<SourceCandidates>;
+
+const rankMaps = new WeakMap<readonly ScoredItem[], Map<ItemId, number>>();
+/**
+ * Item → position. Shared lists (trending, popularity, artifact neighbour lists) are the same array objects while
+ * cached, so their maps are built once per list, not once per request.
+ */
+function rankMap(list: readonly ScoredItem[], shared = true): Map<ItemId, number> {
+  let m = shared ? rankMaps.get(list) : undefined;
+  if (!m) {
+    m = new Map();
+    for (let i = 0; i < list.length; i++) m.set(list[i]!.item_id, i); // last wins, as new Map(entries)
+    if (shared) rankMaps.set(list, m);
+  }
+  return m;
+}
+const EMPTY: readonly ScoredItem[] = [];
+
+/**
+ * Neighbours of the user's recent items through recommend(), the function the offline evaluation scores; what
+ * recommend() filled from popularity is proposed as popular.
+ */
+export const itemToItem: CandidateSourceFn = async ({ view, userId, history, blocked, config, pool }) => {
+  const retrieved =
+    history.length > 0
+      ? await recommend(view, userId, pool, {
+          exclude: blocked,
+          excludeConsumed: false,
+          historyLimit: config.historySeeds,
+        })
+      : [];
+  return {
+    proposed: retrieved.map((r) => ({
+      item_id: r.item_id,
+      source: r.source === "neighbours" ? ("neighbours" as const) : ("popular" as const),
+    })),
+    signal: {
+      name: "retrievalRank",
+      rank: rankMap(
+        retrieved.filter((r) => r.source === "neighbours"),
+        false,
+      ),
+    },
+  };
+};
+
+/** Neighbours of the user's most recent item alone (what they are doing right now). */
+export const lastItemNeighbours: CandidateSourceFn = async ({ view, history, config }) => {
+  const lists =
+    history.length > 0 ? await view.itemNeighbours([history[0]!]) : new Map<ItemId, ScoredItem[]>();
+  const rank = rankMap(lists.get(history[0]!) ?? EMPTY);
+  return {
+    proposed: [...rank.keys()]
+      .slice(0, config.perSource)
+      .map((item_id) => ({ item_id, source: "neighbours" })),
+    signal: { name: "lastItemRank", rank },
+  };
+};
+
+/** Trending in the user's top-affinity category. */
+export const affinityCategory: CandidateSourceFn = async ({ view, user, config }) => {
+  const topCategory = user.affinities[0]?.category;
+  const list = topCategory ? await view.trendingIn(topCategory, config.perSource) : [];
+  return { proposed: list.map((r) => ({ item_id: r.item_id, source: "affinity" })) };
+};
+
+/** Trending in each category the request asks for. */
+export const requestedCategories: CandidateSourceFn = async ({ view, categories, pool }) => {
+  const lists = await Promise.all(categories.map((c) => view.trendingIn(c, pool)));
+  return { proposed: lists.flat().map((r) => ({ item_id: r.item_id, source: "trending" })) };
+};
+
+/** Short-horizon trending items. */
+export const trending: CandidateSourceFn = async ({ view, config }) => {
+  const list = await view.trendingItems(100);
+  return {
+    proposed: list.slice(0, config.perSource).map((r) => ({ item_id: r.item_id, source: "trending" })),
+    signal: { name: "trendingRank", rank: rankMap(list) },
+  };
+};
+
+/** Long-horizon popular items. */
+export const popular: CandidateSourceFn = async ({ view, config }) => {
+  const list = await view.popularItems(200);
+  return {
+    proposed: list.slice(0, config.perSource).map((r) => ({ item_id: r.item_id, source: "popular" })),
+    signal: { name: "popularRank", rank: rankMap(list) },
+  };
+};
+
+/** Every source rankForUser draws from, in priority order: an item proposed twice keeps its first source. */
+export const CANDIDATE_SOURCES: readonly CandidateSourceFn[] = [
+  itemToItem,
+  lastItemNeighbours,
+  affinityCategory,
+  requestedCategories,
+  trending,
+  popular,
+];

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { RankingState } from "../../projectors/features/read.ts";
+import { InMemoryReadModel } from "../recommender/memory-read-model.ts";
+import type { ScoredItem } from "../recommender/types.ts";
+import {
+  CANDIDATE_SOURCES,
+  type CandidateView,
+  type RetrievalContext,
+  type SourceCandidates,
+} from "./candidate-sources.ts";
+import type { ServingConfig } from "./config.ts";
+
+const scored = (...ids: string[]): ScoredItem[] => ids.map((item_id, i) => ({ item_id, score: 10 - i }));
+
+/** A user who did i1 (most recent) then i2, with books as their top category, over a small in-memory view. */
+function context(history: string[], categories: string[] = ["music"]): RetrievalContext {
+  const byCategory: Record<string, ScoredItem[]> = { books: scored("k1", "a"), music: scored("m1") };
+  const view: CandidateView = Object.assign(
+    new InMemoryReadModel({
+      histories: new Map([["u", history]]),
+      neighbours: new Map([
+        [
+          "i1",
+          [
+            { item_id: "b", score: 0.6 },
+            { item_id: "a", score: 0.5 },
+          ],
+        ],
+        [
+          "i2",
+          [
+            { item_id: "b", score: 0.4 },
+            { item_id: "c", score: 0.3 },
+          ],
+        ],
+      ]),
+      itemBias: new Map(),
+      popular: scored("p1", "a", "p2"),
+      trending: scored("t1", "b", "t2"),
+    }),
+    { trendingIn: async (category: string, limit: number) => (byCategory[category] ?? []).slice(0, limit) },
+  );
+  const user: RankingState = {
+    recent: history.map((item_id, i) => ({ item_id, type: "view", atMs: 1000 - i })),
+    affinities: [{ category: "books", score: 2 }],
+  };
+  return {
+    userId: "u",
+    config: { perSource: 2, historySeeds: 10 } as ServingConfig,
+    view,
+    user,
+    history,
+    blocked: new Set(),
+    categories,
+    pool: 5,
+  };
+}
+
+const proposals = (s: SourceCandidates) => s.proposed.map((p) => `${p.item_id}:${p.source}`);
+const signal = (s: SourceCandidates) =>
+  s.signal && { name: s.signal.name, rank: Object.fromEntries(s.signal.rank) };
+
+describe("candidate sources", () => {
+  it("each proposes its list in order and names the rank signal it feeds", async () => {
+    const [itemToItem, lastItem, affinity, requested, trending, popular] = await Promise.all(
+      CANDIDATE_SOURCES.map((source) => source(context(["i1", "i2"]))),
+    );
+    // Neighbours of i1 and i2 summed (b 1.0, a 0.5, c 0.3), then recommend() fills the pool of 5 from popular.
+    assert.deepEqual(proposals(itemToItem!), [
+      "b:neighbours",
+      "a:neighbours",
+      "c:neighbours",
+      "p1:popular",
+      "p2:popular",
+    ]);
+    assert.deepEqual(signal(itemToItem!), { name: "retrievalRank", rank: { b: 0, a: 1, c: 2 } });
+    assert.deepEqual(proposals(lastItem!), ["b:neighbours", "a:neighbours"]);
+    assert.deepEqual(signal(lastItem!), { name: "lastItemRank", rank: { b: 0, a: 1 } });
+    assert.deepEqual(proposals(affinity!), ["k1:affinity", "a:affinity"]);
+    assert.equal(affinity!.signal, undefined);
+    assert.deepEqual(proposals(requested!), ["m1:trending"]);
+    assert.deepEqual(proposals(trending!), ["t1:trending", "b:trending"]);
+    assert.deepEqual(signal(trending!), { name: "trendingRank", rank: { t1: 0, b: 1, t2: 2 } });
+    assert.deepEqual(proposals(popular!), ["p1:popular", "a:popular"]);
+    assert.deepEqual(signal(popular!), { name: "popularRank", rank: { p1: 0, a: 1, p2: 2 } });
+  });
+
+  it("proposes no neighbours for a user without history", async () => {
+    const [itemToItem, lastItem] = await Promise.all(
+      CANDIDATE_SOURCES.map((source) => source(context([], []))),
+    );
+    assert.deepEqual(proposals(itemToItem!), []);
+    assert.deepEqual(proposals(lastItem!), []);
+  });
+});
