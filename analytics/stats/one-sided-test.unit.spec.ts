@@ -4,7 +4,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { conversionControl, conversionVariant, revenueControl, revenueVariant } from "./testing/statistics.ts";
+import {
+  conversionControl,
+  conversionVariant,
+  revenueControl,
+  revenueVariant,
+} from "./testing/statistics.ts";
 import { nonInferiorityTestFromMoments, oneSidedTTestFromMoments } from "./one-sided-test.ts";
 import { armMoments } from "./sufficient-statistics.ts";
 import { assertClose } from "./testing/assert-close.ts";
