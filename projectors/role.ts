@@ -3,10 +3,14 @@ import type { Resources, RoleModule } from "../bin/platform.ts";
 import { ConfigError } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
 import type { Projection } from "./runtime/projection.ts";
-import { DEFAULT_GROUP_PREFIX, ProjectorRuntime } from "./runtime/consumer.ts";
+import { DEFAULT_GROUP_PREFIX } from "./runtime/consumer.ts";
+import { BackgroundConsumers } from "./runtime/background-start.ts";
+import { SelfRebuild } from "./runtime/self-rebuild.ts";
+import { replayProjection } from "./runtime/replay.ts";
+import { RedisProjection } from "./runtime/redis-projection.ts";
+import { replayAnalytics } from "./analytics/replay.ts";
 import { DEFAULT_KEY_PREFIX } from "./runtime/keys.ts";
 import { scriptBudgetMsFromEnv } from "./runtime/script-budget.ts";
-import type { RedisProjection } from "./runtime/redis-projection.ts";
 import { createFeaturesProjection, FEATURES_PROJECTION } from "./features/projection.ts";
 import { featuresConfigFromEnv } from "./features/config.ts";
 import { createRecommendationsProjection, RECOMMENDATIONS_PROJECTION } from "./recommendations/projection.ts";
@@ -77,21 +81,25 @@ export function createProjectorsRole(
       const selected = selectProjections(factories, env.RECKON_PROJECTIONS);
       const projections = await Promise.all(selected.map((f) => f(resources)));
       const groupPrefix = projectorGroupPrefix();
-      const runtime = new ProjectorRuntime({
+      const selfRebuild = new SelfRebuild({ rebuilders: rebuildersFor(resources, projections) });
+      // HTTP (ingest, serving, status) must not wait for the consumer groups: after a crash a join waits out the
+      // dead members' session timeout.
+      const consumers = new BackgroundConsumers({
         kafka,
         topic: env.KAFKA_EVENTS_TOPIC,
         dlqTopic: env.KAFKA_DLQ_TOPIC,
         partitions: env.KAFKA_PARTITIONS,
         projections,
         groupPrefix,
+        onStateLost: (loss) => selfRebuild.report(loss),
       });
-      await runtime.start();
       const status = new ProjectionStatus({
         db,
         kafka,
         topic: env.KAFKA_EVENTS_TOPIC,
         projections,
         groupPrefix,
+        readModelHealth: (name) => selfRebuild.health(name),
       });
       setDefaultProjectionStatus(status);
       const metricsTimer = setInterval(() => {
@@ -100,16 +108,51 @@ export function createProjectorsRole(
       metricsTimer.unref();
       return {
         routers: [statusRouter(status, keys)],
-        readiness: [{ name: "redis", check: async () => void (await resources.redisClient().ping()) }],
+        readiness: [
+          { name: "redis", check: async () => void (await resources.redisClient().ping()) },
+          {
+            name: "projectors",
+            check: async () => {
+              const waiting = consumers.waitingFor();
+              if (waiting) throw new Error(waiting);
+            },
+          },
+          {
+            name: "read-models",
+            check: async () => {
+              const rebuilding = selfRebuild.rebuilding();
+              if (rebuilding.length > 0) throw new Error(rebuilding.join("; "));
+            },
+          },
+        ],
         async stop() {
           clearInterval(metricsTimer);
           setDefaultProjectionStatus(undefined);
-          await runtime.stop();
+          await selfRebuild.stop();
+          await consumers.stop();
           await status.close();
         },
       };
     },
   };
+}
+
+/** How each projection rebuilds itself after its store lost state: the same machinery as `reckon replay`. */
+function rebuildersFor(
+  resources: Resources,
+  projections: readonly Projection[],
+): Record<string, () => Promise<unknown>> {
+  const { db, env } = resources;
+  const live = { topic: env.KAFKA_EVENTS_TOPIC, partitions: env.KAFKA_PARTITIONS };
+  const rebuilders: Record<string, () => Promise<unknown>> = {};
+  for (const projection of projections) {
+    if (projection instanceof RedisProjection)
+      rebuilders[projection.name] = () => replayProjection({ db, projection, ...live });
+    else if (projection.name === ANALYTICS_PROJECTION_NAME)
+      rebuilders[projection.name] = async () =>
+        replayAnalytics({ db, clickhouse: await resources.clickhouse(), ...live });
+  }
+  return rebuilders;
 }
 
 /** The ClickHouse analytics projection, on the process's shared ClickHouse store (in-process chdb by default). */
