@@ -472,7 +472,6 @@ export function driveLoad(options: LoadOptions): { done: Promise<LoadResult>; se
   };
   const done = (async () => {
     const pending: Promise<void>[] = [];
-    let deadline = 0;
     for (let tick = 0; tick < ticks; tick++) {
       const events = Array.from({ length: perTick }, () => ({
         event_id: randomUUID(),
@@ -482,8 +481,7 @@ export function driveLoad(options: LoadOptions): { done: Promise<LoadResult>; se
         timestamp: new Date().toISOString(),
       }));
       sent += events.length;
-      deadline = drainDeadline();
-      pending.push(sendUntilAcked(events, deadline + options.seconds * 1000));
+      pending.push(sendUntilAcked(events, drainDeadline() + options.seconds * 1000));
       await sleep(100);
     }
     await Promise.all(pending);
