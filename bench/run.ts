@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   experiments: async () => (await import("./experiments.ts")).runExperimentsBench(),
   freshness: async () => (await import("./freshness.ts")).runFreshnessBench(),
   rebuild: async () => (await import("./rebuild.ts")).runRebuildBench(),
+  recovery: async () => (await import("./recovery.ts")).runRecoveryBench(),
 };
 
 const program = new Command("bench")
