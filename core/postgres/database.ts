@@ -1,4 +1,5 @@
 import pg from "pg";
+import { Listener } from "./listener.ts";
 
 /**
  * The SQL port. Callers see only this; the adapter is picked from the URL by `openDatabase`
@@ -80,17 +81,10 @@ class PgDatabase implements Database {
   }
 
   async listen(channel: string, onNotify: (payload: string) => void) {
-    // A dedicated connection: LISTEN is per session, and pooled clients come and go.
-    const client = new pg.Client({ connectionString: this.url, application_name: "reckon-listen" });
-    client.on("error", () => undefined);
-    await client.connect();
-    client.on("notification", (n) => {
-      if (n.channel === channel) onNotify(n.payload ?? "");
-    });
-    await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-    return async () => {
-      await client.end().catch(() => undefined);
-    };
+    // A dedicated connection that comes back after a Postgres restart (listener.ts).
+    const listener = new Listener({ url: this.url, channel, onNotify });
+    await listener.start();
+    return () => listener.stop();
   }
 
   async close() {
