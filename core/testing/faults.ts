@@ -630,3 +630,48 @@ export async function checkEveryStore(
   problems.push(...(await checkClickHouse(platform.chdbDir, acked)));
   return problems;
 }
+
+export interface FaultScenario {
+  stores: PlatformOptions;
+  /** What goes wrong, while the load runs (the projections have applied events when it is called). */
+  fault(platform: Awaited<ReturnType<typeof createPlatform>>): Promise<void>;
+  /** Load rate and length (default 300 events/s for 8 s). */
+  ratePerSecond?: number;
+  seconds?: number;
+  /** Runs after the load, before the stores are checked (the platform is still up). */
+  inspect?(platform: Awaited<ReturnType<typeof createPlatform>>): Promise<void>;
+}
+
+/**
+ * One fault run: the platform starts, load begins, the fault happens once the projections applied something,
+ * the load's unacknowledged batches are resent until acknowledged, and every store is checked.
+ * Returns the problems found (empty when every acknowledged event is where it must be) and the load's figures.
+ */
+export async function runFaultScenario(
+  scenario: FaultScenario,
+): Promise<{ problems: string[]; acked: number; retries: number; output: string }> {
+  const platform = await createPlatform(scenario.stores);
+  await platform.start();
+  try {
+    // A first trickle, projected, so the fault hits a running pipeline with state in every store.
+    const warmUp = await driveLoad({ url: platform.url, ratePerSecond: 50, seconds: 1 }).done;
+    await waitUntil("the projections to apply the first events", async () =>
+      (await readStatus(platform.url)).projectors.every((p) => p.position !== "0.0"),
+    );
+    const load = driveLoad({
+      url: platform.url,
+      ratePerSecond: scenario.ratePerSecond ?? 300,
+      seconds: scenario.seconds ?? 8,
+    });
+    await sleep(2000);
+    await scenario.fault(platform);
+    const { acked: loadAcked, retries } = await load.done;
+    const acked = new Set([...warmUp.acked, ...loadAcked]);
+    await scenario.inspect?.(platform);
+    const problems = await checkEveryStore(platform, acked);
+    return { problems, acked: acked.size, retries, output: platform.output() };
+  } finally {
+    await platform.kill("SIGKILL");
+    rmSync(platform.chdbDir, { recursive: true, force: true });
+  }
+}
