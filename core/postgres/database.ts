@@ -62,6 +62,11 @@ class PgDatabase implements Database {
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client has no listener of the pool's: a connection lost between two statements (Postgres
+    // restarting) would emit an unhandled 'error' and end the process. The statement in flight fails on its own.
+    let lost: Error | undefined;
+    const onError = (err: Error) => (lost = err);
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const tx: Queryable = {
@@ -76,7 +81,9 @@ class PgDatabase implements Database {
       await client.query("ROLLBACK").catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.off("error", onError);
+      // A broken connection is destroyed rather than handed to the next caller.
+      client.release(lost);
     }
   }
 

@@ -670,6 +670,11 @@ export async function runFaultScenario(
     await scenario.inspect?.(platform);
     const problems = await checkEveryStore(platform, acked);
     return { problems, acked: acked.size, retries, output: platform.output() };
+  } catch (err) {
+    // The platform's own account of what went wrong is the first thing a failed fault run needs.
+    (err as Error).message +=
+      `\n--- platform output (last 4,000 characters) ---\n${platform.output().slice(-4000)}`;
+    throw err;
   } finally {
     await platform.kill("SIGKILL");
     rmSync(platform.chdbDir, { recursive: true, force: true });

@@ -1,7 +1,9 @@
 // The analytics rebuild's table swap under concurrent inserts, many times: after every swap, each event the live
 // projection had applied (everything in the log up to the head the swap's catch-up read) is in the live tables.
-// The live projection and the rebuild use separate connections to the engine (as with a ClickHouse server, where
-// an INSERT and an EXCHANGE TABLES run at the same time). Bounded: a swap that does not finish fails the test.
+// The live projection and the rebuild share one store, as in a running Reckon (the projection, the self-rebuild and
+// the ClickHouse HTTP endpoint all use the process's one in-process engine), so the live group commit's statements
+// (events, items, positions) interleave with the rebuild's EXCHANGE TABLES statement by statement. Bounded: a swap
+// that does not finish fails the test instead of hanging it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -23,18 +25,15 @@ const PARTITIONS = 3;
 const TOPIC = "swap.events";
 const dir = mkdtempSync(path.join(tmpdir(), "reckon-analytics-swap-"));
 let t: TestDatabase;
-let liveStore: ClickHouseStore;
-let rebuildStore: ClickHouseStore;
+let store: ClickHouseStore;
 
 before(async () => {
   t = await createTestDatabase();
-  liveStore = await openClickHouse(`chdb://${dir}`);
-  rebuildStore = await openClickHouse(`chdb://${dir}`);
+  store = await openClickHouse(`chdb://${dir}`);
 });
 
 after(async () => {
-  await liveStore?.close();
-  await rebuildStore?.close();
+  await store?.close();
   await t?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -108,7 +107,7 @@ async function writeEvents(count: number): Promise<void> {
 }
 
 test(`${SWAPS} rebuild swaps under concurrent inserts lose no applied event`, async () => {
-  const live = createAnalyticsProjection({ clickhouse: liveStore, minWriteIntervalMs: 20 });
+  const live = createAnalyticsProjection({ clickhouse: store, minWriteIntervalMs: 20 });
   await writeEvents(300);
   const applier = liveApplier(live);
   let writing = true;
@@ -124,7 +123,7 @@ test(`${SWAPS} rebuild swaps under concurrent inserts lose no applied event`, as
         `swap ${swap}`,
         replayAnalytics({
           db: t.db,
-          clickhouse: rebuildStore,
+          clickhouse: store,
           topic: TOPIC,
           partitions: PARTITIONS,
           batchSize: 1000,
@@ -146,9 +145,9 @@ test(`${SWAPS} rebuild swaps under concurrent inserts lose no applied event`, as
         [head.transactionId.toString(), head.position],
       );
       const stored = new Set(
-        (
-          await liveStore.query<{ id: string }>("SELECT toString(event_id) AS id FROM reckon.events FINAL")
-        ).map((r) => r.id),
+        (await store.query<{ id: string }>("SELECT toString(event_id) AS id FROM reckon.events FINAL")).map(
+          (r) => r.id,
+        ),
       );
       const missing = rows.filter((r) => !stored.has(r.event_id));
       assert.equal(
