@@ -108,13 +108,13 @@ async function writeEvents(count: number): Promise<void> {
 
 test(`${SWAPS} rebuild swaps under concurrent inserts lose no applied event`, async () => {
   const live = createAnalyticsProjection({ clickhouse: store, minWriteIntervalMs: 20 });
-  await writeEvents(300);
+  await writeEvents(200);
   const applier = liveApplier(live);
   let writing = true;
   const writer = (async () => {
     while (writing) {
-      await writeEvents(5);
-      await sleep(20);
+      await writeEvents(3);
+      await sleep(25);
     }
   })();
   try {
