@@ -5,7 +5,7 @@ import { formatPositionToken } from "../../core/contracts/position.ts";
 import type { PartitionBatch, Projection } from "./projection.ts";
 import { SharedLogDecoder } from "./decode.ts";
 import { applyGuarded, checkHealth, type GuardedOutcome } from "./apply-guard.ts";
-import { StateLossDetector, type StateLoss } from "./state-loss.ts";
+import { lastAppliedPosition, StateLossDetector, type StateLoss } from "./state-loss.ts";
 import {
   projectorApplyRetries,
   projectorBatchSeconds,
@@ -203,7 +203,7 @@ export class ProjectorRuntime {
         return;
       }
       const last = records[records.length - 1]!.offset;
-      const appliedUpTo = this.stateLoss.lastApplied(valid, appliedOutcomes);
+      const appliedUpTo = lastAppliedPosition(valid, appliedOutcomes);
       // The commit carries the log position the store holds after this chunk, so a store that later holds an
       // older one is known to have lost state (state-loss.ts).
       await consumer.commitOffsets([

@@ -83,8 +83,6 @@ export class StateLossDetector {
     positions.set(key, known ? maxLogPosition(known, position) : position);
   }
 
-  lastApplied = lastAppliedPosition;
-
   async check(projection: Projection, topic: string, partition: number): Promise<void> {
     const checkKey = `${projection.name}|${topic}:${partition}`;
     if (!projection.volatileStore && this.checkedSinceJoin.has(checkKey)) return;
