@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
+import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { REPO_ROOT } from "../runtime/local-env.ts";
 import { createKafka } from "../kafka/kafka.ts";
@@ -262,7 +263,12 @@ export async function startPrivateKafka(): Promise<PrivateKafka> {
       await waitUntil(
         `private Kafka on ${port}`,
         async () => {
-          const admin = createKafka([brokers]).admin();
+          // Quiet and without retries: refused connections are expected until the broker is up.
+          const admin = new Kafka({
+            brokers: [brokers],
+            logLevel: logLevel.NOTHING,
+            retry: { retries: 0 },
+          }).admin();
           try {
             await admin.connect();
             await admin.describeCluster();
