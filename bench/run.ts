@@ -20,6 +20,7 @@ const benches: Record<string, (options: BenchOptions) => Promise<unknown>> = {
   experiments: async () => (await import("./experiments.ts")).runExperimentsBench(),
   freshness: async () => (await import("./freshness.ts")).runFreshnessBench(),
   rebuild: async () => (await import("./rebuild.ts")).runRebuildBench(),
+  recovery: async () => (await import("./recovery.ts")).runRecoveryBench(),
 };
 
 const program = new Command("bench")

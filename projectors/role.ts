@@ -3,9 +3,12 @@ import type { Resources, RoleModule } from "../core/runtime/role.ts";
 import { ConfigError, type Env } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
 import type { Projection } from "./runtime/projection.ts";
-import { ProjectorRuntime } from "./runtime/consumer.ts";
+import { BackgroundConsumers } from "./runtime/background-start.ts";
+import { SelfRebuild } from "./runtime/self-rebuild.ts";
+import { replayProjection } from "./runtime/replay.ts";
+import { RedisProjection } from "./runtime/redis-projection.ts";
+import { replayAnalytics } from "./analytics/replay.ts";
 import type { ReadModelPositions } from "../core/read-models/positions.ts";
-import type { RedisProjection } from "./runtime/redis-projection.ts";
 import { createFeaturesProjection, FEATURES_PROJECTION } from "./features/projection.ts";
 import { FEATURES_VARIABLES, featuresConfig } from "../core/read-models/features-config.ts";
 import { recommendationsConfig } from "./recommendations/ops.ts";
@@ -83,7 +86,10 @@ export function createProjectorsRole(
       const selected = selectProjections(factories, env.RECKON_PROJECTIONS);
       const projections = await Promise.all(selected.map((f) => f(resources)));
       const groupPrefix = env.RECKON_PROJECTOR_GROUP_PREFIX;
-      const runtime = new ProjectorRuntime({
+      const selfRebuild = new SelfRebuild({ rebuilders: rebuildersFor(resources, projections) });
+      // HTTP (ingest, serving, status) must not wait for the consumer groups: after a crash a join waits out the
+      // dead members' session timeout.
+      const consumers = new BackgroundConsumers({
         kafka,
         topic: env.KAFKA_EVENTS_TOPIC,
         dlqTopic: env.KAFKA_DLQ_TOPIC,
@@ -91,14 +97,15 @@ export function createProjectorsRole(
         projections,
         groupPrefix,
         isolateAfter: env.RECKON_PROJECTOR_ISOLATE_AFTER,
+        onStateLost: (loss) => selfRebuild.report(loss),
       });
-      await runtime.start();
       const status = new ProjectionStatus({
         db,
         kafka,
         topic: env.KAFKA_EVENTS_TOPIC,
         projections,
         groupPrefix,
+        readModelHealth: (name) => selfRebuild.health(name),
       });
       setDefaultProjectionStatus(status);
       const metricsTimer = setInterval(() => {
@@ -107,11 +114,28 @@ export function createProjectorsRole(
       metricsTimer.unref();
       return {
         routers: [statusRouter(status, keys)],
-        readiness: [{ name: "redis", check: async () => void (await resources.redisClient().ping()) }],
+        readiness: [
+          { name: "redis", check: async () => void (await resources.redisClient().ping()) },
+          {
+            name: "projectors",
+            check: async () => {
+              const waiting = consumers.waitingFor();
+              if (waiting) throw new Error(waiting);
+            },
+          },
+          {
+            name: "read-models",
+            check: async () => {
+              const rebuilding = selfRebuild.rebuilding();
+              if (rebuilding.length > 0) throw new Error(rebuilding.join("; "));
+            },
+          },
+        ],
         async stop() {
           clearInterval(metricsTimer);
           setDefaultProjectionStatus(undefined);
-          await runtime.stop();
+          await selfRebuild.stop();
+          await consumers.stop();
           await status.close();
         },
       };
@@ -140,6 +164,24 @@ export function redisReadModelPositions(resources: Resources): ReadModelPosition
     waitForPosition: (token, timeoutMs) => status.waitForPosition(names, token, timeoutMs),
     close: () => status.close(),
   };
+}
+
+/** How each projection rebuilds itself after its store lost state: the same machinery as `reckon replay`. */
+function rebuildersFor(
+  resources: Resources,
+  projections: readonly Projection[],
+): Record<string, () => Promise<unknown>> {
+  const { db, env } = resources;
+  const live = { topic: env.KAFKA_EVENTS_TOPIC, partitions: env.KAFKA_PARTITIONS };
+  const rebuilders: Record<string, () => Promise<unknown>> = {};
+  for (const projection of projections) {
+    if (projection instanceof RedisProjection)
+      rebuilders[projection.name] = () => replayProjection({ db, projection, ...live });
+    else if (projection.name === ANALYTICS_PROJECTION_NAME)
+      rebuilders[projection.name] = async () =>
+        replayAnalytics({ db, clickhouse: await resources.clickhouse(), ...live });
+  }
+  return rebuilders;
 }
 
 /** The ClickHouse analytics projection, on the process's shared ClickHouse store (in-process chdb by default). */

@@ -1,5 +1,6 @@
 import pg from "pg";
 import { openPGliteDatabase } from "./pglite-database.ts";
+import { Listener } from "./listener.ts";
 
 /**
  * The SQL port. Callers see only this; the adapter is picked from the URL by `openDatabase`
@@ -67,6 +68,11 @@ class PgDatabase implements Database {
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client has no listener of the pool's: a connection lost between two statements (Postgres
+    // restarting) would emit an unhandled 'error' and end the process. The statement in flight fails on its own.
+    let lost: Error | undefined;
+    const onError = (err: Error) => (lost = err);
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const tx: Queryable = {
@@ -81,22 +87,17 @@ class PgDatabase implements Database {
       await client.query("ROLLBACK").catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.off("error", onError);
+      // A broken connection is destroyed rather than handed to the next caller.
+      client.release(lost);
     }
   }
 
   async listen(channel: string, onNotify: (payload: string) => void) {
-    // A dedicated connection: LISTEN is per session, and pooled clients come and go.
-    const client = new pg.Client({ connectionString: this.url, application_name: "reckon-listen" });
-    client.on("error", () => undefined);
-    await client.connect();
-    client.on("notification", (n) => {
-      if (n.channel === channel) onNotify(n.payload ?? "");
-    });
-    await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-    return async () => {
-      await client.end().catch(() => undefined);
-    };
+    // A dedicated connection that comes back after a Postgres restart (listener.ts).
+    const listener = new Listener({ url: this.url, channel, onNotify });
+    await listener.start();
+    return () => listener.stop();
   }
 
   async close() {

@@ -15,10 +15,6 @@ import { keySlot, slotTag } from "../redis/slots.ts";
 /** RECKON_REDIS_PREFIX's default. */
 export const DEFAULT_KEY_PREFIX = defaultsOf(["RECKON_REDIS_PREFIX"]).RECKON_REDIS_PREFIX;
 
-/** Key prefix of the Redis read models (tests and side-by-side deployments use their own). */
-export const redisKeyPrefix = (env: NodeJS.ProcessEnv = process.env) =>
-  env.RECKON_REDIS_PREFIX || DEFAULT_KEY_PREFIX;
-
 export const userTag = (userId: string) => `{u:${userId}}`;
 export const itemTag = (itemId: string) => `{i:${itemId}}`;
 export const categoryTag = (category: string) => `{c:${category}}`;

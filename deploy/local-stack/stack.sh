@@ -169,8 +169,10 @@ start_redis() {
     port_open "$REDIS_PORT" && die "port $REDIS_PORT is taken by something that is not Redis"
     mkdir -p "$REDIS_DIR"
     log "starting Redis on $HOST:$REDIS_PORT"
-    # No persistence: the dev stack's Redis holds rebuildable projections only.
-    redis-server --daemonize yes --bind "$HOST" --port "$REDIS_PORT" --save '' --appendonly no \
+    # Append-only file, fsynced every second: a restart loses at most the last second of writes, and the
+    # projectors notice that loss (stored position behind the committed one) and rebuild from the log.
+    redis-server --daemonize yes --bind "$HOST" --port "$REDIS_PORT" --save '' --appendonly yes \
+      --appendfsync everysec \
       --dir "$REDIS_DIR" --pidfile "$REDIS_PID" --logfile "$REDIS_DIR/redis.log" 9>&- </dev/null
   fi
   local i
@@ -220,9 +222,11 @@ start_redis_cluster() {
     dir="$REDIS_CLUSTER_DIR/$port"
     mkdir -p "$dir"
     log "starting Redis Cluster node on $HOST:$port"
-    # nodes.conf keeps the cluster's membership and slots across restarts; the data itself is not kept.
+    # nodes.conf keeps the cluster's membership and slots across restarts; the data is kept in an
+    # append-only file fsynced every second, as on the single node.
     redis-server --daemonize yes --bind "$HOST" --port "$port" --cluster-enabled yes \
-      --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 5000 --save '' --appendonly no \
+      --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 5000 --save '' --appendonly yes \
+      --appendfsync everysec \
       --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" 9>&- </dev/null
   done
   for port in "${REDIS_CLUSTER_PORTS[@]}"; do

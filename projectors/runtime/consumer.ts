@@ -2,9 +2,11 @@ import { defaultsOf } from "../../core/config/env.ts";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
 import { createIdempotentProducer, ensureTopics } from "../../core/kafka/kafka.ts";
 import { logger } from "../../core/logger.ts";
+import { formatPositionToken } from "../../core/contracts/position.ts";
 import type { PartitionBatch, Projection } from "./projection.ts";
 import { SharedLogDecoder } from "./decode.ts";
 import { applyGuarded, checkHealth, type GuardedOutcome } from "./apply-guard.ts";
+import { lastAppliedPosition, StateLossDetector, type StateLoss } from "./state-loss.ts";
 import {
   projectorApplyRetries,
   projectorBatchSeconds,
@@ -37,6 +39,12 @@ export interface ProjectorRuntimeOptions {
   isolateAfter?: number;
   /** A health check not answered within this is an unhealthy store (default 2000 ms). */
   healthTimeoutMs?: number;
+  /**
+   * Called when a projection's store holds an older position than its consumer committed (the store lost its
+   * state: flushed, restarted without persistence, restored from an old copy). The batch is still applied; the
+   * callback decides how to rebuild (see self-rebuild.ts).
+   */
+  onStateLost?: (loss: StateLoss) => void;
 }
 
 const DEFAULT_ISOLATE_AFTER = defaultsOf(["RECKON_PROJECTOR_ISOLATE_AFTER"]).RECKON_PROJECTOR_ISOLATE_AFTER;
@@ -67,9 +75,22 @@ export class ProjectorRuntime {
   /** The `eachBatch` calls running now (stop() waits for them). */
   private readonly inFlight = new Set<Promise<void>>();
   private readonly log = logger.child({ component: "projectors" });
+  /** Projections whose consumer has joined its group at least once (readiness). */
+  private readonly joined = new Set<string>();
+  private readonly stateLoss: StateLossDetector;
 
   constructor(private readonly options: ProjectorRuntimeOptions) {
     this.decoder = new SharedLogDecoder(options.projections.length > 1 ? 20_000 : 0);
+    this.stateLoss = new StateLossDetector({
+      kafka: options.kafka,
+      groupOf: (name) => this.groupOf(name),
+      onLoss: (loss) => options.onStateLost?.(loss),
+    });
+  }
+
+  /** The projections whose consumer has not joined its group yet (after a crash that can take the session timeout). */
+  notJoined(): string[] {
+    return this.options.projections.map((p) => p.name).filter((name) => !this.joined.has(name));
   }
 
   groupOf(projection: string): string {
@@ -91,6 +112,12 @@ export class ProjectorRuntime {
         sessionTimeout: 30_000,
         heartbeatInterval: 3000,
       });
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        this.joined.add(projection.name);
+        // A partition may come back from another member: its committed position is read again.
+        this.stateLoss.forget(projection.name);
+      });
+      this.consumers.set(projection.name, consumer);
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
@@ -104,11 +131,16 @@ export class ProjectorRuntime {
           return handling;
         },
       });
-      this.consumers.set(projection.name, consumer);
     }
   }
 
   async stop(): Promise<void> {
+    await this.stopConsumers();
+    for (const p of this.options.projections) await p.close?.();
+  }
+
+  /** Leaves the groups and waits for running batches, keeping the projections open (a failed start retries). */
+  async stopConsumers(): Promise<void> {
     this.stopping = true;
     for (const consumer of this.consumers.values()) await consumer.disconnect().catch(() => undefined);
     this.consumers.clear();
@@ -116,7 +148,7 @@ export class ProjectorRuntime {
     // a Redis client closed under a running cluster batch failed its pending commands after the caller moved on.
     await Promise.allSettled([...this.inFlight]);
     await this.producer?.disconnect().catch(() => undefined);
-    for (const p of this.options.projections) await p.close?.();
+    this.stateLoss.close();
   }
 
   private async handleBatch(
@@ -143,6 +175,7 @@ export class ProjectorRuntime {
       }
       projectorMessages.inc({ projector: projection.name, outcome: "invalid" }, dead.length);
 
+      let appliedOutcomes: readonly GuardedOutcome[] = [];
       if (valid.length > 0) {
         const outcomes = await this.applyWithRetry(
           projection,
@@ -155,6 +188,7 @@ export class ProjectorRuntime {
           payload,
         );
         if (outcomes === undefined) return; // stopping: leave the offsets uncommitted, the batch comes again
+        appliedOutcomes = outcomes;
         outcomes.forEach((outcome, i) => {
           projectorMessages.inc({ projector: projection.name, outcome: outcome.kind });
           // "rejected" messages are on the dead-letter topic already (sent before the rest was applied).
@@ -169,9 +203,18 @@ export class ProjectorRuntime {
         return;
       }
       const last = records[records.length - 1]!.offset;
+      const appliedUpTo = lastAppliedPosition(valid, appliedOutcomes);
+      // The commit carries the log position the store holds after this chunk, so a store that later holds an
+      // older one is known to have lost state (state-loss.ts).
       await consumer.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+        {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: (BigInt(last) + 1n).toString(),
+          ...(appliedUpTo ? { metadata: formatPositionToken(appliedUpTo) } : {}),
+        },
       ]);
+      if (appliedUpTo) this.stateLoss.committed(projection.name, batch.topic, batch.partition, appliedUpTo);
       resolveOffset(last);
       await heartbeat();
     }
@@ -192,6 +235,7 @@ export class ProjectorRuntime {
     return applyGuarded(indexed, {
       isolateAfter: this.options.isolateAfter ?? DEFAULT_ISOLATE_AFTER,
       apply: async (part) => {
+        await this.stateLoss.check(projection, topic, partition);
         const end = projectorBatchSeconds.startTimer({ projector });
         const outcomes = await projection.apply({
           topic,

@@ -51,3 +51,17 @@ export const projectorScriptSeconds = new client.Histogram({
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5],
   registers: [registry],
 });
+
+export const projectorStateLosses = new client.Counter({
+  name: "reckon_projector_state_losses_total",
+  help: "Times a projection's store was found holding an older position than its consumer committed (then rebuilt)",
+  labelNames: ["projector"] as const,
+  registers: [registry],
+});
+
+export const projectorRebuilding = new client.Gauge({
+  name: "reckon_projector_rebuilding",
+  help: "1 while a projection rebuilds itself from the log after its store lost state",
+  labelNames: ["projector"] as const,
+  registers: [registry],
+});

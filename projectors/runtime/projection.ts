@@ -44,5 +44,11 @@ export interface Projection {
    * or undefined if none. Used for status, lag and read-your-writes waits.
    */
   appliedPosition(topic: string, partition: number): Promise<LogPosition | undefined>;
+  /**
+   * Whether the store can lose state while this process runs (a separate server, e.g. Redis restarted or
+   * flushed): its applied position is then compared with the committed one before every batch, else once per
+   * partition after each group join (runtime/state-loss.ts).
+   */
+  readonly volatileStore?: boolean;
   close?(): Promise<void>;
 }

@@ -41,6 +41,8 @@ export interface RedisProjectionOptions {
  */
 export class RedisProjection implements Projection {
   readonly name: string;
+  /** Redis is a server of its own: a restart without persistence, or a flush, empties it under a running process. */
+  readonly volatileStore = true;
   private readonly budget: ScriptBudget;
 
   constructor(private readonly options: RedisProjectionOptions) {

@@ -14,6 +14,7 @@ import {
 import { logHeadPosition, projectorLag, projectorPosition } from "../../core/metrics.ts";
 import type { Projection } from "../runtime/projection.ts";
 import { consumerGroup } from "../runtime/consumer.ts";
+import type { ReadModelHealth } from "../runtime/self-rebuild.ts";
 
 export interface StatusOptions {
   db: Queryable;
@@ -23,12 +24,15 @@ export interface StatusOptions {
   groupPrefix?: string;
   /** The relay's checkpoint name (default `relay:<topic>`). */
   relayCheckpoint?: string;
+  /** Whether each projection's read model is intact or rebuilding after a loss (the projectors role knows). */
+  readModelHealth?: (projection: string) => ReadModelHealth;
 }
 
 export interface ProjectorStatus {
   name: string;
   position: string;
   lag: number;
+  read_model?: ReadModelHealth;
 }
 
 export interface StatusReport {
@@ -147,7 +151,10 @@ export class ProjectionStatus {
     }
     return {
       head: formatPositionToken(head),
-      projectors: projectors.map(({ name, position, lag }) => ({ name, position, lag })),
+      projectors: projectors.map(({ name, position, lag }) => {
+        const readModel = this.options.readModelHealth?.(name);
+        return readModel ? { name, position, lag, read_model: readModel } : { name, position, lag };
+      }),
     };
   }
 

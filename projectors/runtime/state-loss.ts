@@ -1,0 +1,147 @@
+import type { Admin, Kafka } from "kafkajs";
+import type { LogMessage } from "../../core/contracts/log-message.ts";
+import {
+  compareLogPositions,
+  maxLogPosition,
+  parsePositionToken,
+  type LogPosition,
+} from "../../core/contracts/position.ts";
+import { logger } from "../../core/logger.ts";
+import { toLogPosition } from "../../core/event-store/log-reader.ts";
+import type { Projection } from "./projection.ts";
+
+/**
+ * A read model's store that lost state: it holds an older log position for a partition (or none) than the one the
+ * projection's consumer committed with its Kafka offset. Everything between was acknowledged by the store and is
+ * gone, and Kafka will not deliver it again, so only a rebuild from the log brings it back.
+ */
+export interface StateLoss {
+  projection: string;
+  topic: string;
+  partition: number;
+  /** What the store holds (undefined: nothing, e.g. flushed). */
+  stored: LogPosition | undefined;
+  /** What the consumer committed (the commit's metadata, see consumer.ts). */
+  committed: LogPosition;
+}
+
+/**
+ * The log position a committed chunk leaves in the store: its last message that was applied or dropped (both
+ * advance the store's position). Rejected and dead-lettered messages are left out, since the store never saw them.
+ */
+export function lastAppliedPosition(
+  messages: readonly { message: LogMessage }[],
+  outcomes: readonly { kind: string }[],
+): LogPosition | undefined {
+  for (let i = Math.min(messages.length, outcomes.length) - 1; i >= 0; i--) {
+    const kind = outcomes[i]!.kind;
+    if (kind === "ok" || kind === "drop") return toLogPosition(messages[i]!.message);
+  }
+  return undefined;
+}
+
+/** Whether the store's position shows a loss against the committed one. */
+export const isStateLost = (stored: LogPosition | undefined, committed: LogPosition | undefined) =>
+  committed !== undefined && (stored === undefined || compareLogPositions(stored, committed) < 0);
+
+export interface StateLossDetectorOptions {
+  kafka: Kafka;
+  groupOf(projection: string): string;
+  onLoss(loss: StateLoss): void;
+}
+
+/**
+ * Compares a projection's stored position with its consumer's committed one before a batch is applied. A store
+ * that can lose state while the process runs (`Projection.volatileStore`, e.g. Redis) is checked before every batch
+ * (one read of its applied position); any other store once per partition after each group join, which catches a
+ * store that came back empty or old while the process was down. Committed positions are read from the group's
+ * offsets once per join, then followed in memory as this process commits.
+ */
+export class StateLossDetector {
+  /** projection → "topic:partition" → committed position. */
+  private readonly committedPositions = new Map<string, Map<string, LogPosition>>();
+  private readonly loading = new Map<string, Promise<void>>();
+  private readonly checkedSinceJoin = new Set<string>();
+  private admin: Promise<Admin> | undefined;
+  private readonly log = logger.child({ component: "projectors" });
+
+  constructor(private readonly options: StateLossDetectorOptions) {}
+
+  /** A new group generation: partitions may come from another member, so committed positions are read again. */
+  forget(projection: string): void {
+    this.committedPositions.delete(projection);
+    this.loading.delete(projection);
+    for (const key of [...this.checkedSinceJoin])
+      if (key.startsWith(`${projection}|`)) this.checkedSinceJoin.delete(key);
+  }
+
+  /** Records what this process just committed for a partition. */
+  committed(projection: string, topic: string, partition: number, position: LogPosition): void {
+    const positions = this.positionsOf(projection);
+    const key = `${topic}:${partition}`;
+    const known = positions.get(key);
+    positions.set(key, known ? maxLogPosition(known, position) : position);
+  }
+
+  async check(projection: Projection, topic: string, partition: number): Promise<void> {
+    const checkKey = `${projection.name}|${topic}:${partition}`;
+    if (!projection.volatileStore && this.checkedSinceJoin.has(checkKey)) return;
+    const committed = await this.committedPosition(projection.name, topic, partition);
+    this.checkedSinceJoin.add(checkKey);
+    if (committed === undefined) return;
+    const stored = await projection.appliedPosition(topic, partition);
+    if (isStateLost(stored, committed))
+      this.options.onLoss({ projection: projection.name, topic, partition, stored, committed });
+  }
+
+  close(): void {
+    const admin = this.admin;
+    this.admin = undefined;
+    void admin?.then((a) => a.disconnect()).catch(() => undefined);
+  }
+
+  private positionsOf(projection: string): Map<string, LogPosition> {
+    let positions = this.committedPositions.get(projection);
+    if (!positions) this.committedPositions.set(projection, (positions = new Map()));
+    return positions;
+  }
+
+  private async committedPosition(
+    projection: string,
+    topic: string,
+    partition: number,
+  ): Promise<LogPosition | undefined> {
+    let loading = this.loading.get(projection);
+    if (!loading) {
+      loading = this.loadCommitted(projection, topic);
+      this.loading.set(projection, loading);
+    }
+    await loading;
+    return this.committedPositions.get(projection)?.get(`${topic}:${partition}`);
+  }
+
+  /** Reads the group's committed offsets and their metadata; a failure skips the check (it is retried after the next join). */
+  private async loadCommitted(projection: string, topic: string): Promise<void> {
+    try {
+      this.admin ??= (async () => {
+        const admin = this.options.kafka.admin();
+        await admin.connect();
+        return admin;
+      })();
+      const admin = await this.admin;
+      const groups = await admin.fetchOffsets({ groupId: this.options.groupOf(projection), topics: [topic] });
+      for (const { partition, metadata } of groups.find((g) => g.topic === topic)?.partitions ?? []) {
+        const position = metadata ? parsePositionToken(metadata) : undefined;
+        if (position) this.committed(projection, topic, partition, position);
+      }
+    } catch (err) {
+      const stale = this.admin;
+      this.admin = undefined;
+      void stale?.then((a) => a.disconnect()).catch(() => undefined);
+      this.log.warn(
+        { projection, err: (err as Error).message },
+        "committed positions not read; state check skipped",
+      );
+    }
+  }
+}
