@@ -12,7 +12,7 @@ import { openDatabase, type Database } from "../../core/postgres/database.ts";
 import { migrate } from "../../core/postgres/migrate.ts";
 import type { InteractionEvent } from "../../core/contracts/event.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
-import { appendInteractionEvents } from "../../ingest/event-store.ts";
+import { appendInteractionEvents, insertEvents } from "../../ingest/event-store.ts";
 import { writeItems } from "../../ingest/catalog-store.ts";
 import { Relay } from "../../ingest/relay/relay.ts";
 import { freePort, startPrivatePostgres, type PrivatePostgres } from "./private-postgres.ts";
@@ -98,6 +98,47 @@ async function writeInteractions(database: Database, transactions: number, perTr
   return ids;
 }
 
+/**
+ * Two transactions writing one user's events that overlap in time: the first takes its transaction id, the second
+ * commits, then the first commits. Reckon's log order is (transaction id, position), so the first comes first;
+ * the write-ahead log has them in commit order. Returns [first, second] event ids.
+ */
+async function writeOverlapping(url: string, user: string): Promise<[string, string]> {
+  const first = new pg.Client({ connectionString: url });
+  await first.connect();
+  try {
+    await first.query("BEGIN");
+    await first.query("SELECT pg_current_xact_id()");
+    const second = openDatabase(url, { maxConnections: 1 });
+    const late = interaction(user);
+    await appendInteractionEvents(second, [late]);
+    await second.close();
+    const early = interaction(user);
+    await first.query(
+      `INSERT INTO events (event_id, kind, type, user_id, item_id, occurred_at, payload)
+       VALUES ($1, 'interaction', $2, $3, $4, $5, $6::jsonb)`,
+      [early.event_id, early.type, early.user_id, early.item_id, early.timestamp, JSON.stringify(early)],
+    );
+    await first.query("COMMIT");
+    return [early.event_id, late.event_id];
+  } finally {
+    await first.end();
+  }
+}
+
+/** An experiment log entry as analytics/experiments writes them (kind "experiment", keyed by experiment). */
+async function writeExperimentEntry(database: Database): Promise<string> {
+  const entry = {
+    event_id: randomUUID(),
+    type: "experiment_started",
+    timestamp: new Date().toISOString(),
+    experiment_key: "exp-1",
+    version: 2,
+  };
+  await database.transaction((tx) => insertEvents(tx, "experiment", [entry]));
+  return entry.event_id;
+}
+
 interface RawMessage {
   partition: number;
   key: string | null;
@@ -126,12 +167,12 @@ async function collectRaw(source: Kafka, topic: string) {
 
 async function waitUntil(
   what: string,
-  done: () => boolean,
+  done: () => boolean | Promise<boolean>,
   timeoutMs: number,
   detail: () => Promise<string>,
 ) {
   const deadline = Date.now() + timeoutMs;
-  while (!done()) {
+  while (!(await done())) {
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${await detail()}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -215,7 +256,26 @@ test(
       }),
     );
 
-    // Written while the connector runs: streamed from the write-ahead log.
+    // The snapshot holds the log written so far; once it is published and the slot streams, later writes can
+    // only come from the write-ahead log.
+    const snapshotted = ids.length + 1;
+    const detail = async () =>
+      `relay: ${relayed.length}, debezium: ${debeziumed.length}\n${await connect!.logTail()}`;
+    await waitUntil("the connector's snapshot", () => debeziumed.length >= snapshotted, 120_000, detail);
+    await waitUntil(
+      "the connector to stream from its slot",
+      async () => {
+        const { rows } = await db!.query<{ active: boolean }>(
+          "SELECT active FROM pg_replication_slots WHERE slot_name = $1",
+          [slot],
+        );
+        return rows[0]?.active === true;
+      },
+      60_000,
+      detail,
+    );
+
+    // Written while the connector streams: published from the write-ahead log.
     ids.push(...(await writeInteractions(db, 6, 8)));
     await writeItems(
       db,
@@ -223,22 +283,23 @@ test(
       new Date(),
     );
     ids.push(...(await writeInteractions(db, 4, 5)));
+    const overlapping = await writeOverlapping(postgres.url("reckon"), "zed");
+    ids.push(...overlapping);
+    const experimentEntry = await writeExperimentEntry(db);
 
     const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM events");
     const logSize = rows[0]!.n;
     const catalogEntries = 2;
-    assert.equal(logSize, ids.length + catalogEntries);
-    const detail = async () =>
-      `relay: ${relayed.length}, debezium: ${debeziumed.length}\n${await connect!.logTail()}`;
+    assert.equal(logSize, ids.length + catalogEntries + 1);
     // Reckon's relay sends each catalog entry to every partition; Debezium sends every log entry once.
     await waitUntil(
       "both topics to hold the whole log",
-      () => relayed.length >= ids.length + catalogEntries * PARTITIONS && debeziumed.length >= logSize,
+      () => relayed.length >= ids.length + catalogEntries * PARTITIONS + 1 && debeziumed.length >= logSize,
       150_000,
       detail,
     );
     await new Promise((r) => setTimeout(r, 1000)); // nothing more may arrive: duplicates would show now
-    assert.equal(relayed.length, ids.length + catalogEntries * PARTITIONS, "relay message count");
+    assert.equal(relayed.length, ids.length + catalogEntries * PARTITIONS + 1, "relay message count");
     assert.equal(debeziumed.length, logSize, "debezium message count");
 
     const relayById = new Map(
@@ -253,6 +314,18 @@ test(
         const copies = relayed.filter((m) => eventId(m) === translated.event.event_id);
         assert.deepEqual(copies.map((m) => m.partition).sort(), [0, 1, 2]);
         for (const copy of copies) assert.deepEqual(translated, copy.value);
+        continue;
+      }
+      if (translated.kind === "experiment") {
+        // Documented difference: no key (Reckon's relay keys "experiment:<key>").
+        assert.equal(translated.event.event_id, experimentEntry);
+        assert.equal(message.key, null);
+        const mine = relayed.filter((m) => eventId(m) === experimentEntry);
+        assert.deepEqual(
+          mine.map((m) => m.key),
+          ["experiment:exp-1"],
+        );
+        assert.deepEqual(translated, mine[0]!.value);
         continue;
       }
       const mine = relayById.get(translated.event.event_id);
@@ -271,5 +344,16 @@ test(
       const written = ids.filter((id) => relayById.get(id)?.key === user);
       assert.deepEqual(relayOrder, written, `${user}'s events in the order they were written`);
     }
+    // Documented difference: transactions that overlap in time reach Debezium in commit order.
+    assert.deepEqual(
+      relayed.filter((m) => m.key === "zed").map(eventId),
+      overlapping,
+      "Reckon's relay: transaction id order",
+    );
+    assert.deepEqual(
+      debeziumed.filter((m) => m.key === "zed").map(dbzEventId),
+      [...overlapping].reverse(),
+      "Debezium: commit order",
+    );
   },
 );
