@@ -199,7 +199,7 @@ const eventId = (m: RawMessage) => (m.value.event as { event_id: string }).event
 const dbzEventId = (m: RawMessage) => (JSON.parse(m.value.event as string) as { event_id: string }).event_id;
 
 test(
-  "Debezium's outbox router over the events table publishes what Reckon's relay publishes, per user in log order",
+  "Debezium's outbox router over the events table publishes Reckon's relay messages, per user in the same order",
   { timeout: 180_000 },
   async () => {
     postgres = await startPrivatePostgres({
