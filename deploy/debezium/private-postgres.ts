@@ -59,19 +59,26 @@ export async function startPrivatePostgres(settings: Record<string, string>): Pr
       : run(path.join(bin, name), args, { timeout });
   const data = path.join(dir, "data");
   const port = await freePort();
-  await tool("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"], 60_000);
-  const options = [
-    `-p ${port}`,
-    `-k ${dir}`,
-    "-c listen_addresses=127.0.0.1",
-    "-c fsync=off",
-    ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`),
-  ].join(" ");
-  await tool(
-    "pg_ctl",
-    ["-D", data, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "-o", options, "start"],
-    90_000,
-  );
+  try {
+    await tool("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"], 60_000);
+    const options = [
+      `-p ${port}`,
+      `-k ${dir}`,
+      "-c listen_addresses=127.0.0.1",
+      "-c fsync=off",
+      ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`),
+    ].join(" ");
+    await tool(
+      "pg_ctl",
+      ["-D", data, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "-o", options, "start"],
+      90_000,
+    );
+  } catch (err) {
+    // A cluster that did not come up leaves nothing behind (a half-started server is stopped too).
+    await tool("pg_ctl", ["-D", data, "-m", "immediate", "stop"], 30_000).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     port,
     url: (database = "postgres") => `postgres://postgres@127.0.0.1:${port}/${database}`,
