@@ -12,7 +12,7 @@ import { openDatabase, type Database } from "../../core/postgres/database.ts";
 import { migrate } from "../../core/postgres/migrate.ts";
 import type { InteractionEvent } from "../../core/contracts/event.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
-import { appendInteractionEvents, insertEvents } from "../../ingest/event-store.ts";
+import { appendInteractionEvents, insertEvents } from "../../core/event-store/event-store.ts";
 import { writeItems } from "../../ingest/catalog-store.ts";
 import { Relay } from "../../ingest/relay/relay.ts";
 import { freePort, startPrivatePostgres, type PrivatePostgres } from "./private-postgres.ts";
