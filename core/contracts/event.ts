@@ -35,6 +35,9 @@ const identifier = z
   .max(256, "must be at most 256 characters")
   .regex(/^[^\s\p{Cc}]*$/u, "must not contain whitespace or control characters");
 
+/** The rule for user and item ids wherever they appear (bodies, paths, queries), for the OpenAPI document too. */
+export const IdentifierSchema = identifier;
+
 const eventType = z
   .string()
   .regex(
