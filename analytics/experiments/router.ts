@@ -85,7 +85,9 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
   });
 
   router.patch("/v1/experiments/:key", admin, async (req, res) => {
-    const body = parse(PatchBodySchema, req.body ?? {}, res);
+    if (!isPlainObject(req.body))
+      return void badBody(res, "the body must be an object with the fields to change");
+    const body = parse(PatchBodySchema, req.body, res);
     if (!body) return;
     const version = expectedVersion(req, res, body.expected_version);
     if (version === undefined) return;
