@@ -21,7 +21,7 @@ import { Redis } from "ioredis";
  * The examples per operation and the seed are fixed, so a run is repeatable and stays within a few minutes;
  * a failure prints schemathesis's report with a curl command reproducing each case.
  */
-const MAX_EXAMPLES = 30;
+const MAX_EXAMPLES = 25;
 const SEED = 1;
 
 const prefix = uniqueName("rkfuzz");
