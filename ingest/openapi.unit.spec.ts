@@ -8,7 +8,13 @@ import { ID_PATTERN } from "../core/contracts/id.ts";
 
 test("the OpenAPI document is generated from the contract's zod schemas", () => {
   const doc = buildOpenApiDocument([registerIngestOpenApi]);
-  assert.deepEqual(Object.keys(doc.paths ?? {}).sort(), ["/v1/events", "/v1/items/{itemId}"]);
+  assert.deepEqual(Object.keys(doc.paths ?? {}).sort(), [
+    "/healthz",
+    "/readyz",
+    "/v1/events",
+    "/v1/items",
+    "/v1/items/{itemId}",
+  ]);
   const event = doc.components?.schemas?.Event as {
     required?: string[];
     properties?: Record<string, unknown>;

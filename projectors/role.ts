@@ -15,6 +15,7 @@ import { recommendationsConfig } from "./recommendations/ops.ts";
 import { createRecommendationsProjection, RECOMMENDATIONS_PROJECTION } from "./recommendations/projection.ts";
 import { ProjectionStatus, setDefaultProjectionStatus } from "./status/status.ts";
 import { statusRouter } from "./status/router.ts";
+import { registerStatusOpenApi } from "./status/openapi.ts";
 import { ANALYTICS_PROJECTION_NAME, createAnalyticsProjection } from "./analytics/projection.ts";
 import { postgresRunningExperiments } from "./analytics/experiment-totals.ts";
 
@@ -114,6 +115,7 @@ export function createProjectorsRole(
       metricsTimer.unref();
       return {
         routers: [statusRouter(status, keys)],
+        openapi: registerStatusOpenApi,
         readiness: [
           { name: "redis", check: async () => void (await resources.redisClient().ping()) },
           {

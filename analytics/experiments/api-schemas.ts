@@ -7,7 +7,7 @@ import {
   ExperimentDefinitionSchema,
   ExperimentPatchSchema,
 } from "../../ingest/experiments/index.ts";
-import { bearerAuth } from "../../core/http/openapi.ts";
+import { bearerAuth, jsonBodyResponses, keyedResponses } from "../../core/http/openapi.ts";
 import { IdSchema } from "../../core/contracts/id.ts";
 
 extendZodWithOpenApi(z);
@@ -436,16 +436,20 @@ export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
   });
   const errors = {
     400: json(ErrorResponseSchema, "Invalid request: errors name field, rule, expected and received"),
-    401: json(ErrorResponseSchema, "No or unknown API key"),
-    403: json(ErrorResponseSchema, "The key lacks the scope"),
     404: json(ErrorResponseSchema, "No experiment with this key"),
     409: json(
       ErrorResponseSchema,
       "Stale version (conflict), a key already used, or not allowed in this status",
     ),
   };
+  const read = keyedResponses("read");
+  const admin = { ...jsonBodyResponses, ...keyedResponses("admin") };
   const ifMatch = z.object({
-    "if-match": z.string().optional().openapi({ description: 'The version, e.g. "3"' }),
+    "if-match": z
+      .string()
+      .regex(/^(W\/)?"?\d{1,15}"?$/)
+      .optional()
+      .openapi({ description: 'The version, e.g. "3"' }),
   });
 
   registry.registerPath({
@@ -453,8 +457,14 @@ export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
     path: "/v1/experiments",
     summary: "Create an experiment (draft); admin scope",
     security,
-    request: { body: { content: { "application/json": { schema: ExperimentDefinitionSchema } } } },
-    responses: { 201: json(ExperimentWriteResponseSchema, "Created; ETag is the version"), ...errors },
+    request: {
+      body: { required: true, content: { "application/json": { schema: ExperimentDefinitionSchema } } },
+    },
+    responses: {
+      201: json(ExperimentWriteResponseSchema, "Created; ETag is the version"),
+      ...admin,
+      ...errors,
+    },
   });
   registry.registerPath({
     method: "get",
@@ -462,15 +472,29 @@ export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
     summary: "List experiments; read scope",
     security,
     request: { query: ListQuerySchema },
-    responses: { 200: json(ExperimentListResponseSchema, "Experiments, newest first") },
+    responses: {
+      200: json(ExperimentListResponseSchema, "Experiments, newest first"),
+      400: errors[400],
+      ...read,
+    },
   });
   registry.registerPath({
     method: "get",
     path: "/v1/experiments/{key}",
     summary: "Read one experiment; read scope. ETag is the version",
     security,
-    request: { params: KeyParam },
-    responses: { 200: json(ExperimentResourceSchema, "The experiment"), 404: errors[404] },
+    request: {
+      params: KeyParam,
+      headers: z.object({
+        "if-none-match": z.string().optional().openapi({ description: 'The version you hold, e.g. "3"' }),
+      }),
+    },
+    responses: {
+      200: json(ExperimentResourceSchema, "The experiment"),
+      304: { description: "Unchanged since the version in If-None-Match" },
+      404: errors[404],
+      ...read,
+    },
   });
   registry.registerPath({
     method: "patch",
@@ -480,10 +504,11 @@ export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
     request: {
       params: KeyParam,
       headers: ifMatch,
-      body: { content: { "application/json": { schema: PatchBodySchema } } },
+      body: { required: true, content: { "application/json": { schema: PatchBodySchema } } },
     },
     responses: {
       200: json(ExperimentWriteResponseSchema, "Changed"),
+      ...admin,
       ...errors,
       428: json(ErrorResponseSchema, "No version sent"),
     },
@@ -501,6 +526,7 @@ export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
       },
       responses: {
         200: json(ExperimentWriteResponseSchema, "Done"),
+        ...admin,
         ...errors,
         428: json(ErrorResponseSchema, "No version sent"),
       },
@@ -512,7 +538,11 @@ export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
     summary: "Audit log: every accepted change, who made it and when; read scope",
     security,
     request: { params: KeyParam },
-    responses: { 200: json(ExperimentChangesResponseSchema, "Changes in version order"), 404: errors[404] },
+    responses: {
+      200: json(ExperimentChangesResponseSchema, "Changes in version order"),
+      404: errors[404],
+      ...read,
+    },
   });
   registry.registerPath({
     method: "get",
@@ -524,6 +554,7 @@ export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
       200: json(AssignmentResponseSchema, "The assignment (variant null when not in the experiment)"),
       400: errors[400],
       404: errors[404],
+      ...read,
     },
   });
   registry.registerPath({
@@ -532,7 +563,13 @@ export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
     summary: "Results per metric and variant against control; read scope",
     security,
     request: { params: KeyParam, query: ResultsQuerySchema },
-    responses: { 200: json(ExperimentResultsSchema, "Results"), 400: errors[400], 404: errors[404] },
+    responses: {
+      200: json(ExperimentResultsSchema, "Results"),
+      400: errors[400],
+      404: errors[404],
+      ...read,
+      503: json(ErrorResponseSchema, "The analytics store is unavailable, or not opened by this process"),
+    },
   });
   registry.registerPath({
     method: "get",
@@ -541,7 +578,13 @@ export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
       "Other running experiments sharing exposed users, with an interaction test per shared metric; read scope",
     security,
     request: { params: KeyParam },
-    responses: { 200: json(OverlapResponseSchema, "Overlap"), 404: errors[404] },
+    responses: {
+      200: json(OverlapResponseSchema, "Overlap"),
+      400: errors[400],
+      404: errors[404],
+      ...read,
+      503: json(ErrorResponseSchema, "The analytics store is unavailable, or not opened by this process"),
+    },
   });
   registry.registerPath({
     method: "get",
@@ -550,6 +593,12 @@ export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
       "Power and minimum detectable effect per metric and variant from the observed variance and traffic; read scope",
     security,
     request: { params: KeyParam, query: PowerQuerySchema },
-    responses: { 200: json(PowerResponseSchema, "Power"), 400: errors[400], 404: errors[404] },
+    responses: {
+      200: json(PowerResponseSchema, "Power"),
+      400: errors[400],
+      404: errors[404],
+      ...read,
+      503: json(ErrorResponseSchema, "The analytics store is unavailable, or not opened by this process"),
+    },
   });
 }

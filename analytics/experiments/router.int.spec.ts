@@ -135,6 +135,24 @@ describe("experiment management", () => {
     assert.equal(anonymous.status, 401);
   });
 
+  test("a patch whose body is not an object (null, a list, a string) is 400 naming the body, not 500", async () => {
+    await create("bodiless");
+    for (const raw of ["null", "[]", '"name"']) {
+      const res = await api.call("PATCH", "/v1/experiments/bodiless", {
+        headers: { "if-match": '"1"' },
+        raw,
+      });
+      assert.equal(res.status, 400, `body ${JSON.stringify(raw)}: ${JSON.stringify(res.body)}`);
+      assert.deepEqual(res.body, {
+        error: "validation",
+        message: "the body must be an object with the fields to change",
+        errors: [{ field: "(body)", rule: "the body must be an object with the fields to change" }],
+      });
+    }
+    const read = await api.call("GET", "/v1/experiments/bodiless", { scope: "read" });
+    assert.equal(read.body.version, 1, "nothing changed");
+  });
+
   test("patch needs a version; a stale version is 409 and changes nothing", async () => {
     await create("pricing");
     const noVersion = await api.call("PATCH", "/v1/experiments/pricing", { body: { name: "Pricing v2" } });

@@ -152,7 +152,9 @@ function getExperiment({ repo }: RouteContext): Handler {
 /** PATCH /v1/experiments/:key: a change based on the version the caller read. */
 function updateExperiment({ repo, now }: RouteContext): Handler {
   return async (req, res) => {
-    const body = parse(PatchBodySchema, req.body ?? {}, res);
+    if (!isPlainObject(req.body))
+      return void badBody(res, "the body must be an object with the fields to change");
+    const body = parse(PatchBodySchema, req.body, res);
     if (!body) return;
     const version = expectedVersion(req, res, body.expected_version);
     if (version === undefined) return;

@@ -95,10 +95,46 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   if (fastPaths.length > 0) appFastPaths.set(app, fastPaths);
 
   app.use((req, res) => {
+    const allowed = allowedMethods(app.router as unknown as RouterLike, req.path);
+    if (allowed.length > 0) {
+      res
+        .status(405)
+        .set("Allow", allowed.join(", "))
+        .json({
+          error: "method_not_allowed",
+          message: `${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(", ")}`,
+        });
+      return;
+    }
     res.status(404).json({ error: "not_found", message: `no route for ${req.method} ${req.path}` });
   });
   app.use(errorHandler);
   return app;
+}
+
+/** The parts of express's router (the `router` package) that say which methods a path has routes for. */
+interface RouterLike {
+  stack: {
+    route?: { _methods(): string[] };
+    handle: unknown;
+    match(path: string): unknown;
+  }[];
+}
+
+/**
+ * The methods some route answers at `path` (routers mounted at "/" included): a path that exists answers an
+ * unsupported method 405 with Allow, not 404. Runs only for requests no route took.
+ */
+function allowedMethods(router: RouterLike, path: string, found = new Set<string>()): string[] {
+  for (const layer of router.stack) {
+    if (!layer.match(path)) continue;
+    if (layer.route) for (const method of layer.route._methods()) found.add(method);
+    else {
+      const nested = layer.handle as Partial<RouterLike> | undefined;
+      if (Array.isArray(nested?.stack)) allowedMethods(nested as RouterLike, path, found);
+    }
+  }
+  return [...found].sort();
 }
 
 const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
-import { bearerAuth } from "../../core/http/openapi.ts";
+import { bearerAuth, ErrorSchema, json, keyedResponses } from "../../core/http/openapi.ts";
 import { MAX_N } from "./params.ts";
 import { IdSchema } from "../../core/contracts/id.ts";
 
@@ -45,16 +45,32 @@ const Answer = z
   })
   .openapi("Recommendations");
 
-const many = z.union([z.string(), z.array(z.string())]);
+/**
+ * A repeatable, comma-separated list parameter: each value non-blank, at most 256 characters. The class spells
+ * out what JavaScript's trim() removes, so validators in any language agree on "blank".
+ */
+const listValue = z
+  .string()
+  .max(256)
+  .regex(/[^\s\uFEFF]/);
+const many = z.union([listValue, z.array(listValue)]);
+const count = z.number().int().min(1).max(MAX_N).optional().openapi({ description: "default 10" });
+const context = (max: number) => z.string().max(max).optional();
 
 export function registerServingOpenApi(registry: OpenAPIRegistry): void {
   const bearer = bearerAuth(registry);
   const security = [{ [bearer.name]: [] }];
   const errors = {
-    400: { description: "Malformed parameter: { errors: [{ field, rule, received }] }" },
-    401: { description: "No key" },
-    403: { description: "Key lacks read scope" },
+    400: json(ErrorSchema, "Malformed parameter: errors name field, rule, received"),
+    ...keyedResponses("read"),
   };
+  registry.registerPath({
+    method: "get",
+    path: "/v1/ping",
+    summary: "A static answer of the serving app without a key (the benchmarks' baseline)",
+    security: [],
+    responses: { 200: json(z.object({ ok: z.literal(true) }), "Pong") },
+  });
   registry.registerPath({
     method: "get",
     path: "/v1/recommendations/{userId}",
@@ -62,29 +78,38 @@ export function registerServingOpenApi(registry: OpenAPIRegistry): void {
     security,
     request: {
       params: z.object({ userId: IdSchema }),
-      query: z.object({
-        n: z.number().int().min(1).max(MAX_N).optional().openapi({ description: "default 10" }),
+      query: z.strictObject({
+        n: count,
         category: many.optional().openapi({ description: "repeatable: keep items in any of these" }),
         exclude: many.optional().openapi({ description: "repeatable or comma-separated item ids" }),
         min_position: z
           .string()
+          .regex(/^\d{1,20}\.\d{1,15}$/)
           .optional()
           .openapi({ description: "wait (≤ 2 s) until read models passed this write position" }),
-        experiment: z.string().optional().openapi({
-          description:
-            "an experiment key: the user is assigned as by /v1/experiments/{key}/assignment, the exposure is recorded, and the variant's serving.ranker ranks",
-        }),
-        session_id: z.string().optional(),
-        device: z.string().optional(),
-        platform: z.string().optional(),
-        page: z.string().optional(),
-        country: z.string().optional(),
-        locale: z.string().optional(),
+        experiment: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/)
+          .optional()
+          .openapi({
+            description:
+              "an experiment key: the user is assigned as by /v1/experiments/{key}/assignment, the exposure is recorded, and the variant's serving.ranker ranks",
+          }),
+        session_id: context(2048),
+        device: context(2048),
+        platform: context(2048),
+        page: context(2048),
+        country: z
+          .string()
+          .regex(/^[A-Z]{2}$/)
+          .optional(),
+        locale: context(2048),
       }),
     },
     responses: {
-      200: { description: "Ranked items", content: { "application/json": { schema: Answer } } },
+      200: json(Answer, "Ranked items"),
       ...errors,
+      501: json(ErrorSchema, "min_position or experiment without the store it needs in this process"),
     },
   });
   registry.registerPath({
@@ -95,10 +120,10 @@ export function registerServingOpenApi(registry: OpenAPIRegistry): void {
     security,
     request: {
       params: z.object({ itemId: IdSchema }),
-      query: z.object({ n: z.number().int().min(1).max(MAX_N).optional(), category: many.optional() }),
+      query: z.strictObject({ n: count, category: many.optional() }),
     },
     responses: {
-      200: { description: "Similar items", content: { "application/json": { schema: Answer } } },
+      200: json(Answer, "Similar items"),
       ...errors,
     },
   });
@@ -109,6 +134,6 @@ export function registerServingOpenApi(registry: OpenAPIRegistry): void {
       "What the ranker sees for a user: counts, affinities, recent items, and the feature rows of the top candidates",
     security,
     request: { params: z.object({ userId: IdSchema }) },
-    responses: { 200: { description: "Features" }, ...errors },
+    responses: { 200: json(z.object({}).catchall(z.unknown()), "Features"), ...errors },
   });
 }
