@@ -4,7 +4,8 @@ import { loadEnv, type Env } from "../core/config/env.ts";
 import { openDatabase, type Database } from "../core/postgres/database.ts";
 import { migrate } from "../core/postgres/migrate.ts";
 import { createKafka } from "../core/kafka/kafka.ts";
-import { openRedisClient, type RedisClient } from "../core/redis/redis.ts";
+import type { ProjectionStore } from "../core/projection-store/port.ts";
+import { openProjectionStore } from "../projectors/store/open.ts";
 import { openClickHouse } from "../core/clickhouse/open.ts";
 import type { ClickHouseStore } from "../core/clickhouse/port.ts";
 import { ApiKeys } from "../core/http/auth.ts";
@@ -20,8 +21,11 @@ export interface Resources {
   db: Database;
   kafka: Kafka;
   keys: ApiKeys;
-  /** The Redis of REDIS_URL, a single node or a cluster (`redis-cluster://`); every role works on both. */
-  redisClient(): RedisClient;
+  /**
+   * The projection store of REDIS_URL: a single Redis, a Redis Cluster (`redis-cluster://`) or the in-process
+   * store (`memory://DIR`); every role works on each.
+   */
+  projectionStore(): Promise<ProjectionStore>;
   clickhouse(): Promise<ClickHouseStore>;
   close(): Promise<void>;
 }
@@ -52,11 +56,11 @@ export function resolveEnv(): Env {
 export async function openResources(env: Env): Promise<Resources> {
   const db = openDatabase(env.DATABASE_URL, { maxConnections: 20 });
   await migrate(db);
-  let redis: RedisClient | undefined;
-  const redisClient = () => {
-    if (!env.REDIS_URL) throw new Error("REDIS_URL is required by this role");
-    redis ??= openRedisClient(env.REDIS_URL);
-    return redis;
+  let store: Promise<ProjectionStore> | undefined;
+  const projectionStore = () => {
+    if (!env.REDIS_URL) return Promise.reject(new Error("REDIS_URL is required by this role"));
+    store ??= openProjectionStore(env.REDIS_URL);
+    return store;
   };
   let clickhouse: Promise<ClickHouseStore> | undefined;
   return {
@@ -68,13 +72,13 @@ export async function openResources(env: Env): Promise<Resources> {
       write: env.RECKON_WRITE_KEYS,
       admin: env.RECKON_ADMIN_KEYS,
     }),
-    redisClient,
+    projectionStore,
     clickhouse() {
       clickhouse ??= openClickHouse(env.CLICKHOUSE_URL);
       return clickhouse;
     },
     async close() {
-      redis?.disconnect();
+      if (store) await (await store).close();
       if (clickhouse) await (await clickhouse).close();
       await db.close();
     },

@@ -1,8 +1,10 @@
+import type { ProjectionStore } from "../core/projection-store/port.ts";
 import type { RedisClient } from "../core/redis/redis.ts";
 import type { Resources, RoleModule } from "../bin/platform.ts";
 import { ConfigError } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
 import type { Projection } from "./runtime/projection.ts";
+import { assertHealthy } from "./store/open.ts";
 import { DEFAULT_GROUP_PREFIX, ProjectorRuntime } from "./runtime/consumer.ts";
 import { DEFAULT_KEY_PREFIX } from "./runtime/keys.ts";
 import { scriptBudgetMsFromEnv } from "./runtime/script-budget.ts";
@@ -26,22 +28,22 @@ export const projectorGroupPrefix = (env: NodeJS.ProcessEnv = process.env) =>
 
 /** The Redis projections by name: what the role runs and what `reckon replay --projection` can rebuild. */
 export const REDIS_PROJECTIONS: Readonly<
-  Record<string, (redis: RedisClient, prefix: string) => RedisProjection>
+  Record<string, (store: ProjectionStore | RedisClient, prefix: string) => RedisProjection>
 > = {
-  [FEATURES_PROJECTION]: (redis, prefix) =>
-    createFeaturesProjection(redis, {
+  [FEATURES_PROJECTION]: (store, prefix) =>
+    createFeaturesProjection(store, {
       prefix,
       config: featuresConfigFromEnv(),
       scriptBudgetMs: scriptBudgetMsFromEnv(),
     }),
-  [RECOMMENDATIONS_PROJECTION]: (redis, prefix) =>
-    createRecommendationsProjection(redis, { prefix, scriptBudgetMs: scriptBudgetMsFromEnv() }),
+  [RECOMMENDATIONS_PROJECTION]: (store, prefix) =>
+    createRecommendationsProjection(store, { prefix, scriptBudgetMs: scriptBudgetMsFromEnv() }),
 };
 
 export const REDIS_PROJECTION_FACTORIES: Readonly<Record<string, ProjectionFactory>> = Object.fromEntries(
   Object.entries(REDIS_PROJECTIONS).map(([name, create]) => [
     name,
-    (resources: Resources) => create(resources.redisClient(), redisKeyPrefix()),
+    async (resources: Resources) => create(await resources.projectionStore(), redisKeyPrefix()),
   ]),
 );
 
@@ -100,7 +102,7 @@ export function createProjectorsRole(
       metricsTimer.unref();
       return {
         routers: [statusRouter(status, keys)],
-        readiness: [{ name: "redis", check: async () => void (await resources.redisClient().ping()) }],
+        readiness: [{ name: "redis", check: async () => assertHealthy(await resources.projectionStore()) }],
         async stop() {
           clearInterval(metricsTimer);
           setDefaultProjectionStatus(undefined);

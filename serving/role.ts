@@ -15,6 +15,7 @@ import { trainAndRegister } from "./models/train.ts";
 import { activateModel } from "./models/registry.ts";
 import { registerServingOpenApi } from "./http/openapi.ts";
 import { workerIndex } from "../bin/workers.ts";
+import { assertHealthy } from "../projectors/store/open.ts";
 
 /** The serving role: the read API over the Redis read models, ranked by the active registry model. */
 export const servingRole: RoleModule = {
@@ -22,23 +23,24 @@ export const servingRole: RoleModule = {
   description: "GET /v1/recommendations, /v1/items/:id/similar, /v1/users/:id/features (ONNX ranking)",
   async start(resources) {
     const { env, db, kafka, keys } = resources;
-    // A single node or a Redis Cluster: every read and write below names one key (or one slot) per command.
-    const redis = resources.redisClient();
+    // Any projection store (a single Redis, a Redis Cluster, in process): every read and write below names one
+    // key (or one slot) per command.
+    const store = await resources.projectionStore();
     const prefix = redisKeyPrefix();
     const config = servingConfigFromEnv();
-    const features = new FeaturesReader(redis, prefix, featuresConfigFromEnv());
+    const features = new FeaturesReader(store, prefix, featuresConfigFromEnv());
     const readModel = new RedisReadModel({
       features,
-      recommendations: new RecommendationsReader(redis, prefix),
-      artifacts: new ArtifactReader(redis, prefix),
+      recommendations: new RecommendationsReader(store, prefix),
+      artifacts: new ArtifactReader(store, prefix),
       cacheMs: config.cacheMs,
       catalogCacheMs: config.catalogCacheMs,
       userListCacheEntries: config.userListCacheEntries,
     });
     const models = new ModelHolder({ db, pollMs: Number(process.env.RECKON_MODEL_POLL_MS ?? 2000) });
     await models.start();
-    // Its own status reader (the projectors may run in another process): applied positions live in Redis.
-    const projections = Object.values(REDIS_PROJECTIONS).map((create) => create(redis, prefix));
+    // Its own status reader (the projectors may run in another process): applied positions live in the store.
+    const projections = Object.values(REDIS_PROJECTIONS).map((create) => create(store, prefix));
     const status = new ProjectionStatus({
       db,
       kafka,
@@ -56,7 +58,7 @@ export const servingRole: RoleModule = {
         ? startRetrainSchedule({
             intervalMs: intervalMinutes * 60_000,
             train: async () => {
-              const report = await trainAndRegister({ db, redis, prefix, activate: false });
+              const report = await trainAndRegister({ db, redis: store, prefix, activate: false });
               // trainAndRegister's report carries `new` and `active` evaluations (see train.ts).
               return { version: report.version, metrics: report.metrics as unknown as RetrainMetrics };
             },
@@ -76,7 +78,7 @@ export const servingRole: RoleModule = {
         }),
       ],
       openapi: registerServingOpenApi,
-      readiness: [{ name: "redis", check: async () => void (await redis.ping()) }],
+      readiness: [{ name: "redis", check: () => assertHealthy(store) }],
       async stop() {
         await stopRetraining?.();
         await models.stop();
