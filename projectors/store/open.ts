@@ -1,11 +1,14 @@
 import { isCluster, openRedisClient, type RedisClient } from "../../core/redis/redis.ts";
 import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import { ClusterRedisStore, SingleRedisStore } from "./redis-store.ts";
+import { MemoryProjectionStore } from "./memory-store.ts";
+import path from "node:path";
 
 /**
  * The one place a projection store adapter is chosen, by URL (the same registry shape as core/redis/redis.ts
  * and core/clickhouse/open.ts): `redis://` / `rediss://` a single Redis, `redis-cluster://h:p,h:p` a Redis
- * Cluster.
+ * Cluster, `memory://DIR` the in-process store keeping its data in DIR (relative to the working directory;
+ * `memory://` alone: `.reckon/data/projections`).
  */
 type Opener = (url: string) => Promise<ProjectionStore>;
 const openers = new Map<string, Opener>();
@@ -46,3 +49,12 @@ registerProjectionStore(["redis://", "rediss://", "redis-cluster://"], async (ur
 export async function assertHealthy(store: ProjectionStore): Promise<void> {
   if (!(await store.healthy())) throw new Error(`the projection store (${store.kind}) does not answer`);
 }
+
+/** Where `memory://` keeps its data when the URL names no directory. */
+export const DEFAULT_MEMORY_STORE_DIR = path.join(".reckon", "data", "projections");
+
+registerProjectionStore(["memory://"], (url) =>
+  MemoryProjectionStore.open({
+    dataDir: path.resolve(url.slice("memory://".length) || DEFAULT_MEMORY_STORE_DIR),
+  }),
+);
