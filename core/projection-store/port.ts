@@ -131,6 +131,8 @@ export interface ProjectionStore {
    */
   zsetAndHashes(zsetKey: string, hashKeys: readonly string[]): Promise<[string, ...string[][]]>;
   type(key: string): Promise<"string" | "hash" | "zset" | "set" | "none">;
+  /** The key's remaining lifetime in ms (PTTL): -1 none set, -2 no such key. */
+  pttl(key: string): Promise<number>;
   smembers(key: string): Promise<string[]>;
 
   // ---- plain writes (the batch model artifact) ----

@@ -411,6 +411,11 @@ export class MemoryProjectionStore implements ProjectionStore {
   async type(key: string) {
     return this.lookup(key)?.t ?? "none";
   }
+  async pttl(key: string) {
+    if (this.lookup(key) === undefined) return -2;
+    const expiresAt = this.expiries.get(key);
+    return expiresAt === undefined ? -1 : expiresAt - this.now();
+  }
   async smembers(key: string) {
     return [...(this.typed(key, "set")?.v ?? [])];
   }

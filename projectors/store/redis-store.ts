@@ -202,6 +202,9 @@ abstract class RedisStore implements ProjectionStore {
   smembers(key: string) {
     return this.client.smembers(key);
   }
+  pttl(key: string) {
+    return this.client.pttl(key);
+  }
   async set(key: string, value: string) {
     await this.client.set(key, value);
   }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import { clusterUrl } from "../../core/redis/redis.ts";
-import { stackEnv, stackRedisClusterNodes } from "../../core/testing/stack.ts";
+import { stackEnv, stackRedisClusterNodes, uniqueName } from "../../core/testing/stack.ts";
 import { openProjectionStore } from "./open.ts";
 
 /**
@@ -37,3 +37,30 @@ export const PROJECTION_STORES: readonly TestStoreBackend[] = [
     cleanUp: (place) => rmSync(place.slice("memory://".length), { recursive: true, force: true }),
   },
 ];
+
+/**
+ * One store for a describe block: opened at first use; after(), the keys under the prefixes it handed out are
+ * deleted and the store closed (and the in-process store's directory removed).
+ */
+export function storeForSuite(backend: TestStoreBackend) {
+  const place = backend.place();
+  const prefixes: string[] = [];
+  let opened: Promise<ProjectionStore> | undefined;
+  return {
+    store: () => (opened ??= backend.open(place)),
+    /** A fresh key prefix, cleaned up after the suite. */
+    prefix(name: string): string {
+      const prefix = uniqueName(name);
+      prefixes.push(prefix);
+      return prefix;
+    },
+    async cleanUp(): Promise<void> {
+      if (opened) {
+        const store = await opened;
+        for (const p of prefixes) await store.deleteByPrefix(`${p}:`);
+        await store.close();
+      }
+      backend.cleanUp(place);
+    },
+  };
+}
