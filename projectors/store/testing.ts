@@ -14,6 +14,8 @@ import { openProjectionStore } from "./open.ts";
  */
 export interface TestStoreBackend {
   name: string;
+  /** The URL scheme that selects it. */
+  scheme: string;
   place(): string;
   open(place: string): Promise<ProjectionStore>;
   /** Removes what `place()` created outside the keys (the in-process store's directory). */
@@ -22,6 +24,7 @@ export interface TestStoreBackend {
 
 const redisBackend = (name: string, url: () => string): TestStoreBackend => ({
   name,
+  scheme: name === "Redis Cluster" ? "redis-cluster://" : "redis://",
   place: url,
   open: (place) => openProjectionStore(place),
   cleanUp: () => undefined,
@@ -32,6 +35,7 @@ export const PROJECTION_STORES: readonly TestStoreBackend[] = [
   redisBackend("Redis Cluster", () => clusterUrl(stackRedisClusterNodes())),
   {
     name: "in-process",
+    scheme: "memory://",
     place: () => `memory://${mkdtempSync(path.join(tmpdir(), "reckon-store-"))}`,
     open: (place) => openProjectionStore(place),
     cleanUp: (place) => rmSync(place.slice("memory://".length), { recursive: true, force: true }),
