@@ -59,7 +59,10 @@ export async function openResources(env: Env): Promise<Resources> {
   let store: Promise<ProjectionStore> | undefined;
   const projectionStore = () => {
     if (!env.REDIS_URL) return Promise.reject(new Error("REDIS_URL is required by this role"));
-    store ??= openProjectionStore(env.REDIS_URL);
+    store ??= openProjectionStore(env.REDIS_URL).then((opened) => {
+      logger.info({ projectionStore: opened.kind }, `projection store: ${opened.kind}`);
+      return opened;
+    });
     return store;
   };
   let clickhouse: Promise<ClickHouseStore> | undefined;
