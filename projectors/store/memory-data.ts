@@ -121,6 +121,24 @@ export class SortedSet {
   trim(cap: number): void {
     const excess = this.scores.size - cap;
     if (excess <= 0) return;
+    if (this.order === undefined && excess <= 2) {
+      // The common case (one member just added over the cap): a scan for the lowest beats sorting the set.
+      for (let k = 0; k < excess; k++) {
+        let lowest: string | undefined;
+        let lowestScore = 0;
+        for (const [member, score] of this.scores)
+          if (
+            lowest === undefined ||
+            score < lowestScore ||
+            (score === lowestScore && compareMembers(member, lowest) < 0)
+          ) {
+            lowest = member;
+            lowestScore = score;
+          }
+        this.scores.delete(lowest!);
+      }
+      return;
+    }
     const order = this.ascending();
     for (let i = 0; i < excess; i++) this.scores.delete(order[i]!);
     this.order = order.slice(excess);
