@@ -23,7 +23,9 @@ export type JournalRecord =
       source: string;
       /** The clock at apply (key lifetimes are set from it). */
       at: number;
-      messages: { position: string; ops: Op[] }[];
+      /** Catfan templates, sent once per record: a journaled catfan names its template by index. */
+      templates?: (readonly Op[])[];
+      messages: { position: string; ops: JournaledOp[] }[];
     }
   | {
       op: "switch";
@@ -36,6 +38,10 @@ export type JournalRecord =
   | { op: "del"; keys: string[] }
   | { op: "setMany"; entries: [string, string][] }
   | { op: "plain"; command: "set" | "incr" | "hset" | "sadd" | "srem"; key: string; args: string[] };
+
+/** An op as journaled: a catfan's template replaced by its index in the record's templates. */
+export type JournaledOp =
+  Op | ["catfan", key: string, field: string, template: number, args?: readonly string[]];
 
 type SnapshotLine =
   | [key: string, type: "string", value: string, expiresAt: number | null]

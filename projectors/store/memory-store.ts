@@ -13,7 +13,7 @@ import {
   type TypeName,
   type Value,
 } from "./memory-data.ts";
-import { MemoryJournal, type JournalRecord } from "./memory-journal.ts";
+import { MemoryJournal, type JournaledOp, type JournalRecord } from "./memory-journal.ts";
 
 export interface MemoryStoreOptions {
   /** Where the snapshot and the journal live; undefined keeps nothing (tests of semantics only). */
@@ -153,7 +153,7 @@ export class MemoryProjectionStore implements ProjectionStore {
     const decided = decide(messages);
     const at = this.now();
     if (this.applyBatch(target, source, decided, at))
-      this.persist({ op: "batch", target, source, at, messages: decided.map(journaled) });
+      this.persist({ op: "batch", target, source, at, ...journaled(decided) });
   }
 
   /** The batch script's steps: version, position guard, ops in log order, tail ops, the new position. */
@@ -489,7 +489,7 @@ export class MemoryProjectionStore implements ProjectionStore {
   private replay(r: JournalRecord): void {
     switch (r.op) {
       case "batch":
-        this.applyBatch(r.target, r.source, r.messages.map(unjournaled), r.at);
+        this.applyBatch(r.target, r.source, unjournaled(r), r.at);
         break;
       case "switch":
         this.doSwitch(r);
@@ -550,8 +550,45 @@ export class MemoryProjectionStore implements ProjectionStore {
 }
 
 /** Positions as tokens in the journal (JSON has no bigint). */
-const journaled = (m: OpsMessage) => ({ position: formatPositionToken(m.position), ops: m.ops });
-const unjournaled = (m: { position: string; ops: Op[] }): OpsMessage => ({
-  position: parsePositionToken(m.position)!,
-  ops: m.ops,
-});
+/**
+ * A batch as journaled: positions as tokens (JSON has no bigint), and each catfan template once per batch (the
+ * messages of a batch share a few templates, which were most of a features event's ops).
+ */
+function journaled(messages: readonly OpsMessage[]): {
+  templates: (readonly Op[])[];
+  messages: { position: string; ops: JournaledOp[] }[];
+} {
+  const templates: (readonly Op[])[] = [];
+  const ids = new Map<readonly Op[], number>();
+  const out = messages.map((m) => ({
+    position: formatPositionToken(m.position),
+    ops: m.ops.map((op): JournaledOp => {
+      if (op[0] !== "catfan") return op;
+      let id = ids.get(op[3]);
+      if (id === undefined) {
+        ids.set(op[3], (id = templates.length));
+        templates.push(op[3]);
+      }
+      return op[4] === undefined ? ["catfan", op[1], op[2], id] : ["catfan", op[1], op[2], id, op[4]];
+    }),
+  }));
+  return { templates, messages: out };
+}
+
+function unjournaled(r: {
+  templates?: (readonly Op[])[];
+  messages: { position: string; ops: JournaledOp[] }[];
+}): OpsMessage[] {
+  return r.messages.map((m) => ({
+    position: parsePositionToken(m.position)!,
+    ops: m.ops.map((op): Op => {
+      if (op[0] !== "catfan" || typeof op[3] !== "number") return op as Op;
+      const template = r.templates?.[op[3]];
+      if (template === undefined)
+        throw new Error(`journal: catfan names template ${op[3]}, not in its record`);
+      return op[4] === undefined
+        ? ["catfan", op[1], op[2], template]
+        : ["catfan", op[1], op[2], template, op[4]];
+    }),
+  }));
+}
