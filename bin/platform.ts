@@ -3,7 +3,8 @@ import type { Env } from "../core/config/env.ts";
 import { openDatabase } from "../core/postgres/database.ts";
 import { migrate } from "../core/postgres/migrate.ts";
 import { createKafka } from "../core/kafka/kafka.ts";
-import { openRedisClient, type RedisClient } from "../core/redis/redis.ts";
+import type { ProjectionStore } from "../core/projection-store/port.ts";
+import { openProjectionStore } from "../projectors/store/open.ts";
 import { openClickHouse } from "../core/clickhouse/open.ts";
 import type { ClickHouseStore } from "../core/clickhouse/port.ts";
 import { ApiKeys } from "../core/http/auth.ts";
@@ -18,11 +19,14 @@ import { ROLE_MODULES } from "./roles.ts";
 export async function openResources(env: Env): Promise<Resources> {
   const db = openDatabase(env.DATABASE_URL, { maxConnections: 20 });
   await migrate(db);
-  let redis: RedisClient | undefined;
-  const redisClient = () => {
-    if (!env.REDIS_URL) throw new Error("REDIS_URL is required by this role");
-    redis ??= openRedisClient(env.REDIS_URL);
-    return redis;
+  let store: Promise<ProjectionStore> | undefined;
+  const projectionStore = () => {
+    if (!env.REDIS_URL) return Promise.reject(new Error("REDIS_URL is required by this role"));
+    store ??= openProjectionStore(env.REDIS_URL).then((opened) => {
+      logger.info({ projectionStore: opened.kind }, `projection store: ${opened.kind}`);
+      return opened;
+    });
+    return store;
   };
   let clickhouse: Promise<ClickHouseStore> | undefined;
   const resources: Resources = {
@@ -33,14 +37,14 @@ export async function openResources(env: Env): Promise<Resources> {
       { read: env.RECKON_READ_KEYS, write: env.RECKON_WRITE_KEYS, admin: env.RECKON_ADMIN_KEYS },
       new Quotas(quotaSettingsFromEnv(env)),
     ),
-    redisClient,
+    projectionStore,
     clickhouse() {
       clickhouse ??= openClickHouse(env.CLICKHOUSE_URL);
       return clickhouse;
     },
     openReadModelPositions: () => redisReadModelPositions(resources),
     async close() {
-      redis?.disconnect();
+      if (store) await (await store).close();
       if (clickhouse) await (await clickhouse).close();
       await db.close();
     },

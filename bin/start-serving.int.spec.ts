@@ -5,34 +5,36 @@ import { createTestDatabase, stackEnv, uniqueName } from "../core/testing/stack.
 import { TEST_KEYS } from "../core/testing/http.ts";
 import { openResources, startPlatform } from "./platform.ts";
 import { createFeaturesProjection } from "../projectors/features/projection.ts";
-import { catalog, interaction, REDIS_BACKENDS } from "../projectors/runtime/testing.ts";
+import { catalog, interaction } from "../projectors/runtime/testing.ts";
+import { PROJECTION_STORES } from "../projectors/store/testing.ts";
 import { activateArtifact, publishArtifact } from "../serving/models/artifact-store.ts";
-import { deleteMatching } from "../serving/ranking/testing.ts";
 
 /**
- * `reckon start --roles serving` (the platform's start function, as bin/reckon.ts calls it) on a single Redis URL
- * and on a `redis-cluster://` URL: it comes up ready and serves the active artifact's list.
+ * `reckon start --roles serving` (the platform's start function, as bin/reckon.ts calls it) on a single Redis URL,
+ * a `redis-cluster://` URL and a `memory://` URL (the in-process store): it comes up ready and serves the active
+ * artifact's list. The test writes through the platform's own store (the in-process one admits one opener).
  */
 const answers = new Map<string, unknown>();
-/** The same catalog change times on both backends (the `catalog` source lists the latest changed first). */
+/** The same catalog change times on every store (the `catalog` source lists the latest changed first). */
 const CATALOG_CHANGED_FROM = Date.now() - 60_000;
 
-for (const backend of REDIS_BACKENDS)
-  test(`${backend.name}: the serving role starts on REDIS_URL=${backend.name === "single Redis" ? "redis://" : "redis-cluster://"}… and serves the active artifact`, async () => {
+for (const backend of PROJECTION_STORES)
+  test(`${backend.name}: the serving role starts on REDIS_URL=${backend.scheme}… and serves the active artifact`, async () => {
     const tdb = await createTestDatabase();
     const prefix = uniqueName("rkrole");
-    const store = backend.open();
+    const place = backend.place();
     const env = loadEnv({
       RECKON_REDIS_PREFIX: prefix,
       RECKON_TRAIN_INTERVAL_MINUTES: "0", // no periodic retrain inside a test
       DATABASE_URL: tdb.url,
       KAFKA_BROKERS: stackEnv().KAFKA_BROKERS.join(","),
-      REDIS_URL: backend.url(),
+      REDIS_URL: place,
       PORT: "0",
       HOST: "127.0.0.1",
       RECKON_READ_KEYS: TEST_KEYS.read,
     });
     const resources = await openResources(env);
+    const store = await resources.projectionStore();
     try {
       const platform = await startPlatform(resources, ["serving"]);
       try {
@@ -103,15 +105,15 @@ for (const backend of REDIS_BACKENDS)
         await platform.stop();
       }
     } finally {
+      await store.deleteByPrefix(`${prefix}:`);
       await resources.close();
-      await deleteMatching(store, `${prefix}:*`);
-      store.disconnect();
+      backend.cleanUp(place);
       await tdb.drop();
     }
   });
 
-test("both backends answered the same items", () => {
-  const [single, cluster] = REDIS_BACKENDS.map((b) => answers.get(b.name));
-  assert.ok(single !== undefined && cluster !== undefined);
-  assert.deepEqual(cluster, single);
+test("every store answered the same items", () => {
+  const [single, ...others] = PROJECTION_STORES.map((b) => answers.get(b.name));
+  assert.ok(single !== undefined && others.every((o) => o !== undefined));
+  for (const other of others) assert.deepEqual(other, single);
 });

@@ -1,3 +1,4 @@
+import type { ProjectionStore } from "../core/projection-store/port.ts";
 import type { RedisClient } from "../core/redis/redis.ts";
 import type { Resources, RoleModule } from "../core/runtime/role.ts";
 import { ConfigError, type Env } from "../core/config/env.ts";
@@ -9,6 +10,7 @@ import { replayProjection } from "./runtime/replay.ts";
 import { RedisProjection } from "./runtime/redis-projection.ts";
 import { replayAnalytics } from "./analytics/replay.ts";
 import type { ReadModelPositions } from "../core/read-models/positions.ts";
+import { assertHealthy } from "./store/open.ts";
 import { createFeaturesProjection, FEATURES_PROJECTION } from "./features/projection.ts";
 import { FEATURES_VARIABLES, featuresConfig } from "../core/read-models/features-config.ts";
 import { recommendationsConfig } from "./recommendations/ops.ts";
@@ -32,16 +34,16 @@ export type RedisProjectionEnv = Pick<Env, (typeof REDIS_PROJECTION_VARIABLES)[n
 
 /** The Redis projections by name: what the role runs and what `reckon replay --projection` can rebuild. */
 export const REDIS_PROJECTIONS: Readonly<
-  Record<string, (redis: RedisClient, env: RedisProjectionEnv) => RedisProjection>
+  Record<string, (store: ProjectionStore | RedisClient, env: RedisProjectionEnv) => RedisProjection>
 > = {
-  [FEATURES_PROJECTION]: (redis, env) =>
-    createFeaturesProjection(redis, {
+  [FEATURES_PROJECTION]: (store, env) =>
+    createFeaturesProjection(store, {
       prefix: env.RECKON_REDIS_PREFIX,
       config: featuresConfig(env),
       scriptBudgetMs: env.RECKON_REDIS_SCRIPT_BUDGET_MS,
     }),
-  [RECOMMENDATIONS_PROJECTION]: (redis, env) =>
-    createRecommendationsProjection(redis, {
+  [RECOMMENDATIONS_PROJECTION]: (store, env) =>
+    createRecommendationsProjection(store, {
       prefix: env.RECKON_REDIS_PREFIX,
       config: recommendationsConfig(env),
       scriptBudgetMs: env.RECKON_REDIS_SCRIPT_BUDGET_MS,
@@ -51,7 +53,7 @@ export const REDIS_PROJECTIONS: Readonly<
 export const REDIS_PROJECTION_FACTORIES: Readonly<Record<string, ProjectionFactory>> = Object.fromEntries(
   Object.entries(REDIS_PROJECTIONS).map(([name, create]) => [
     name,
-    (resources: Resources) => create(resources.redisClient(), resources.env),
+    async (resources: Resources) => create(await resources.projectionStore(), resources.env),
   ]),
 );
 
@@ -117,7 +119,7 @@ export function createProjectorsRole(
         routers: [statusRouter(status, keys)],
         openapi: registerStatusOpenApi,
         readiness: [
-          { name: "redis", check: async () => void (await resources.redisClient().ping()) },
+          { name: "redis", check: async () => assertHealthy(await resources.projectionStore()) },
           {
             name: "projectors",
             check: async () => {
@@ -150,10 +152,10 @@ export function createProjectorsRole(
  * process, so applied positions are read from Redis and committed offsets from Kafka. Serving waits on it for
  * read-your-writes (bin/roles.ts hands it over).
  */
-export function redisReadModelPositions(resources: Resources): ReadModelPositions {
+export async function redisReadModelPositions(resources: Resources): Promise<ReadModelPositions> {
   const { env, db, kafka } = resources;
-  const redis = resources.redisClient();
-  const projections = Object.values(REDIS_PROJECTIONS).map((create) => create(redis, env));
+  const store = await resources.projectionStore();
+  const projections = Object.values(REDIS_PROJECTIONS).map((create) => create(store, env));
   const status = new ProjectionStatus({
     db,
     kafka,

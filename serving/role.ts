@@ -12,6 +12,7 @@ import { startRetrainSchedule, type RetrainMetrics } from "./models/retrain-sche
 import { trainAndRegister } from "./models/train.ts";
 import { activateModel } from "./models/registry.ts";
 import { registerServingOpenApi } from "./http/openapi.ts";
+import { assertHealthy } from "../projectors/store/open.ts";
 
 /** The serving role: the read API over the Redis read models, ranked by the active registry model. */
 export const servingRole: RoleModule = {
@@ -19,23 +20,24 @@ export const servingRole: RoleModule = {
   description: "GET /v1/recommendations, /v1/items/:id/similar, /v1/users/:id/features (ONNX ranking)",
   async start(resources) {
     const { env, db, keys } = resources;
-    // A single node or a Redis Cluster: every read and write below names one key (or one slot) per command.
-    const redis = resources.redisClient();
+    // Any projection store (a single Redis, a Redis Cluster, in process): every read and write below names one
+    // key (or one slot) per command.
+    const store = await resources.projectionStore();
     const prefix = env.RECKON_REDIS_PREFIX;
     const config = servingConfig(env);
-    const features = new FeaturesReader(redis, prefix, featuresConfig(env));
+    const features = new FeaturesReader(store, prefix, featuresConfig(env));
     const readModel = new RedisReadModel({
       features,
-      recommendations: new RecommendationsReader(redis, prefix),
-      artifacts: new ArtifactReader(redis, prefix),
+      recommendations: new RecommendationsReader(store, prefix),
+      artifacts: new ArtifactReader(store, prefix),
       cacheMs: config.cacheMs,
       catalogCacheMs: config.catalogCacheMs,
       userListCacheEntries: config.userListCacheEntries,
     });
     const models = new ModelHolder({ db, pollMs: env.RECKON_MODEL_POLL_MS });
     await models.start();
-    // Its own positions reader (the projectors may run in another process): applied positions live in Redis.
-    const positions = resources.openReadModelPositions();
+    // Its own positions reader (the projectors may run in another process): applied positions live in the store.
+    const positions = await resources.openReadModelPositions();
     // The batch artifact and the ranker are recomputed from the log periodically (RECKON_TRAIN_INTERVAL_MINUTES,
     // 0 = only on demand with `reckon train`); a new ranker is activated only when it evaluates better.
     // With several serving workers (`--workers`), only worker 0 retrains: the others read what it publishes.
@@ -47,7 +49,7 @@ export const servingRole: RoleModule = {
             train: async () => {
               const report = await trainAndRegister({
                 db,
-                redis,
+                redis: store,
                 prefix,
                 activate: false,
                 historySeeds: config.historySeeds,
@@ -71,7 +73,7 @@ export const servingRole: RoleModule = {
         }),
       ],
       openapi: registerServingOpenApi,
-      readiness: [{ name: "redis", check: async () => void (await redis.ping()) }],
+      readiness: [{ name: "redis", check: () => assertHealthy(store) }],
       async stop() {
         await stopRetraining?.();
         await models.stop();

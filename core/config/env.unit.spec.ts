@@ -32,7 +32,7 @@ test("every bad variable is reported at once, naming expectation and received va
       assert.deepEqual(err.problems, [
         "DATABASE_URL is required: Invalid input: expected string, received undefined",
         'KAFKA_BROKERS: each broker must be host:port (received "localhost")',
-        'REDIS_URL: must start with redis://, rediss:// or redis-cluster:// (received "mysql://x")',
+        'REDIS_URL: must start with redis://, rediss://, redis-cluster:// or memory:// (the in-process store: memory://DIR) (received "mysql://x")',
         'PORT: Invalid input: expected number, received NaN (received "http")',
         'RECKON_READ_KEYS: each API key must be at least 16 characters (received "<redacted>")',
       ]);

@@ -128,15 +128,15 @@ export const redisUrl = parser(
   z
     .string()
     .refine(
-      (s) => ["redis://", "rediss://", "redis-cluster://"].some((p) => s.startsWith(p)),
-      "must start with redis://, rediss:// or redis-cluster://",
+      (s) => ["redis://", "rediss://", "redis-cluster://", "memory://"].some((p) => s.startsWith(p)),
+      "must start with redis://, rediss://, redis-cluster:// or memory:// (the in-process store: memory://DIR)",
     )
     // redis-cluster://host:port,host:port is not a WHATWG URL; core/redis/redis.ts parses it.
     .refine(
       (s) =>
         s.startsWith("redis-cluster://")
           ? /^redis-cluster:\/\/([^@/]*@)?[^,/]+(,[^,/]+)*\/?$/.test(s)
-          : URL.canParse(s),
+          : s.startsWith("memory://") || URL.canParse(s),
       "must be a valid URL (a cluster: redis-cluster://host:port,host:port)",
     ),
 );

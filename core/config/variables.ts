@@ -52,7 +52,7 @@ export const VARIABLES = {
   }),
   REDIS_URL: optional(redisUrl, {
     description:
-      "Redis of the online read models: a single node (`redis://`, `rediss://`) or a cluster (`redis-cluster://host:port,host:port`). Required by the projectors and serving roles.",
+      "The projection store of the online read models: a single Redis (`redis://`, `rediss://`), a Redis Cluster (`redis-cluster://host:port,host:port`) or the in-process store (`memory://DIR`, one process per directory). Required by the projectors and serving roles.",
     readers: ["projectors", "serving", "reckon replay", "reckon train", "reckon model"],
     secret: "url-password",
   }),

@@ -7,7 +7,7 @@ import type { ApiKeys } from "../http/auth.ts";
 import type { OpenApiRegistrar } from "../http/openapi.ts";
 import type { Database } from "../postgres/database.ts";
 import type { ReadModelPositions } from "../read-models/positions.ts";
-import type { RedisClient } from "../redis/redis.ts";
+import type { ProjectionStore } from "../projection-store/port.ts";
 
 /**
  * The contract between a role and the process that runs it. Roles implement `RoleModule` in their own folder
@@ -23,11 +23,14 @@ export interface Resources {
   db: Database;
   kafka: Kafka;
   keys: ApiKeys;
-  /** The Redis of REDIS_URL, a single node or a cluster (`redis-cluster://`); every role works on both. */
-  redisClient(): RedisClient;
+  /**
+   * The projection store of REDIS_URL: a single Redis, a Redis Cluster (`redis-cluster://`) or the in-process
+   * store (`memory://DIR`); every role works on each.
+   */
+  projectionStore(): Promise<ProjectionStore>;
   clickhouse(): Promise<ClickHouseStore>;
   /** A new reader of the Redis read models' positions (read-your-writes); the caller closes it. */
-  openReadModelPositions(): ReadModelPositions;
+  openReadModelPositions(): Promise<ReadModelPositions>;
   close(): Promise<void>;
 }
 

@@ -9,7 +9,6 @@ import { openRedisClient, type RedisClient } from "../../core/redis/redis.ts";
 import { TEST_KEYS } from "../../core/testing/http.ts";
 import { ChdbClickHouseStore } from "../../core/clickhouse/chdb-adapter.ts";
 import { consumerGroup } from "../../projectors/runtime/consumer.ts";
-import { currentVersion } from "../../projectors/runtime/redis-batch.ts";
 import { replayProjection } from "../../projectors/runtime/replay.ts";
 import { closeRedis, dumpVersion } from "../../projectors/runtime/testing.ts";
 import { FeaturesReader } from "../../projectors/features/read.ts";
@@ -312,7 +311,7 @@ describe("multi-host run: ingest on A, serving and projectors on B and C, stores
       };
       const liveState = await state(
         DEFAULT_KEY_PREFIX,
-        await currentVersion(redis!, DEFAULT_KEY_PREFIX, name),
+        await live.store.currentVersion(DEFAULT_KEY_PREFIX, name),
       );
       assert.ok(Object.keys(liveState).length > 10, `${name}: the live read model has state`);
       assert.deepEqual(

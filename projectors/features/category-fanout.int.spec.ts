@@ -1,10 +1,9 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { uniqueName } from "../../core/testing/stack.ts";
 import { windowIncrement, windowIndex } from "../runtime/decay.ts";
 import { versionBase } from "../../core/read-models/keys.ts";
-import { deleteKeys } from "../runtime/replay.ts";
-import { catalog, closeRedis, interaction, REDIS_BACKENDS } from "../runtime/testing.ts";
+import { catalog, interaction } from "../runtime/testing.ts";
+import { PROJECTION_STORES, storeForSuite } from "../store/testing.ts";
 import { DEFAULT_FEATURES_CONFIG as config } from "../../core/read-models/features-config.ts";
 import { featureKeys } from "./ops.ts";
 import { createFeaturesProjection } from "./projection.ts";
@@ -13,18 +12,14 @@ import { createFeaturesProjection } from "./projection.ts";
 // that mean something to a pattern substitution (`%`, `$` followed by a digit or by `c`).
 const CATEGORIES = ["books", "50% off", "a $1 deal", "$c"];
 
-for (const backend of REDIS_BACKENDS) {
+for (const backend of PROJECTION_STORES) {
   describe(`features category fan-out (${backend.name})`, () => {
-    const redis = backend.open();
-    const prefixes: string[] = [];
-    after(async () => {
-      for (const p of prefixes) await deleteKeys(redis, `${p}:*`);
-      await closeRedis(redis);
-    });
+    const suite = storeForSuite(backend);
+    after(() => suite.cleanUp());
 
     test("an interaction adds its decayed weight to each category of the item, as the catalog says at the time", async () => {
-      const projection = createFeaturesProjection(redis, { prefix: uniqueName("fanout") });
-      prefixes.push(projection.prefix);
+      const store = await suite.store();
+      const projection = createFeaturesProjection(store, { prefix: suite.prefix("fanout") });
       const at = "2026-03-04T05:06:07.890Z";
       const t = Date.parse(at);
       await projection.applyMessages(
@@ -39,7 +34,7 @@ for (const backend of REDIS_BACKENDS) {
       );
       const base = versionBase(projection.prefix, "f", 1);
       const click = config.typeWeights.click!;
-      const affinity = await redis.hgetall(
+      const affinity = await store.hgetall(
         base + featureKeys.userAffinity("u1", windowIndex(config.affinity, t)),
       );
       assert.deepEqual(
@@ -51,17 +46,17 @@ for (const backend of REDIS_BACKENDS) {
         for (const c of CATEGORIES) {
           const key = base + featureKeys.trending(c, h, windowIndex(h, t));
           assert.deepEqual(
-            await redis.zrange(key, "0", "-1", "WITHSCORES"),
+            await store.zrevrangeWithScores(key, 0, -1),
             ["i1", String(both)],
             `${c} ${h.name}`,
           );
-          assert.ok((await redis.pttl(key)) > 0, `${key} expires`);
+          assert.ok((await store.pttl(key)) > 0, `${key} expires`);
         }
         const later = base + featureKeys.trending("later", h, windowIndex(h, t));
-        assert.equal(await redis.exists(later), 0);
+        assert.equal(await store.type(later), "none");
       }
       const affinityKey = base + featureKeys.userAffinity("u1", windowIndex(config.affinity, t));
-      const ttl = await redis.pttl(affinityKey);
+      const ttl = await store.pttl(affinityKey);
       assert.ok(ttl > 0 && ttl <= config.userTtlMs, `affinity ttl ${ttl}`);
     });
   });

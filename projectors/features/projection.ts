@@ -1,4 +1,5 @@
 import type { RedisClient } from "../../core/redis/redis.ts";
+import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import { RedisProjection } from "../runtime/redis-projection.ts";
 import { DEFAULT_KEY_PREFIX } from "../../core/read-models/keys.ts";
 import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "../../core/read-models/features-config.ts";
@@ -7,16 +8,16 @@ import { featureOps } from "./ops.ts";
 export const FEATURES_PROJECTION = "features";
 export const FEATURES_NS = "f";
 
-/** Per-user, per-item and per-category ML features in Redis (see docs/architecture/projections.md for the key layout). */
+/** Per-user, per-item and per-category ML features in the projection store (see docs/architecture/projections.md for the key layout). */
 export function createFeaturesProjection(
-  redis: RedisClient,
+  store: ProjectionStore | RedisClient,
   options: { prefix?: string; config?: FeaturesConfig; scriptBudgetMs?: number } = {},
 ): RedisProjection {
   const config = options.config ?? DEFAULT_FEATURES_CONFIG;
   return new RedisProjection({
     name: FEATURES_PROJECTION,
     ns: FEATURES_NS,
-    redis,
+    store,
     prefix: options.prefix ?? DEFAULT_KEY_PREFIX,
     scriptBudgetMs: options.scriptBudgetMs,
     decide: (message, nowMs) => featureOps(message, config, nowMs),

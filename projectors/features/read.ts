@@ -1,9 +1,9 @@
-import { defineScript } from "../../core/redis/redis.ts";
 import type { RedisClient } from "../../core/redis/redis.ts";
+import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import type { CatalogItem } from "../../core/contracts/item.ts";
 import { ALL_CATEGORIES, DEFAULT_KEY_PREFIX, versionBase } from "../../core/read-models/keys.ts";
-import { currentVersion } from "../runtime/redis-batch.ts";
-import { decayedValue, READ_WINDOWS, readWindows, SCALE, type HalfLife } from "../runtime/decay.ts";
+import { asProjectionStore } from "../store/open.ts";
+import { decayedValue, readWindows, SCALE, type HalfLife } from "../runtime/decay.ts";
 import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "../../core/read-models/features-config.ts";
 import { featureKeys } from "./ops.ts";
 import { FEATURES_NS, FEATURES_PROJECTION } from "./projection.ts";
@@ -62,21 +62,21 @@ export interface ScoredItem {
  */
 export class FeaturesReader {
   private cached: { version: Promise<number>; until: number } | undefined;
-  private readonly redis: RedisWithUserState;
+  private readonly store: ProjectionStore;
 
   constructor(
-    redis: RedisClient,
+    store: ProjectionStore | RedisClient,
     private readonly prefix = DEFAULT_KEY_PREFIX,
     private readonly config: FeaturesConfig = DEFAULT_FEATURES_CONFIG,
   ) {
-    this.redis = withUserStateScript(redis);
+    this.store = asProjectionStore(store);
   }
 
   private async key(relative: string): Promise<string> {
     const now = Date.now();
     if (!this.cached || this.cached.until < now) {
       // The promise is cached, so the keys of one read (and concurrent requests) share one GET when it expires.
-      const version = currentVersion(this.redis, this.prefix, FEATURES_PROJECTION);
+      const version = this.store.currentVersion(this.prefix, FEATURES_PROJECTION);
       this.cached = { version, until: now + 500 };
       version.catch(() => {
         if (this.cached?.version === version) this.cached = undefined; // a failed read is not kept
@@ -91,17 +91,12 @@ export class FeaturesReader {
 
   /** As getRecentInteractions, with event times in ms. */
   async getRecentEvents(userId: string, n = 50, type?: string): Promise<RecentEvent[]> {
-    const raw = await this.redis.zrevrange(
-      await this.key(featureKeys.userRecent(userId)),
-      0,
-      -1,
-      "WITHSCORES",
-    );
+    const raw = await this.store.zrevrangeWithScores(await this.key(featureKeys.userRecent(userId)), 0, -1);
     return parseRecent(raw, n, type);
   }
 
   /**
-   * The recent interactions (up to the projection's cap) and the decayed affinities at `atMs`, in ONE Redis
+   * The recent interactions (up to the projection's cap) and the decayed affinities at `atMs`, in ONE store
    * command: serving reads this on every request, and each command costs more client CPU (encoding, reply
    * parsing, promise hops) than Redis takes to run it. All keys carry the user's hash tag: one cluster slot.
    */
@@ -109,9 +104,8 @@ export class FeaturesReader {
     const h = this.config.affinity;
     const windows = readWindows(h, atMs);
     const keys = [featureKeys.userRecent(userId), ...windows.map((k) => featureKeys.userAffinity(userId, k))];
-    const [joinedRecent, ...affinityHashes] = await this.redis.reckonUserState(
-      ...(await Promise.all(keys.map((k) => this.key(k)))),
-    );
+    const [recentKey, ...affinityKeys] = await Promise.all(keys.map((k) => this.key(k)));
+    const [joinedRecent, ...affinityHashes] = await this.store.zsetAndHashes(recentKey!, affinityKeys);
     const rawRecent = joinedRecent === "" ? [] : joinedRecent.split("\n");
     const byCategory = new Map<string, Map<number, number>>();
     windows.forEach((k, i) => {
@@ -141,7 +135,7 @@ export class FeaturesReader {
 
   async getUserFeatures(userId: string, atMs = Date.now()): Promise<UserFeatures> {
     const [profile, state] = await Promise.all([
-      this.redis.hgetall(await this.key(featureKeys.userProfile(userId))),
+      this.store.hgetall(await this.key(featureKeys.userProfile(userId))),
       this.getRankingState(userId, atMs),
     ]);
     const counts: Record<string, number> = {};
@@ -161,7 +155,7 @@ export class FeaturesReader {
       const windows = readWindows(h, atMs);
       const values = await Promise.all(
         windows.map(async (k) =>
-          this.redis.zscore(await this.key(featureKeys.trending(ALL_CATEGORIES, h, k)), itemId),
+          this.store.zscore(await this.key(featureKeys.trending(ALL_CATEGORIES, h, k)), itemId),
         ),
       );
       return decayedValue(h, new Map(windows.map((k, i) => [k, Number(values[i] ?? 0)])), atMs);
@@ -169,7 +163,7 @@ export class FeaturesReader {
     const [short, long, counts] = await Promise.all([
       score(this.config.popularityShort),
       score(this.config.popularityLong),
-      this.redis.hgetall(await this.key(featureKeys.itemCounts(itemId))),
+      this.store.hgetall(await this.key(featureKeys.itemCounts(itemId))),
     ]);
     return {
       item_id: itemId,
@@ -195,10 +189,10 @@ export class FeaturesReader {
       windows.map((k) => this.key(featureKeys.trending(category ?? ALL_CATEGORIES, h, k))),
     );
     const depth = Math.max(n * 4, 100);
-    const tops = await Promise.all(keys.map((k) => this.redis.zrevrange(k, 0, depth - 1)));
+    const tops = await Promise.all(keys.map((k) => this.store.zrevrange(k, 0, depth - 1)));
     const candidates = [...new Set(tops.flat())];
     if (candidates.length === 0) return [];
-    const scores = await Promise.all(keys.map((k) => this.redis.zmscore(k, ...candidates)));
+    const scores = await Promise.all(keys.map((k) => this.store.zmscore(k, candidates)));
     return candidates
       .map((item_id, c) => ({
         item_id,
@@ -210,7 +204,7 @@ export class FeaturesReader {
 
   /** Catalog items, most recently changed first (unfiltered: callers check availability). */
   async getCatalogItems(n = 100): Promise<string[]> {
-    return this.redis.zrevrange(await this.key(featureKeys.catalogIndex()), 0, n - 1);
+    return this.store.zrevrange(await this.key(featureKeys.catalogIndex()), 0, n - 1);
   }
 
   /**
@@ -221,13 +215,9 @@ export class FeaturesReader {
     sinceMs: number,
     limit = 10_000,
   ): Promise<{ item_id: string; updatedAt: number }[]> {
-    const raw = await this.redis.zrangebyscore(
+    const raw = await this.store.zrangeByScoreWithScores(
       await this.key(featureKeys.catalogIndex()),
       sinceMs,
-      "+inf",
-      "WITHSCORES",
-      "LIMIT",
-      0,
       limit,
     );
     const out: { item_id: string; updatedAt: number }[] = [];
@@ -237,7 +227,7 @@ export class FeaturesReader {
 
   /** The catalog state of an item as projected, or undefined when the catalog does not know it. */
   async getItem(itemId: string): Promise<CatalogItem | undefined> {
-    const doc = await this.redis.hget(await this.key(featureKeys.item(itemId)), "doc");
+    const doc = await this.store.hget(await this.key(featureKeys.item(itemId)), "doc");
     return doc === null ? undefined : (JSON.parse(doc) as CatalogItem);
   }
 
@@ -248,7 +238,7 @@ export class FeaturesReader {
    */
   async getItemFacts(itemIds: readonly string[]): Promise<Map<string, ItemFacts>> {
     const rows = await Promise.all(
-      itemIds.map(async (id) => this.redis.hmget(await this.key(featureKeys.item(id)), "avail", "cats")),
+      itemIds.map(async (id) => this.store.hmget(await this.key(featureKeys.item(id)), ITEM_FACT_FIELDS)),
     );
     const out = new Map<string, ItemFacts>();
     itemIds.forEach((id, i) => {
@@ -265,7 +255,7 @@ export class FeaturesReader {
   }
 }
 
-/** `ZREVRANGE … WITHSCORES` of `{u:ID}:recent` (`<type>:<item>` → event ms) → the first `n` (of `type`). */
+/** `{u:ID}:recent` highest first, with scores (`<type>:<item>` → event ms) → the first `n` (of `type`). */
 function parseRecent(raw: readonly string[], n: number, type?: string): RecentEvent[] {
   const out: RecentEvent[] = [];
   for (let i = 0; i < raw.length && out.length < n; i += 2) {
@@ -282,31 +272,8 @@ function withIsoTime(e: RecentEvent): RecentInteraction {
   return { item_id: e.item_id, type: e.type, at: new Date(e.atMs).toISOString() };
 }
 
-/**
- * KEYS: the user's recent zset, then its affinity windows → [recent WITHSCORES joined by "\n" into one string,
- * each window's HGETALL]. One string instead of two per entry: ioredis parses each bulk string in JavaScript, and
- * the recent list holds up to RECKON_RECENT_CAP entries. Its members ("type:item_id") never hold whitespace
- * (core/contracts/event.ts); category names may, so the affinity hashes (a few fields each) stay lists.
- */
-const USER_STATE_SCRIPT = `
-local out = {table.concat(redis.call('ZREVRANGE', KEYS[1], 0, -1, 'WITHSCORES'), '\\n')}
-for i = 2, #KEYS do out[i] = redis.call('HGETALL', KEYS[i]) end
-return out
-`;
-
-type RedisWithUserState = RedisClient & {
-  reckonUserState(...keys: string[]): Promise<[string, ...string[][]]>;
-};
-
-const scripted = new WeakSet<RedisClient>();
-function withUserStateScript(redis: RedisClient): RedisWithUserState {
-  if (!scripted.has(redis)) {
-    // A fixed key count: a cluster client routes (and auto-pipelines) the command by its declared keys.
-    defineScript(redis, "reckonUserState", { lua: USER_STATE_SCRIPT, numberOfKeys: 1 + READ_WINDOWS });
-    scripted.add(redis);
-  }
-  return redis as RedisWithUserState;
-}
+/** The item hash's fields getItemFacts reads (one array for every read). */
+const ITEM_FACT_FIELDS = ["avail", "cats"] as const;
 
 /** The fixed-point scale decayed counters are stored with (for tools reading raw keys). */
 export const DECAY_SCALE = SCALE;

@@ -1,9 +1,8 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
-import { uniqueName } from "../../core/testing/stack.ts";
-import { deleteKeys } from "../runtime/replay.ts";
-import { closeRedis, dumpVersion, interaction, REDIS_BACKENDS } from "../runtime/testing.ts";
+import { dumpVersion, interaction } from "../runtime/testing.ts";
+import { PROJECTION_STORES, storeForSuite } from "../store/testing.ts";
 import { createRecommendationsProjection } from "./projection.ts";
 import type { RecommendationsConfig } from "./ops.ts";
 
@@ -11,7 +10,7 @@ import type { RecommendationsConfig } from "./ops.ts";
  * Co-occurrence with caps small enough to bind: every history and neighbour set is trimmed again and again. The
  * stored state must equal a plain model of the sequential rule (for each event: if the item is new to the user's
  * history, +1 both ways with every item in it, each set trimmed to its cap after each increment; the history
- * keeps its latest items), whatever the batching and on either backend. The batch scripts skip the trim when an
+ * keeps its latest items), whatever the batching and on every projection store. The batch scripts skip the trim when an
  * increment did not add a member (lua.ts zincrCapped); this checks that the skip changes nothing.
  */
 const CONFIG: RecommendationsConfig = { historyCap: 4, neighbourCap: 3, userTtlMs: 86_400_000 };
@@ -87,21 +86,17 @@ describe("co-occurrence under binding caps", () => {
     );
   });
 
-  for (const backend of REDIS_BACKENDS) {
-    const redis = backend.open();
-    const prefixes: string[] = [];
-    after(async () => {
-      for (const p of prefixes) await deleteKeys(redis, `${p}:*`);
-      await closeRedis(redis);
-    });
+  for (const backend of PROJECTION_STORES) {
+    const suite = storeForSuite(backend);
+    after(() => suite.cleanUp());
     for (const batch of [1, 7, 400]) {
       test(`${backend.name}, batches of ${batch}: the stored state is the sequential rule's`, async () => {
-        const prefix = uniqueName("rkcap");
-        prefixes.push(prefix);
-        const projection = createRecommendationsProjection(redis, { prefix, config: CONFIG });
+        const store = await suite.store();
+        const prefix = suite.prefix("rkcap");
+        const projection = createRecommendationsProjection(store, { prefix, config: CONFIG });
         for (let i = 0; i < messages.length; i += batch)
           await projection.applyMessages(messages.slice(i, i + batch), "src");
-        const dump = await dumpVersion(redis, prefix, projection.ns, 1);
+        const dump = await dumpVersion(store, prefix, projection.ns, 1);
         const state = Object.fromEntries(
           Object.entries(dump).filter(([k]) => /:(h|nbrs|cnt)$/.test(k) && k.startsWith("{")),
         );

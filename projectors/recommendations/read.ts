@@ -1,6 +1,7 @@
 import type { RedisClient } from "../../core/redis/redis.ts";
+import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import { DEFAULT_KEY_PREFIX, versionBase } from "../../core/read-models/keys.ts";
-import { currentVersion } from "../runtime/redis-batch.ts";
+import { asProjectionStore } from "../store/open.ts";
 import { cosine, recommendationKeys } from "./ops.ts";
 import { RECOMMENDATIONS_NS, RECOMMENDATIONS_PROJECTION } from "./projection.ts";
 
@@ -14,17 +15,20 @@ export interface Neighbour {
 /** What serving reads from the online recommendations projection. */
 export class RecommendationsReader {
   private cached: { version: number; until: number } | undefined;
+  private readonly store: ProjectionStore;
 
   constructor(
-    private readonly redis: RedisClient,
+    store: ProjectionStore | RedisClient,
     private readonly prefix = DEFAULT_KEY_PREFIX,
-  ) {}
+  ) {
+    this.store = asProjectionStore(store);
+  }
 
   private async key(relative: string): Promise<string> {
     const now = Date.now();
     if (!this.cached || this.cached.until < now) {
       this.cached = {
-        version: await currentVersion(this.redis, this.prefix, RECOMMENDATIONS_PROJECTION),
+        version: await this.store.currentVersion(this.prefix, RECOMMENDATIONS_PROJECTION),
         until: now + 500,
       };
     }
@@ -33,11 +37,10 @@ export class RecommendationsReader {
 
   /** The item's best neighbours by normalised co-occurrence (ties by item id). */
   async getNeighbours(itemId: string, n = 20): Promise<Neighbour[]> {
-    const raw = await this.redis.zrevrange(
+    const raw = await this.store.zrevrangeWithScores(
       await this.key(recommendationKeys.neighbours(itemId)),
       0,
       -1,
-      "WITHSCORES",
     );
     if (raw.length === 0) return [];
     const ids: string[] = [];
@@ -49,7 +52,7 @@ export class RecommendationsReader {
     // One GET per key (auto-pipelined): the counts live in different cluster slots, so no MGET.
     const counts = await Promise.all(
       [itemId, ...ids].map(async (id) =>
-        Number((await this.redis.get(await this.key(recommendationKeys.count(id)))) ?? 0),
+        Number((await this.store.get(await this.key(recommendationKeys.count(id)))) ?? 0),
       ),
     );
     const own = counts[0]!;
@@ -66,6 +69,6 @@ export class RecommendationsReader {
 
   /** The user's latest distinct items as this projection saw them, most recent first. */
   async getUserHistory(userId: string, n = 20): Promise<string[]> {
-    return this.redis.zrevrange(await this.key(recommendationKeys.userHistory(userId)), 0, n - 1);
+    return this.store.zrevrange(await this.key(recommendationKeys.userHistory(userId)), 0, n - 1);
   }
 }

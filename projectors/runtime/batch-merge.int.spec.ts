@@ -4,9 +4,9 @@ import type { LogMessage } from "../../core/contracts/log-message.ts";
 import { uniqueName } from "../../core/testing/stack.ts";
 import { createFeaturesProjection } from "../features/projection.ts";
 import { createRecommendationsProjection } from "../recommendations/projection.ts";
-import { applyOpsBatch, type Op } from "./redis-batch.ts";
+import type { Op } from "./redis-batch.ts";
 import { deleteKeys } from "./replay.ts";
-import { catalog, closeRedis, dumpVersion, interaction, REDIS_BACKENDS } from "./testing.ts";
+import { applyOpsBatch, catalog, closeRedis, dumpVersion, interaction, REDIS_BACKENDS } from "./testing.ts";
 
 /** Catalog changes in the middle of interactions with the same items, repeated users, items and types. */
 function workload(): LogMessage[] {

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { Cluster } from "ioredis";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import { compareLogPositions, LOG_START, type LogPosition } from "../../core/contracts/position.ts";
-import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
+import type { RedisClient } from "../../core/redis/redis.ts";
 import { createTestDatabase, uniqueName, type TestDatabase } from "../../core/testing/stack.ts";
 import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
 import { writeItems } from "../../ingest/catalog-store.ts";
@@ -18,10 +18,16 @@ import { createRecommendationsProjection } from "../recommendations/projection.t
 import { RecommendationsReader } from "../recommendations/read.ts";
 import { applyOpsBatchClusterKilled } from "./cluster-batch.ts";
 import { clusterControlKeys } from "../../core/read-models/keys.ts";
-import { readAppliedPosition } from "./redis-batch.ts";
 import type { OpsDecision, RedisProjection } from "./redis-projection.ts";
 import { deleteKeys, replayProjection } from "./replay.ts";
-import { catalog, closeRedis, dumpVersion, interaction, REDIS_BACKENDS } from "./testing.ts";
+import {
+  catalog,
+  closeRedis,
+  dumpVersion,
+  interaction,
+  readAppliedPosition,
+  REDIS_BACKENDS,
+} from "./testing.ts";
 
 /**
  * A Redis Cluster against a single Redis: the same events give the same stored state and the same reads, a
@@ -86,9 +92,9 @@ describe("Redis Cluster against single Redis", () => {
         await a.applyMessages(batch, "src");
         await b.applyMessages(batch, "src");
       }
-      const dump = await dumpVersion(b.redis, b.prefix, b.ns, 1);
+      const dump = await dumpVersion(b.store, b.prefix, b.ns, 1);
       assert.ok(Object.keys(dump).length > 40, "the workload produced state");
-      assert.deepEqual(dump, await dumpVersion(a.redis, a.prefix, a.ns, 1));
+      assert.deepEqual(dump, await dumpVersion(a.store, a.prefix, a.ns, 1));
     });
   }
 
@@ -326,12 +332,12 @@ describe("a rebuild with a version switch while the live projection applies", ()
         const reference = fresh(name, backend.redis);
         await catchUp(reference, LOG_START, 1000, head);
         const state = async (p: RedisProjection, version: number) => {
-          const dump = await dumpVersion(p.redis, p.prefix, p.ns, version);
+          const dump = await dumpVersion(p.store, p.prefix, p.ns, version);
           delete dump.applied;
           return dump;
         };
         assert.deepEqual(await state(live, 2), await state(reference, 1));
-        assert.deepEqual(await dumpVersion(live.redis, live.prefix, live.ns, 1), {}, "old version deleted");
-        assert.equal(isCluster(live.redis), backend === clustered);
+        assert.deepEqual(await dumpVersion(live.store, live.prefix, live.ns, 1), {}, "old version deleted");
+        assert.equal(live.store.kind === "Redis Cluster", backend === clustered);
       });
 });

@@ -1,14 +1,13 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
-import type { RedisClient } from "../../core/redis/redis.ts";
-import { uniqueName } from "../../core/testing/stack.ts";
+import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import { createFeaturesProjection } from "../features/projection.ts";
 import { FeaturesReader } from "../features/read.ts";
 import { createRecommendationsProjection } from "../recommendations/projection.ts";
 import { RecommendationsReader } from "../recommendations/read.ts";
-import { deleteKeys } from "./replay.ts";
-import { catalog, closeRedis, dumpVersion, interaction, REDIS_BACKENDS } from "./testing.ts";
+import { catalog, dumpVersion, interaction } from "./testing.ts";
+import { PROJECTION_STORES, storeForSuite } from "../store/testing.ts";
 import type { RedisProjection } from "./redis-projection.ts";
 
 const TOPIC = "t";
@@ -40,25 +39,20 @@ function workload(): { catalogMessages: LogMessage[]; byPartition: LogMessage[][
   return { catalogMessages, byPartition };
 }
 
-// The same properties on a single Redis and on a Redis Cluster (the per-slot batch path, cluster-batch.ts).
-for (const backend of REDIS_BACKENDS) {
+// The same properties on a single Redis, on a Redis Cluster (the per-slot batch path, cluster-batch.ts) and on
+// the in-process store.
+for (const backend of PROJECTION_STORES) {
   describe(backend.name, () => {
-    const redis: RedisClient = backend.open();
-    const prefixes: string[] = [];
-    after(async () => {
-      for (const p of prefixes) await deleteKeys(redis, `${p}:*`);
-      await closeRedis(redis);
-    });
+    const suite = storeForSuite(backend);
+    after(() => suite.cleanUp());
 
-    async function fresh(create: (redis: RedisClient, prefix: string) => RedisProjection) {
-      const prefix = uniqueName("rktest");
-      prefixes.push(prefix);
-      return create(redis, prefix);
+    async function fresh(create: (store: ProjectionStore, prefix: string) => RedisProjection) {
+      return create(await suite.store(), suite.prefix("rktest"));
     }
 
     const projections = {
-      features: (r: RedisClient, prefix: string) => createFeaturesProjection(r, { prefix }),
-      recommendations: (r: RedisClient, prefix: string) => createRecommendationsProjection(r, { prefix }),
+      features: (s: ProjectionStore, prefix: string) => createFeaturesProjection(s, { prefix }),
+      recommendations: (s: ProjectionStore, prefix: string) => createRecommendationsProjection(s, { prefix }),
     };
 
     async function applyAll(p: RedisProjection, batches: { partition: number; messages: LogMessage[] }[]) {
@@ -86,7 +80,7 @@ for (const backend of REDIS_BACKENDS) {
             ...byPartition.map((messages, partition) => ({ partition, messages })),
           ];
           await applyAll(p, batches);
-          const once = await dumpVersion(redis, p.prefix, p.ns, 1);
+          const once = await dumpVersion(p.store, p.prefix, p.ns, 1);
           assert.ok(Object.keys(once).length > 10, "the workload produced state");
           await applyAll(p, batches);
           // Redelivery in smaller batches, overlapping what was applied.
@@ -96,7 +90,7 @@ for (const backend of REDIS_BACKENDS) {
               chunk(messages, 7).map((m) => ({ partition, messages: m })),
             ),
           );
-          assert.deepEqual(await dumpVersion(redis, p.prefix, p.ns, 1), once);
+          assert.deepEqual(await dumpVersion(p.store, p.prefix, p.ns, 1), once);
         });
 
         test("a different interleaving across users (partitions) gives the same state", async () => {
@@ -117,8 +111,8 @@ for (const backend of REDIS_BACKENDS) {
           }
           await applyAll(b, [catalogBatch, ...interleaved]);
           assert.deepEqual(
-            await dumpVersion(redis, b.prefix, b.ns, 1),
-            await dumpVersion(redis, a.prefix, a.ns, 1),
+            await dumpVersion(b.store, b.prefix, b.ns, 1),
+            await dumpVersion(a.store, a.prefix, a.ns, 1),
           );
         });
       });
@@ -127,7 +121,7 @@ for (const backend of REDIS_BACKENDS) {
     describe("read API values", () => {
       test("features: recent items, counts, last activity, catalog (newer version wins), trending", async () => {
         const p = await fresh(projections.features);
-        const reader = new FeaturesReader(redis, p.prefix);
+        const reader = new FeaturesReader(p.store, p.prefix);
         await applyAll(p, [
           {
             partition: 0,
@@ -174,7 +168,7 @@ for (const backend of REDIS_BACKENDS) {
 
       test("recommendations: neighbours by cosine of co-occurrence", async () => {
         const p = await fresh(projections.recommendations);
-        const reader = new RecommendationsReader(redis, p.prefix);
+        const reader = new RecommendationsReader(p.store, p.prefix);
         // u1: a,b  u2: a,b  u3: a,c  u4: c  → co(a,b)=2 co(a,c)=1, cnt a=3 b=2 c=2
         const m = [
           interaction("u1", "a", "view", at(1)),

@@ -1,19 +1,14 @@
 import { defineScript } from "../../core/redis/redis.ts";
 import { LUA_AFTER, LUA_TAIL_OPS, LUA_TRIM, luaKeyedOps, luaOpStream } from "./lua.ts";
 import type { Redis } from "ioredis";
-import type { LogPosition } from "../../core/contracts/position.ts";
 import { parsePositionToken } from "../../core/contracts/position.ts";
-import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
-import {
-  APPLIED_KEY,
-  clusterControlKeys,
-  versionBase,
-  versionPointerKey,
-} from "../../core/read-models/keys.ts";
+import type { Op, OpsMessage, BatchTarget } from "../../core/projection-store/port.ts";
+import { APPLIED_KEY, versionPointerKey } from "../../core/read-models/keys.ts";
 import { encodeBatch, increasingAfter, packStream } from "./batch-encoding.ts";
-import { applyOpsBatchCluster } from "./cluster-batch.ts";
 
-/**
+export type { Op, OpsMessage, BatchTarget };
+
+/*
  * Applies a batch of messages' effects to Redis atomically and idempotently: one Lua script per batch skips
  * the messages whose log position is at or below the position already applied for the batch's source
  * (topic:partition, or "log" for a replay), applies the rest, and stores the new applied position, all in one
@@ -30,32 +25,11 @@ import { applyOpsBatchCluster } from "./cluster-batch.ts";
  * inside the batch (a redelivery that overlaps what was applied), it answers with that position and the batch
  * is sent again without the messages at or below it.
  *
- * Redis Cluster: the script builds key names itself, which a cluster only allows within one slot, so a cluster
- * client takes another path (cluster-batch.ts): cross-slot reads resolved client-side, a journal, one guarded
- * script per slot. See docs/architecture/projections.md ("Redis Cluster").
+ * Redis Cluster: the script builds key names itself, which a cluster only allows within one slot, so the
+ * cluster store takes another path (cluster-batch.ts): cross-slot reads resolved client-side, a journal, one
+ * guarded script per slot. See docs/architecture/projections.md ("Redis Cluster"). The projection store (projectors/store/) picks the
+ * path; the ops are defined with its port (core/projection-store/port.ts).
  */
-export type Op =
-  | ["zadd_gt", key: string, score: string, member: string]
-  | ["zcap", key: string, cap: string]
-  | ["hincrby", key: string, field: string, by: string]
-  | ["hmax", key: string, field: string, value: string]
-  | ["zincrby", key: string, by: string, member: string]
-  | ["pexpire", key: string, ms: string]
-  /** Sets the fields only when `version` is greater than the stored `v` field (an older write never wins). */
-  | ["hset_newer", key: string, version: string, ...fieldsAndValues: string[]]
-  /**
-   * Runs `ops` once per category in the JSON array stored in `field` of `key`: in their fields `$c` stands for
-   * the category and `$1`…`$9` for `args[0]`…`args[8]`. Inner ops may be `hincrby`, `zincrby` and `pexpire`.
-   * `ops` is a template: pass the same array for every message that shares it (only `args` differ) and a batch
-   * sends it once (see batch-encoding.ts).
-   */
-  | ["catfan", key: string, field: string, ops: readonly Op[], args?: readonly string[]]
-  /**
-   * Online co-occurrence: when `item` is new in the user history `histKey`, counts it once for every item
-   * already there (both directions, in `{i:X}:nbrs`, capped at `nbrCap`) and once in `{i:item}:cnt`; then
-   * records it (score `timeMs`) and trims the history to `histCap`.
-   */
-  | ["cooc", histKey: string, item: string, timeMs: string, histCap: string, nbrCap: string];
 
 /**
  * What `catfan` and `cooc` become once their reads are resolved (Redis Cluster path, cluster-batch.ts): each
@@ -68,19 +42,6 @@ export type ResolvedOp =
   | ["zincrby_cap", key: string, by: string, member: string, cap: string]
   /** A user history entry: ZADD GT when `item` is there, else ZADD and trim to `cap` (as `cooc` does). */
   | ["hist_add", key: string, item: string, timeMs: string, cap: string];
-
-export interface OpsMessage {
-  position: LogPosition;
-  ops: Op[];
-}
-
-export interface BatchTarget {
-  prefix: string;
-  ns: string;
-  projection: string;
-  /** Write into this version instead of the one the pointer names (rebuilds). */
-  version?: number;
-}
 
 export interface BatchResult {
   version: number;
@@ -244,16 +205,6 @@ function withScript(redis: Redis): WithScript {
   return redis as WithScript;
 }
 
-export async function applyOpsBatch(
-  redis: RedisClient,
-  target: BatchTarget,
-  source: string,
-  messages: readonly OpsMessage[],
-): Promise<BatchResult> {
-  if (isCluster(redis)) return applyOpsBatchCluster(redis, target, source, messages);
-  return applyPreparedBatch(redis, target, source, prepareOpsBatch(messages));
-}
-
 /** A single-node batch encoded for the script: the CPU work, done while Redis may still run an earlier call. */
 export interface PreparedBatch {
   pending: OpsMessage[];
@@ -305,28 +256,4 @@ export async function applyPreparedBatch(
     pending = rest;
     fields = streamFields(pending);
   }
-}
-
-/** The version readers and the live consumer use now. */
-export async function currentVersion(
-  redis: RedisClient,
-  prefix: string,
-  projection: string,
-): Promise<number> {
-  const v = await redis.get(versionPointerKey(prefix, projection));
-  return v === null ? 1 : Number(v);
-}
-
-/** The applied position stored for `source` in the current version (or `version`). */
-export async function readAppliedPosition(
-  redis: RedisClient,
-  target: BatchTarget,
-  source: string,
-): Promise<LogPosition | undefined> {
-  const version = target.version ?? (await currentVersion(redis, target.prefix, target.projection));
-  const key = isCluster(redis)
-    ? clusterControlKeys(target.prefix, target.ns, target.projection, version).applied
-    : versionBase(target.prefix, target.ns, version) + APPLIED_KEY;
-  const token = await redis.hget(key, source);
-  return token === null ? undefined : parsePositionToken(token);
 }

@@ -1,7 +1,7 @@
 import type { Env } from "../../core/config/env.ts";
 import { openDatabase } from "../../core/postgres/database.ts";
 import { migrate } from "../../core/postgres/migrate.ts";
-import { openRedisClient } from "../../core/redis/redis.ts";
+import { openProjectionStore } from "../store/open.ts";
 import { parsePositionToken, POSITION_TOKEN_RULE } from "../../core/contracts/position.ts";
 import { REDIS_PROJECTIONS } from "../role.ts";
 import { openClickHouse } from "../../core/clickhouse/open.ts";
@@ -46,19 +46,19 @@ export async function runReplayCommand(
   const create = REDIS_PROJECTIONS[opts.projection]!;
   if (!env.REDIS_URL) throw new Error("REDIS_URL is required by reckon replay");
   const db = openDatabase(env.DATABASE_URL);
-  const redis = openRedisClient(env.REDIS_URL);
+  const store = await openProjectionStore(env.REDIS_URL);
   try {
     await migrate(db);
     return await replayProjection({
       db,
-      projection: create(redis, env),
+      projection: create(store, env),
       topic: env.KAFKA_EVENTS_TOPIC,
       partitions: env.KAFKA_PARTITIONS,
       ...(from ? { from } : {}),
       progress: process.stderr.isTTY,
     });
   } finally {
-    redis.disconnect();
+    await store.close();
     await db.close();
   }
 }

@@ -1,21 +1,13 @@
-import { LUA_AFTER, LUA_LIVE_AHEAD } from "./lua.ts";
 import { replayProgressBar } from "./replay-progress.ts";
-import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
+import type { RedisClient } from "../../core/redis/redis.ts";
+import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import type { Queryable } from "../../core/postgres/database.ts";
 import { countLogAfter, readLogBatch, toLogPosition } from "../../core/event-store/log-reader.ts";
 import { formatPositionToken, LOG_START, type LogPosition } from "../../core/contracts/position.ts";
 import { logger } from "../../core/logger.ts";
-import {
-  APPLIED_KEY,
-  appliedField,
-  clusterControlKeys,
-  REPLAY_SOURCE,
-  versionBase,
-  versionPointerKey,
-} from "../../core/read-models/keys.ts";
-import { currentVersion } from "./redis-batch.ts";
-import { finishJournals } from "./cluster-batch.ts";
+import { appliedField, REPLAY_SOURCE, versionBase } from "../../core/read-models/keys.ts";
 import type { RedisProjection } from "./redis-projection.ts";
+import { asProjectionStore } from "../store/open.ts";
 
 export interface ReplayOptions {
   db: Queryable;
@@ -44,102 +36,19 @@ export interface ReplayResult {
 }
 
 /**
- * Switches readers and the live consumer to the new version in one atomic step, but only once the rebuild has
- * passed every position the live consumer applied to the old version (otherwise events the live consumer
- * applied after the rebuild's last read would be missing from the new version). The new version then records
- * the rebuild's position for every live partition, so the live consumer skips what the rebuild applied and
- * applies everything after it. Returns 0 when the live consumer is ahead: the rebuild reads on and retries.
- */
-const SWITCH = `
-local pointer, oldApplied, newApplied, tx, pos, version = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-${LUA_AFTER}
-${LUA_LIVE_AHEAD}
-if liveAhead(oldApplied, tx, pos) then return 0 end
-for i = 7, #ARGV do redis.call('HSET', newApplied, ARGV[i], tx .. '.' .. pos) end
-redis.call('SET', pointer, version)
-return 1
-`;
-
-/**
- * The same switch on a Redis Cluster, where the pointer, both versions' applied hashes and the old version's
- * journal share one slot (keys.ts clusterControlKeys). Returns 2 while a live batch is journaled into the old
- * version and not committed: the rebuild finishes it (cluster-batch.ts finishJournals) and asks again, so that
- * nothing writes the old version once the pointer has moved (a new live batch checks the pointer when it is
- * journaled, in this slot).
- */
-const CLUSTER_SWITCH = `
-local tx, pos, version = ARGV[1], ARGV[2], ARGV[3]
-${LUA_AFTER}
-${LUA_LIVE_AHEAD}
-if redis.call('HLEN', KEYS[4]) > 0 then return 2 end
-if liveAhead(KEYS[2], tx, pos) then return 0 end
-for i = 4, #ARGV do redis.call('HSET', KEYS[3], ARGV[i], tx .. '.' .. pos) end
-redis.call('SET', KEYS[1], version)
-return 1
-`;
-
-/** The switch for either kind of client: 1 switched, 0 the live consumer is ahead of `position`. */
-async function switchVersion(
-  redis: RedisClient,
-  projection: RedisProjection,
-  previousVersion: number,
-  version: number,
-  position: LogPosition,
-  liveFields: (applied: string) => Promise<string[]>,
-): Promise<unknown> {
-  const pointer = versionPointerKey(projection.prefix, projection.name);
-  const tx = position.transactionId.toString();
-  const pos = String(position.position);
-  if (isCluster(redis)) {
-    const from = clusterControlKeys(projection.prefix, projection.ns, projection.name, previousVersion);
-    const to = clusterControlKeys(projection.prefix, projection.ns, projection.name, version);
-    const fields = await liveFields(from.applied);
-    for (;;) {
-      const switched = await redis.eval(
-        CLUSTER_SWITCH,
-        4,
-        pointer,
-        from.applied,
-        to.applied,
-        from.journal,
-        tx,
-        pos,
-        String(version),
-        ...fields,
-      );
-      if (switched !== 2) return switched;
-      await finishJournals(redis, projection.target(), previousVersion);
-    }
-  }
-  const base = (v: number) => versionBase(projection.prefix, projection.ns, v);
-  const fields = await liveFields(base(previousVersion) + APPLIED_KEY);
-  return redis.eval(
-    SWITCH,
-    0,
-    pointer,
-    base(previousVersion) + APPLIED_KEY,
-    base(version) + APPLIED_KEY,
-    tx,
-    pos,
-    String(version),
-    ...fields,
-  );
-}
-
-/**
  * Rebuilds a Redis projection from the Postgres log into a new version beside the live one, switches readers
  * to it, then deletes the old version's keys. The live consumer keeps running throughout: it writes the old
  * version until the switch and the new one after it.
  */
 export async function replayProjection(options: ReplayOptions): Promise<ReplayResult> {
   const { db, projection, topic, partitions } = options;
-  const redis = projection.redis;
+  const store = projection.store;
   const batchSize = options.batchSize ?? 2000;
-  const previousVersion = await currentVersion(redis, projection.prefix, projection.name);
+  const previousVersion = await store.currentVersion(projection.prefix, projection.name);
   const version = previousVersion + 1;
   const base = (v: number) => versionBase(projection.prefix, projection.ns, v);
   // A rebuild that died earlier may have left keys of this version behind.
-  await deleteKeys(redis, `${base(version)}*`);
+  await store.deleteByPrefix(base(version));
 
   let position = options.from ?? LOG_START;
   let total = await countLogAfter(db, position);
@@ -187,26 +96,21 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
     }
     if (batch.length < batchSize) {
       await settle();
-      const switched = await switchVersion(
-        redis,
-        projection,
+      const sources = Array.from({ length: partitions }, (_, p) => appliedField(topic, p));
+      const switched = await store.switchVersion(
+        projection.target(),
         previousVersion,
         version,
         position,
-        async (applied) => {
-          const fields = new Set<string>();
-          for (let p = 0; p < partitions; p++) fields.add(appliedField(topic, p));
-          for (const f of await redis.hkeys(applied)) if (f !== REPLAY_SOURCE) fields.add(f);
-          return [...fields];
-        },
+        sources,
       );
-      if (switched === 1) break;
+      if (switched) break;
       await new Promise((r) => setTimeout(r, 20));
     }
   }
   bar?.stop();
   const seconds = (Date.now() - started) / 1000;
-  const deletedKeys = await deleteKeys(redis, `${base(previousVersion)}*`);
+  const deletedKeys = await store.deleteByPrefix(base(previousVersion));
   const result: ReplayResult = {
     projection: projection.name,
     previousVersion,
@@ -221,25 +125,12 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
   return result;
 }
 
-/** SCAN + UNLINK: deletes keys matching `pattern` without blocking Redis (on every master of a cluster). */
-export async function deleteKeys(redis: RedisClient, pattern: string): Promise<number> {
-  let deleted = 0;
-  for (const node of isCluster(redis) ? redis.nodes("master") : [redis]) {
-    let cursor = "0";
-    do {
-      const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      cursor = next;
-      if (keys.length === 0) continue;
-      if (isCluster(redis)) {
-        // One key per UNLINK: a cluster refuses multi-key commands across slots, even on one node.
-        const pipeline = node.pipeline();
-        for (const key of keys) pipeline.unlink(key);
-        for (const [err, n] of (await pipeline.exec()) ?? []) {
-          if (err) throw err;
-          deleted += Number(n);
-        }
-      } else deleted += await node.unlink(...keys);
-    } while (cursor !== "0");
-  }
-  return deleted;
+/**
+ * Deletes the keys matching `pattern`, which must be a prefix followed by `*` (the store's deleteByPrefix; on
+ * Redis a SCAN + UNLINK on every node, never blocking it).
+ */
+export async function deleteKeys(store: ProjectionStore | RedisClient, pattern: string): Promise<number> {
+  if (!pattern.endsWith("*") || /[*?[\]\\]/.test(pattern.slice(0, -1)))
+    throw new Error(`deleteKeys: the pattern must be a prefix followed by "*" (received "${pattern}")`);
+  return asProjectionStore(store).deleteByPrefix(pattern.slice(0, -1));
 }

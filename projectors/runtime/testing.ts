@@ -1,49 +1,68 @@
 import { randomUUID } from "node:crypto";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import { clusterUrl, isCluster, openRedisClient, type RedisClient } from "../../core/redis/redis.ts";
+import type { LogPosition } from "../../core/contracts/position.ts";
+import type { BatchTarget, OpsMessage, ProjectionStore } from "../../core/projection-store/port.ts";
 import { stackEnv, stackRedisClusterNodes } from "../../core/testing/stack.ts";
+import { asProjectionStore, projectionStoreOn } from "../store/open.ts";
 import { APPLIED_KEY, isClusterBookkeeping, versionBase } from "../../core/read-models/keys.ts";
+import { applyPreparedBatch, prepareOpsBatch, type BatchResult } from "./redis-batch.ts";
+import { applyOpsBatchCluster } from "./cluster-batch.ts";
 
 /**
  * Test helpers: a canonical dump of one projection version (relative key → type and content, sorted) so that
- * two runs on different key prefixes, or on a single Redis and a Redis Cluster, can be compared for equality,
- * and LogMessage builders. On a cluster the applied-positions hash is shown as `applied` (its name carries a
- * slot tag there) and the per-slot guards and the journal, whose contents depend on batch boundaries, are left
- * out.
+ * two runs on different key prefixes, or on different projection stores, can be compared for equality, and
+ * LogMessage builders. On a cluster the applied-positions hash is shown as `applied` (its name carries a slot
+ * tag there) and the per-slot guards and the journal, whose contents depend on batch boundaries, are left out.
+ * Sorted sets are listed lowest first (ZRANGE order: score, then member).
  */
 export async function dumpVersion(
-  redis: RedisClient,
+  source: ProjectionStore | RedisClient,
   prefix: string,
   ns: string,
   version: number,
 ): Promise<Record<string, unknown>> {
+  const store = asProjectionStore(source);
   const base = versionBase(prefix, ns, version);
-  const keys: string[] = [];
-  for (const node of isCluster(redis) ? redis.nodes("master") : [redis]) {
-    let cursor = "0";
-    do {
-      const [next, found] = await node.scan(cursor, "MATCH", `${base}*`, "COUNT", 1000);
-      cursor = next;
-      keys.push(...found);
-    } while (cursor !== "0");
-  }
-  keys.sort();
   const out: Record<string, unknown> = {};
-  for (const key of keys) {
+  for (const key of await store.keysByPrefix(base)) {
     let relative = key.slice(base.length);
     if (isClusterBookkeeping(relative)) {
       if (!relative.endsWith(`:${APPLIED_KEY}`)) continue;
       relative = APPLIED_KEY;
     }
-    const type = await redis.type(key);
-    if (type === "zset") out[relative] = await redis.zrangebyscore(key, "-inf", "+inf", "WITHSCORES");
-    else if (type === "hash")
-      out[relative] = Object.fromEntries(Object.entries(await redis.hgetall(key)).sort());
-    else if (type === "string") out[relative] = await redis.get(key);
+    const type = await store.type(key);
+    if (type === "zset") {
+      const desc = await store.zrevrangeWithScores(key, 0, -1);
+      const asc: string[] = [];
+      for (let i = desc.length - 2; i >= 0; i -= 2) asc.push(desc[i]!, desc[i + 1]!);
+      out[relative] = asc;
+    } else if (type === "hash")
+      out[relative] = Object.fromEntries(Object.entries(await store.hgetall(key)).sort());
+    else if (type === "string") out[relative] = await store.get(key);
     else out[relative] = `<${type}>`;
   }
   return out;
 }
+
+/** One batch on either Redis path, with the script's result (specs of the batch scripts themselves). */
+export function applyOpsBatch(
+  redis: RedisClient,
+  target: BatchTarget,
+  source: string,
+  messages: readonly OpsMessage[],
+): Promise<BatchResult> {
+  return isCluster(redis)
+    ? applyOpsBatchCluster(redis, target, source, messages)
+    : applyPreparedBatch(redis, target, source, prepareOpsBatch(messages));
+}
+
+/** The applied position stored for `source` (the store's appliedPosition). */
+export const readAppliedPosition = (
+  redis: RedisClient,
+  target: BatchTarget,
+  source: string,
+): Promise<LogPosition | undefined> => projectionStoreOn(redis).appliedPosition(target, source);
 
 let nextPosition = 1;
 

@@ -1,4 +1,6 @@
-import { isCluster, type RedisClient } from "../../core/redis/redis.ts";
+import type { RedisClient } from "../../core/redis/redis.ts";
+import type { ProjectionStore } from "../../core/projection-store/port.ts";
+import { asProjectionStore } from "../../projectors/store/open.ts";
 import type { ModelArtifact } from "../recommender/artifact.ts";
 import type { ItemId, Neighbour, ScoredItem, UserId } from "../recommender/types.ts";
 import { itemTag, userTag } from "../../core/read-models/keys.ts";
@@ -20,8 +22,8 @@ import { itemTag, userTag } from "../../core/read-models/keys.ts";
  *
  * Versions never change once published, so readers cache them in process without invalidation.
  *
- * Single Redis or Redis Cluster: every command names one key (the per-item and per-user keys carry their entity's
- * hash tag, like the projections' keys), so nothing here needs a MULTI or a multi-key command. What keeps a
+ * Kept in the projection store (any adapter): every command names one key (the per-item and per-user keys carry
+ * their entity's hash tag, like the projections' keys), so nothing here needs a MULTI or a multi-key command. What keeps a
  * reader from seeing half an artifact is the order, not atomicity: a version's keys are all written (and
  * acknowledged, whatever node holds them) before anything can point at it, and `active` is one key flipped
  * last. Pruning drops only versions nothing points at (see pruneArtifacts).
@@ -39,31 +41,19 @@ export const artifactKeys = {
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 
-/**
- * Writes each list as a JSON string `[[item_id, score], ...]` under `keyOf(id)`, 500 at a time. One node: a
- * pipeline. A cluster: the keys hash to every slot and a cluster pipeline must stay on one node, so the SETs are
- * sent together and the client's auto-pipelining batches them per node (no atomicity is needed: see above).
- */
+/** Writes each list as a JSON string `[[item_id, score], ...]` under `keyOf(id)`, 500 at a time. */
 async function setScoredLists(
-  redis: RedisClient,
+  store: ProjectionStore,
   lists: ReadonlyMap<string, readonly { item_id: string; score: number }[]>,
   keyOf: (id: string) => string,
 ): Promise<void> {
   const entries = [...lists];
   const encode = (list: readonly { item_id: string; score: number }[]) =>
     JSON.stringify(list.map((n) => [n.item_id, round(n.score)]));
-  for (let start = 0; start < entries.length; start += 500) {
-    const chunk = entries.slice(start, start + 500);
-    if (isCluster(redis)) {
-      await Promise.all(chunk.map(([id, list]) => redis.set(keyOf(id), encode(list))));
-      continue;
-    }
-    const pipe = redis.pipeline();
-    for (const [id, list] of chunk) pipe.set(keyOf(id), encode(list));
-    const results = await pipe.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed) throw failed[0]!;
-  }
+  for (let start = 0; start < entries.length; start += 500)
+    await store.setMany(
+      entries.slice(start, start + 500).map(([id, list]) => [keyOf(id), encode(list)] as const),
+    );
 }
 
 /** What serving needs besides the lists: when the training data ends (event time, ms). */
@@ -77,25 +67,26 @@ export interface ArtifactMeta {
  * `meta` is written last: a version with meta is complete (`reckon model activate` checks it).
  */
 export async function publishArtifact(
-  redis: RedisClient,
+  to: ProjectionStore | RedisClient,
   prefix: string,
   artifact: ModelArtifact,
   meta: ArtifactMeta = { trainedThrough: 0 },
 ): Promise<number> {
-  const v = await redis.incr(artifactKeys.seq(prefix));
-  await redis.sadd(artifactKeys.versions(prefix), String(v));
-  await setScoredLists(redis, artifact.neighbours, (item) => artifactKeys.neighbours(prefix, v, item));
-  await setScoredLists(redis, artifact.userCandidates ?? new Map(), (user) =>
+  const store = asProjectionStore(to);
+  const v = await store.incr(artifactKeys.seq(prefix));
+  await store.sadd(artifactKeys.versions(prefix), [String(v)]);
+  await setScoredLists(store, artifact.neighbours, (item) => artifactKeys.neighbours(prefix, v, item));
+  await setScoredLists(store, artifact.userCandidates ?? new Map(), (user) =>
     artifactKeys.userCandidates(prefix, v, user),
   );
   const bias = [...artifact.itemBias].flatMap(([id, b]) => [id, String(b)]);
   for (let start = 0; start < bias.length; start += 2000)
-    await redis.hset(artifactKeys.bias(prefix, v), ...bias.slice(start, start + 2000));
-  await redis.set(
+    await store.hset(artifactKeys.bias(prefix, v), bias.slice(start, start + 2000));
+  await store.set(
     artifactKeys.popular(prefix, v),
     JSON.stringify(artifact.popular.slice(0, 2000).map((p) => [p.item_id, p.score])),
   );
-  await redis.set(
+  await store.set(
     artifactKeys.meta(prefix, v),
     JSON.stringify({
       model: artifact.model,
@@ -109,26 +100,9 @@ export async function publishArtifact(
   return v;
 }
 
-/** Every key of the artifact namespace, on each master of a cluster (a SCAN there sees one node only). */
-async function scanArtifactKeys(
-  redis: RedisClient,
-  prefix: string,
-  onKeys: (keys: string[]) => Promise<void>,
-) {
-  for (const node of isCluster(redis) ? redis.nodes("master") : [redis]) {
-    let cursor = "0";
-    do {
-      const [next, keys] = await node.scan(cursor, "MATCH", `${prefix}:model:*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await onKeys(keys);
-    } while (cursor !== "0");
-  }
-}
-
 /**
  * Deletes every stored artifact version not in `keep` (per-user lists make each version as large as the user
- * base, so versions must not pile up with periodic retraining). One SCAN over the artifact namespace (per master
- * on a cluster, where keys are unlinked one by one: a multi-key UNLINK cannot cross slots).
+ * base, so versions must not pile up with periodic retraining). One scan over the artifact namespace.
  *
  * Never dropped, whatever `keep` says: the version `active` names when the prune starts (a reader may select
  * it), and versions newer than every kept one (another trainer may be publishing one: its number is taken before
@@ -136,31 +110,34 @@ async function scanArtifactKeys(
  * orphan keys of a version nothing lists, never a listed version with missing keys.
  */
 export async function pruneArtifacts(
-  redis: RedisClient,
+  from: ProjectionStore | RedisClient,
   prefix: string,
   keep: Iterable<number>,
 ): Promise<number[]> {
+  const store = asProjectionStore(from);
   const kept = new Set([...keep].map(String));
-  const active = await redis.get(artifactKeys.active(prefix));
+  const active = await store.get(artifactKeys.active(prefix));
   if (active !== null) kept.add(active);
   const newestKept = Math.max(...[...kept].map(Number).filter(Number.isFinite));
-  const stored = await redis.smembers(artifactKeys.versions(prefix));
+  const stored = await store.smembers(artifactKeys.versions(prefix));
   const drop = new Set(stored.filter((v) => !kept.has(v) && !(Number(v) > newestKept)));
   if (drop.size === 0) return [];
-  await redis.srem(artifactKeys.versions(prefix), ...drop);
+  await store.srem(artifactKeys.versions(prefix), [...drop]);
   const base = `${prefix}:model:`;
-  await scanArtifactKeys(redis, prefix, async (keys) => {
-    const doomed = keys.filter((k) => drop.has(k.slice(base.length, k.indexOf(":", base.length))));
-    if (doomed.length === 0) return;
-    if (isCluster(redis)) await Promise.all(doomed.map((k) => redis.unlink(k)));
-    else await redis.unlink(...doomed);
-  });
+  const keys = await store.keysByPrefix(base);
+  const doomed = keys.filter((k) => drop.has(k.slice(base.length, k.indexOf(":", base.length))));
+  for (let start = 0; start < doomed.length; start += 1000)
+    await store.del(doomed.slice(start, start + 1000));
   return [...drop].map(Number).sort((a, b) => a - b);
 }
 
 /** Makes `v` the artifact serving reads (it must be fully published): one key, so atomic on a cluster too. */
-export async function activateArtifact(redis: RedisClient, prefix: string, v: number): Promise<void> {
-  await redis.set(artifactKeys.active(prefix), String(v));
+export async function activateArtifact(
+  to: ProjectionStore | RedisClient,
+  prefix: string,
+  v: number,
+): Promise<void> {
+  await asProjectionStore(to).set(artifactKeys.active(prefix), String(v));
 }
 
 /**
@@ -175,11 +152,15 @@ export class ArtifactReader {
   private active: { version: number | null; until: number } | undefined;
   private activeRead: Promise<number | null> | undefined;
 
+  private readonly store: ProjectionStore;
+
   constructor(
-    private readonly redis: RedisClient,
+    store: ProjectionStore | RedisClient,
     private readonly prefix: string,
     private readonly maxCachedEntries = 200_000,
-  ) {}
+  ) {
+    this.store = asProjectionStore(store);
+  }
 
   private cacheFor<V>(caches: Map<number, Map<ItemId, V>>, v: number): Map<ItemId, V> {
     let cache = caches.get(v);
@@ -189,7 +170,7 @@ export class ArtifactReader {
       cache = new Map();
       caches.set(v, cache);
     }
-    // Crude but bounded: an artifact far larger than the cache just means more Redis reads.
+    // Crude but bounded: an artifact far larger than the cache just means more store reads.
     if (cache.size > this.maxCachedEntries) cache.clear();
     return cache;
   }
@@ -205,7 +186,7 @@ export class ArtifactReader {
     }
     if (missing) {
       const raw = await Promise.all(
-        missing.map((id) => this.redis.get(artifactKeys.neighbours(this.prefix, v, id))),
+        missing.map((id) => this.store.get(artifactKeys.neighbours(this.prefix, v, id))),
       );
       missing.forEach((id, i) => {
         const list = raw[i]
@@ -228,7 +209,7 @@ export class ArtifactReader {
       else if (cached !== null) out.set(id, cached);
     }
     if (missing) {
-      const raw = await this.redis.hmget(artifactKeys.bias(this.prefix, v), ...missing);
+      const raw = await this.store.hmget(artifactKeys.bias(this.prefix, v), missing);
       missing.forEach((id, i) => {
         const b = raw[i] === null || raw[i] === undefined ? null : Number(raw[i]);
         cache.set(id, b);
@@ -245,7 +226,7 @@ export class ArtifactReader {
   async activeVersion(ms = 1000): Promise<number | null> {
     const now = Date.now();
     if (this.active && now < this.active.until) return this.active.version;
-    this.activeRead ??= this.redis
+    this.activeRead ??= this.store
       .get(artifactKeys.active(this.prefix))
       .then((raw) => {
         const version = raw === null ? null : Number(raw);
@@ -265,7 +246,7 @@ export class ArtifactReader {
     let meta = this.metaCache.get(v);
     if (!meta) {
       if (this.metaCache.size >= 16) this.metaCache.clear();
-      meta = this.redis.get(artifactKeys.meta(this.prefix, v)).then((raw) => {
+      meta = this.store.get(artifactKeys.meta(this.prefix, v)).then((raw) => {
         if (raw === null) return undefined;
         const parsed = JSON.parse(raw) as { trained_through?: number };
         return { trainedThrough: parsed.trained_through ?? 0 };
@@ -279,7 +260,7 @@ export class ArtifactReader {
 
   /** The user's precomputed list (one read per request: per-user lists are not cached in process). */
   async userCandidates(v: number, user: UserId): Promise<ScoredItem[] | undefined> {
-    const raw = await this.redis.get(artifactKeys.userCandidates(this.prefix, v, user));
+    const raw = await this.store.get(artifactKeys.userCandidates(this.prefix, v, user));
     if (raw === null) return undefined;
     return (JSON.parse(raw) as [string, number][]).map(([item_id, score]) => ({ item_id, score }));
   }
@@ -287,7 +268,7 @@ export class ArtifactReader {
   async popular(v: number): Promise<readonly ScoredItem[]> {
     let list = this.popularCache.get(v);
     if (!list) {
-      const raw = await this.redis.get(artifactKeys.popular(this.prefix, v));
+      const raw = await this.store.get(artifactKeys.popular(this.prefix, v));
       list = raw
         ? (JSON.parse(raw) as [string, number][]).map(([item_id, score]) => ({ item_id, score }))
         : [];

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { Env } from "../../core/config/env.ts";
 import { openDatabase } from "../../core/postgres/database.ts";
 import { migrate } from "../../core/postgres/migrate.ts";
-import { openRedisClient } from "../../core/redis/redis.ts";
+import { openProjectionStore } from "../../projectors/store/open.ts";
 import { featuresConfig } from "../../core/read-models/features-config.ts";
 import { servingConfig } from "../ranking/config.ts";
 import { activateArtifact, artifactKeys } from "./artifact-store.ts";
@@ -34,7 +34,8 @@ export async function trainCommand(
   },
 ) {
   return withStores(env, async ({ db }) => {
-    const redis = opts.artifact !== false && env.REDIS_URL ? openRedisClient(env.REDIS_URL) : undefined;
+    const redis =
+      opts.artifact !== false && env.REDIS_URL ? await openProjectionStore(env.REDIS_URL) : undefined;
     try {
       const report = await trainAndRegister({
         db,
@@ -60,7 +61,7 @@ export async function trainCommand(
       }
       return { ...report, activated };
     } finally {
-      redis?.disconnect();
+      await redis?.close();
     }
   });
 }
@@ -73,11 +74,11 @@ export async function activateCommand(env: Env, version: string) {
     const stored = await loadModel(db, v);
     let artifact: number | null = null;
     if (env.REDIS_URL && stored?.artifact_version) {
-      const redis = openRedisClient(env.REDIS_URL);
+      const redis = await openProjectionStore(env.REDIS_URL);
       try {
         const prefix = env.RECKON_REDIS_PREFIX;
         // Old artifacts are pruned; serving then keeps the current one rather than pointing at nothing.
-        if (await redis.exists(artifactKeys.meta(prefix, stored.artifact_version))) {
+        if ((await redis.get(artifactKeys.meta(prefix, stored.artifact_version))) !== null) {
           await activateArtifact(redis, prefix, stored.artifact_version);
           artifact = stored.artifact_version;
         } else {
@@ -86,7 +87,7 @@ export async function activateCommand(env: Env, version: string) {
           );
         }
       } finally {
-        redis.disconnect();
+        await redis.close();
       }
     }
     return { activated: v, artifact_version: artifact };

@@ -1,5 +1,7 @@
 import type { Database } from "../../core/postgres/database.ts";
 import type { RedisClient } from "../../core/redis/redis.ts";
+import type { ProjectionStore } from "../../core/projection-store/port.ts";
+import { asProjectionStore } from "../../projectors/store/open.ts";
 import { LOG_START, type LogPosition } from "../../core/contracts/position.ts";
 import { readLogBatch, toLogPosition } from "../../core/event-store/log-reader.ts";
 import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "../../core/read-models/features-config.ts";
@@ -17,10 +19,10 @@ import { ReplayState } from "./replay-state.ts";
 export interface TrainOptions {
   db: Database;
   /**
-   * Where the batch neighbour artifact is published (a single Redis or a cluster); absent: no new artifact (the
-   * active one is kept).
+   * The projection store the batch neighbour artifact is published to (or an ioredis client, taken as the Redis
+   * store over it); absent: no new artifact (the active one is kept).
    */
-  redis?: RedisClient;
+  redis?: ProjectionStore | RedisClient;
   prefix?: string;
   activate?: boolean;
   maxExamples?: number;
@@ -281,9 +283,10 @@ export async function trainAndRegister(options: TrainOptions): Promise<TrainRepo
 
   let artifactVersion = options.artifactVersion ?? activeArtifact;
   if (options.redis && options.artifactVersion === undefined) {
+    const store = asProjectionStore(options.redis);
     const artifact = trainModel(RECKON_MODEL, buildInteractionMatrix(interactions), RECKON_TRAIN_OPTIONS);
     const trainedThrough = interactions.reduce((max, i) => Math.max(max, i.timestamp), 0);
-    artifactVersion = await publishArtifact(options.redis, options.prefix ?? "rk", artifact, {
+    artifactVersion = await publishArtifact(store, options.prefix ?? "rk", artifact, {
       trainedThrough,
     });
     log(
@@ -292,10 +295,10 @@ export async function trainAndRegister(options: TrainOptions): Promise<TrainRepo
     // Serving switches to the fresh artifact now, whether or not the ranker below gets activated. Kept: the new
     // one, the one serving read until now (requests in flight) and the active ranker's (a rollback's pair).
     const prefix = options.prefix ?? "rk";
-    const previous = Number((await options.redis.get(artifactKeys.active(prefix))) ?? Number.NaN);
-    await activateArtifact(options.redis, prefix, artifactVersion);
+    const previous = Number((await store.get(artifactKeys.active(prefix))) ?? Number.NaN);
+    await activateArtifact(store, prefix, artifactVersion);
     const keep = [artifactVersion, previous, activeArtifact ?? Number.NaN].filter(Number.isInteger);
-    const pruned = await pruneArtifacts(options.redis, prefix, keep);
+    const pruned = await pruneArtifacts(store, prefix, keep);
     if (pruned.length > 0) log(`pruned artifact versions ${pruned.join(", ")}`);
   }
   metrics.train_ms = Date.now() - started;
