@@ -173,6 +173,7 @@ export function registerIngestOpenApi(registry: OpenAPIRegistry): void {
     request: { params: ItemIdParam },
     responses: {
       200: json(ItemSchema, "The item; ETag is the version"),
+      400: json(ErrorSchema, "The item id breaks the id rule"),
       404: json(ErrorSchema, "Unknown item"),
       ...keyedResponses("read"),
     },

@@ -167,9 +167,8 @@ describe("dashboard", () => {
     const row = page.locator(
       '[data-testid="power-table"] tr[data-metric="purchase-rate"][data-variant="treatment"]',
     );
-    await page.waitForFunction(
-      'document.querySelector("#power-output p.hint")?.textContent?.includes("users over") ?? false',
-    );
+    // A locator wait, not waitForFunction: the page's CSP forbids the eval a string predicate needs.
+    await page.locator("#power-output p.hint", { hasText: "users over" }).waitFor();
     const api = await stack.api.call("GET", "/v1/experiments/balanced-test/power?power=0.8&effect=0.5", {
       scope: "read",
     });

@@ -6,6 +6,7 @@ import {
   AnalysisSettingsSchema,
   ExperimentDefinitionSchema,
   ExperimentPatchSchema,
+  SlugSchema,
 } from "../../ingest/experiments/index.ts";
 import { bearerAuth, jsonBodyResponses, keyedResponses } from "../../core/http/openapi.ts";
 import { IdSchema } from "../../core/contracts/id.ts";
@@ -429,7 +430,8 @@ export type CumulativePoint = z.output<typeof CumulativePointSchema>;
 export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
   const bearer = bearerAuth(registry);
   const security = [{ [bearer.name]: [] }];
-  const KeyParam = z.object({ key: z.string().openapi({ param: { name: "key", in: "path" } }) });
+  // Every route checks the key against the slug rule (400), so the document gives generators the same pattern.
+  const KeyParam = z.object({ key: SlugSchema.openapi({ param: { name: "key", in: "path" } }) });
   const json = <T extends z.ZodType>(schema: T, description: string) => ({
     description,
     content: { "application/json": { schema } },
@@ -492,6 +494,7 @@ export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
     responses: {
       200: json(ExperimentResourceSchema, "The experiment"),
       304: { description: "Unchanged since the version in If-None-Match" },
+      400: errors[400],
       404: errors[404],
       ...read,
     },
@@ -540,6 +543,7 @@ export function registerExperimentsOpenApi(registry: OpenAPIRegistry): void {
     request: { params: KeyParam },
     responses: {
       200: json(ExperimentChangesResponseSchema, "Changes in version order"),
+      400: errors[400],
       404: errors[404],
       ...read,
     },

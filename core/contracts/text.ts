@@ -59,8 +59,13 @@ function isStorableTimestamp(value: string): boolean {
 }
 
 /** An ISO-8601 date-time with an offset that every store can hold. */
+const STORABLE_TIMESTAMP_PATTERN =
+  "^(19\\d{2}|2[0-2]\\d{2})-(0[1-9]|1[0-2])-(0[1-9]|1\\d|2[0-8])T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d{1,3})?(Z|[+-](0\\d|1[0-3]):[0-5]\\d|[+-]14:00)$";
+
 export const TimestampSchema = z.iso
   .datetime({ offset: true, message: TIMESTAMP_RULE })
   // Only a well-formed date-time is checked further, so a malformed one is reported once.
   .refine(isStorableTimestamp, { message: TIMESTAMP_RULE, when: (payload) => payload.issues.length === 0 })
-  .openapi({ format: "date-time", example: "2024-03-01T12:00:00Z" });
+  // The storable range as a pattern too (years 1900-2299, offsets within ±14:00), so that generators and
+  // validators built from the OpenAPI document send what the API accepts.
+  .openapi({ format: "date-time", pattern: STORABLE_TIMESTAMP_PATTERN, example: "2024-03-01T12:00:00Z" });
