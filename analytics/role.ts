@@ -8,6 +8,7 @@ import { logger } from "../core/logger.ts";
 import { experimentsRouter } from "./experiments/router.ts";
 import { clickHouseOverlap, clickHouseStatistics } from "./experiments/clickhouse-statistics.ts";
 import { dashboardRouter } from "./dashboard/router.ts";
+import { holdoutsRouter } from "./holdouts/router.ts";
 import { registerExperimentsOpenApi } from "./experiments/schemas.ts";
 
 /**
@@ -26,6 +27,11 @@ export const analyticsRole: RoleModule = {
           keys: resources.keys,
           statistics: clickHouseStatistics(() => resources.clickhouse()),
           overlap: clickHouseOverlap(() => resources.clickhouse()),
+        }),
+        holdoutsRouter({
+          db: resources.db,
+          keys: resources.keys,
+          statistics: clickHouseStatistics(() => resources.clickhouse()),
         }),
         dashboardRouter(),
       ],

@@ -226,7 +226,12 @@ export async function seedExperimentStack(extraRouters: ExtraRouters = () => [])
   } satisfies SeededStack;
 }
 
-export type ExtraRouters = (options: { keys: ApiKeys; db: TestDatabase; now: () => Date }) => Router[];
+export type ExtraRouters = (options: {
+  keys: ApiKeys;
+  db: TestDatabase;
+  clickhouse: ClickHouseStore;
+  now: () => Date;
+}) => Router[];
 
 /**
  * The stack with nothing in it: a test database, ClickHouse in a temporary directory, and the
@@ -248,7 +253,7 @@ export async function openExperimentStack(extraRouters: ExtraRouters = () => [])
       overlap: clickHouseOverlap(async () => clickhouse),
     }),
     eventsRouter({ db: db.db, keys, now, maxEventAgeMs: 30 * 24 * HOUR, maxClockSkewMs: 10 * 60_000 }),
-    ...extraRouters({ keys, db, now }),
+    ...extraRouters({ keys, db, clickhouse, now }),
   ]);
   return {
     api,

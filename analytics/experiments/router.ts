@@ -22,6 +22,7 @@ import { buildPower } from "./power.ts";
 import { buildOverlap } from "./overlap.ts";
 import type { OverlapCell } from "../queries/overlap.ts";
 import { exposureEvent } from "../../serving/assignment/exposure.ts";
+import { HoldoutGate } from "../../serving/experiments/holdout-gate.ts";
 import {
   AssignmentQuerySchema,
   ListQuerySchema,
@@ -57,6 +58,8 @@ export interface ExperimentsRouterOptions {
   /** Users shared with another experiment (analytics/queries/overlap); absent: /overlap answers 503. */
   overlap?: OverlapSource | undefined;
   now?: () => Date;
+  /** Holdout precedence for the assignment endpoint; default: one reading the same database. */
+  holdouts?: HoldoutGate;
 }
 
 export type OverlapSource = (
@@ -71,6 +74,7 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
   const now = options.now ?? (() => new Date());
   const admin = requireScope(options.keys, "admin");
   const read = requireScope(options.keys, "read");
+  const holdouts = options.holdouts ?? new HoldoutGate({ db: options.db, now });
 
   router.post("/v1/experiments", admin, async (req, res) => {
     if (!isPlainObject(req.body))
@@ -172,6 +176,21 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
         variant: null,
         in_experiment: false,
         reason: "not_running",
+        bucket: null,
+        exposure: null,
+        position: null,
+      });
+      return;
+    }
+    // A holdout comes first: its users never enter the experiments it covers, whatever their bucket.
+    const { heldOutBy } = await holdouts.check(key, query.user_id, query.record !== false);
+    if (heldOutBy !== null) {
+      res.json({
+        ...base,
+        variant: null,
+        in_experiment: false,
+        reason: "held_out",
+        holdout: heldOutBy,
         bucket: null,
         exposure: null,
         position: null,
