@@ -9,6 +9,7 @@ import { experimentsRouter } from "./experiments/router.ts";
 import { clickHouseOverlap, clickHouseStatistics } from "./experiments/clickhouse-statistics.ts";
 import { dashboardRouter } from "./dashboard/router.ts";
 import { holdoutsRouter } from "./holdouts/router.ts";
+import { registerHoldoutsOpenApi } from "./holdouts/schemas.ts";
 import { registerExperimentsOpenApi } from "./experiments/schemas.ts";
 
 /**
@@ -36,7 +37,10 @@ export const analyticsRole: RoleModule = {
         dashboardRouter(),
       ],
       readiness: [],
-      openapi: registerExperimentsOpenApi,
+      openapi: (registry) => {
+        registerExperimentsOpenApi(registry);
+        registerHoldoutsOpenApi(registry);
+      },
       stop: async () => {
         await endpoint?.close();
       },

@@ -1,7 +1,9 @@
 // HTTP shapes of the holdouts API; the definition itself is ingest/holdouts/schema.ts.
-import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
+import { extendZodWithOpenApi, type OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
-import { ExperimentResultsSchema } from "../experiments/schemas.ts";
+import { bearerAuth } from "../../core/http/openapi.ts";
+import { HoldoutDefinitionSchema, HoldoutPatchSchema } from "../../ingest/holdouts/index.ts";
+import { ErrorResponseSchema, ExperimentResultsSchema } from "../experiments/schemas.ts";
 
 extendZodWithOpenApi(z);
 
@@ -33,3 +35,101 @@ export const HoldoutResultsSchema = ExperimentResultsSchema.omit({
   .openapi("HoldoutResults");
 
 export type HoldoutResults = z.output<typeof HoldoutResultsSchema>;
+
+const HoldoutResourceSchema = z
+  .object({
+    key: z.string(),
+    version: z
+      .number()
+      .int()
+      .openapi({ description: "Raised by every accepted change; send it back as If-Match" }),
+    definition: HoldoutDefinitionSchema,
+    created_at: z.string(),
+    created_by: z.string(),
+    updated_at: z.string(),
+    updated_by: z.string(),
+  })
+  .openapi("Holdout");
+
+export function registerHoldoutsOpenApi(registry: OpenAPIRegistry): void {
+  const bearer = bearerAuth(registry);
+  const security = [{ [bearer.name]: [] }];
+  const KeyParam = z.object({ key: z.string().openapi({ param: { name: "key", in: "path" } }) });
+  const json = <T extends z.ZodType>(schema: T, description: string) => ({
+    description,
+    content: { "application/json": { schema } },
+  });
+  const errors = {
+    400: json(ErrorResponseSchema, "Invalid request: errors name field, rule, expected and received"),
+    401: json(ErrorResponseSchema, "No or unknown API key"),
+    403: json(ErrorResponseSchema, "The key lacks the scope"),
+    404: json(ErrorResponseSchema, "No holdout with this key"),
+    409: json(ErrorResponseSchema, "Stale version (conflict) or a key already used"),
+  };
+  registry.registerPath({
+    method: "post",
+    path: "/v1/holdouts",
+    summary:
+      "Create a holdout; admin scope. It applies at once: its held-out users never enter the experiments it covers",
+    security,
+    request: { body: { content: { "application/json": { schema: HoldoutDefinitionSchema } } } },
+    responses: { 201: json(HoldoutResourceSchema, "Created; ETag is the version"), ...errors },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/v1/holdouts",
+    summary: "List holdouts, newest first; read scope",
+    security,
+    responses: {
+      200: json(z.object({ holdouts: z.array(HoldoutResourceSchema) }), "Holdouts"),
+      401: errors[401],
+      403: errors[403],
+    },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/v1/holdouts/{key}",
+    summary: "Read one holdout; read scope. ETag is the version",
+    security,
+    request: { params: KeyParam },
+    responses: {
+      200: json(HoldoutResourceSchema, "The holdout"),
+      401: errors[401],
+      403: errors[403],
+      404: errors[404],
+    },
+  });
+  registry.registerPath({
+    method: "patch",
+    path: "/v1/holdouts/{key}",
+    summary:
+      "Change a holdout's name, description, covered experiments or metrics; admin scope; needs If-Match",
+    security,
+    request: {
+      params: KeyParam,
+      headers: z.object({ "if-match": z.string().openapi({ description: 'The version, e.g. "3"' }) }),
+      body: { content: { "application/json": { schema: HoldoutPatchSchema } } },
+    },
+    responses: {
+      200: json(HoldoutResourceSchema, "Changed"),
+      ...errors,
+      428: json(ErrorResponseSchema, "No If-Match sent"),
+    },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/v1/holdouts/{key}/results",
+    summary:
+      "Held-out users against the measurement group on the holdout's metrics (the cumulative lift of the covered experiments); read scope",
+    security,
+    request: { params: KeyParam, query: HoldoutResultsQuerySchema },
+    responses: {
+      200: json(HoldoutResultsSchema, "Results since the holdout was created (or ?from)"),
+      400: errors[400],
+      401: errors[401],
+      403: errors[403],
+      404: errors[404],
+      503: json(ErrorResponseSchema, "The analytics store is not available"),
+    },
+  });
+}
