@@ -206,4 +206,35 @@ describe("holdouts end to end", () => {
     assert.equal(bad.status, 400);
     assert.equal(bad.body.errors[0].field, "share");
   });
+
+  it("stopping releases the held-out users and freezes the results at the stop time", async () => {
+    const stopAt = T0 + 49 * HOUR;
+    stack.setClock(stopAt);
+    const stopped = await stack.api.call("POST", "/v1/holdouts/q3-holdout/stop", {
+      headers: { "if-match": '"2"' },
+    });
+    assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+    assert.equal(stopped.body.status, "stopped");
+    assert.equal(stopped.body.stopped_at, new Date(stopAt).toISOString());
+    // Past the gate's cache lifetime on the same clock, the stopped holdout keeps no one out.
+    stack.setClock(stopAt + 60_000);
+    const heldOutUser = [...Array(USERS).keys()]
+      .map((i) => `h-user-${i}`)
+      .find((u) => groupOf(u) === "holdout")!;
+    const res = await stack.api.call("GET", `/v1/experiments/ship-a/assignment?user_id=${heldOutUser}`, {
+      scope: "read",
+    });
+    assert.equal(res.body.reason, "assigned", JSON.stringify(res.body));
+    assert.equal(
+      res.body.variant,
+      assignVariant({ ...experiment("ship-a"), traffic: 1 }, heldOutUser)!.variant_key,
+    );
+    const results = await stack.api.call("GET", "/v1/holdouts/q3-holdout/results?cumulative=false", {
+      scope: "read",
+    });
+    assert.equal(results.status, 200, JSON.stringify(results.body));
+    assert.equal(results.body.status, "stopped");
+    assert.equal(results.body.window.to, new Date(stopAt).toISOString());
+    assert.deepEqual(results.body.users, { holdout: sent.holdout.length, general: sent.general.length });
+  });
 });

@@ -25,10 +25,10 @@ export function holdoutAsDefinition(holdout: ExistingHoldout): ExperimentDefinit
   });
 }
 
-/** The holdout as a running experiment started when the holdout was created, for the statistics source. */
+/** The holdout as an experiment started when the holdout was created, for the statistics source. */
 export function holdoutAsRunningExperiment(holdout: ExistingHoldout): ExistingExperiment {
   return {
-    status: "running",
+    status: holdout.status,
     version: holdout.version,
     definition: holdoutAsDefinition(holdout),
     created_at: holdout.created_at,
@@ -36,7 +36,7 @@ export function holdoutAsRunningExperiment(holdout: ExistingHoldout): ExistingEx
     updated_at: holdout.updated_at,
     updated_by: holdout.updated_by,
     started_at: holdout.created_at,
-    stopped_at: null,
+    stopped_at: holdout.stopped_at,
     archived_at: null,
   };
 }
@@ -49,7 +49,7 @@ export function buildHoldoutResults(
   const results = buildResults(holdoutAsDefinition(holdout), statistics, {
     ...context,
     version: holdout.version,
-    status: "running",
+    status: holdout.status,
   });
   const {
     experiment_key: _key,
@@ -60,6 +60,7 @@ export function buildHoldoutResults(
   } = results;
   return {
     holdout_key: holdout.definition.key,
+    status: holdout.status,
     share: holdout.definition.share,
     experiments: holdout.definition.experiments,
     groups: { held_out: HELD_OUT, measured: MEASURED },

@@ -4,6 +4,7 @@ import type { ExistingHoldout } from "../../ingest/holdouts/index.ts";
 import { buildHoldoutResults, holdoutAsDefinition } from "./results.ts";
 
 const holdout: ExistingHoldout = {
+  status: "running",
   version: 3,
   definition: {
     key: "q3-holdout",
@@ -24,6 +25,7 @@ const holdout: ExistingHoldout = {
   created_by: "k1",
   updated_at: "2026-03-02T00:00:00.000Z",
   updated_by: "k1",
+  stopped_at: null,
 };
 
 describe("holdout results", () => {

@@ -61,6 +61,16 @@ export function holdoutsRouter(options: HoldoutsRouterOptions): Router {
     await run(res, () => repo.execute(command, now()));
   });
 
+  router.post("/v1/holdouts/:key/stop", admin, async (req, res) => {
+    const version = expectedVersion(req, res);
+    if (version === undefined) return;
+    const command: HoldoutCommand = {
+      type: "StopHoldout",
+      data: { api_key_id: req.caller!.keyId, holdout_key: String(req.params.key), expected_version: version },
+    };
+    await run(res, () => repo.execute(command, now()));
+  });
+
   router.get("/v1/holdouts/:key/results", read, async (req, res) => {
     const parsed = HoldoutResultsQuerySchema.safeParse(req.query);
     if (!parsed.success) {
@@ -84,7 +94,8 @@ export function holdoutsRouter(options: HoldoutsRouterOptions): Router {
       return;
     }
     const at = now();
-    const to = query.to ? new Date(query.to) : at;
+    // Once stopped, the readout is frozen at the stop time unless the caller asks for another window.
+    const to = query.to ? new Date(query.to) : holdout.stopped_at ? new Date(holdout.stopped_at) : at;
     const from = new Date(query.from ?? holdout.created_at);
     try {
       const statistics = await options.statistics(holdoutAsRunningExperiment(holdout), {
@@ -92,7 +103,7 @@ export function holdoutsRouter(options: HoldoutsRouterOptions): Router {
         from,
         to,
         cumulative: query.cumulative !== false,
-        open: !query.to,
+        open: !query.to && holdout.status === "running",
       });
       res.json(
         buildHoldoutResults(holdout, statistics, {
@@ -114,12 +125,14 @@ export function holdoutsRouter(options: HoldoutsRouterOptions): Router {
 function resource(h: ExistingHoldout) {
   return {
     key: h.definition.key,
+    status: h.status,
     version: h.version,
     definition: h.definition,
     created_at: h.created_at,
     created_by: h.created_by,
     updated_at: h.updated_at,
     updated_by: h.updated_by,
+    stopped_at: h.stopped_at,
   };
 }
 

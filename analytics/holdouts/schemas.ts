@@ -25,6 +25,7 @@ export const HoldoutResultsSchema = ExperimentResultsSchema.omit({
 })
   .extend({
     holdout_key: z.string(),
+    status: z.enum(["running", "stopped"]),
     share: z.number(),
     experiments: z.array(z.string()),
     groups: z.object({ held_out: z.literal("holdout"), measured: z.literal("general") }).openapi({
@@ -39,6 +40,10 @@ export type HoldoutResults = z.output<typeof HoldoutResultsSchema>;
 const HoldoutResourceSchema = z
   .object({
     key: z.string(),
+    status: z.enum(["running", "stopped"]).openapi({
+      description:
+        "running: held-out users are kept out of the covered experiments; stopped: released, results frozen",
+    }),
     version: z
       .number()
       .int()
@@ -48,6 +53,7 @@ const HoldoutResourceSchema = z
     created_by: z.string(),
     updated_at: z.string(),
     updated_by: z.string(),
+    stopped_at: z.string().nullable(),
   })
   .openapi("Holdout");
 
@@ -112,6 +118,22 @@ export function registerHoldoutsOpenApi(registry: OpenAPIRegistry): void {
     },
     responses: {
       200: json(HoldoutResourceSchema, "Changed"),
+      ...errors,
+      428: json(ErrorResponseSchema, "No If-Match sent"),
+    },
+  });
+  registry.registerPath({
+    method: "post",
+    path: "/v1/holdouts/{key}/stop",
+    summary:
+      "Stop a holdout; admin scope; needs If-Match. Its users enter the covered experiments again and its results are frozen at the stop time",
+    security,
+    request: {
+      params: KeyParam,
+      headers: z.object({ "if-match": z.string().openapi({ description: 'The version, e.g. "3"' }) }),
+    },
+    responses: {
+      200: json(HoldoutResourceSchema, "Stopped"),
       ...errors,
       428: json(ErrorResponseSchema, "No If-Match sent"),
     },

@@ -15,6 +15,7 @@ describe("holdouts OpenAPI", () => {
       "/v1/holdouts",
       "/v1/holdouts/{key}",
       "/v1/holdouts/{key}/results",
+      "/v1/holdouts/{key}/stop",
     ]);
     const components = Object.keys(doc.components?.schemas ?? {});
     for (const name of ["HoldoutDefinition", "HoldoutPatch", "Holdout", "HoldoutResults"]) {

@@ -121,4 +121,33 @@ describe("holdout decider", () => {
     );
     assert.equal(missing.code, "not_found");
   });
+
+  it("stops at the current version: status stopped, stop time kept, no change after", () => {
+    const state = created();
+    const stop = (s: HoldoutState, expected_version: number) =>
+      decideHoldout(
+        { type: "StopHoldout", data: { api_key_id: "k3", holdout_key: "q3-holdout", expected_version } },
+        s,
+        {
+          now: later,
+        },
+      );
+    const stopped = stop(state, 1).reduce(evolveHoldout, state);
+    assert.equal(stopped.version, 2);
+    assert.equal((stopped as { status: string }).status, "stopped");
+    assert.equal((stopped as { stopped_at: string }).stopped_at, later.toISOString());
+    assert.equal(errorOf(() => stop(stopped, 2)).code, "invalid_state");
+    const update = errorOf(() =>
+      decideHoldout(
+        {
+          type: "UpdateHoldout",
+          data: { api_key_id: "k2", holdout_key: "q3-holdout", expected_version: 2, patch: { name: "x" } },
+        },
+        stopped,
+        { now: later },
+      ),
+    );
+    assert.equal(update.code, "invalid_state");
+    assert.equal(update.issues[0]!.field, "status");
+  });
 });

@@ -1,7 +1,8 @@
 // Holdout precedence for assignment: before a user is assigned in an experiment, the holdouts covering
 // that experiment are asked first. A held-out user is never exposed to the experiment; a user in a
 // holdout's measurement group enters it as usual. Either way the user's holdout exposure is recorded,
-// so the holdout's results count exactly the users who reached a covered experiment.
+// so the holdout's results count exactly the users who reached a covered experiment. A stopped holdout
+// keeps no one out.
 import type { Database } from "../../core/postgres/database.ts";
 import { appendInteractionEvents } from "../../ingest/event-store.ts";
 import { createHoldoutAssigner, exposureEvent, HELD_OUT, type HoldoutGroup } from "../assignment/index.ts";
@@ -67,13 +68,13 @@ export class HoldoutGate {
   }
 
   private covering(experimentKey: string): Promise<CoveringHoldout[]> {
-    const at = Date.now();
+    const at = this.now().getTime();
     const cached = this.byExperiment.get(experimentKey);
     if (cached && at - cached.at <= this.ttlMs) return cached.holdouts;
     const holdouts = this.db
       .query<{ key: string; version: number; share: number }>(
         `SELECT key, version, (state->'definition'->>'share')::float8 AS share
-         FROM holdouts WHERE experiments @> ARRAY[$1]::text[] ORDER BY key`,
+         FROM holdouts WHERE experiments @> ARRAY[$1]::text[] AND state->>'status' = 'running' ORDER BY key`,
         [experimentKey],
       )
       .then((r) => r.rows.map((row) => this.assignerFor(row)));
