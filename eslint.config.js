@@ -12,6 +12,8 @@ import tseslint from "typescript-eslint";
  *   core/**                                     contracts, store ports and adapters, the event store, read-model
  *                                               layouts (core/event-store/, core/read-models/)
  *   ingest/experiments/index.ts                 experiment definitions (pure: zod schemas, decider, types)
+ *   ingest/holdouts/index.ts                    holdout definitions (pure, like experiments)
+ *   serving/experiments/holdout-gate.ts         holdout precedence, shared by serving and the assignment endpoint
  *   serving/assignment/index.ts, exposure.ts    variant assignment (pure hashing), what analytics replays
  *   projectors/analytics/experiment-totals-sql.ts  the per-user totals SQL over the ClickHouse read model
  *   projectors/<name>/read.ts                   read-model readers, for serving (over the projection-store port)
@@ -66,14 +68,17 @@ const crossRoleZones = [
     ["**/projectors/*/read.ts", "**/projectors/store/open.ts"],
   ),
   zone("./serving", "./analytics", "serving/ imports nothing from analytics/."),
-  zone("./analytics", "./ingest", "analytics/ may import ingest/experiments/index.ts only from ingest/.", [
-    "./experiments/index.ts",
-  ]),
+  zone(
+    "./analytics",
+    "./ingest",
+    "analytics/ may import ingest/experiments/index.ts and ingest/holdouts/index.ts (definitions) only from ingest/.",
+    ["./experiments/index.ts", "./holdouts/index.ts"],
+  ),
   zone(
     "./analytics",
     "./serving",
-    "analytics/ may import serving/assignment (index.ts, exposure.ts) only from serving/.",
-    ["./assignment/index.ts", "./assignment/exposure.ts"],
+    "analytics/ may import serving/assignment (index.ts, exposure.ts) and the holdout gate (experiments/holdout-gate.ts) only from serving/.",
+    ["./assignment/index.ts", "./assignment/exposure.ts", "./experiments/holdout-gate.ts"],
   ),
   zone(
     "./analytics",

@@ -8,6 +8,8 @@ import { logger } from "../core/logger.ts";
 import { experimentsRouter } from "./experiments/router.ts";
 import { clickHouseOverlap, clickHouseStatistics } from "./experiments/clickhouse-statistics.ts";
 import { dashboardRouter } from "./dashboard/router.ts";
+import { holdoutsRouter } from "./holdouts/router.ts";
+import { registerHoldoutsOpenApi } from "./holdouts/api-schemas.ts";
 import { registerExperimentsOpenApi } from "./experiments/api-schemas.ts";
 
 /**
@@ -27,10 +29,18 @@ export const analyticsRole: RoleModule = {
           statistics: clickHouseStatistics(() => resources.clickhouse()),
           overlap: clickHouseOverlap(() => resources.clickhouse()),
         }),
+        holdoutsRouter({
+          db: resources.db,
+          keys: resources.keys,
+          statistics: clickHouseStatistics(() => resources.clickhouse()),
+        }),
         dashboardRouter(),
       ],
       readiness: [],
-      openapi: registerExperimentsOpenApi,
+      openapi: (registry) => {
+        registerExperimentsOpenApi(registry);
+        registerHoldoutsOpenApi(registry);
+      },
       stop: async () => {
         await endpoint?.close();
       },

@@ -117,9 +117,15 @@ export const AssignmentResponseSchema = z
     user_id: z.string(),
     variant: z.string().nullable().openapi({ description: "null when the user is not in the experiment" }),
     in_experiment: z.boolean(),
-    reason: z
-      .enum(["assigned", "not_in_traffic", "not_running"])
-      .openapi({ description: "Why this answer: not_running also carries status" }),
+    reason: z.enum(["assigned", "not_in_traffic", "not_running", "held_out"]).openapi({
+      description:
+        "Why this answer: not_running also carries status; held_out: a holdout covering this experiment keeps the user out (serve the default experience)",
+    }),
+    holdout: z
+      .string()
+      .nullable()
+      .optional()
+      .openapi({ description: "With reason held_out: the key of the holdout that keeps the user out" }),
     status: ExperimentStatusSchema,
     bucket: z.number().nullable().openapi({ description: "The user's hash in [0, 1)" }),
     exposure: z

@@ -137,7 +137,7 @@ describe("results end to end", () => {
     assertClose(treatment.relative.stddev, se, "relative standard error");
     assertClose(treatment.relative.p_value, 2 * studentTSf(Math.abs(lift / se), dof), "p");
 
-    // The experiment's analysis settings (e2e-fixture cupedAnalysis): alpha 0.1, one-sided tests,
+    // The experiment's analysis settings (testing.ts cupedAnalysis): alpha 0.1, one-sided tests,
     // a Gaussian prior on the relative effect, and a 5 % non-inferiority margin on this guardrail.
     assert.deepEqual(res.body.analysis, {
       alpha: 0.1,

@@ -23,6 +23,7 @@ import { buildPower } from "./power.ts";
 import { buildOverlap } from "./overlap.ts";
 import type { OverlapCell } from "../queries/overlap.ts";
 import { exposureEvent } from "../../serving/assignment/exposure.ts";
+import { HoldoutGate } from "../../serving/experiments/holdout-gate.ts";
 import {
   AssignmentQuerySchema,
   ListQuerySchema,
@@ -59,6 +60,8 @@ export interface ExperimentsRouterOptions {
   /** Users shared with another experiment (analytics/queries/overlap); absent: /overlap answers 503. */
   overlap?: OverlapSource | undefined;
   now?: () => Date;
+  /** Holdout precedence for the assignment endpoint; default: one reading the same database. */
+  holdouts?: HoldoutGate;
 }
 
 export type OverlapSource = (
@@ -222,6 +225,7 @@ function listChanges({ repo }: RouteContext): Handler {
  */
 function assignVariant({ repo, now, options }: RouteContext): Handler {
   const assigners = new Map<string, { version: number; assign: (userId: string) => Assignment | null }>();
+  const holdouts = options.holdouts ?? new HoldoutGate({ db: options.db, now });
   return async (req, res) => {
     const query = parse(AssignmentQuerySchema, req.query, res);
     if (!query) return;
@@ -231,6 +235,21 @@ function assignVariant({ repo, now, options }: RouteContext): Handler {
     const base = { experiment_key: key, user_id: query.user_id, status: experiment.status };
     if (experiment.status !== "running") {
       res.json(notAssigned(base, "not_running"));
+      return;
+    }
+    // A holdout comes first: its users never enter the experiments it covers, whatever their bucket.
+    const { heldOutBy } = await holdouts.check(key, query.user_id, query.record !== false);
+    if (heldOutBy !== null) {
+      res.json({
+        ...base,
+        variant: null,
+        in_experiment: false,
+        reason: "held_out",
+        holdout: heldOutBy,
+        bucket: null,
+        exposure: null,
+        position: null,
+      });
       return;
     }
     let cached = assigners.get(key);

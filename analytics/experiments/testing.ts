@@ -90,24 +90,9 @@ const definition = (key: string, name: string) => ({
  * `cuped-test`, 200 client-logged users who each spent before exposure (CUPED's covariate) and
  * after it, the treatment about 12 % more.
  */
-export async function seedExperimentStack(extraRouters: (options: { keys: ApiKeys }) => Router[] = () => []) {
-  const db = await createTestDatabase();
-  const dataDir = mkdtempSync(path.join(tmpdir(), "reckon-exp-e2e-"));
-  const clickhouse = await openClickHouse(`chdb://${dataDir}`);
-  let clock = T0;
-  const now = () => new Date(clock);
-  const keys = new ApiKeys({ read: [TEST_KEYS.read], write: [TEST_KEYS.write], admin: [TEST_KEYS.admin] });
-  const api = await serveForTest([
-    experimentsRouter({
-      db: db.db,
-      keys,
-      now,
-      statistics: clickHouseStatistics(async () => clickhouse),
-      overlap: clickHouseOverlap(async () => clickhouse),
-    }),
-    eventsRouter({ db: db.db, keys, now, maxEventAgeMs: 30 * 24 * HOUR, maxClockSkewMs: 10 * 60_000 }),
-    ...extraRouters({ keys }),
-  ]);
+export async function seedExperimentStack(extraRouters: ExtraRouters = () => []) {
+  const bare = await openExperimentStack(extraRouters);
+  const { api, db, clickhouse, setClock } = bare;
 
   for (const [key, name] of [
     ["balanced-test", "Balanced checkout test"],
@@ -116,12 +101,7 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
     ["overlap-a", "Overlap A"],
     ["overlap-b", "Overlap B"],
   ] as const) {
-    const created = await api.call("POST", "/v1/experiments", { body: definition(key, name) });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    const started = await api.call("POST", `/v1/experiments/${key}/start`, {
-      headers: { "if-match": '"1"' },
-    });
-    assert.equal(started.status, 200, JSON.stringify(started.body));
+    await createAndStart(api, definition(key, name), key);
   }
   const balancedDefinition = (await api.call("GET", "/v1/experiments/balanced-test", { scope: "read" })).body
     .definition;
@@ -228,8 +208,72 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
     if (buys) overlapEvents.push(purchase(user, 440_000 + i, value));
   }
 
-  clock = T0 + 2 * HOUR;
-  for (const batch of chunks([...skewed, ...purchases, ...cupedEvents, ...overlapEvents], 1000)) {
+  setClock(T0 + 2 * HOUR);
+  await postEvents(api, [...skewed, ...purchases, ...cupedEvents, ...overlapEvents]);
+
+  await pumpLogIntoClickHouse(db, clickhouse);
+  setClock(T0 + 48 * HOUR);
+
+  return {
+    api,
+    db,
+    clickhouse,
+    balanced: { users, converted },
+    cuped,
+    overlap,
+    setClock,
+    close: bare.close,
+  } satisfies SeededStack;
+}
+
+export type ExtraRouters = (options: {
+  keys: ApiKeys;
+  db: TestDatabase;
+  clickhouse: ClickHouseStore;
+  now: () => Date;
+}) => Router[];
+
+/**
+ * The stack with nothing in it: a test database, ClickHouse in a temporary directory, and the
+ * experiments and events APIs (plus `extraRouters`) on a clock the caller moves.
+ */
+export async function openExperimentStack(extraRouters: ExtraRouters = () => []) {
+  const db = await createTestDatabase();
+  const dataDir = mkdtempSync(path.join(tmpdir(), "reckon-exp-e2e-"));
+  const clickhouse = await openClickHouse(`chdb://${dataDir}`);
+  let clock = T0;
+  const now = () => new Date(clock);
+  const keys = new ApiKeys({ read: [TEST_KEYS.read], write: [TEST_KEYS.write], admin: [TEST_KEYS.admin] });
+  const api = await serveForTest([
+    experimentsRouter({
+      db: db.db,
+      keys,
+      now,
+      statistics: clickHouseStatistics(async () => clickhouse),
+      overlap: clickHouseOverlap(async () => clickhouse),
+    }),
+    eventsRouter({ db: db.db, keys, now, maxEventAgeMs: 30 * 24 * HOUR, maxClockSkewMs: 10 * 60_000 }),
+    ...extraRouters({ keys, db, clickhouse, now }),
+  ]);
+  return {
+    api,
+    db,
+    clickhouse,
+    setClock(ms: number) {
+      clock = ms;
+    },
+    async close() {
+      await api.close();
+      await clickhouse.close();
+      await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Posts events through the events API in batches of 1,000, asserting none is rejected. */
+export async function postEvents(api: SeededStack["api"], events: readonly unknown[]): Promise<void> {
+  for (const batch of chunks(events, 1000)) {
     const res = await api.call("POST", "/v1/events", { scope: "write", body: { events: batch } });
     assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 500));
     assert.equal(
@@ -241,31 +285,22 @@ export async function seedExperimentStack(extraRouters: (options: { keys: ApiKey
       ),
     );
   }
+}
 
-  await pumpLogIntoClickHouse(db, clickhouse);
-  clock = T0 + 48 * HOUR;
-
-  return {
-    api,
-    db,
-    clickhouse,
-    balanced: { users, converted },
-    cuped,
-    overlap,
-    setClock(ms: number) {
-      clock = ms;
-    },
-    async close() {
-      await api.close();
-      await clickhouse.close();
-      await db.drop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  } satisfies SeededStack;
+/** Defines and starts an experiment over the API. */
+export async function createAndStart(
+  api: SeededStack["api"],
+  definition: unknown,
+  key: string,
+): Promise<void> {
+  const created = await api.call("POST", "/v1/experiments", { body: definition });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const started = await api.call("POST", `/v1/experiments/${key}/start`, { headers: { "if-match": '"1"' } });
+  assert.equal(started.status, 200, JSON.stringify(started.body));
 }
 
 /** What the relay and the projector runtime do, minus Kafka: the log in order through the projection. */
-async function pumpLogIntoClickHouse(db: TestDatabase, clickhouse: ClickHouseStore): Promise<void> {
+export async function pumpLogIntoClickHouse(db: TestDatabase, clickhouse: ClickHouseStore): Promise<void> {
   // With the write model's running experiments, as `reckon projectors` runs it: the projection keeps
   // their per-user totals, which results of a running experiment read.
   const projection = createAnalyticsProjection({
@@ -286,7 +321,7 @@ async function pumpLogIntoClickHouse(db: TestDatabase, clickhouse: ClickHouseSto
   }
 }
 
-function purchase(user: string, n: number, value: number) {
+export function purchase(user: string, n: number, value: number) {
   return {
     event_id: uuid(n + 500_000),
     type: "purchase",
@@ -307,7 +342,7 @@ function view(user: string, n: number, at: number) {
   };
 }
 
-function uuid(n: number): string {
+export function uuid(n: number): string {
   return `00000000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`;
 }
 

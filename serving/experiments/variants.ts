@@ -6,6 +6,7 @@ import { logger } from "../../core/logger.ts";
 import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
 import type { ExistingExperiment } from "../../ingest/experiments/index.ts";
 import { createAssigner, exposureEvent, type Assignment } from "../assignment/index.ts";
+import { HoldoutGate } from "./holdout-gate.ts";
 import { HEURISTIC_RANKER, loadRanker, type Ranker } from "../models/model-holder.ts";
 import { loadModel } from "../models/registry.ts";
 
@@ -16,7 +17,7 @@ export type ExperimentArm =
       variant: string;
       exposure: { event_id: string; status: "accepted" | "duplicate" | "recorded_earlier" };
     }
-  | { key: string; variant: null; reason: "not_found" | "not_running" | "not_in_traffic" };
+  | { key: string; variant: null; reason: "not_found" | "not_running" | "not_in_traffic" | "held_out" };
 
 export interface ArmAndRanker {
   arm: ExperimentArm;
@@ -48,12 +49,14 @@ export class ExperimentVariants {
   /** Insertion-ordered, so the oldest entry is evicted first. */
   private readonly exposed = new Map<string, string>();
   private readonly rankers = new Map<number, Promise<Ranker>>();
+  private readonly holdouts: HoldoutGate;
 
   constructor(options: ExperimentVariantsOptions) {
     this.db = options.db;
     this.ttlMs = options.ttlMs ?? 2_000;
     this.capacity = options.rememberExposures ?? 100_000;
     this.now = options.now ?? (() => new Date());
+    this.holdouts = new HoldoutGate({ db: this.db, ttlMs: this.ttlMs, now: this.now });
   }
 
   /**
@@ -65,6 +68,9 @@ export class ExperimentVariants {
     const experiment = await cached.state;
     if (!experiment) return { arm: { key, variant: null, reason: "not_found" } };
     if (experiment.status !== "running") return { arm: { key, variant: null, reason: "not_running" } };
+    // A holdout comes first: a held-out user gets the active ranker, as a user outside the traffic does.
+    const { heldOutBy } = await this.holdouts.check(key, userId, true);
+    if (heldOutBy !== null) return { arm: { key, variant: null, reason: "held_out" } };
     if (cached.assign?.version !== experiment.version) {
       cached.assign = { version: experiment.version, fn: createAssigner(experiment.definition) };
     }

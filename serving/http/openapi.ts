@@ -34,13 +34,13 @@ const Answer = z
         z.object({
           key: z.string(),
           variant: z.null(),
-          reason: z.enum(["not_found", "not_running", "not_in_traffic"]),
+          reason: z.enum(["not_found", "not_running", "not_in_traffic", "held_out"]),
         }),
       ])
       .optional()
       .openapi({
         description:
-          "With ?experiment=KEY: the user's variant and the exposure recorded with this answer (accepted: stored now; duplicate: stored before; recorded_earlier: this process stored it before), or why the user is not in it (then the active ranker answers)",
+          "With ?experiment=KEY: the user's variant and the exposure recorded with this answer (accepted: stored now; duplicate: stored before; recorded_earlier: this process stored it before), or why the user is not in it (then the active ranker answers; held_out: a holdout covering the experiment keeps the user out)",
       }),
   })
   .openapi("Recommendations");
