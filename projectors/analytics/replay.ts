@@ -34,7 +34,8 @@ export interface AnalyticsReplayOptions {
   /** Where the new tables are built; default `reckon_rebuild`. Dropped first if a dead rebuild left it. */
   sideDatabase?: string;
   progress?: boolean;
-  onBatch?: (applied: number) => void;
+  /** After each applied batch; a returned promise is awaited before the next one. */
+  onBatch?: (applied: number) => unknown;
 }
 
 export interface AnalyticsReplayResult {
@@ -100,20 +101,29 @@ export async function replayAnalytics(options: AnalyticsReplayOptions): Promise<
   bar?.start(total, 0, { rate: 0 });
   const started = Date.now();
   let events = 0;
+  // The rebuild goes up to the log head as it is now, not as it grows: chasing a head that the live traffic
+  // moves faster than this loop applies would never end (the catch-up after the switch replays the rest).
+  const target = await readLogHead(db);
+  const upToTarget = (batch: Awaited<ReturnType<typeof readLogBatch>>) =>
+    batch.filter((m) => compareLogPositions(toLogPosition(m), target) <= 0);
   let next = readLogBatch(db, position, batchSize);
   for (;;) {
-    const batch = await next;
+    const read = await next;
+    const batch = upToTarget(read);
     if (batch.length === 0) break;
     position = toLogPosition(batch[batch.length - 1]!);
+    const done = batch.length < read.length || read.length < batchSize;
     // Postgres reads the next batch while ClickHouse inserts this one.
-    next = readLogBatch(db, position, batchSize);
-    next.catch(() => undefined); // awaited on the next turn
+    if (!done) {
+      next = readLogBatch(db, position, batchSize);
+      next.catch(() => undefined); // awaited on the next turn
+    }
     events += await apply(rebuild, batch);
-    options.onBatch?.(events);
+    await options.onBatch?.(events);
     if (events > total) total = events;
     bar?.setTotal(total);
     bar?.update(events, { rate: Math.round(events / Math.max((Date.now() - started) / 1000, 0.001)) });
-    if (batch.length < batchSize) break;
+    if (done) break;
   }
   bar?.stop();
   const rebuilt = position;
