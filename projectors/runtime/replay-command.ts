@@ -75,12 +75,18 @@ export async function openReplayClickHouse(
     const shown = env.CLICKHOUSE_URL.replace(/\/\/[^/@]*@/, "//***@");
     return { store: await openClickHouse(env.CLICKHOUSE_URL), via: `CLICKHOUSE_URL ${shown}` };
   }
+  // A running Reckon owns the in-process engine's directory, and its HTTP endpoint is read-only for analysts:
+  // a rebuild from here could write neither, so it is refused with what to do instead.
   const endpoint = `http://127.0.0.1:${env.CLICKHOUSE_HTTP_PORT}`;
-  const http = await openClickHouse(endpoint, { requestTimeoutMs: 600_000 });
-  if (await http.ping().catch(() => false)) {
-    return { store: http, via: `the running Reckon's ClickHouse HTTP endpoint ${endpoint}` };
-  }
+  const http = await openClickHouse(endpoint, { requestTimeoutMs: 5_000 });
+  const running = await http.ping().catch(() => false);
   await http.close();
+  if (running)
+    throw new Error(
+      `reckon replay --projection analytics: a running Reckon holds the in-process ClickHouse (its read-only ` +
+        `endpoint answers on ${endpoint}). Stop it and run the replay again, or set CLICKHOUSE_URL to a ` +
+        `ClickHouse server; a running Reckon rebuilds analytics tables it finds wiped by itself.`,
+    );
   return {
     store: await openClickHouse(undefined),
     via: `in-process chdb (nothing answered on ${endpoint})`,
