@@ -5,6 +5,7 @@ import { registerIngestOpenApi } from "../ingest/openapi.ts";
 import { registerServingOpenApi } from "../serving/http/openapi.ts";
 import { registerExperimentsOpenApi } from "../analytics/experiments/api-schemas.ts";
 import { registerStatusOpenApi } from "../projectors/status/openapi.ts";
+import { registerHoldoutsOpenApi } from "../analytics/holdouts/api-schemas.ts";
 
 /** The document `reckon start` serves at /openapi.json lists what every operation can answer. */
 const doc = buildOpenApiDocument([
@@ -12,6 +13,7 @@ const doc = buildOpenApiDocument([
   registerStatusOpenApi,
   registerServingOpenApi,
   registerExperimentsOpenApi,
+  registerHoldoutsOpenApi,
 ]);
 
 interface Operation {
@@ -28,7 +30,7 @@ const operations = Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
 
 test("every operation needing a key documents 401, 403, 429 (with Retry-After and RateLimit headers) and 503", () => {
   const keyed = operations.filter(({ op }) => op.security === undefined || op.security.length > 0);
-  assert.equal(keyed.length, 20); // including the experiments power and overlap reads
+  assert.equal(keyed.length, 26); // including the experiments power and overlap reads and the six holdout routes
   for (const { name, op } of keyed) {
     for (const status of ["401", "403", "429", "503"]) assert.ok(op.responses[status], `${name} ${status}`);
     const headers = op.responses["429"]!.headers ?? {};
@@ -49,8 +51,10 @@ test("every operation with a required JSON body documents 400, 413 and 415", () 
   const withBody = operations.filter(({ op }) => op.requestBody?.required).map(({ name }) => name);
   assert.deepEqual(withBody.sort(), [
     "PATCH /v1/experiments/{key}",
+    "PATCH /v1/holdouts/{key}",
     "POST /v1/events",
     "POST /v1/experiments",
+    "POST /v1/holdouts",
     "PUT /v1/items",
     "PUT /v1/items/{itemId}",
   ]);

@@ -1,8 +1,9 @@
-// HTTP shapes of the holdouts API; the definition itself is ingest/holdouts/schema.ts.
+// HTTP shapes of the holdouts API; the definition itself is ingest/holdouts/definition-schema.ts.
 import { extendZodWithOpenApi, type OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
-import { bearerAuth } from "../../core/http/openapi.ts";
+import { bearerAuth, jsonBodyResponses, keyedResponses } from "../../core/http/openapi.ts";
 import { HoldoutDefinitionSchema, HoldoutPatchSchema } from "../../ingest/holdouts/index.ts";
+import { SlugSchema } from "../../ingest/experiments/index.ts";
 import { ErrorResponseSchema, ExperimentResultsSchema } from "../experiments/api-schemas.ts";
 
 extendZodWithOpenApi(z);
@@ -60,15 +61,23 @@ const HoldoutResourceSchema = z
 export function registerHoldoutsOpenApi(registry: OpenAPIRegistry): void {
   const bearer = bearerAuth(registry);
   const security = [{ [bearer.name]: [] }];
-  const KeyParam = z.object({ key: z.string().openapi({ param: { name: "key", in: "path" } }) });
+  const KeyParam = z.object({ key: SlugSchema.openapi({ param: { name: "key", in: "path" } }) });
+  // Optional in the document, as for experiments: the server answers 428 when it is missing.
+  const ifMatch = z.object({
+    "if-match": z
+      .string()
+      .regex(/^(W\/)?"?\d{1,15}"?$/)
+      .optional()
+      .openapi({ description: 'The version, e.g. "3"' }),
+  });
+  const read = keyedResponses("read");
+  const admin = { ...jsonBodyResponses, ...keyedResponses("admin") };
   const json = <T extends z.ZodType>(schema: T, description: string) => ({
     description,
     content: { "application/json": { schema } },
   });
   const errors = {
     400: json(ErrorResponseSchema, "Invalid request: errors name field, rule, expected and received"),
-    401: json(ErrorResponseSchema, "No or unknown API key"),
-    403: json(ErrorResponseSchema, "The key lacks the scope"),
     404: json(ErrorResponseSchema, "No holdout with this key"),
     409: json(ErrorResponseSchema, "Stale version (conflict) or a key already used"),
   };
@@ -78,8 +87,14 @@ export function registerHoldoutsOpenApi(registry: OpenAPIRegistry): void {
     summary:
       "Create a holdout; admin scope. It applies at once: its held-out users never enter the experiments it covers",
     security,
-    request: { body: { content: { "application/json": { schema: HoldoutDefinitionSchema } } } },
-    responses: { 201: json(HoldoutResourceSchema, "Created; ETag is the version"), ...errors },
+    request: {
+      body: { required: true, content: { "application/json": { schema: HoldoutDefinitionSchema } } },
+    },
+    responses: {
+      201: json(HoldoutResourceSchema, "Created; ETag is the version"),
+      ...admin,
+      409: errors[409],
+    },
   });
   registry.registerPath({
     method: "get",
@@ -88,8 +103,7 @@ export function registerHoldoutsOpenApi(registry: OpenAPIRegistry): void {
     security,
     responses: {
       200: json(z.object({ holdouts: z.array(HoldoutResourceSchema) }), "Holdouts"),
-      401: errors[401],
-      403: errors[403],
+      ...read,
     },
   });
   registry.registerPath({
@@ -100,9 +114,9 @@ export function registerHoldoutsOpenApi(registry: OpenAPIRegistry): void {
     request: { params: KeyParam },
     responses: {
       200: json(HoldoutResourceSchema, "The holdout"),
-      401: errors[401],
-      403: errors[403],
+      400: errors[400],
       404: errors[404],
+      ...read,
     },
   });
   registry.registerPath({
@@ -113,11 +127,12 @@ export function registerHoldoutsOpenApi(registry: OpenAPIRegistry): void {
     security,
     request: {
       params: KeyParam,
-      headers: z.object({ "if-match": z.string().openapi({ description: 'The version, e.g. "3"' }) }),
-      body: { content: { "application/json": { schema: HoldoutPatchSchema } } },
+      headers: ifMatch,
+      body: { required: true, content: { "application/json": { schema: HoldoutPatchSchema } } },
     },
     responses: {
       200: json(HoldoutResourceSchema, "Changed"),
+      ...admin,
       ...errors,
       428: json(ErrorResponseSchema, "No If-Match sent"),
     },
@@ -130,10 +145,11 @@ export function registerHoldoutsOpenApi(registry: OpenAPIRegistry): void {
     security,
     request: {
       params: KeyParam,
-      headers: z.object({ "if-match": z.string().openapi({ description: 'The version, e.g. "3"' }) }),
+      headers: ifMatch,
     },
     responses: {
       200: json(HoldoutResourceSchema, "Stopped"),
+      ...keyedResponses("admin"),
       ...errors,
       428: json(ErrorResponseSchema, "No If-Match sent"),
     },
@@ -148,10 +164,8 @@ export function registerHoldoutsOpenApi(registry: OpenAPIRegistry): void {
     responses: {
       200: json(HoldoutResultsSchema, "Results since the holdout was created (or ?from)"),
       400: errors[400],
-      401: errors[401],
-      403: errors[403],
       404: errors[404],
-      503: json(ErrorResponseSchema, "The analytics store is not available"),
+      ...read,
     },
   });
 }

@@ -130,6 +130,17 @@ export const MetricSchema = z
     RatioMetricSchema,
     QuantileMetricSchema,
   ])
+  // A metric's own rule, so every definition made of metrics (experiments, holdouts) refuses the same.
+  .superRefine((m, ctx) => {
+    if (m.non_inferiority_margin !== undefined && m.guardrail !== true)
+      ctx.addIssue({
+        code: "custom",
+        path: ["non_inferiority_margin"],
+        message: "non_inferiority_margin applies to guardrail metrics only (set guardrail: true)",
+        input: m.non_inferiority_margin,
+        params: { rule: "margin_on_guardrail_only", expected: "guardrail: true on this metric" },
+      });
+  })
   .openapi("ExperimentMetric");
 
 export const DEFAULT_ALPHA = 0.05;
@@ -293,20 +304,6 @@ function checkCrossFieldRules(value: CrossFieldInput, ctx: z.RefinementCtx): voi
         params: { rule: "weights_sum_to_one", expected: "sum of weights = 1" },
       });
     }
-  }
-
-  if (Array.isArray(value.metrics)) {
-    value.metrics.forEach((m, i) => {
-      if (m?.non_inferiority_margin !== undefined && m.guardrail !== true) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["metrics", i, "non_inferiority_margin"],
-          message: "non_inferiority_margin applies to guardrail metrics only (set guardrail: true)",
-          input: m.non_inferiority_margin,
-          params: { rule: "margin_on_guardrail_only", expected: "guardrail: true on this metric" },
-        });
-      }
-    });
   }
 
   // The always-valid sequence is two-sided; a one-sided sequential boundary is not implemented.
