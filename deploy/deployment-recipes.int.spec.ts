@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 
 /**
  * The deployment recipes checked by the validators their ecosystems use: hadolint for the Dockerfile,
@@ -213,6 +213,35 @@ describe("Helm chart", () => {
       (o) => o.kind === "Deployment" && o.metadata.name === "reckon-projectors-features",
     )!;
     assert.match(JSON.stringify(features.spec), /"name":"RECKON_PROJECTIONS","value":"features"/);
+  });
+
+  it("renders a ConfigMap with every setting of the configuration schema at its default, overridable, and no secret", () => {
+    const configOf = (extra: string[] = []) => {
+      const result = helmTemplate(["kafka.partitions=8", ...extra]);
+      assert.equal(result.status, 0, result.stderr);
+      const map = parseAllDocuments(result.stdout)
+        .map((d) => d.toJS() as K8sObject & { data?: Record<string, string> })
+        .find((o) => o?.kind === "ConfigMap")!;
+      return map.data!;
+    };
+    const data = configOf();
+    assert.equal(data.RECKON_TRAIN_INTERVAL_MINUTES, "60");
+    assert.equal(data.RECKON_CONSUMED_TYPES, "view,click,add_to_cart,purchase,rating");
+    assert.equal(data.KAFKA_PARTITIONS, "8");
+    const generated = parse(readFileSync(path.join(CHART, "files/configuration.yaml"), "utf8")) as {
+      settings: Record<string, string>;
+      secrets: string[];
+    };
+    for (const [name, value] of Object.entries(generated.settings)) assert.equal(data[name], value, name);
+    for (const name of [...generated.secrets, "DATABASE_URL", "RECKON_READ_KEYS", "CLICKHOUSE_HTTP_PASSWORD"])
+      assert.equal(name in data, false, `${name} is in the ConfigMap`);
+    assert.equal(configOf(["config.RECKON_TRAIN_INTERVAL_MINUTES=15"]).RECKON_TRAIN_INTERVAL_MINUTES, "15");
+  });
+
+  it("refuses a store URL or secret in values `config` (they belong in the Secrets)", () => {
+    const result = helmTemplate(["config.REDIS_URL=redis://elsewhere:6379"]);
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /config\.REDIS_URL is not a ConfigMap setting/);
   });
 
   it("ties consumer replicas to the topic's partitions: more replicas than partitions do not render", () => {
