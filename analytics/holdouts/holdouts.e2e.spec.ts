@@ -200,6 +200,18 @@ describe("holdouts end to end", () => {
     assert.match(share.body.message, /share/);
     const missing = await stack.api.call("GET", "/v1/holdouts/none/results", { scope: "read" });
     assert.equal(missing.status, 404);
+    // A window too long for the cumulative series is the caller's error, as for experiments (found by the fuzzer).
+    const tooLong = await stack.api.call("GET", "/v1/holdouts/q3-holdout/results?from=2000-01-01T00:00:00Z", {
+      scope: "read",
+    });
+    assert.equal(tooLong.status, 400, JSON.stringify(tooLong.body));
+    assert.deepEqual(tooLong.body.errors, [
+      {
+        field: "from",
+        rule: "the cumulative series is limited to 400 days; pass a later from (or cumulative=false)",
+        received: "2000-01-01T00:00:00Z",
+      },
+    ]);
     const bad = await stack.api.call("POST", "/v1/holdouts", {
       body: { ...holdout, key: "other", share: 0.7 },
     });

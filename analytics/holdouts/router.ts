@@ -12,6 +12,7 @@ import type { StatisticsSource } from "../experiments/router.ts";
 import { HoldoutRepository } from "./repository.ts";
 import { buildHoldoutResults, holdoutAsRunningExperiment } from "./results.ts";
 import { HoldoutResultsQuerySchema } from "./api-schemas.ts";
+import { AnalysisWindowError } from "../queries/experiment-stats.ts";
 
 export interface HoldoutsRouterOptions {
   db: Database;
@@ -112,6 +113,11 @@ export function holdoutsRouter(options: HoldoutsRouterOptions): Router {
         }),
       );
     } catch (err) {
+      if (err instanceof AnalysisWindowError) {
+        const errors = [{ field: "from", rule: err.message, received: query.from ?? null }];
+        res.status(400).json({ error: "invalid_request", message: `from: ${err.message}`, errors });
+        return;
+      }
       logger.error({ err, holdout: key }, "holdout results failed");
       res
         .status(503)
