@@ -4,6 +4,7 @@
 import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
 import { MetricSchema, SlugSchema } from "../experiments/definition-schema.ts";
+import { reportUnstorableText } from "../../core/contracts/text.ts";
 
 extendZodWithOpenApi(z);
 
@@ -39,6 +40,8 @@ export const HoldoutDefinitionSchema = z
       example: 0.05,
     }),
   })
+  // Postgres text cannot hold U+0000 or a lone surrogate: refused with the field, as in experiments.
+  .superRefine(reportUnstorableText)
   .openapi("HoldoutDefinition");
 
 /** A change: the fields sent replace the stored ones. `key` and `share` are fixed, so unknown here. */
@@ -49,6 +52,7 @@ export const HoldoutPatchSchema = z
     experiments: mutableFields.experiments.optional(),
     metrics: mutableFields.metrics.optional(),
   })
+  .superRefine(reportUnstorableText)
   .openapi("HoldoutPatch");
 
 export type HoldoutDefinition = z.output<typeof HoldoutDefinitionSchema>;

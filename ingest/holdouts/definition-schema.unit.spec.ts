@@ -33,3 +33,13 @@ test("a holdout refuses a non-inferiority margin on a metric that is not a guard
     true,
   );
 });
+
+test("a holdout refuses text Postgres cannot store (U+0000), naming the field", () => {
+  const input = { ...holdout, metrics: [{ ...holdout.metrics[0], event_type: "pur\u0000chase" }] };
+  const parsed = HoldoutDefinitionSchema.safeParse(input);
+  assert.equal(parsed.success, false);
+  assert.deepEqual(
+    toFieldErrors(parsed.error!, input).map((e) => e.field),
+    ["metrics.0.event_type"],
+  );
+});
