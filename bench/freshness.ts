@@ -173,7 +173,14 @@ async function runScenario(s: Scenario) {
   let api: Awaited<ReturnType<typeof startServer>> | undefined;
   let analytics: Awaited<ReturnType<typeof startServer>> | undefined;
   let k6: K6Run | undefined;
-  const ch = createClient({ url: `http://127.0.0.1:${chPort}`, request_timeout: 10_000 });
+  // The analysts' endpoint always needs credentials: the bench gives the server a password and polls with it.
+  const chPassword = `bench-${randomUUID()}`;
+  const ch = createClient({
+    url: `http://127.0.0.1:${chPort}`,
+    username: "analyst",
+    password: chPassword,
+    request_timeout: 10_000,
+  });
   try {
     db = await createTestDatabase();
     const serverEnv = {
@@ -188,6 +195,8 @@ async function runScenario(s: Scenario) {
       RECKON_PROJECTOR_GROUP_PREFIX: groupPrefix,
       CLICKHOUSE_URL: `chdb://${chdbDir}`,
       CLICKHOUSE_HTTP_PORT: String(chPort),
+      CLICKHOUSE_HTTP_USER: "analyst",
+      CLICKHOUSE_HTTP_PASSWORD: chPassword,
     };
     // A Node process is one event loop: with every role in it, ingest's request handling and the pipeline's
     // JSON work share one core. Split (the default), the API and the pipeline each get one.
