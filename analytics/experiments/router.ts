@@ -34,7 +34,7 @@ import {
 } from "./api-schemas.ts";
 import { logger } from "../../core/logger.ts";
 import { BREAKDOWN_DIMENSIONS } from "../queries/experiment-sql.ts";
-import { AnalysisWindowError } from "../queries/experiment-stats.ts";
+import { sendResultsFailure } from "./results-failure.ts";
 
 export interface StatisticsRequest {
   readonly now: Date;
@@ -418,15 +418,7 @@ function experimentResults({ repo, now, options }: RouteContext): Handler {
         }),
       );
     } catch (err) {
-      if (err instanceof AnalysisWindowError) {
-        const errors = [{ field: "from", rule: err.message, received: query.from ?? null }];
-        res.status(400).json({ error: "invalid_request", message: `from: ${err.message}`, errors });
-        return;
-      }
-      logger.error({ err, experiment: key }, "experiment results failed");
-      res
-        .status(503)
-        .json({ error: "unavailable", message: `could not compute results: ${(err as Error).message}` });
+      sendResultsFailure(res, err, query.from, { experiment: key });
     }
   };
 }

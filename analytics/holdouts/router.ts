@@ -5,14 +5,13 @@ import { Router, type Request, type Response } from "express";
 import type { Database } from "../../core/postgres/database.ts";
 import { type ApiKeys, requireScope } from "../../core/http/auth.ts";
 import { toFieldErrors } from "../../core/contracts/validation.ts";
-import { logger } from "../../core/logger.ts";
 import { EXPERIMENT_ERROR_HTTP_STATUS, isExperimentError } from "../../ingest/experiments/index.ts";
 import type { ExistingHoldout, HoldoutCommand } from "../../ingest/holdouts/index.ts";
 import type { StatisticsSource } from "../experiments/router.ts";
 import { HoldoutRepository } from "./repository.ts";
 import { buildHoldoutResults, holdoutAsRunningExperiment } from "./results.ts";
 import { HoldoutResultsQuerySchema } from "./api-schemas.ts";
-import { AnalysisWindowError } from "../queries/experiment-stats.ts";
+import { sendResultsFailure } from "../experiments/results-failure.ts";
 
 export interface HoldoutsRouterOptions {
   db: Database;
@@ -113,15 +112,7 @@ export function holdoutsRouter(options: HoldoutsRouterOptions): Router {
         }),
       );
     } catch (err) {
-      if (err instanceof AnalysisWindowError) {
-        const errors = [{ field: "from", rule: err.message, received: query.from ?? null }];
-        res.status(400).json({ error: "invalid_request", message: `from: ${err.message}`, errors });
-        return;
-      }
-      logger.error({ err, holdout: key }, "holdout results failed");
-      res
-        .status(503)
-        .json({ error: "unavailable", message: `could not compute results: ${(err as Error).message}` });
+      sendResultsFailure(res, err, query.from, { holdout: key });
     }
   });
 
