@@ -103,10 +103,15 @@ async function wholeLog(db: Database): Promise<LogMessage[]> {
 }
 
 /** The log's valid messages applied directly, in one batch, under `prefix`: what every adapter must give. */
-async function referenceDump(db: Database): Promise<Record<string, unknown>> {
+async function referenceDump(
+  db: Database,
+  keep: (m: LogMessage) => boolean = () => true,
+): Promise<Record<string, unknown>> {
   const prefix = uniqueName("ref");
   const projection = createFeaturesProjection(store, { prefix });
-  const valid = (await wholeLog(db)).filter((m) => decodeLogMessage(Buffer.from(JSON.stringify(m))).ok);
+  const valid = (await wholeLog(db)).filter(
+    (m) => decodeLogMessage(Buffer.from(JSON.stringify(m))).ok && keep(m),
+  );
   await projection.applyMessages(valid, appliedField(TOPIC, 0));
   return dump(prefix, projection);
 }
@@ -200,8 +205,15 @@ async function projectToHead(
   transport: LogTransport,
   projection: Projection,
   groupPrefix: string,
+  isolateAfter?: number,
 ): Promise<LogPosition> {
-  const runtime = new ProjectorRuntime({ transport, projections: [projection], groupPrefix, maxBatch: 50 });
+  const runtime = new ProjectorRuntime({
+    transport,
+    projections: [projection],
+    groupPrefix,
+    maxBatch: 50,
+    ...(isolateAfter ? { isolateAfter } : {}),
+  });
   const status = new ProjectionStatus({
     db: adapter.db(),
     transport,
@@ -212,9 +224,9 @@ async function projectToHead(
   try {
     const head = formatPositionToken(await readLogHead(adapter.db()));
     const deadline = Date.now() + 120_000;
-    while (!(await status.waitForPosition([FEATURES], head)).reached)
-      if (Date.now() > deadline) throw new Error(`${adapter.name}: features never reached ${head}`);
-    return await status.positionOf(FEATURES);
+    while (!(await status.waitForPosition([projection.name], head)).reached)
+      if (Date.now() > deadline) throw new Error(`${adapter.name}: ${projection.name} never reached ${head}`);
+    return await status.positionOf(projection.name);
   } finally {
     await runtime.stopConsumers();
     await status.close();
@@ -252,6 +264,41 @@ for (const adapter of adapters) {
       const poison = JSON.parse(letters[0]!.value) as LogMessage;
       assert.equal(poison.kind, "interaction");
       assert.equal("user_id" in poison.event, false);
+    });
+
+    test("a message the store rejects while healthy is isolated into a dead letter; the rest is applied", async () => {
+      const isolatedPrefix = uniqueName("conf-isolate");
+      const features = createFeaturesProjection(store, { prefix: isolatedPrefix });
+      const rejected = (await wholeLog(adapter.db()))[100]!;
+      const name = "features-isolation";
+      const rejecting: Projection = {
+        name,
+        apply: async (batch) => {
+          if (batch.messages.some((m) => m.message.position === rejected.position))
+            throw new Error("the store rejects this message");
+          return features.apply(batch);
+        },
+        healthy: async () => true,
+        appliedPosition: (topic, partition) => features.appliedPosition(topic, partition),
+      };
+      await projectToHead(
+        adapter,
+        adapter.transport(),
+        rejecting,
+        `${uniqueName("conformance-isolate")}.`,
+        1,
+      );
+      assert.deepEqual(
+        await dump(isolatedPrefix, features),
+        await referenceDump(adapter.db(), (m) => m.position !== rejected.position),
+      );
+      const letters = await adapter.deadLetters(name, 2);
+      assert.equal(letters.length, 2, JSON.stringify(letters));
+      const isolated = letters.filter((l) =>
+        l.reason.startsWith("rejected by the store while it was healthy"),
+      );
+      assert.equal(isolated.length, 1);
+      assert.equal((JSON.parse(isolated[0]!.value) as LogMessage).event.event_id, rejected.event.event_id);
     });
 
     test("a consumer killed between applying a chunk and committing it changes nothing once reopened", async () => {
