@@ -9,7 +9,7 @@ import { SEARCH_PROJECTION } from "./search-model.ts";
 import { createSqlProjection, currentVersion } from "./sql-projection.ts";
 import { catalogReadModels } from "./index.ts";
 import { featuresConfig } from "../../core/read-models/features-config.ts";
-import { buildTextQuery, facetValue, queryTokens, typoMatches } from "./text.ts";
+import { allowedEdits, buildTextQuery, facetValue, queryTokens, typoMatches } from "./text.ts";
 
 /** What a search asks for: words (optional) and filters. */
 export interface SearchQuery {
@@ -72,7 +72,7 @@ export class SearchReader {
   /** The indexed words each query word may be a typo of (one round trip for all words). */
   private async typos(version: number, tokens: readonly string[]): Promise<Map<string, string[]>> {
     const typos = new Map<string, string[]>();
-    const fuzzy = tokens.filter((t) => [...t].length >= 4);
+    const fuzzy = tokens.filter((t) => allowedEdits(t) > 0);
     if (fuzzy.length === 0) return typos;
     const { rows } = await this.db.query<{ token: string; term: string }>(
       `SELECT q.token, t.term FROM unnest($2::text[]) AS q(token)
@@ -92,7 +92,8 @@ export class SearchReader {
     return typos;
   }
 
-  private async compile(version: number, query: SearchQuery): Promise<Compiled> {
+  /** The WHERE clause and its parameters; with `scored`, the relevance expression too ("0" without words). */
+  private async compile(version: number, query: SearchQuery, scored: boolean): Promise<Compiled> {
     const params: unknown[] = [version];
     const p = (value: unknown) => {
       params.push(value);
@@ -104,10 +105,10 @@ export class SearchReader {
     if (tokens.length > 0) {
       const text = buildTextQuery(tokens, await this.typos(version, tokens));
       const match = `to_tsquery('simple', ${p(text.match)})`;
-      const exact = `to_tsquery('simple', ${p(text.exact)})`;
       where.push(`document @@ ${match}`);
       // Exact words count twice: once in the match, once as the bonus.
-      score = `(ts_rank(document, ${match}) + ts_rank(document, ${exact}))::real`;
+      if (scored)
+        score = `(ts_rank(document, ${match}) + ts_rank(document, to_tsquery('simple', ${p(text.exact)})))::real`;
     }
     if (query.categories.length > 0) where.push(`categories && ${p(query.categories)}::text[]`);
     if (query.attributes.length > 0)
@@ -124,7 +125,7 @@ export class SearchReader {
     version?: number,
   ): Promise<SearchHit[]> {
     const v = version ?? (await this.version());
-    const { where, params, score } = await this.compile(v, query);
+    const { where, params, score } = await this.compile(v, query, true);
     let page = "";
     if (after) {
       params.push(after.score, after.item_id);
@@ -147,7 +148,7 @@ export class SearchReader {
   /** How many items match, and per category and per facetable attribute value how many of them. */
   async facets(query: SearchQuery, facetable: readonly string[], version?: number): Promise<SearchFacets> {
     const v = version ?? (await this.version());
-    const { where, params } = await this.compile(v, query);
+    const { where, params } = await this.compile(v, query, false);
     params.push(facetable, FACET_VALUES_SHOWN);
     const keys = `$${params.length - 1}::text[]`;
     const shown = `$${params.length}`;

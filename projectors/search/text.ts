@@ -41,13 +41,16 @@ export function facetValues(attributes: CatalogItem["attributes"]): string[] {
 export const facetValue = (key: string, value: string) => `${key}=${value}`;
 
 /**
- * How many edits a query word may be away from an indexed word and still match it: none for words of up to 3
- * letters (too many short words are one edit apart), one up to 7 letters, two from 8.
+ * How many edits a query word may be away from an indexed word and still match it: none below 5 letters (too
+ * many short words are one edit apart: lamp, clamp, damp), one from 5, two from 9 (Meilisearch's defaults).
  */
+export const MIN_LETTERS_FOR_ONE_TYPO = 5;
+export const MIN_LETTERS_FOR_TWO_TYPOS = 9;
+
 export function allowedEdits(word: string): number {
   const n = [...word].length;
-  if (n <= 3) return 0;
-  return n <= 7 ? 1 : 2;
+  if (n < MIN_LETTERS_FOR_ONE_TYPO) return 0;
+  return n < MIN_LETTERS_FOR_TWO_TYPOS ? 1 : 2;
 }
 
 /**
