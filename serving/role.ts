@@ -64,7 +64,13 @@ export const servingRole: RoleModule = {
           })
         : undefined;
     // Search and item detail read their own Postgres read models; min_position waits on those projections.
-    const catalogPositions = catalogReadModelPositions(resources);
+    const catalogPositions = catalogReadModelPositions({
+      db,
+      kafka: resources.kafka,
+      topic: env.KAFKA_EVENTS_TOPIC,
+      groupPrefix: env.RECKON_PROJECTOR_GROUP_PREFIX,
+      features: featuresConfig(env),
+    });
     return {
       routers: [
         searchRouter({

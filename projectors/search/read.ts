@@ -1,14 +1,14 @@
 import type { Queryable } from "../../core/postgres/database.ts";
 import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
 import type { ReadModelPositions } from "../../core/read-models/positions.ts";
-import type { Resources } from "../../core/runtime/role.ts";
+import type { Kafka } from "kafkajs";
+import type { Database } from "../../core/postgres/database.ts";
 import { decayedValue, readWindows } from "../runtime/decay.ts";
 import { ProjectionStatus } from "../status/status.ts";
 import { ITEM_DETAIL_PROJECTION } from "./item-detail-model.ts";
 import { SEARCH_PROJECTION } from "./search-model.ts";
 import { createSqlProjection, currentVersion } from "./sql-projection.ts";
 import { catalogReadModels } from "./index.ts";
-import { featuresConfig } from "../../core/read-models/features-config.ts";
 import { allowedEdits, buildTextQuery, facetValue, queryTokens, typoMatches } from "./text.ts";
 
 /** What a search asks for: words (optional) and filters. */
@@ -252,15 +252,20 @@ export class ItemDetailReader {
  * Read-your-writes for the catalog read models: waits (bounded) until search and item detail have passed a
  * write's position, as the projectors' status computes it (applied positions here, committed offsets there).
  */
-export function catalogReadModelPositions(resources: Resources): ReadModelPositions {
-  const { env, db, kafka } = resources;
-  const models = Object.values(catalogReadModels(featuresConfig(env)));
+export function catalogReadModelPositions(options: {
+  db: Database;
+  kafka: Kafka;
+  topic: string;
+  groupPrefix?: string;
+  features: FeaturesConfig;
+}): ReadModelPositions {
+  const models = Object.values(catalogReadModels(options.features));
   const status = new ProjectionStatus({
-    db,
-    kafka,
-    topic: env.KAFKA_EVENTS_TOPIC,
-    projections: models.map((m) => createSqlProjection(db, m)),
-    groupPrefix: env.RECKON_PROJECTOR_GROUP_PREFIX,
+    db: options.db,
+    kafka: options.kafka,
+    topic: options.topic,
+    projections: models.map((m) => createSqlProjection(options.db, m)),
+    ...(options.groupPrefix !== undefined ? { groupPrefix: options.groupPrefix } : {}),
   });
   const names = models.map((m) => m.name);
   return {

@@ -18,19 +18,18 @@ export interface ScoredHit {
   source: SearchSource;
 }
 
-/** Reciprocal rank fusion's constant: how much the top places weigh against the rest (the literature's 60). */
-export const FUSION_K = 60;
-
 /**
- * Combines the text order with the ranker's order by reciprocal rank fusion: score = 1/(K + text place) +
- * 1/(K + ranker place), places counted from 1. Scale-free, so an ONNX model's scores and the heuristic's fuse
- * the same way. Ranker ties keep the text order; with no signal at all the text order is kept. Pure.
+ * Combines the text and the ranker: score = relevance / best relevance among the hits (0..1) + 1 / place in the
+ * ranker's order (1, ½, ⅓ …). Among hits the text ranks alike the ranker decides; a much better text match
+ * stays ahead of a hit the ranker merely prefers; the ranker's own scale (an ONNX model's, the heuristic's) does
+ * not matter, only its order. Ranker ties keep the text order. Pure.
  */
-export function fuseRanks(hits: readonly SearchHit[], rankerScores: ArrayLike<number>): number[] {
+export function fuseScores(hits: readonly SearchHit[], rankerScores: ArrayLike<number>): number[] {
   const byRanker = hits.map((_, i) => i).sort((a, b) => rankerScores[b]! - rankerScores[a]! || a - b);
   const rankerPlace = new Array<number>(hits.length);
   byRanker.forEach((hitIndex, place) => (rankerPlace[hitIndex] = place + 1));
-  return hits.map((_, i) => 1 / (FUSION_K + i + 1) + 1 / (FUSION_K + rankerPlace[i]!));
+  const best = hits.reduce((m, h) => Math.max(m, h.relevance), 0);
+  return hits.map((h, i) => (best > 0 ? h.relevance / best : 0) + 1 / rankerPlace[i]!);
 }
 
 /** The strongest personal signal behind a hit, in the order serving's candidate sources use. */
@@ -48,7 +47,7 @@ const ranks = (list: readonly ScoredItem[] | readonly { item_id: ItemId }[]) =>
 /**
  * Re-ranks text hits (best first) for a user with the signals recommendations use: neighbours of the user's
  * recent items (recommend(), as serving retrieves), trending and popularity places, the user's category
- * affinity, scored by the active ranker in one batched call, then fused with the text order.
+ * affinity, scored by the active ranker in one batched call, then fused with the text relevance (fuseScores).
  */
 export async function personalise(
   deps: RankingDeps,
@@ -82,7 +81,7 @@ export async function personalise(
   }));
   const rows = new Float32Array(hits.length * FEATURE_COUNT);
   signals.forEach((s, i) => writeFeatureRow(s, rows, i * FEATURE_COUNT));
-  const fused = fuseRanks(hits, await ranker.score(rows, hits.length));
+  const fused = fuseScores(hits, await ranker.score(rows, hits.length));
   return hits
     .map((hit, i) => ({ hit, score: fused[i]!, source: sourceOf(signals[i]!) }))
     .sort(
