@@ -21,6 +21,7 @@ const benches: Record<string, (options: BenchOptions) => Promise<unknown>> = {
   freshness: async () => (await import("./freshness.ts")).runFreshnessBench(),
   rebuild: async () => (await import("./rebuild.ts")).runRebuildBench(),
   recovery: async () => (await import("./recovery.ts")).runRecoveryBench(),
+  search: async () => (await import("./search.ts")).runSearchBench(),
 };
 
 const program = new Command("bench")

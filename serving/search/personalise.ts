@@ -60,7 +60,8 @@ export async function personalise(
   const history = [...new Set(user.recent.map((r) => r.item_id))];
   const artifact = (await deps.readModel.activeArtifact()) ?? ranker.artifactVersion;
   const view = deps.readModel.at(artifact, history, user.recent);
-  const depth = Math.min(Math.max(deps.config.pool, hits.length), 400);
+  // As deep as serving's retrieval lists go (RECKON_CANDIDATE_POOL): a hit beyond them has no rank signal there either.
+  const depth = deps.config.pool;
   const [retrieved, trending, popular] = await Promise.all([
     history.length > 0
       ? recommend(view, userId, depth, { excludeConsumed: false, historyLimit: deps.config.historySeeds })
