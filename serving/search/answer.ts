@@ -95,14 +95,7 @@ export async function answerSearch(deps: SearchDeps, query: Record<string, unkno
       items: page.items.map(shown),
       total: facets.total,
       facets: { categories: facets.categories, attributes: facets.attributes },
-      next_cursor:
-        page.more && last
-          ? encodeCursor({
-              score: last.score,
-              item_id: last.hit.item_id,
-              personalised: params.userId !== undefined,
-            })
-          : null,
+      next_cursor: page.more && last ? encodeCursor({ score: last.score, item_id: last.hit.item_id }) : null,
       model_version: page.modelVersion,
       request_id: randomUUID(),
     },

@@ -2,7 +2,13 @@ import { z } from "zod";
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import { bearerAuth, ErrorSchema, json, keyedResponses } from "../../core/http/openapi.ts";
 import { IdSchema } from "../../core/contracts/id.ts";
-import { MAX_Q_CHARS, MAX_SEARCH_N } from "./params.ts";
+import { CURSOR_PATTERN, MAX_Q_CHARS, MAX_SEARCH_N } from "./params.ts";
+
+/** A category filter value: non-blank (what JavaScript's trim() removes, spelled out), at most 128 characters. */
+const category = z
+  .string()
+  .max(128)
+  .regex(/[^\s\uFEFF]/);
 
 const Facet = z.object({ value: z.string(), count: z.number().int() }).openapi("FacetCount");
 
@@ -87,7 +93,12 @@ export function registerSearchOpenApi(registry: OpenAPIRegistry): void {
           .openapi({ description: "repeatable: items in any of these" }),
         available: z.enum(["true", "false", "any"]).optional().openapi({ description: "default true" }),
         n: z.number().int().min(1).max(MAX_SEARCH_N).optional().openapi({ description: "default 10" }),
-        cursor: z.string().max(1024).optional().openapi({ description: "next_cursor of the previous page" }),
+        cursor: z
+          .string()
+          .max(300)
+          .regex(new RegExp(CURSOR_PATTERN))
+          .optional()
+          .openapi({ description: "next_cursor of the previous page" }),
         user_id: IdSchema.optional().openapi({ description: "re-rank the best 200 text hits for this user" }),
         min_position: position,
       }),

@@ -1,5 +1,5 @@
 import type { FieldError } from "../../core/contracts/validation.ts";
-import { checkId } from "../../core/contracts/id.ts";
+import { checkId, ID_PATTERN } from "../../core/contracts/id.ts";
 import { parsePositionToken, POSITION_TOKEN_RULE } from "../../core/contracts/position.ts";
 
 /** Query-string parsing for search and item detail: every problem is reported as { field, rule, received }. */
@@ -10,11 +10,9 @@ const ATTR_PREFIX = "attr.";
 const KNOWN = ["q", "category", "available", "n", "cursor", "user_id", "min_position"] as const;
 
 export interface SearchCursor {
-  /** The last hit's score and id on the previous page. */
+  /** The last hit's score and id on the previous page (hits are ordered by score desc, then id). */
   score: number;
   item_id: string;
-  /** Whether the page was personalised (a cursor is only valid for the same mode). */
-  personalised: boolean;
 }
 
 export interface SearchParams {
@@ -40,26 +38,24 @@ const once = (query: Query, name: string, errors: FieldError[]): string | undefi
   return raw;
 };
 
-/** An opaque page token: base64url of the last hit's score, id and mode. */
+/**
+ * A page token: "<score>_<item id>" of the previous page's last hit. Plain text, so the OpenAPI pattern below
+ * says exactly which tokens are valid; clients pass `next_cursor` back as it came.
+ */
+export const CURSOR_PATTERN = `^-?[0-9]{1,20}(\\.[0-9]{1,20})?(e[-+]?[0-9]{1,2})?_${ID_PATTERN.slice(1)}`;
+const CURSOR_REGEX = new RegExp(CURSOR_PATTERN);
+
 export function encodeCursor(cursor: SearchCursor): string {
-  return Buffer.from(JSON.stringify([cursor.score, cursor.item_id, cursor.personalised ? 1 : 0])).toString(
-    "base64url",
-  );
+  return `${cursor.score}_${cursor.item_id}`;
 }
 
 export function decodeCursor(token: string): SearchCursor | undefined {
-  if (token.length > 1024 || !/^[A-Za-z0-9_-]+$/.test(token)) return undefined;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-    if (!Array.isArray(value) || value.length !== 3) return undefined;
-    const [score, itemId, personalised] = value as unknown[];
-    if (typeof score !== "number" || !Number.isFinite(score)) return undefined;
-    if (typeof itemId !== "string" || checkId("cursor", itemId)) return undefined;
-    if (personalised !== 0 && personalised !== 1) return undefined;
-    return { score, item_id: itemId, personalised: personalised === 1 };
-  } catch {
-    return undefined;
-  }
+  if (!CURSOR_REGEX.test(token)) return undefined;
+  const at = token.indexOf("_");
+  const score = Number(token.slice(0, at));
+  const itemId = token.slice(at + 1);
+  if (!Number.isFinite(score) || checkId("cursor", itemId)) return undefined;
+  return { score, item_id: itemId };
 }
 
 export function parseSearchParams(
@@ -144,14 +140,6 @@ export function parseSearchParams(
       errors.push({
         field: "cursor",
         rule: "must be a next_cursor returned by GET /v1/search",
-        received: cursor,
-      });
-    else if (decoded.personalised !== (params.userId !== undefined))
-      errors.push({
-        field: "cursor",
-        rule: decoded.personalised
-          ? "was returned for a personalised search: pass the same user_id"
-          : "was returned for a search without user_id: drop user_id or start again",
         received: cursor,
       });
     else params.cursor = decoded;
