@@ -88,7 +88,7 @@ export function registerSearchOpenApi(registry: OpenAPIRegistry): void {
           .optional()
           .openapi({ description: "words; each must match (as a prefix, or within 1–2 typos)" }),
         category: z
-          .union([z.string(), z.array(z.string())])
+          .union([category, z.array(category)])
           .optional()
           .openapi({ description: "repeatable: items in any of these" }),
         available: z.enum(["true", "false", "any"]).optional().openapi({ description: "default true" }),
