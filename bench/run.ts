@@ -22,6 +22,7 @@ const benches: Record<string, (options: BenchOptions) => Promise<unknown>> = {
   rebuild: async () => (await import("./rebuild.ts")).runRebuildBench(),
   recovery: async () => (await import("./recovery.ts")).runRecoveryBench(),
   transport: async () => (await import("./transport.ts")).runTransportBench(),
+  search: async () => (await import("./search.ts")).runSearchBench(),
 };
 
 const program = new Command("bench")

@@ -124,7 +124,10 @@ program
 program
   .command("replay")
   .description("rebuild a read model from the Postgres log into a new version, then switch readers to it")
-  .requiredOption("--projection <name>", "projection to rebuild (features, recommendations, analytics)")
+  .requiredOption(
+    "--projection <name>",
+    "projection to rebuild (features, recommendations, analytics, search, item-detail)",
+  )
   .option("--from <position>", 'start after this position token "<transaction>.<position>"')
   .action(async (opts: { projection: string; from?: string }) => {
     const { runReplayCommand } = await import("../projectors/runtime/replay-command.ts");

@@ -19,7 +19,7 @@ const CHART = path.join(DEPLOY, "helm/reckon");
 const COMPOSE = path.join(DEPLOY, "compose/compose.yaml");
 const COMPOSE_ENV = path.join(DEPLOY, "compose/.env.example");
 const ROLES = ["ingest", "relay", "serving", "analytics"];
-const PROJECTIONS = ["features", "recommendations", "analytics"];
+const PROJECTIONS = ["features", "recommendations", "analytics", "search", "item-detail"];
 
 let tools: Record<"HADOLINT" | "KUBERNETES_VALIDATE" | "HELM" | "COMPOSE_VALIDATE", string>;
 

@@ -12,7 +12,11 @@ import { replayAnalytics } from "./analytics/replay.ts";
 import type { ReadModelPositions } from "../core/read-models/positions.ts";
 import { assertHealthy } from "./store/open.ts";
 import { createFeaturesProjection, FEATURES_PROJECTION } from "./features/projection.ts";
-import { FEATURES_VARIABLES, featuresConfig } from "../core/read-models/features-config.ts";
+import {
+  DEFAULT_FEATURES_CONFIG,
+  FEATURES_VARIABLES,
+  featuresConfig,
+} from "../core/read-models/features-config.ts";
 import { recommendationsConfig } from "./recommendations/ops.ts";
 import { createRecommendationsProjection, RECOMMENDATIONS_PROJECTION } from "./recommendations/projection.ts";
 import { ProjectionStatus, setDefaultProjectionStatus } from "./status/status.ts";
@@ -20,6 +24,7 @@ import { statusRouter } from "./status/router.ts";
 import { registerStatusOpenApi } from "./status/openapi.ts";
 import { ANALYTICS_PROJECTION_NAME, createAnalyticsProjection } from "./analytics/projection.ts";
 import { postgresRunningExperiments } from "./analytics/experiment-totals.ts";
+import { catalogReadModels, createSqlProjection, replaySqlReadModel } from "./search/index.ts";
 
 /** Builds one projection from the process's shared stores. Other projections (analytics) plug in here. */
 export type ProjectionFactory = (resources: Resources) => Projection | Promise<Projection>;
@@ -171,15 +176,20 @@ function rebuildersFor(
   resources: Resources,
   projections: readonly Projection[],
 ): Record<string, () => Promise<unknown>> {
-  const { db } = resources;
+  const { db, env } = resources;
   // The rebuilt version takes over the applied positions of every partition the transport delivers from.
   const live = async () => {
     const transport = resources.logTransport();
     return { topic: transport.topic, partitions: Math.max(...(await transport.partitions())) + 1 };
   };
   const rebuilders: Record<string, () => Promise<unknown>> = {};
+  const catalog = catalogReadModels(featuresConfig(env));
   for (const projection of projections) {
-    if (projection instanceof RedisProjection)
+    const sqlModel = catalog[projection.name];
+    if (sqlModel)
+      rebuilders[projection.name] = async () =>
+        replaySqlReadModel({ db, model: sqlModel, ...(await live()) });
+    else if (projection instanceof RedisProjection)
       rebuilders[projection.name] = async () => replayProjection({ db, projection, ...(await live()) });
     else if (projection.name === ANALYTICS_PROJECTION_NAME)
       rebuilders[projection.name] = async () =>
@@ -196,7 +206,17 @@ export const ANALYTICS_PROJECTION_FACTORY: ProjectionFactory = async (resources)
     minWriteIntervalMs: resources.env.RECKON_ANALYTICS_WRITE_INTERVAL_MS,
   });
 
+/** The catalog read models (search, item detail): Postgres tables of their own, on the process's database. */
+export const CATALOG_PROJECTION_FACTORIES: Readonly<Record<string, ProjectionFactory>> = Object.fromEntries(
+  Object.keys(catalogReadModels(DEFAULT_FEATURES_CONFIG)).map((name) => [
+    name,
+    (resources: Resources) =>
+      createSqlProjection(resources.db, catalogReadModels(featuresConfig(resources.env))[name]!),
+  ]),
+);
+
 export const projectorsRole: RoleModule = createProjectorsRole({
   ...REDIS_PROJECTION_FACTORIES,
   [ANALYTICS_PROJECTION_NAME]: ANALYTICS_PROJECTION_FACTORY,
+  ...CATALOG_PROJECTION_FACTORIES,
 });

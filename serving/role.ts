@@ -13,6 +13,9 @@ import { trainAndRegister } from "./models/train.ts";
 import { activateModel } from "./models/registry.ts";
 import { registerServingOpenApi } from "./http/openapi.ts";
 import { assertHealthy } from "../projectors/store/open.ts";
+import { catalogReadModelPositions, ItemDetailReader, SearchReader } from "../projectors/search/read.ts";
+import { searchRouter } from "./search/router.ts";
+import { registerSearchOpenApi } from "./search/openapi.ts";
 
 /** The serving role: the read API over the Redis read models, ranked by the active registry model. */
 export const servingRole: RoleModule = {
@@ -60,8 +63,27 @@ export const servingRole: RoleModule = {
             activate: (version) => activateModel(db, version),
           })
         : undefined;
+    // Search and item detail read their own Postgres read models; min_position waits on those projections.
+    const catalogPositions = catalogReadModelPositions({
+      db,
+      kafka: resources.kafka,
+      topic: env.KAFKA_EVENTS_TOPIC,
+      groupPrefix: env.RECKON_PROJECTOR_GROUP_PREFIX,
+      features: featuresConfig(env),
+    });
     return {
       routers: [
+        searchRouter({
+          readModel,
+          features,
+          ranker: () => models.current(),
+          config,
+          keys,
+          search: new SearchReader(db),
+          details: new ItemDetailReader(db, featuresConfig(env)),
+          facetable: env.RECKON_SEARCH_FACETS,
+          waitForPosition: (token, timeoutMs) => catalogPositions.waitForPosition(token, timeoutMs),
+        }),
         servingRouter({
           readModel,
           features,
@@ -72,12 +94,16 @@ export const servingRole: RoleModule = {
           waitForPosition: (token, timeoutMs) => positions.waitForPosition(token, timeoutMs),
         }),
       ],
-      openapi: registerServingOpenApi,
+      openapi: (registry) => {
+        registerServingOpenApi(registry);
+        registerSearchOpenApi(registry);
+      },
       readiness: [{ name: "redis", check: () => assertHealthy(store) }],
       async stop() {
         await stopRetraining?.();
         await models.stop();
         await positions.close();
+        await catalogPositions.close();
       },
     };
   },

@@ -201,7 +201,7 @@ export const VARIABLES = {
   }),
   RECKON_PROJECTIONS: optional(nameList("at least one projection name"), {
     description:
-      "Projections the projectors role runs in this process, separated by commas (unset: all of `features`, `recommendations`, `analytics`). Each is its own consumer group, so processes can share the work.",
+      "Projections the projectors role runs in this process, separated by commas (unset: all of `features`, `recommendations`, `analytics`, `search`, `item-detail`). Each is its own consumer group, so processes can share the work.",
     readers: ["projectors"],
   }),
   RECKON_REDIS_PREFIX: withDefault(text, "rk", {
@@ -266,6 +266,11 @@ export const VARIABLES = {
   RECKON_CANDIDATES_PER_SOURCE: withDefault(numberAtLeast(0), "20", {
     description:
       "Candidates each further source adds (the last item's neighbours, trending in the user's top category, trending, popular).",
+    readers: ["serving"],
+  }),
+  RECKON_SEARCH_FACETS: withDefault(nameList(), ",", {
+    description:
+      "Catalog attributes `GET /v1/search` counts as facets, separated by commas (a lone `,` for none); categories are always a facet. Any attribute can be filtered on with `attr.KEY=VALUE`.",
     readers: ["serving"],
   }),
   RECKON_SERVING_CACHE_MS: withDefault(numberAtLeast(0), "1000", {

@@ -25,8 +25,13 @@ class PGliteDatabase implements Database {
       this.lock = DataDirectoryLock.acquire(dataDir);
     }
     // Loaded on first use: the WASM engine costs ≈ 0.4 s to import, which processes on a server stack never pay.
-    this.session = import("@electric-sql/pglite").then(async ({ PGlite, types }) => {
+    this.session = Promise.all([
+      import("@electric-sql/pglite"),
+      import("@electric-sql/pglite/contrib/pg_trgm"),
+    ]).then(async ([{ PGlite, types }, { pg_trgm }]) => {
       const pg = new PGlite(dataDir ?? "memory://", {
+        // The search read model's trigram indexes (migration 090) need the extension, as on a server.
+        extensions: { pg_trgm },
         // The `pg` adapter's parsing, so callers get the same values from both (int8 as a number).
         parsers: { [types.INT8]: (v: string) => Number(v) },
       });

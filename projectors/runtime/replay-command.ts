@@ -10,13 +10,16 @@ import { logger } from "../../core/logger.ts";
 import { ANALYTICS_PROJECTION_NAME } from "../analytics/projection.ts";
 import { replayAnalytics, type AnalyticsReplayResult } from "../analytics/replay.ts";
 import { replayProjection, type ReplayResult } from "./replay.ts";
+import { catalogReadModels, replaySqlReadModel, type SqlReplayResult } from "../search/index.ts";
+import { featuresConfig } from "../../core/read-models/features-config.ts";
 
 /** `reckon replay --projection NAME [--from POSITION]`. */
 export async function runReplayCommand(
   env: Env,
   opts: { projection: string; from?: string },
-): Promise<ReplayResult | (AnalyticsReplayResult & { clickhouse: string })> {
-  const known = [...Object.keys(REDIS_PROJECTIONS), ANALYTICS_PROJECTION_NAME];
+): Promise<ReplayResult | SqlReplayResult | (AnalyticsReplayResult & { clickhouse: string })> {
+  const catalog = catalogReadModels(featuresConfig(env));
+  const known = [...Object.keys(REDIS_PROJECTIONS), ANALYTICS_PROJECTION_NAME, ...Object.keys(catalog)];
   if (!known.includes(opts.projection)) {
     throw new Error(`--projection: unknown projection "${opts.projection}" (known: ${known.join(", ")})`);
   }
@@ -40,6 +43,24 @@ export async function runReplayCommand(
       return { ...result, clickhouse: via };
     } finally {
       await store.close();
+      await db.close();
+    }
+  }
+  const sqlModel = catalog[opts.projection];
+  if (sqlModel) {
+    // The catalog read models live in Postgres beside the log: no other store to open.
+    const db = openDatabase(env.DATABASE_URL);
+    try {
+      await migrate(db);
+      return await replaySqlReadModel({
+        db,
+        model: sqlModel,
+        topic: env.KAFKA_EVENTS_TOPIC,
+        partitions: env.KAFKA_PARTITIONS,
+        ...(from ? { from } : {}),
+        progress: process.stderr.isTTY,
+      });
+    } finally {
       await db.close();
     }
   }

@@ -1,0 +1,92 @@
+import type { SearchHit } from "../../projectors/search/read.ts";
+import { recommend } from "../recommender/recommend.ts";
+import type { ItemId, ScoredItem } from "../recommender/types.ts";
+import {
+  categoryAffinity,
+  FEATURE_COUNT,
+  writeFeatureRow,
+  type CandidateSignals,
+} from "../ranking/features.ts";
+import type { RankingDeps } from "../ranking/rank.ts";
+
+/** Where a search hit's place comes from, as the API reports it: the text alone, or a signal of the user's. */
+export type SearchSource = "search" | "neighbours" | "affinity" | "trending" | "popular";
+
+export interface ScoredHit {
+  hit: SearchHit;
+  score: number;
+  source: SearchSource;
+}
+
+/**
+ * Combines the text and the ranker: score = relevance / best relevance among the hits (0..1) + 1 / place in the
+ * ranker's order (1, ½, ⅓ …). Among hits the text ranks alike the ranker decides; a much better text match
+ * stays ahead of a hit the ranker merely prefers; the ranker's own scale (an ONNX model's, the heuristic's) does
+ * not matter, only its order. Ranker ties keep the text order. Pure.
+ */
+export function fuseScores(hits: readonly SearchHit[], rankerScores: ArrayLike<number>): number[] {
+  const byRanker = hits.map((_, i) => i).sort((a, b) => rankerScores[b]! - rankerScores[a]! || a - b);
+  const rankerPlace = new Array<number>(hits.length);
+  byRanker.forEach((hitIndex, place) => (rankerPlace[hitIndex] = place + 1));
+  const best = hits.reduce((m, h) => Math.max(m, h.relevance), 0);
+  return hits.map((h, i) => (best > 0 ? h.relevance / best : 0) + 1 / rankerPlace[i]!);
+}
+
+/** The strongest personal signal behind a hit, in the order serving's candidate sources use. */
+export function sourceOf(s: CandidateSignals): SearchSource {
+  if (s.retrievalRank !== undefined) return "neighbours";
+  if (s.categoryAffinity > 0) return "affinity";
+  if (s.trendingRank !== undefined) return "trending";
+  if (s.popularRank !== undefined) return "popular";
+  return "search";
+}
+
+const ranks = (list: readonly ScoredItem[] | readonly { item_id: ItemId }[]) =>
+  new Map(list.map((x, i) => [x.item_id, i] as const));
+
+/**
+ * Re-ranks text hits (best first) for a user with the signals recommendations use: neighbours of the user's
+ * recent items (recommend(), as serving retrieves), trending and popularity places, the user's category
+ * affinity, scored by the active ranker in one batched call, then fused with the text relevance (fuseScores).
+ */
+export async function personalise(
+  deps: RankingDeps,
+  userId: string,
+  hits: readonly SearchHit[],
+): Promise<ScoredHit[]> {
+  if (hits.length === 0) return [];
+  const ranker = deps.ranker();
+  const user = await deps.features.getRankingState(userId);
+  const history = [...new Set(user.recent.map((r) => r.item_id))];
+  const artifact = (await deps.readModel.activeArtifact()) ?? ranker.artifactVersion;
+  const view = deps.readModel.at(artifact, history, user.recent);
+  // As deep as serving's retrieval lists go (RECKON_CANDIDATE_POOL): a hit beyond them has no rank signal there either.
+  const depth = deps.config.pool;
+  const [retrieved, trending, popular] = await Promise.all([
+    history.length > 0
+      ? recommend(view, userId, depth, { excludeConsumed: false, historyLimit: deps.config.historySeeds })
+      : Promise.resolve([]),
+    view.trendingItems(depth),
+    view.popularItems(depth),
+  ]);
+  const retrievalRank = ranks(retrieved.filter((r) => r.source === "neighbours"));
+  const trendingRank = ranks(trending);
+  const popularRank = ranks(popular);
+  const affinities = new Map(user.affinities.map((a) => [a.category, a.score]));
+  const affinityTotal = user.affinities.reduce((s, a) => s + a.score, 0);
+  const signals: CandidateSignals[] = hits.map((h) => ({
+    retrievalRank: retrievalRank.get(h.item_id),
+    trendingRank: trendingRank.get(h.item_id),
+    popularRank: popularRank.get(h.item_id),
+    categoryAffinity: categoryAffinity(h.categories, affinities, affinityTotal),
+  }));
+  const rows = new Float32Array(hits.length * FEATURE_COUNT);
+  signals.forEach((s, i) => writeFeatureRow(s, rows, i * FEATURE_COUNT));
+  const fused = fuseScores(hits, await ranker.score(rows, hits.length));
+  return hits
+    .map((hit, i) => ({ hit, score: fused[i]!, source: sourceOf(signals[i]!) }))
+    .sort(
+      (a, b) =>
+        b.score - a.score || (a.hit.item_id < b.hit.item_id ? -1 : a.hit.item_id > b.hit.item_id ? 1 : 0),
+    );
+}

@@ -1,0 +1,30 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { SearchHit } from "../../projectors/search/read.ts";
+import { fuseScores, sourceOf } from "./personalise.ts";
+
+const hit = (item_id: string, relevance: number): SearchHit => ({
+  item_id,
+  title: item_id,
+  categories: [],
+  attributes: {},
+  available: true,
+  relevance,
+});
+
+test("fusion: relevance / best relevance + 1 / ranker place; ranker ties keep the text order", () => {
+  const hits = [hit("a", 2), hit("b", 2), hit("c", 1)];
+  assert.deepEqual(fuseScores(hits, [0, 0, 0]), [1 + 1, 1 + 1 / 2, 0.5 + 1 / 3]);
+  // The ranker prefers b, then c, then a: b overtakes a, which the text ranked alike.
+  assert.deepEqual(fuseScores(hits, [0.1, 0.9, 0.5]), [1 + 1 / 3, 1 + 1, 0.5 + 1 / 2]);
+  // Without words (relevance 0 everywhere) the ranker's order alone.
+  assert.deepEqual(fuseScores([hit("a", 0), hit("b", 0)], [0.2, 0.4]), [1 / 2, 1]);
+});
+
+test("source: the strongest personal signal, else the text", () => {
+  assert.equal(sourceOf({ retrievalRank: 3, categoryAffinity: 0.5 }), "neighbours");
+  assert.equal(sourceOf({ trendingRank: 1, categoryAffinity: 0.5 }), "affinity");
+  assert.equal(sourceOf({ trendingRank: 1, popularRank: 0, categoryAffinity: 0 }), "trending");
+  assert.equal(sourceOf({ popularRank: 0, categoryAffinity: 0 }), "popular");
+  assert.equal(sourceOf({ categoryAffinity: 0 }), "search");
+});
