@@ -13,6 +13,7 @@ import { trainAndRegister } from "./models/train.ts";
 import { activateModel } from "./models/registry.ts";
 import { registerServingOpenApi } from "./http/openapi.ts";
 import { assertHealthy } from "../projectors/store/open.ts";
+import { StoredRules } from "./ranking/rules-stored.ts";
 
 /** The serving role: the read API over the Redis read models, ranked by the active registry model. */
 export const servingRole: RoleModule = {
@@ -36,6 +37,9 @@ export const servingRole: RoleModule = {
     });
     const models = new ModelHolder({ db, pollMs: env.RECKON_MODEL_POLL_MS });
     await models.start();
+    // The stored merchandising rules, held in memory: reloaded on NOTIFY (and a poll), never read per request.
+    const rules = new StoredRules({ db, pollMs: config.rulesPollMs });
+    await rules.start();
     // Its own positions reader (the projectors may run in another process): applied positions live in the store.
     const positions = await resources.openReadModelPositions();
     // The batch artifact and the ranker are recomputed from the log periodically (RECKON_TRAIN_INTERVAL_MINUTES,
@@ -67,6 +71,7 @@ export const servingRole: RoleModule = {
           features,
           ranker: () => models.current(),
           config,
+          rules,
           keys,
           experiments: new ExperimentVariants({ db }),
           waitForPosition: (token, timeoutMs) => positions.waitForPosition(token, timeoutMs),
@@ -77,6 +82,7 @@ export const servingRole: RoleModule = {
       async stop() {
         await stopRetraining?.();
         await models.stop();
+        await rules.stop();
         await positions.close();
       },
     };
