@@ -13,6 +13,7 @@ import tseslint from "typescript-eslint";
  *                                               layouts (core/event-store/, core/read-models/)
  *   ingest/experiments/index.ts                 experiment definitions (pure: zod schemas, decider, types)
  *   ingest/holdouts/index.ts                    holdout definitions (pure, like experiments)
+ *   ingest/rules/index.ts                       merchandising rule definitions (pure), which serving applies
  *   serving/experiments/holdout-gate.ts         holdout precedence, shared by serving and the assignment endpoint
  *   serving/assignment/index.ts, exposure.ts    variant assignment (pure hashing), what analytics replays
  *   projectors/analytics/experiment-totals-sql.ts  the per-user totals SQL over the ClickHouse read model
@@ -58,9 +59,12 @@ const crossRoleZones = [
     ["./serving", "./analytics"],
     "projectors/ imports nothing from serving/ or analytics/.",
   ),
-  zone("./serving", "./ingest", "serving/ may import ingest/experiments/index.ts only from ingest/.", [
-    "./experiments/index.ts",
-  ]),
+  zone(
+    "./serving",
+    "./ingest",
+    "serving/ may import ingest/experiments/index.ts and ingest/rules/index.ts (definitions) only from ingest/.",
+    ["./experiments/index.ts", "./rules/index.ts"],
+  ),
   zone(
     "./serving",
     "./projectors/**",

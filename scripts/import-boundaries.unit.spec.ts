@@ -75,6 +75,17 @@ describe("import boundaries (eslint import-x/no-restricted-paths)", () => {
     );
   });
 
+  it("passes serving importing the merchandising rule definitions, and fails their repository", async () => {
+    assert.deepEqual(
+      await boundaryErrors("serving/ranking", importing("../../ingest/rules/index.ts")),
+      [],
+    );
+    assert.match(
+      (await boundaryErrors("serving/ranking", importing("../../ingest/rules/repository.ts"))).join("\n"),
+      /serving\/ may import ingest\/experiments\/index\.ts and ingest\/rules\/index\.ts \(definitions\) only/,
+    );
+  });
+
   it("fails ingest importing another role, and a pure folder importing a store", async () => {
     assert.match(
       (await boundaryErrors("ingest/http", importing("../../serving/assignment/index.ts"))).join("\n"),

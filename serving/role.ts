@@ -16,6 +16,7 @@ import { assertHealthy } from "../projectors/store/open.ts";
 import { catalogReadModelPositions, ItemDetailReader, SearchReader } from "../projectors/search/read.ts";
 import { searchRouter } from "./search/router.ts";
 import { registerSearchOpenApi } from "./search/openapi.ts";
+import { StoredRules } from "./ranking/rules-stored.ts";
 
 /** The serving role: the read API over the Redis read models, ranked by the active registry model. */
 export const servingRole: RoleModule = {
@@ -39,6 +40,9 @@ export const servingRole: RoleModule = {
     });
     const models = new ModelHolder({ db, pollMs: env.RECKON_MODEL_POLL_MS });
     await models.start();
+    // The stored merchandising rules, held in memory: reloaded on NOTIFY (and a poll), never read per request.
+    const rules = new StoredRules({ db, pollMs: config.rulesPollMs });
+    await rules.start();
     // Its own positions reader (the projectors may run in another process): applied positions live in the store.
     const positions = await resources.openReadModelPositions();
     // The batch artifact and the ranker are recomputed from the log periodically (RECKON_TRAIN_INTERVAL_MINUTES,
@@ -89,6 +93,7 @@ export const servingRole: RoleModule = {
           features,
           ranker: () => models.current(),
           config,
+          rules,
           keys,
           experiments: new ExperimentVariants({ db }),
           waitForPosition: (token, timeoutMs) => positions.waitForPosition(token, timeoutMs),
@@ -102,6 +107,7 @@ export const servingRole: RoleModule = {
       async stop() {
         await stopRetraining?.();
         await models.stop();
+        await rules.stop();
         await positions.close();
         await catalogPositions.close();
       },

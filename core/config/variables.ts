@@ -250,6 +250,23 @@ export const VARIABLES = {
       "Interaction types that count as consumed, separated by commas (a lone `,` for none): such items are never recommended to that user again.",
     readers: ["serving"],
   }),
+  RECKON_NOT_INTERESTED_FACTOR: withDefault(
+    parser(
+      "number in (0, 1]",
+      z.coerce.number({ error: "must be a number" }).gt(0, "must be above 0").max(1, "must be at most 1"),
+    ),
+    "0.5",
+    {
+      description:
+        "How a `not_interested` event demotes for that user: the bury factor of the dismissed item's close neighbours, and per dismissal (at most 3) of its categories; 1 turns demotion off (the item itself is always removed).",
+      readers: ["serving"],
+    },
+  ),
+  RECKON_RULES_POLL_MS: withDefault(wholeNumberAtLeast(100), "5000", {
+    description:
+      "How often (ms) serving checks for changed merchandising rules, in case a notification was missed (changes are otherwise picked up on their NOTIFY).",
+    readers: ["serving"],
+  }),
   RECKON_CATEGORY_SHARE: withDefault(numberAtLeast(0), "0.5", {
     description: "The largest share of one recommendation list a single category may fill.",
     readers: ["serving"],

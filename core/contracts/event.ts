@@ -17,6 +17,7 @@ export const BUILT_IN_EVENT_TYPES = [
   "purchase",
   "rating",
   "exposure",
+  "not_interested",
 ] as const;
 
 /** Built-in types that are about an item, so `item_id` is required. */
@@ -26,7 +27,17 @@ export const ITEM_INTERACTION_TYPES: ReadonlySet<string> = new Set([
   "add_to_cart",
   "purchase",
   "rating",
+  "not_interested",
 ]);
+
+/** Negative feedback: the user does not want the item (removed from their lists, its neighbours demoted). */
+export const NOT_INTERESTED = "not_interested";
+
+/**
+ * Built-in types that are not engagement with an item: an experiment exposure, and negative feedback. Models of
+ * what users like (co-occurrence, training, popularity) skip them.
+ */
+export const NON_ENGAGEMENT_TYPES: ReadonlySet<string> = new Set(["exposure", NOT_INTERESTED]);
 
 export const MAX_PROPERTIES_BYTES = 8 * 1024;
 export const MAX_PROPERTIES_DEPTH = 4;
@@ -35,7 +46,7 @@ const eventType = z
   .string()
   .regex(
     /^[a-z][a-z0-9_]{0,63}$/,
-    "must be a built-in type (view, click, add_to_cart, purchase, rating, exposure) or a custom lowercase slug ([a-z][a-z0-9_]*, at most 64 chars)",
+    "must be a built-in type (view, click, add_to_cart, purchase, rating, exposure, not_interested) or a custom lowercase slug ([a-z][a-z0-9_]*, at most 64 chars)",
   );
 
 const slug = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, "must be a slug: letters, digits, _ . -");

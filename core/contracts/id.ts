@@ -15,9 +15,9 @@ export const ID_RULE = `must be 1–${MAX_ID_CHARS} characters without whitespac
 
 // Whitespace (JavaScript's \s) and control characters (Unicode Cc) spelled as ranges, without the `u` flag,
 // so the same pattern is valid ECMA-262 and JSON Schema and every client generator can use it.
-const FORBIDDEN_CHARS =
+export const ID_FORBIDDEN_CHARS =
   "\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF";
-export const ID_PATTERN = `^[^${FORBIDDEN_CHARS}]+$`;
+export const ID_PATTERN = `^[^${ID_FORBIDDEN_CHARS}]+$`;
 const ID_REGEX = new RegExp(ID_PATTERN);
 
 export function isValidId(value: string): boolean {

@@ -5,6 +5,8 @@ import type { Op } from "../runtime/redis-batch.ts";
 import type { OpsDecision } from "../runtime/redis-projection.ts";
 import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
 import { canonicalJson } from "../../core/canonical-json.ts";
+import { NOT_INTERESTED } from "../../core/contracts/event.ts";
+import { notInterestedOps } from "./negative-feedback-ops.ts";
 
 /** Relative key names of the features projection (the batch script prepends `<prefix>:f:v<N>:`). */
 export const featureKeys = {
@@ -14,6 +16,10 @@ export const featureKeys = {
   userRecent: (u: string) => `${userTag(u)}:recent`,
   /** Hash per decay window: category → fixed-point decayed weight (see runtime/decay.ts). */
   userAffinity: (u: string, window: number) => `${userTag(u)}:aff:${window}`,
+  /** Hash: item → latest "not_interested" time (ms) of the user (see negative-feedback-ops.ts). */
+  userDismissed: (u: string) => `${userTag(u)}:nope`,
+  /** Hash: category → number of the user's "not_interested" items in it. */
+  userDismissedCategories: (u: string) => `${userTag(u)}:nope:cats`,
   /** Hash: catalog state (`v` version, `doc` JSON, `cats` JSON array, `avail` 1/0). */
   item: (i: string) => `${itemTag(i)}:item`,
   /**
@@ -70,6 +76,8 @@ export function featureOps(message: LogMessage, config: FeaturesConfig, nowMs: n
     ["pexpire", profile, ttl],
   ];
   if (e.item_id === undefined) return { ops };
+  // Negative feedback is not engagement: no recent entry, popularity or affinity, only the user's dismissals.
+  if (e.type === NOT_INTERESTED) return { ops: [...ops, ...notInterestedOps(e.user_id, e.item_id, t, ttl)] };
 
   const item = e.item_id;
   const weight = config.typeWeights[e.type] ?? 1;

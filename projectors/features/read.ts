@@ -26,6 +26,14 @@ export interface RankingState {
   recent: RecentEvent[];
   /** Decayed category affinities at the read time, best first. */
   affinities: { category: string; score: number }[];
+  /** The user's "not_interested" feedback; absent when there is none. */
+  dismissed?: DismissedState;
+}
+
+/** What a user dismissed ("not_interested"): items most recent first, and per category how many. */
+export interface DismissedState {
+  items: string[];
+  categories: { category: string; count: number }[];
 }
 
 export interface UserFeatures {
@@ -103,9 +111,16 @@ export class FeaturesReader {
   async getRankingState(userId: string, atMs = Date.now()): Promise<RankingState> {
     const h = this.config.affinity;
     const windows = readWindows(h, atMs);
-    const keys = [featureKeys.userRecent(userId), ...windows.map((k) => featureKeys.userAffinity(userId, k))];
-    const [recentKey, ...affinityKeys] = await Promise.all(keys.map((k) => this.key(k)));
-    const [joinedRecent, ...affinityHashes] = await this.store.zsetAndHashes(recentKey!, affinityKeys);
+    // The dismissal hashes ride in the same command (same user hash tag): negative feedback costs no round trip.
+    const keys = [
+      featureKeys.userRecent(userId),
+      featureKeys.userDismissed(userId),
+      featureKeys.userDismissedCategories(userId),
+      ...windows.map((k) => featureKeys.userAffinity(userId, k)),
+    ];
+    const [recentKey, ...hashKeys] = await Promise.all(keys.map((k) => this.key(k)));
+    const [joinedRecent, dismissedItems, dismissedCategories, ...affinityHashes] =
+      await this.store.zsetAndHashes(recentKey!, hashKeys);
     const rawRecent = joinedRecent === "" ? [] : joinedRecent.split("\n");
     const byCategory = new Map<string, Map<number, number>>();
     windows.forEach((k, i) => {
@@ -120,7 +135,12 @@ export class FeaturesReader {
     const affinities = [...byCategory]
       .map(([category, counters]) => ({ category, score: decayedValue(h, counters, atMs) }))
       .sort((a, b) => b.score - a.score || a.category.localeCompare(b.category));
-    return { recent: parseRecent(rawRecent, this.config.recentCap), affinities };
+    const dismissed = parseDismissed(dismissedItems!, dismissedCategories!);
+    return {
+      recent: parseRecent(rawRecent, this.config.recentCap),
+      affinities,
+      ...(dismissed ? { dismissed } : {}),
+    };
   }
 
   /** Distinct items the user interacted with, most recent first. */
@@ -266,6 +286,21 @@ function parseRecent(raw: readonly string[], n: number, type?: string): RecentEv
       out.push({ type: entryType, item_id: member.slice(sep + 1), atMs: Number(raw[i + 1]) });
   }
   return out;
+}
+
+/** The dismissal hashes (flat field, value…) → items most recent first (ties by id), categories by count. */
+function parseDismissed(items: readonly string[], categories: readonly string[]): DismissedState | undefined {
+  if (items.length === 0) return undefined;
+  const byTime: { item: string; at: number }[] = [];
+  for (let i = 0; i < items.length; i += 2) byTime.push({ item: items[i]!, at: Number(items[i + 1]) });
+  byTime.sort((a, b) => b.at - a.at || (a.item < b.item ? -1 : a.item > b.item ? 1 : 0));
+  const counts: { category: string; count: number }[] = [];
+  for (let i = 0; i < categories.length; i += 2)
+    counts.push({ category: categories[i]!, count: Number(categories[i + 1]) });
+  counts.sort(
+    (a, b) => b.count - a.count || (a.category < b.category ? -1 : a.category > b.category ? 1 : 0),
+  );
+  return { items: byTime.map((x) => x.item), categories: counts };
 }
 
 function withIsoTime(e: RecentEvent): RecentInteraction {

@@ -1,5 +1,6 @@
 import { defaultsOf, type Env } from "../../core/config/env.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
+import { NON_ENGAGEMENT_TYPES } from "../../core/contracts/event.ts";
 import { itemTag, userTag } from "../../core/read-models/keys.ts";
 import type { OpsDecision } from "../runtime/redis-projection.ts";
 
@@ -36,7 +37,7 @@ export const recommendationKeys = {
 export function recommendationOps(message: LogMessage, config: RecommendationsConfig): OpsDecision {
   if (message.kind !== "interaction") return { drop: `${message.kind} events do not change co-occurrence` };
   const e = message.event;
-  if (e.item_id === undefined || e.type === "exposure") return { drop: "not an item interaction" };
+  if (e.item_id === undefined || NON_ENGAGEMENT_TYPES.has(e.type)) return { drop: "not an item interaction" };
   const history = recommendationKeys.userHistory(e.user_id);
   return {
     ops: [

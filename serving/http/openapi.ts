@@ -2,13 +2,16 @@ import { z } from "zod";
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import { bearerAuth, ErrorSchema, json, keyedResponses } from "../../core/http/openapi.ts";
 import { MAX_N } from "./params.ts";
+import { RULE_PARAM_PATTERNS, type RuleParam } from "./rules-params.ts";
 import { IdSchema } from "../../core/contracts/id.ts";
 
 const Item = z
   .object({
     item_id: z.string(),
     score: z.number(),
-    source: z.enum(["neighbours", "affinity", "trending", "popular", "catalog"]),
+    source: z.enum(["neighbours", "affinity", "trending", "popular", "catalog", "pinned"]).openapi({
+      description: "the candidate source, or pinned (placed by a pin of the request or a stored rule)",
+    }),
   })
   .openapi("RecommendedItem");
 
@@ -54,6 +57,11 @@ const listValue = z
   .max(256)
   .regex(/[^\s\uFEFF]/);
 const many = z.union([listValue, z.array(listValue)]);
+/** A rule parameter: repeatable, each value the pattern the server checks (serving/http/rules-params.ts). */
+const rules = (param: RuleParam) => {
+  const value = z.string().max(256).regex(new RegExp(RULE_PARAM_PATTERNS[param]));
+  return z.union([value, z.array(value)]).optional();
+};
 const count = z.number().int().min(1).max(MAX_N).optional().openapi({ description: "default 10" });
 const context = (max: number) => z.string().max(max).optional();
 
@@ -104,6 +112,27 @@ export function registerServingOpenApi(registry: OpenAPIRegistry): void {
           .regex(/^[A-Z]{2}$/)
           .optional(),
         locale: context(2048),
+        pin: rules("pin").openapi({
+          description:
+            "repeatable or comma-separated ITEM@POSITION: the item at that 1-based position (skipped when unavailable, excluded, consumed or dismissed; beyond n: not shown)",
+        }),
+        pin_category: rules("pin_category").openapi({
+          description:
+            "repeatable or comma-separated CATEGORY@POSITION: the category's best eligible item there",
+        }),
+        boost: rules("boost").openapi({
+          description:
+            "repeatable or comma-separated ITEM or ITEM^FACTOR (1 < FACTOR ≤ 100, default 2): the item competes as if at position p / FACTOR",
+        }),
+        boost_category: rules("boost_category").openapi({
+          description: "CATEGORY or CATEGORY^FACTOR: every item in the category, as boost",
+        }),
+        bury: rules("bury").openapi({
+          description: "ITEM or ITEM^FACTOR (default 2): the item competes as if at position p × FACTOR",
+        }),
+        bury_category: rules("bury_category").openapi({
+          description: "CATEGORY or CATEGORY^FACTOR: every item in the category, as bury",
+        }),
       }),
     },
     responses: {

@@ -1,5 +1,7 @@
 import type { FieldError } from "../../core/contracts/validation.ts";
 import { parsePositionToken, POSITION_TOKEN_RULE } from "../../core/contracts/position.ts";
+import type { Merchandising } from "../ranking/rules-merchandising.ts";
+import { parseRequestRules, RULE_PARAMS } from "./rules-params.ts";
 
 /** Query-string parsing for the read API: every problem is reported as { field, rule, received }. */
 
@@ -14,6 +16,8 @@ export interface RecommendationParams {
   /** Rank as this experiment's variant for the user says (and record the exposure). */
   experiment?: string;
   context: Partial<Record<(typeof CONTEXT_FIELDS)[number], string>>;
+  /** The request's pins, boosts and buries (rules-params.ts). */
+  merchandising: Merchandising;
 }
 
 type Query = Record<string, unknown>;
@@ -74,7 +78,11 @@ export function parseRecommendationParams(
   query: Query,
 ): { ok: true; params: RecommendationParams } | { ok: false; errors: FieldError[] } {
   const errors: FieldError[] = [];
-  rejectUnknown(query, ["n", "category", "exclude", "min_position", "experiment", ...CONTEXT_FIELDS], errors);
+  rejectUnknown(
+    query,
+    ["n", "category", "exclude", "min_position", "experiment", ...CONTEXT_FIELDS, ...RULE_PARAMS],
+    errors,
+  );
   const n = parseN(query, errors);
   const categories = values(query, "category", errors);
   const exclude = values(query, "exclude", errors);
@@ -98,10 +106,23 @@ export function parseRecommendationParams(
       errors.push({ field, rule: "must be at most 2048 characters", received: `${v.slice(0, 200)}…` });
     else context[field] = v;
   }
+  const ruleValues = Object.fromEntries(RULE_PARAMS.map((p) => [p, values(query, p, errors)])) as Record<
+    (typeof RULE_PARAMS)[number],
+    string[]
+  >;
+  const merchandising = parseRequestRules(ruleValues, errors);
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
-    params: { n, categories, exclude, minPosition, ...(experiment ? { experiment } : {}), context },
+    params: {
+      n,
+      categories,
+      exclude,
+      minPosition,
+      ...(experiment ? { experiment } : {}),
+      context,
+      merchandising,
+    },
   };
 }
 

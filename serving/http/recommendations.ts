@@ -61,6 +61,8 @@ export async function answerRecommendations(
     n: params.n,
     categories: params.categories,
     exclude: params.exclude,
+    merchandising: params.merchandising,
+    context: params.context,
     ...(experiment?.ranker ? { ranker: experiment.ranker } : {}),
   });
   return {

@@ -1,4 +1,5 @@
 import type { Database } from "../../core/postgres/database.ts";
+import { NON_ENGAGEMENT_TYPES } from "../../core/contracts/event.ts";
 import type { RedisClient } from "../../core/redis/redis.ts";
 import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import { asProjectionStore } from "../../projectors/store/open.ts";
@@ -67,7 +68,11 @@ async function readReplay(db: Database): Promise<Replayed[]> {
           item: m.event.item_id,
           categories: m.event.item.categories,
         });
-      else if (m.kind === "interaction" && m.event.item_id !== undefined && m.event.type !== "exposure")
+      else if (
+        m.kind === "interaction" &&
+        m.event.item_id !== undefined &&
+        !NON_ENGAGEMENT_TYPES.has(m.event.type)
+      )
         out.push({
           t: Date.parse(m.event.timestamp),
           user: m.event.user_id,

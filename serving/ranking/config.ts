@@ -34,6 +34,10 @@ export interface ServingConfig {
    * it off: every request goes through express, for comparison or if the fast path misbehaves).
    */
   httpFastPath: boolean;
+  /** The bury factor negative feedback applies to a dismissed item's neighbours and categories (1: off). */
+  notInterestedFactor: number;
+  /** How often serving checks the stored merchandising rules for changes it was not notified of (ms). */
+  rulesPollMs: number;
 }
 
 /** The environment variables the serving tunables come from (core/config/variables.ts). */
@@ -48,6 +52,8 @@ export const SERVING_VARIABLES = [
   "RECKON_MIN_POSITION_WAIT_MS",
   "RECKON_SERVING_USER_LISTS",
   "RECKON_HTTP_FAST_PATH",
+  "RECKON_NOT_INTERESTED_FACTOR",
+  "RECKON_RULES_POLL_MS",
 ] as const;
 
 export function servingConfig(env: Pick<Env, (typeof SERVING_VARIABLES)[number]>): ServingConfig {
@@ -63,6 +69,8 @@ export function servingConfig(env: Pick<Env, (typeof SERVING_VARIABLES)[number]>
     minPositionWaitMs: env.RECKON_MIN_POSITION_WAIT_MS,
     userListCacheEntries: Math.round(env.RECKON_SERVING_USER_LISTS),
     httpFastPath: env.RECKON_HTTP_FAST_PATH,
+    notInterestedFactor: env.RECKON_NOT_INTERESTED_FACTOR,
+    rulesPollMs: env.RECKON_RULES_POLL_MS,
   };
 }
 

@@ -11,6 +11,9 @@ import {
 } from "./features.ts";
 import type { RedisReadModel, VersionedReadModel } from "./redis-read-model.ts";
 import { applyDiversityCap, byScore, categoryCap, type Ranked } from "./rules.ts";
+import { applyWeights, hasMerchandising, placePins, type Merchandising } from "./rules-merchandising.ts";
+import { merchandisingFor, resolvePins } from "./rules-apply.ts";
+import { NO_STORED_RULES, type RuleContext, type RulesSource } from "./rules-stored.ts";
 import {
   CANDIDATE_SOURCES,
   type CandidateSource,
@@ -35,12 +38,19 @@ export interface RecommendationRequest {
   explain?: boolean;
   /** Rank with this instead of the active ranker (an experiment variant's). */
   ranker?: Ranker;
+  /** The request's own pins, boosts and buries (applied with the stored rules after ranking). */
+  merchandising?: Merchandising;
+  /** The request's context parameters, which stored rules may be scoped to. */
+  context?: RuleContext;
 }
+
+/** Where an item came from: a candidate source, or a pin (a request's or a stored rule's). */
+export type ServedSource = CandidateSource | "pinned";
 
 export interface RankedItem {
   item_id: string;
   score: number;
-  source: CandidateSource;
+  source: ServedSource;
 }
 
 export interface RankingOutcome {
@@ -55,6 +65,8 @@ export interface RankingDeps {
   features: FeaturesReader;
   ranker: () => Ranker;
   config: ServingConfig;
+  /** The stored merchandising rules (absent: none). */
+  rules?: RulesSource;
 }
 
 interface Candidate extends CandidateSignals {
@@ -103,6 +115,8 @@ async function retrievalContext(
   const history = distinctItems(user);
   const blocked = new Set<ItemId>(req.exclude);
   for (const r of user.recent) if (config.consumedTypes.has(r.type)) blocked.add(r.item_id);
+  // "not_interested": never again for this user (its neighbours and categories are demoted after ranking).
+  if (user.dismissed) for (const id of user.dismissed.items) blocked.add(id);
   return {
     userId: req.userId,
     config,
@@ -145,7 +159,7 @@ async function eligibleCandidates(
   return eligible;
 }
 
-type RankedCandidate = Ranked & { source: CandidateSource };
+type RankedCandidate = Ranked & { source: CandidateSource; categories: readonly string[] };
 
 /** One feature row per candidate, one batched ranker call; best first. */
 async function scoreCandidates(
@@ -160,26 +174,62 @@ async function scoreCandidates(
     score: scores[i]!,
     source: c.source,
     category: c.info?.categories[0],
+    categories: c.info?.categories ?? NO_CATEGORIES,
   }));
   ranked.sort(byScore);
   return { ranked, rows };
 }
 
-/** The diversity cap over the ranked list, then fills (popular, then catalog) so the list is never short. */
+const NO_CATEGORIES: readonly string[] = [];
+
+/**
+ * Merchandising (boost and bury reorder the ranked list; pinned items are taken out of it), the diversity cap over
+ * the rest, fills (popular, then catalog) so the list is never short, then the pinned items at their positions.
+ */
 async function applyRules(
   deps: RankingDeps,
-  { view, blocked }: RankingContext,
+  { view, blocked: unmerchandised, user }: RankingContext,
   req: RecommendationRequest,
   ranked: readonly RankedCandidate[],
 ): Promise<RankedItem[]> {
+  const merch = await merchandisingFor(view, user, {
+    userId: req.userId,
+    request: req.merchandising ?? { pins: [], weights: [] },
+    stored: (deps.rules ?? NO_STORED_RULES).current(),
+    context: req.context ?? {},
+    nowMs: Date.now(),
+    notInterestedFactor: deps.config.notInterestedFactor,
+  });
+  let list = ranked;
+  let blocked = unmerchandised;
+  let pins: Awaited<ReturnType<typeof resolvePins>> = [];
+  if (hasMerchandising(merch)) {
+    list = applyWeights(ranked, merch.weights);
+    if (merch.pins.length > 0) {
+      pins = await resolvePins(view, merch.pins, list, req.n, blocked, (facts) =>
+        isEligible(facts, req.categories),
+      );
+      const pinned = new Set(pins.map((p) => p.item.item_id));
+      list = list.filter((r) => !pinned.has(r.item_id));
+      blocked = new Set([...blocked, ...pinned]); // the fills must not bring them back
+    }
+  }
   const items: RankedItem[] = applyDiversityCap(
-    ranked,
+    list,
     req.n,
     categoryCap(req.n, deps.config.categoryShare),
   ).map(({ item_id, score, source }) => ({ item_id, score, source }));
   if (items.length < req.n) await fillFromPopular(view, req, blocked, items);
   if (items.length < req.n) await fillFromCatalog(deps.features, view, req, blocked, items);
-  return items;
+  if (pins.length === 0) return items;
+  return placePins(
+    items,
+    pins.map(({ position, item }) => ({
+      position,
+      item: { item_id: item.item_id, score: item.score, source: "pinned" },
+    })),
+    req.n,
+  );
 }
 
 /** What the ranker saw for the top 50 scored candidates (`explain`). */
