@@ -13,6 +13,9 @@ import { trainAndRegister } from "./models/train.ts";
 import { activateModel } from "./models/registry.ts";
 import { registerServingOpenApi } from "./http/openapi.ts";
 import { assertHealthy } from "../projectors/store/open.ts";
+import { appendRecommendationsServed } from "../core/event-store/event-store.ts";
+import { RecommendationLog } from "./http/recommendation-log.ts";
+import { logger } from "../core/logger.ts";
 
 /** The serving role: the read API over the Redis read models, ranked by the active registry model. */
 export const servingRole: RoleModule = {
@@ -60,6 +63,12 @@ export const servingRole: RoleModule = {
             activate: (version) => activateModel(db, version),
           })
         : undefined;
+    // Every answer is recorded in the event log for attribution, in batches (no write per request).
+    const recommendationLog = new RecommendationLog({
+      write: (records) => appendRecommendationsServed(db, records),
+      flushMs: env.RECKON_RECOMMENDATION_LOG_FLUSH_MS,
+      maxBuffered: env.RECKON_RECOMMENDATION_LOG_MAX_BUFFERED,
+    });
     return {
       routers: [
         servingRouter({
@@ -70,12 +79,17 @@ export const servingRole: RoleModule = {
           keys,
           experiments: new ExperimentVariants({ db }),
           waitForPosition: (token, timeoutMs) => positions.waitForPosition(token, timeoutMs),
+          recommendationLog,
         }),
       ],
       openapi: registerServingOpenApi,
       readiness: [{ name: "redis", check: () => assertHealthy(store) }],
       async stop() {
         await stopRetraining?.();
+        // Whatever the log still refuses after the retries is reported, not allowed to block shutdown.
+        await recommendationLog.stop().catch((err: unknown) => {
+          logger.error({ err }, "served recommendations not recorded at shutdown");
+        });
         await models.stop();
         await positions.close();
       },
