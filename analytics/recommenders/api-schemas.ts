@@ -41,7 +41,9 @@ export type RecommenderMetricsQuery = z.output<typeof RecommenderMetricsQuerySch
 const Estimate = z
   .object({
     value: z.number(),
-    ci: z.tuple([z.number(), z.number()]).openapi({ description: "95 % interval (delta method, users as units)" }),
+    ci: z
+      .tuple([z.number(), z.number()])
+      .openapi({ description: "95 % interval (delta method, users as units)" }),
     numerator: z.number(),
     denominator: z.number(),
   })
@@ -52,12 +54,17 @@ export const GroupMetricsSchema = z
     dimension: z.string().openapi({
       description: "all, model_version, source, or experiment:<key> (groups by variant)",
     }),
-    value: z.string().openapi({ description: "The group: a model version (or heuristic), a source, a variant" }),
+    value: z
+      .string()
+      .openapi({ description: "The group: a model version (or heuristic), a source, a variant" }),
     users: z.number().int(),
     recommendations: z.number().int(),
     impressions: z.number().int().openapi({ description: "Items shown (every rank)" }),
     impressions_at_k: z.number().int(),
-    clicks_at_k: z.number().int().openapi({ description: "Shown items at rank ≤ k with an attributed click" }),
+    clicks_at_k: z
+      .number()
+      .int()
+      .openapi({ description: "Shown items at rank ≤ k with an attributed click" }),
     conversions: z.number().int(),
     revenue: z.number(),
     attributions: z.object({ explicit: z.number().int(), window: z.number().int() }),

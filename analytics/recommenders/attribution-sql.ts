@@ -144,28 +144,29 @@ export async function loadGroupSums(
      ),
      per_user AS (
        SELECT dim.1 AS dimension, dim.2 AS value, user_id,
-              countIf(rank <= {k:UInt16}) AS shown_k,
-              countIf(rank <= {k:UInt16} AND clicked) AS clicked_k,
-              count() AS shown,
-              sum(conversions) AS conversions,
-              sum(revenue) AS revenue,
-              uniqExact(rec) AS recommendations,
-              sum(explicit_n) AS explicit_n,
-              sum(window_n) AS window_n
+              countIf(rank <= {k:UInt16}) AS u_shown_k,
+              countIf(rank <= {k:UInt16} AND clicked) AS u_clicked_k,
+              count() AS u_shown,
+              sum(conversions) AS u_conversions,
+              sum(revenue) AS u_revenue,
+              uniqExact(rec) AS u_recommendations,
+              sum(explicit_n) AS u_explicit,
+              sum(window_n) AS u_window
        FROM slots
        ARRAY JOIN ${dimensions} AS dim
        GROUP BY dimension, value, user_id
      )
      SELECT dimension, value, count() AS users,
-            sum(shown_k) AS shown_k, sum(shown_k * shown_k) AS shown_k_sq,
-            sum(clicked_k) AS clicked_k, sum(clicked_k * clicked_k) AS clicked_k_sq,
-            sum(clicked_k * shown_k) AS clicked_k_x_shown_k,
-            sum(shown) AS shown, sum(shown * shown) AS shown_sq,
-            sum(conversions) AS conversions, sum(conversions * conversions) AS conversions_sq,
-            sum(conversions * shown) AS conversions_x_shown,
-            sum(revenue) AS revenue, sum(revenue * revenue) AS revenue_sq, sum(revenue * shown) AS revenue_x_shown,
-            sum(recommendations) AS recommendations,
-            sum(explicit_n) AS explicit_attributions, sum(window_n) AS window_attributions
+            sum(u_shown_k) AS shown_k, sum(u_shown_k * u_shown_k) AS shown_k_sq,
+            sum(u_clicked_k) AS clicked_k, sum(u_clicked_k * u_clicked_k) AS clicked_k_sq,
+            sum(u_clicked_k * u_shown_k) AS clicked_k_x_shown_k,
+            sum(u_shown) AS shown, sum(u_shown * u_shown) AS shown_sq,
+            sum(u_conversions) AS conversions, sum(u_conversions * u_conversions) AS conversions_sq,
+            sum(u_conversions * u_shown) AS conversions_x_shown,
+            sum(u_revenue) AS revenue, sum(u_revenue * u_revenue) AS revenue_sq,
+            sum(u_revenue * u_shown) AS revenue_x_shown,
+            sum(u_recommendations) AS recommendations,
+            sum(u_explicit) AS explicit_attributions, sum(u_window) AS window_attributions
      FROM per_user
      GROUP BY dimension, value
      ORDER BY dimension, value`,

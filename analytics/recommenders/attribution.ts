@@ -56,7 +56,8 @@ export function attributeInteraction<S extends ServedSlot>(
     if (
       !best ||
       s.servedAtMs > best.servedAtMs ||
-      (s.servedAtMs === best.servedAtMs && s.recommendationId.toLowerCase() > best.recommendationId.toLowerCase())
+      (s.servedAtMs === best.servedAtMs &&
+        s.recommendationId.toLowerCase() > best.recommendationId.toLowerCase())
     )
       best = s;
   }

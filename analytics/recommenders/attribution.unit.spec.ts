@@ -63,7 +63,11 @@ describe("attributeInteractions", () => {
   it("attributes each event on its own, in input order, leaving out the unattributed", () => {
     const events = [click(12 * MIN), click(6 * MIN, undefined, "u2"), click(100 * MIN), click(1 * MIN, R2)];
     assert.deepEqual(
-      attributeInteractions(events, served, 30 * MIN).map((a) => [a.eventId, a.method, a.slot.recommendationId]),
+      attributeInteractions(events, served, 30 * MIN).map((a) => [
+        a.eventId,
+        a.method,
+        a.slot.recommendationId,
+      ]),
       [
         [`e-${12 * MIN}`, "window", R2],
         [`e-${6 * MIN}`, "window", R3],

@@ -140,9 +140,11 @@ export function compareVariants(
   const raw = controlRow
     ? tested.flatMap((variant) =>
         RECOMMENDER_METRICS.map((metric) => {
-          const analysis = analyzeMetric(ratioStats(controlRow, metric), [
-            ratioStats(byVariant.get(variant)!, metric),
-          ], { alpha });
+          const analysis = analyzeMetric(
+            ratioStats(controlRow, metric),
+            [ratioStats(byVariant.get(variant)!, metric)],
+            { alpha },
+          );
           const relative = analysis.variants[0]!.relative;
           return { variant, metric, relative };
         }),

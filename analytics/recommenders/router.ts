@@ -53,7 +53,9 @@ export function recommendersRouter(options: RecommendersRouterOptions): Router {
   router.get("/v1/recommenders/experiments/:key/metrics", read, async (req, res) => {
     const key = String(req.params.key);
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(key)) {
-      return void invalid(res, [{ field: "key", rule: "must be a slug: letters, digits, _ . -", received: key }]);
+      return void invalid(res, [
+        { field: "key", rule: "must be a slug: letters, digits, _ . -", received: key },
+      ]);
     }
     const { rows } = await options.db.query<{ state: ExistingExperiment }>(
       "SELECT state FROM experiments WHERE key = $1",
@@ -61,7 +63,9 @@ export function recommendersRouter(options: RecommendersRouterOptions): Router {
     );
     const experiment = rows[0]?.state;
     if (!experiment) {
-      return void res.status(404).json({ error: "not_found", message: `no experiment ${JSON.stringify(key)}` });
+      return void res
+        .status(404)
+        .json({ error: "not_found", message: `no experiment ${JSON.stringify(key)}` });
     }
     const window = parseWindow(req.query, res, now(), experiment);
     if (!window) return;
@@ -107,7 +111,9 @@ export function recommendersRouter(options: RecommendersRouterOptions): Router {
         ? new Date(experiment.started_at)
         : new Date(to.getTime() - 7 * DAY);
     if (from.getTime() >= to.getTime()) {
-      return void invalid(res, [{ field: "from", rule: "must be before to", received: q.from ?? from.toISOString() }]);
+      return void invalid(res, [
+        { field: "from", rule: "must be before to", received: q.from ?? from.toISOString() },
+      ]);
     }
     if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY) {
       return void invalid(res, [
@@ -127,7 +133,10 @@ export function recommendersRouter(options: RecommendersRouterOptions): Router {
   return router;
 }
 
-async function openStore(options: RecommendersRouterOptions, res: Response): Promise<ClickHouseStore | undefined> {
+async function openStore(
+  options: RecommendersRouterOptions,
+  res: Response,
+): Promise<ClickHouseStore | undefined> {
   if (!options.clickhouse) {
     res.status(503).json({
       error: "unavailable",
@@ -155,14 +164,17 @@ function describe(w: AttributionWindow & { k: number }) {
 }
 
 function invalid(res: Response, errors: FieldError[]): void {
-  res
-    .status(400)
-    .json({ error: "invalid_request", message: errors.map((e) => `${e.field}: ${e.rule}`).join("; "), errors });
+  res.status(400).json({
+    error: "invalid_request",
+    message: errors.map((e) => `${e.field}: ${e.rule}`).join("; "),
+    errors,
+  });
 }
 
 function unavailable(res: Response, err: unknown): void {
   logger.error({ err }, "recommender metrics failed");
-  res
-    .status(503)
-    .json({ error: "unavailable", message: `could not compute recommender metrics: ${(err as Error).message}` });
+  res.status(503).json({
+    error: "unavailable",
+    message: `could not compute recommender metrics: ${(err as Error).message}`,
+  });
 }

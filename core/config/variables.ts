@@ -294,7 +294,7 @@ export const VARIABLES = {
   }),
   RECKON_RECOMMENDATION_LOG_MAX_BUFFERED: withDefault(wholeNumberAtLeast(1), "200000", {
     description:
-      "The most served recommendations one serving process holds while the event log cannot be written; beyond it the oldest are dropped, counted in `reckon_recommendations_logged_total{outcome=\"dropped\"}` and logged.",
+      'The most served recommendations one serving process holds while the event log cannot be written; beyond it the oldest are dropped, counted in `reckon_recommendations_logged_total{outcome="dropped"}` and logged.',
     readers: ["serving"],
   }),
   RECKON_ATTRIBUTION_WINDOW_MINUTES: withDefault(wholeNumberBetween(1, 43_200), "60", {

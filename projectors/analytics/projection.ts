@@ -56,7 +56,10 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
     const served = jobs.flatMap((j) => j.served);
     for (const chunk of byPartitionLimit(events)) await ch.insert(`${database}.events`, chunk);
     for (const chunk of byPartitionLimit(served.map(withOccurredAt)))
-      await ch.insert(`${database}.recommendation_items`, chunk.map(({ row }) => row));
+      await ch.insert(
+        `${database}.recommendation_items`,
+        chunk.map(({ row }) => row),
+      );
     // An empty INSERT still waits its turn at the engine (one operation at a time) behind queries.
     if (items.length > 0) await ch.insert(`${database}.items`, items);
     await totals?.afterInsert(events);

@@ -191,9 +191,13 @@ function recommendationRows(e: RecommendationServedEvent, m: LogMessage): RowMap
   if (!isTimestamp(e.timestamp)) return fail("timestamp must be an ISO-8601 date-time");
   if (e.model_version !== null && !Number.isSafeInteger(e.model_version))
     return fail("model_version must be an integer or null");
-  if (!Array.isArray(e.items) || e.items.length > MAX_RANK) return fail(`items must be an array of at most ${MAX_RANK}`);
+  if (!Array.isArray(e.items) || e.items.length > MAX_RANK)
+    return fail(`items must be an array of at most ${MAX_RANK}`);
   const experiment = e.experiment;
-  if (experiment !== undefined && (typeof experiment?.key !== "string" || typeof experiment.variant !== "string"))
+  if (
+    experiment !== undefined &&
+    (typeof experiment?.key !== "string" || typeof experiment.variant !== "string")
+  )
     return fail("experiment must hold a key and a variant");
   const rows: RecommendationItemRow[] = [];
   for (const item of e.items) {
