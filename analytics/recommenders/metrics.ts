@@ -64,7 +64,8 @@ export function ratioStats(row: GroupSumsRow, metric: RecommenderMetric): ArmSta
 /** Ratio and its normal (1 - alpha) interval: value ± z·sqrt(per-user delta-method variance / users). */
 export function estimate(stats: ArmStats & { kind: "ratio" }, alpha: number): MetricEstimate {
   const m = armMoments(stats);
-  const half = stats.n > 0 ? normalPpf(1 - alpha / 2) * Math.sqrt(m.variance / stats.n) : 0;
+  // max(0, …): the delta-method variance can come out a rounding error below zero when it is zero.
+  const half = stats.n > 0 ? normalPpf(1 - alpha / 2) * Math.sqrt(Math.max(0, m.variance) / stats.n) : 0;
   return {
     value: m.mean,
     ci: [m.mean - half, m.mean + half],

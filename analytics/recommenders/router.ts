@@ -18,6 +18,9 @@ import {
 
 const DAY = 86_400_000;
 const ALPHA = 0.05;
+/** What ClickHouse's DateTime64(3) holds without wrapping, with room for the window added to `to`. */
+const EARLIEST = 0;
+const LATEST = Date.UTC(2261, 11, 31, 23, 59, 59, 999);
 /** What counts as a click and as a conversion (its `value` is the revenue). */
 export const CLICK_TYPES = ["click"] as const;
 export const CONVERSION_TYPES = ["purchase"] as const;
@@ -110,6 +113,17 @@ export function recommendersRouter(options: RecommendersRouterOptions): Router {
       : experiment?.started_at
         ? new Date(experiment.started_at)
         : new Date(to.getTime() - 7 * DAY);
+    for (const [field, value] of [
+      ["from", from],
+      ["to", to],
+    ] as const) {
+      const ms = value.getTime();
+      if (!(ms >= EARLIEST && ms <= LATEST)) {
+        return void invalid(res, [
+          { field, rule: "must be a date-time from 1970 to 2261 (UTC)", received: q[field] ?? null },
+        ]);
+      }
+    }
     if (from.getTime() >= to.getTime()) {
       return void invalid(res, [
         { field: "from", rule: "must be before to", received: q.from ?? from.toISOString() },
