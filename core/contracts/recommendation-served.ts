@@ -27,15 +27,18 @@ export interface ServedItem {
 
 export const RECOMMENDATION_SERVED = "recommendation_served";
 
-/** The record of one answer (pure: the id and time come from the caller). */
-export function recommendationServed(input: {
+/** One answer as serving has it at hand; turned into its record off the request path. */
+export interface ServedAnswer {
   recommendationId: string;
   userId: string;
   at: Date;
   modelVersion: number | null;
   experiment?: { key: string; variant: string } | undefined;
   items: readonly { item_id: string; source: string }[];
-}): RecommendationServedEvent {
+}
+
+/** The record of one answer (pure: the id and time come from the caller). */
+export function recommendationServed(input: ServedAnswer): RecommendationServedEvent {
   return {
     event_id: input.recommendationId,
     type: RECOMMENDATION_SERVED,

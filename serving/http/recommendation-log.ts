@@ -2,7 +2,11 @@
 // memory and appended in one INSERT per flush (RECKON_RECOMMENDATION_LOG_FLUSH_MS). A failed write keeps its
 // records for the next flush; only when the buffer is full are the oldest records dropped, counted in
 // reckon_recommendations_logged_total{outcome="dropped"} and logged, so nothing served is lost silently.
-import type { RecommendationServedEvent } from "../../core/contracts/recommendation-served.ts";
+import {
+  recommendationServed,
+  type RecommendationServedEvent,
+  type ServedAnswer,
+} from "../../core/contracts/recommendation-served.ts";
 import { logger } from "../../core/logger.ts";
 import { recommendationsLogBuffered, recommendationsLogged } from "../../core/metrics.ts";
 
@@ -17,13 +21,16 @@ export interface RecommendationLogOptions {
   maxBatch?: number;
 }
 
-/** What serving needs from the log: record an answer (never blocks the request). */
+/**
+ * What serving needs from the log: record an answer (never blocks the request). The record is built at write
+ * time, so a request pays for one array push.
+ */
 export interface RecommendationRecorder {
-  record(event: RecommendationServedEvent): void;
+  record(answer: ServedAnswer): void;
 }
 
 export class RecommendationLog implements RecommendationRecorder {
-  private buffer: RecommendationServedEvent[] = [];
+  private buffer: ServedAnswer[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private droppedSinceWarning = 0;
@@ -33,8 +40,8 @@ export class RecommendationLog implements RecommendationRecorder {
     this.maxBatch = options.maxBatch ?? 2_000;
   }
 
-  record(event: RecommendationServedEvent): void {
-    this.buffer.push(event);
+  record(answer: ServedAnswer): void {
+    this.buffer.push(answer);
     if (this.buffer.length > this.options.maxBuffered) this.dropOldest();
     recommendationsLogBuffered.set(this.buffer.length);
     this.timer ??= setTimeout(() => void this.flush(), this.options.flushMs).unref();
@@ -73,7 +80,7 @@ export class RecommendationLog implements RecommendationRecorder {
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, this.maxBatch);
       try {
-        await this.options.write(batch);
+        await this.options.write(batch.map(recommendationServed));
       } catch (err) {
         logger.error(
           { err, buffered: this.buffer.length },

@@ -6,21 +6,21 @@ import { describe, it } from "node:test";
 import {
   recommendationServed,
   type RecommendationServedEvent,
+  type ServedAnswer,
 } from "../../core/contracts/recommendation-served.ts";
 import { recommendationsLogged } from "../../core/metrics.ts";
 import { RecommendationLog } from "./recommendation-log.ts";
 
-const served = (n: number) =>
-  recommendationServed({
-    recommendationId: `00000000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`,
-    userId: `u${n}`,
-    at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)),
-    modelVersion: n % 2 === 0 ? null : 3,
-    items: [
-      { item_id: "a", source: "trending" },
-      { item_id: "b", source: "popular" },
-    ],
-  });
+const served = (n: number): ServedAnswer => ({
+  recommendationId: `00000000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`,
+  userId: `u${n}`,
+  at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)),
+  modelVersion: n % 2 === 0 ? null : 3,
+  items: [
+    { item_id: "a", source: "trending" },
+    { item_id: "b", source: "popular" },
+  ],
+});
 const ids = (batch: RecommendationServedEvent[]) => batch.map((r) => r.user_id);
 const dropped = async () =>
   (await recommendationsLogged.get()).values.find((v) => v.labels.outcome === "dropped")?.value ?? 0;

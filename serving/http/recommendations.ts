@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type { FieldError } from "../../core/contracts/validation.ts";
-import { recommendationServed } from "../../core/contracts/recommendation-served.ts";
 import { rankForUser } from "../ranking/rank.ts";
 import type { ArmAndRanker } from "../experiments/variants.ts";
 import { checkId, parseRecommendationParams } from "./params.ts";
@@ -69,16 +68,14 @@ export async function answerRecommendations(
   const recommendationId = randomUUID();
   const arm = experiment?.arm;
   const variant = arm && arm.variant !== null ? { key: arm.key, variant: arm.variant } : undefined;
-  deps.recommendationLog?.record(
-    recommendationServed({
-      recommendationId,
-      userId,
-      at: new Date(),
-      modelVersion,
-      experiment: variant,
-      items: outcome.items,
-    }),
-  );
+  deps.recommendationLog?.record({
+    recommendationId,
+    userId,
+    at: new Date(),
+    modelVersion,
+    experiment: variant,
+    items: outcome.items,
+  });
   const items = outcome.items.map(({ item_id, score, source }) => ({
     item_id,
     score,
