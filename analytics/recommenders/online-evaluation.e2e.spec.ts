@@ -111,6 +111,33 @@ after(async () => {
   }
 });
 
+/** The log's last position now. */
+async function logHead(): Promise<number> {
+  const { rows } = await stack.db.db.query<{ p: string | number }>("SELECT max(position) AS p FROM events");
+  return Number(rows[0]!.p);
+}
+
+/**
+ * A log reader sees only what every older transaction of the cluster has finished with (it reads below the
+ * snapshot's xmin), and the stack's Postgres is shared: another database's open transaction can hide the newest
+ * rows for a moment. So each pump goes on until it has applied the head the log had when it started.
+ */
+async function waitForHead(pumped: () => Promise<number>): Promise<void> {
+  const head = await logHead();
+  while ((await pumped()) < head) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+/** The whole log through the analytics projection into ClickHouse, up to the log's current head. */
+async function pumpIntoClickHouse(): Promise<void> {
+  await waitForHead(async () => {
+    await pumpLogIntoClickHouse(stack.db, stack.clickhouse);
+    const [row] = await stack.clickhouse.query<{ p: string }>(
+      "SELECT max(position) AS p FROM reckon.projection_positions",
+    );
+    return Number(row?.p ?? 0);
+  });
+}
+
 /** The log, from the start, through the Redis projections serving reads (what the relay and projectors do). */
 async function pumpLogIntoRedis(): Promise<void> {
   const projections = [
@@ -118,17 +145,23 @@ async function pumpLogIntoRedis(): Promise<void> {
     createRecommendationsProjection(redis, { prefix }),
   ];
   let at: LogPosition = LOG_START;
-  for (;;) {
-    const batch = await readLogBatch(stack.db.db, at, 1000);
-    if (batch.length === 0) return;
-    for (const p of projections)
-      await p.apply({
-        topic: "reckon.events.v1",
-        partition: 0,
-        messages: batch.map((message, i) => ({ offset: String(i), message })),
-      });
-    const last = batch.at(-1)!;
-    at = { transactionId: BigInt(last.transaction_id), position: last.position };
+  await waitForHead(async () => {
+    await pumpFrom();
+    return at.position;
+  });
+  async function pumpFrom(): Promise<void> {
+    for (;;) {
+      const batch = await readLogBatch(stack.db.db, at, 1000);
+      if (batch.length === 0) return;
+      for (const p of projections)
+        await p.apply({
+          topic: "reckon.events.v1",
+          partition: 0,
+          messages: batch.map((message, i) => ({ offset: String(i), message })),
+        });
+      const last = batch.at(-1)!;
+      at = { transactionId: BigInt(last.transaction_id), position: last.position };
+    }
   }
 }
 
@@ -274,7 +307,7 @@ describe("online evaluation of recommenders", () => {
       },
     ]);
     await postEvents(stack.api, events);
-    await pumpLogIntoClickHouse(stack.db, stack.clickhouse);
+    await pumpIntoClickHouse();
 
     const res = await stack.api.call("GET", `/v1/recommenders/metrics?k=${N}`, { scope: "read" });
     assert.equal(res.status, 200, JSON.stringify(res.body));
