@@ -11,6 +11,8 @@ import { dashboardRouter } from "./dashboard/router.ts";
 import { holdoutsRouter } from "./holdouts/router.ts";
 import { registerHoldoutsOpenApi } from "./holdouts/api-schemas.ts";
 import { registerExperimentsOpenApi } from "./experiments/api-schemas.ts";
+import { recommendersRouter } from "./recommenders/router.ts";
+import { registerRecommendersOpenApi } from "./recommenders/api-schemas.ts";
 
 /**
  * Experiments API (definitions, assignment with exposure logging, results) and the dashboard. Results read
@@ -18,7 +20,7 @@ import { registerExperimentsOpenApi } from "./experiments/api-schemas.ts";
  */
 export const analyticsRole: RoleModule = {
   name: "analytics",
-  description: "experiments API (definitions, assignment, results) and the dashboard",
+  description: "experiments API (definitions, assignment, results), recommender metrics and the dashboard",
   async start(resources) {
     const endpoint = await serveEmbeddedClickHouse(resources);
     return {
@@ -34,12 +36,19 @@ export const analyticsRole: RoleModule = {
           keys: resources.keys,
           statistics: clickHouseStatistics(() => resources.clickhouse()),
         }),
+        recommendersRouter({
+          db: resources.db,
+          keys: resources.keys,
+          clickhouse: () => resources.clickhouse(),
+          windowMinutes: resources.env.RECKON_ATTRIBUTION_WINDOW_MINUTES,
+        }),
         dashboardRouter(),
       ],
       readiness: [],
       openapi: (registry) => {
         registerExperimentsOpenApi(registry);
         registerHoldoutsOpenApi(registry);
+        registerRecommendersOpenApi(registry);
       },
       stop: async () => {
         await endpoint?.close();

@@ -57,3 +57,16 @@ export const logHeadPosition = new client.Gauge({
   help: "The newest committed log position visible to readers",
   registers: [registry],
 });
+
+export const recommendationsLogged = new client.Counter({
+  name: "reckon_recommendations_logged_total",
+  help: "Recommendation answers serving recorded in the event log (stored), or dropped because the buffer was full while the log could not be written (dropped)",
+  labelNames: ["outcome"] as const,
+  registers: [registry],
+});
+
+export const recommendationsLogBuffered = new client.Gauge({
+  name: "reckon_recommendations_log_buffered",
+  help: "Recommendation answers waiting in serving's buffer for their batched write to the event log",
+  registers: [registry],
+});

@@ -26,6 +26,7 @@ test("the OpenAPI document is generated from the contract's zod schemas", () => 
     "experiment",
     "item_id",
     "properties",
+    "recommendation_id",
     "timestamp",
     "type",
     "user_id",

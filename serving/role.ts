@@ -17,6 +17,9 @@ import { catalogReadModelPositions, ItemDetailReader, SearchReader } from "../pr
 import { searchRouter } from "./search/router.ts";
 import { registerSearchOpenApi } from "./search/openapi.ts";
 import { StoredRules } from "./ranking/rules-stored.ts";
+import { appendRecommendationsServed } from "../core/event-store/event-store.ts";
+import { RecommendationLog } from "./http/recommendation-log.ts";
+import { logger } from "../core/logger.ts";
 
 /** The serving role: the read API over the Redis read models, ranked by the active registry model. */
 export const servingRole: RoleModule = {
@@ -75,6 +78,12 @@ export const servingRole: RoleModule = {
       groupPrefix: env.RECKON_PROJECTOR_GROUP_PREFIX,
       features: featuresConfig(env),
     });
+    // Every answer is recorded in the event log for attribution, in batches (no write per request).
+    const recommendationLog = new RecommendationLog({
+      write: (records) => appendRecommendationsServed(db, records),
+      flushMs: env.RECKON_RECOMMENDATION_LOG_FLUSH_MS,
+      maxBuffered: env.RECKON_RECOMMENDATION_LOG_MAX_BUFFERED,
+    });
     return {
       routers: [
         searchRouter({
@@ -97,6 +106,7 @@ export const servingRole: RoleModule = {
           keys,
           experiments: new ExperimentVariants({ db }),
           waitForPosition: (token, timeoutMs) => positions.waitForPosition(token, timeoutMs),
+          recommendationLog,
         }),
       ],
       openapi: (registry) => {
@@ -106,6 +116,10 @@ export const servingRole: RoleModule = {
       readiness: [{ name: "redis", check: () => assertHealthy(store) }],
       async stop() {
         await stopRetraining?.();
+        // Whatever the log still refuses after the retries is reported, not allowed to block shutdown.
+        await recommendationLog.stop().catch((err: unknown) => {
+          logger.error({ err }, "served recommendations not recorded at shutdown");
+        });
         await models.stop();
         await rules.stop();
         await positions.close();

@@ -35,6 +35,10 @@ export function dashboardRouter(): Router {
   router.get("/dashboard", (_req, res) => {
     res.set("Cache-Control", "no-cache").sendFile(path.join(DASHBOARD_DIR, "index.html"));
   });
+  // Online evaluation of recommenders: CTR@k, conversion and revenue per model, source and variant.
+  router.get("/dashboard/recommenders", (_req, res) => {
+    res.set("Cache-Control", "no-cache").sendFile(path.join(DASHBOARD_DIR, "recommenders.html"));
+  });
   router.use(
     "/dashboard",
     express.static(DASHBOARD_DIR, { index: false, fallthrough: true, maxAge: 0, redirect: false }),

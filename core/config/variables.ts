@@ -314,6 +314,21 @@ export const VARIABLES = {
       "Serve `GET /v1/recommendations` on a node:http fast path ahead of express; 0 sends every request through express.",
     readers: ["serving"],
   }),
+  RECKON_RECOMMENDATION_LOG_FLUSH_MS: withDefault(wholeNumberBetween(1, 60_000), "250", {
+    description:
+      "The longest (ms) a served recommendation waits in serving's buffer before its batch is appended to the event log (one INSERT per flush, never one per request); analytics attributes interactions to it once projected.",
+    readers: ["serving"],
+  }),
+  RECKON_RECOMMENDATION_LOG_MAX_BUFFERED: withDefault(wholeNumberAtLeast(1), "200000", {
+    description:
+      'The most served recommendations one serving process holds while the event log cannot be written; beyond it the oldest are dropped, counted in `reckon_recommendations_logged_total{outcome="dropped"}` and logged.',
+    readers: ["serving"],
+  }),
+  RECKON_ATTRIBUTION_WINDOW_MINUTES: withDefault(wholeNumberBetween(1, 43_200), "60", {
+    description:
+      "Attribution window of the recommender metrics: an interaction without `recommendation_id` is credited to the most recent recommendation served to the same user that contained the item within this many minutes before it (`GET /v1/recommenders/metrics` may override it with `window_minutes`).",
+    readers: ["analytics"],
+  }),
   RECKON_MODEL_POLL_MS: withDefault(wholeNumberAtLeast(1), "2000", {
     description:
       "How often (ms) serving checks the model registry for a newly activated ranker, in case a notification was missed.",

@@ -88,6 +88,13 @@ export const EventSchema = z
     timestamp: TimestampSchema,
     value: z.number("must be a finite number").finite("must be a finite number").optional(),
     experiment: ExperimentRefSchema.optional(),
+    recommendation_id: z
+      .uuid("must be the recommendation_id of a GET /v1/recommendations answer (a UUID)")
+      .optional()
+      .openapi({
+        description:
+          "The recommendation this interaction came from (the answer's recommendation_id): attributes the event to that list explicitly. Without it, Reckon attributes by user, item and time window.",
+      }),
     context: EventContextSchema.optional(),
     properties: properties.optional(),
   })

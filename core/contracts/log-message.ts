@@ -1,14 +1,17 @@
 import type { InteractionEvent } from "./event.ts";
 import type { CatalogItem } from "./item.ts";
+import type { RecommendationServedEvent } from "./recommendation-served.ts";
 
 /**
  * What the relay publishes to `reckon.events.v1` for every log entry: the event as stored plus its place in the
- * log, so consumers report and resume in log positions. Keyed by `user_id` (catalog changes by `item:<id>`).
+ * log, so consumers report and resume in log positions. Keyed by `user_id` (catalog changes by `item:<id>`); a served recommendation is keyed by its user, so it
+ * shares the partition, and the order, of that user's interactions.
  */
 export type LogMessage =
   | (LogEnvelope & { kind: "interaction"; event: InteractionEvent })
   | (LogEnvelope & { kind: "catalog"; event: ItemChangedEvent })
-  | (LogEnvelope & { kind: "experiment"; event: ExperimentLogEvent });
+  | (LogEnvelope & { kind: "experiment"; event: ExperimentLogEvent })
+  | (LogEnvelope & { kind: "recommendation"; event: RecommendationServedEvent });
 
 export interface LogEnvelope {
   /** The event's global position in the Postgres log. */
@@ -38,6 +41,7 @@ export interface ExperimentLogEvent {
 export function messageKey(m: LogMessage): string {
   switch (m.kind) {
     case "interaction":
+    case "recommendation":
       return m.event.user_id;
     case "catalog":
       return `item:${m.event.item_id}`;

@@ -1,5 +1,6 @@
 import type { Database, Queryable } from "../postgres/database.ts";
 import type { InteractionEvent } from "../contracts/event.ts";
+import type { RecommendationServedEvent } from "../contracts/recommendation-served.ts";
 import { type LogPosition, maxLogPosition } from "../contracts/position.ts";
 
 /** Postgres NOTIFY channel the relay listens on, so it publishes within milliseconds of a commit. */
@@ -35,10 +36,26 @@ export async function appendInteractionEvents(
   });
 }
 
+/**
+ * Appends what serving answered (one row per answer, batched by the caller), in one transaction. A record whose
+ * recommendation id is already stored (a retried batch) is skipped. Resolves after the commit.
+ */
+export async function appendRecommendationsServed(
+  db: Database,
+  records: readonly RecommendationServedEvent[],
+): Promise<{ stored: number }> {
+  if (records.length === 0) return { stored: 0 };
+  return db.transaction(async (tx) => {
+    const inserted = await insertEvents(tx, "recommendation", records);
+    await tx.query("SELECT pg_notify($1, '')", [EVENTS_CHANNEL]);
+    return { stored: inserted.size };
+  });
+}
+
 /** Inserts rows of one kind; returns the rows that were new. Exposed for catalog and experiment writers. */
 export async function insertEvents(
   tx: Queryable,
-  kind: "interaction" | "catalog" | "experiment",
+  kind: "interaction" | "catalog" | "experiment" | "recommendation",
   events: ReadonlyArray<{
     event_id: string;
     type: string;

@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from "../testing/stack.ts";
 import { LOG_START } from "../contracts/position.ts";
 import { messageKey } from "../contracts/log-message.ts";
 import { insertEvents } from "./event-store.ts";
+import { recommendationServed } from "../contracts/recommendation-served.ts";
 import { countLogAfter, readEncodedLogBatch, readLogBatch, readLogHead } from "./log-reader.ts";
 
 let t: TestDatabase;
@@ -78,13 +79,24 @@ test("the relay's encoded entries are readLogBatch's messages as JSON, keyed by 
     await insertEvents(tx, "experiment", [
       { event_id: randomUUID(), type: "experiment_started", timestamp: at, experiment_key: "exp-1" } as never,
     ]);
+    // A served recommendation is keyed by its user, as that user's interactions are.
+    await insertEvents(tx, "recommendation", [
+      recommendationServed({
+        recommendationId: randomUUID(),
+        userId: "u-served",
+        at: new Date(at),
+        modelVersion: 2,
+        items: [{ item_id: "i1", source: "trending" }],
+      }),
+    ]);
   });
   // received_at with microseconds: both readers show the same milliseconds.
   await t.db.query(`UPDATE events SET received_at = '2026-03-01 10:00:01.987654+00' WHERE type = 'purchase'`);
 
   const messages = await readLogBatch(t.db, after, 10);
   const encoded = await readEncodedLogBatch(t.db, after, 10);
-  assert.equal(messages.length, 3);
+  assert.equal(messages.length, 4);
+  assert.equal(encoded[3]!.key, "u-served");
   assert.deepEqual(
     encoded.map((e) => JSON.parse(e.value) as unknown),
     messages,

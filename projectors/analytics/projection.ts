@@ -2,7 +2,7 @@ import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import { compareLogPositions, type LogPosition } from "../../core/contracts/position.ts";
 import type { PartitionBatch, Projection, ProjectionOutcome } from "../runtime/projection.ts";
 import { ANALYTICS_DATABASE, createAnalyticsSchema, migrateAnalyticsSchema } from "./migrate.ts";
-import { toRow, type EventRow, type ItemRow } from "./rows.ts";
+import { toRow, type EventRow, type ItemRow, type RecommendationItemRow } from "./rows.ts";
 import { ExperimentTotals, type RunningExperimentsSource } from "./experiment-totals.ts";
 import { GroupCommit } from "./group-commit.ts";
 
@@ -53,7 +53,13 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
   const writer = new GroupCommit<BatchRows>(async (jobs) => {
     const events = jobs.flatMap((j) => j.events);
     const items = jobs.flatMap((j) => j.items);
+    const served = jobs.flatMap((j) => j.served);
     for (const chunk of byPartitionLimit(events)) await ch.insert(`${database}.events`, chunk);
+    for (const chunk of byPartitionLimit(served.map(withOccurredAt)))
+      await ch.insert(
+        `${database}.recommendation_items`,
+        chunk.map(({ row }) => row),
+      );
     // An empty INSERT still waits its turn at the engine (one operation at a time) behind queries.
     if (items.length > 0) await ch.insert(`${database}.items`, items);
     await totals?.afterInsert(events);
@@ -79,12 +85,14 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
       await ensureSchema();
       const events: EventRow[] = [];
       const items: ItemRow[] = [];
+      const served: RecommendationItemRow[] = [];
       const outcomes: ProjectionOutcome[] = [];
       let last: LogPosition | undefined;
       for (const { message } of batch.messages) {
         const mapped = toRow(message);
         if (mapped.table === "events") events.push(mapped.row);
         else if (mapped.table === "items") items.push(mapped.row);
+        else if (mapped.table === "recommendation_items") served.push(...mapped.rows);
         outcomes.push(
           mapped.table === null ? { kind: mapped.outcome, reason: mapped.reason } : { kind: "ok" },
         );
@@ -94,6 +102,7 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
       await writer.submit({
         events,
         items,
+        served,
         position: last && {
           projection_name: name,
           topic: batch.topic,
@@ -128,8 +137,12 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
 interface BatchRows {
   events: EventRow[];
   items: ItemRow[];
+  served: RecommendationItemRow[];
   position: PositionRow | undefined;
 }
+
+/** The partition-limit split keys on `occurred_at`; a served row's month is that of `served_at`. */
+const withOccurredAt = (row: RecommendationItemRow) => ({ occurred_at: row.served_at, row });
 
 type PositionRow = {
   projection_name: string;

@@ -184,6 +184,7 @@ describe("analytics replay", () => {
       "experiment_totals_builds",
       "experiment_user_totals",
       "items",
+      "recommendation_items",
       "user_events",
       "projection_positions",
     ]);

@@ -1,6 +1,7 @@
 // Turns log messages into rows of the analytics tables. Pure, so every mapping rule is unit-tested.
 import type { ItemChangedEvent, LogMessage } from "../../core/contracts/log-message.ts";
 import type { InteractionEvent } from "../../core/contracts/event.ts";
+import type { RecommendationServedEvent } from "../../core/contracts/recommendation-served.ts";
 
 export interface EventRow {
   event_id: string;
@@ -11,6 +12,7 @@ export interface EventRow {
   value: number | null;
   experiment_key: string;
   variant: string;
+  recommendation_id: string;
   session_id: string;
   device: string;
   platform: string;
@@ -39,8 +41,26 @@ export interface ItemRow {
   [column: string]: unknown;
 }
 
+/** One item of one served recommendation (`reckon.recommendation_items`). */
+export interface RecommendationItemRow {
+  recommendation_id: string;
+  user_id: string;
+  item_id: string;
+  served_at: string;
+  rank: number;
+  source: string;
+  /** -1: the heuristic ranker. */
+  model_version: number;
+  experiment_key: string;
+  variant: string;
+  list_size: number;
+  position: number;
+  [column: string]: unknown;
+}
+
 export type RowMapping =
   | { table: "events"; row: EventRow }
+  | { table: "recommendation_items"; rows: RecommendationItemRow[] }
   | { table: "items"; row: ItemRow }
   | { table: null; outcome: "drop" | "dead_letter"; reason: string };
 
@@ -59,6 +79,8 @@ export function toRow(message: LogMessage): RowMapping {
       return eventRow(message.event, message);
     case "catalog":
       return itemRow(message.event, message);
+    case "recommendation":
+      return recommendationRows(message.event, message);
     case "experiment":
       // Results read definitions from the experiments write model; nothing here needs them.
       return { table: null, outcome: "drop", reason: "analytics does not project experiment definitions" };
@@ -113,6 +135,7 @@ function eventRow(e: InteractionEvent, m: LogMessage): RowMapping {
       value: e.value ?? null,
       experiment_key: e.experiment?.key ?? "",
       variant: e.experiment?.variant ?? "",
+      recommendation_id: typeof e.recommendation_id === "string" ? e.recommendation_id.toLowerCase() : "",
       session_id: context.session_id ?? "",
       device: context.device ?? "",
       platform: context.platform ?? "",
@@ -157,4 +180,45 @@ function itemRow(e: ItemChangedEvent, m: LogMessage): RowMapping {
       position: m.position,
     },
   };
+}
+
+const MAX_RANK = 65_535;
+
+function recommendationRows(e: RecommendationServedEvent, m: LogMessage): RowMapping {
+  const fail = (reason: string): RowMapping => ({ table: null, outcome: "dead_letter", reason });
+  if (typeof e?.event_id !== "string" || !UUID.test(e.event_id)) return fail("event_id must be a UUID");
+  if (typeof e.user_id !== "string" || e.user_id === "") return fail("user_id must be a non-empty string");
+  if (!isTimestamp(e.timestamp)) return fail("timestamp must be an ISO-8601 date-time");
+  if (e.model_version !== null && !Number.isSafeInteger(e.model_version))
+    return fail("model_version must be an integer or null");
+  if (!Array.isArray(e.items) || e.items.length > MAX_RANK)
+    return fail(`items must be an array of at most ${MAX_RANK}`);
+  const experiment = e.experiment;
+  if (
+    experiment !== undefined &&
+    (typeof experiment?.key !== "string" || typeof experiment.variant !== "string")
+  )
+    return fail("experiment must hold a key and a variant");
+  const rows: RecommendationItemRow[] = [];
+  for (const item of e.items) {
+    if (typeof item?.item_id !== "string" || item.item_id === "")
+      return fail("items[].item_id must be a non-empty string");
+    if (!Number.isSafeInteger(item.rank) || item.rank < 1 || item.rank > MAX_RANK)
+      return fail(`items[].rank must be an integer from 1 to ${MAX_RANK}`);
+    if (typeof item.source !== "string") return fail("items[].source must be a string");
+    rows.push({
+      recommendation_id: e.event_id.toLowerCase(),
+      user_id: e.user_id,
+      item_id: item.item_id,
+      served_at: new Date(e.timestamp).toISOString(),
+      rank: item.rank,
+      source: item.source,
+      model_version: e.model_version ?? -1,
+      experiment_key: experiment?.key ?? "",
+      variant: experiment?.variant ?? "",
+      list_size: e.items.length,
+      position: m.position,
+    });
+  }
+  return { table: "recommendation_items", rows };
 }

@@ -30,6 +30,7 @@ describe("toRow", () => {
       value: null,
       experiment_key: "exp",
       variant: "b",
+      recommendation_id: "",
       session_id: "",
       device: "mobile",
       platform: "",
@@ -74,6 +75,71 @@ describe("toRow", () => {
       outcome: "dead_letter",
       reason: "transaction_id must be a decimal string",
     });
+  });
+});
+
+describe("toRow for a served recommendation", () => {
+  const served = {
+    event_id: "00000000-0000-4000-8000-0000000000AB",
+    type: "recommendation_served",
+    user_id: "u1",
+    timestamp: "2024-03-01T02:00:00+02:00",
+    model_version: null,
+    experiment: { key: "rankers", variant: "b" },
+    items: [
+      { item_id: "i9", rank: 1, source: "neighbours" },
+      { item_id: "i3", rank: 2, source: "popular" },
+    ],
+  };
+  const map = (event: Record<string, unknown>) =>
+    toRow({ ...envelope, kind: "recommendation", event } as unknown as LogMessage);
+
+  it("maps each item of the list to a recommendation_items row (heuristic ranker: model_version -1)", () => {
+    const row = {
+      recommendation_id: "00000000-0000-4000-8000-0000000000ab",
+      user_id: "u1",
+      served_at: "2024-03-01T00:00:00.000Z",
+      model_version: -1,
+      experiment_key: "rankers",
+      variant: "b",
+      list_size: 2,
+      position: 7,
+    };
+    assert.deepEqual(map(served), {
+      table: "recommendation_items",
+      rows: [
+        { ...row, item_id: "i9", rank: 1, source: "neighbours" },
+        { ...row, item_id: "i3", rank: 2, source: "popular" },
+      ],
+    });
+    const { experiment: _e, ...outside } = served;
+    const mapped = map({ ...outside, model_version: 12 });
+    assert.deepEqual(
+      mapped.table === "recommendation_items" &&
+        mapped.rows.map((r) => [r.model_version, r.experiment_key, r.variant]),
+      [
+        [12, "", ""],
+        [12, "", ""],
+      ],
+    );
+  });
+
+  it("dead-letters a malformed record", () => {
+    const reason = (event: Record<string, unknown>) => {
+      const mapped = map(event);
+      return mapped.table === null ? mapped.reason : "mapped";
+    };
+    assert.equal(reason({ ...served, event_id: "x" }), "event_id must be a UUID");
+    assert.equal(reason({ ...served, model_version: "7" }), "model_version must be an integer or null");
+    assert.equal(
+      reason({ ...served, items: [{ item_id: "a", rank: 0, source: "s" }] }),
+      "items[].rank must be an integer from 1 to 65535",
+    );
+    assert.equal(
+      reason({ ...served, items: [{ rank: 1, source: "s" }] }),
+      "items[].item_id must be a non-empty string",
+    );
+    assert.equal(reason({ ...served, experiment: { key: "k" } }), "experiment must hold a key and a variant");
   });
 });
 

@@ -47,7 +47,7 @@ function itemIndexProjection(name: string, client: Redis, ns: string): Projectio
     async apply(batch: PartitionBatch): Promise<ProjectionOutcome[]> {
       const args = batch.messages.flatMap(({ message }): string[] => [
         message.event.event_id,
-        String(message.event.item_id ?? ""),
+        String(("item_id" in message.event ? message.event.item_id : undefined) ?? ""),
         String(message.position),
       ]);
       await client.eval(INDEX, 1, ns, ...args);

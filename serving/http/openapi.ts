@@ -15,14 +15,28 @@ const Item = z
   })
   .openapi("RecommendedItem");
 
+const modelVersion = z.number().int().nullable();
+
+const ServedItem = Item.extend({
+  model_version: modelVersion.openapi({
+    description: "The ranker's registry version that ranked this item (null = heuristic ranking)",
+  }),
+}).openapi("ServedRecommendationItem", {
+  description: "An item of a recommendation answer, with the candidate source that proposed it",
+});
+
 const Answer = z
   .object({
-    items: z.array(Item),
+    items: z.array(ServedItem),
     model_version: z
       .number()
       .int()
       .nullable()
       .openapi({ description: "Registry version; null = heuristic ranking" }),
+    recommendation_id: z.uuid().openapi({
+      description:
+        "Unique per answer. Send it back as `recommendation_id` on the events this list leads to (click, purchase) to attribute them explicitly; serving records the list under this id",
+    }),
     request_id: z.string(),
     experiment: z
       .union([

@@ -65,13 +65,33 @@ export async function answerRecommendations(
     context: params.context,
     ...(experiment?.ranker ? { ranker: experiment.ranker } : {}),
   });
+  const modelVersion = outcome.model_version;
+  // One UUID per answer: the key analytics attributes later interactions by, and the id of its log record.
+  const recommendationId = randomUUID();
+  const arm = experiment?.arm;
+  const variant = arm && arm.variant !== null ? { key: arm.key, variant: arm.variant } : undefined;
+  deps.recommendationLog?.record({
+    recommendationId,
+    userId,
+    at: new Date(),
+    modelVersion,
+    experiment: variant,
+    items: outcome.items,
+  });
+  const items = outcome.items.map(({ item_id, score, source }) => ({
+    item_id,
+    score,
+    source,
+    model_version: modelVersion,
+  }));
   return {
     status: 200,
     body: {
-      items: outcome.items,
-      model_version: outcome.model_version,
+      items,
+      model_version: modelVersion,
+      recommendation_id: recommendationId,
       request_id: randomUUID(),
-      ...(experiment ? { experiment: experiment.arm } : {}),
+      ...(arm ? { experiment: arm } : {}),
     },
     headers,
   };

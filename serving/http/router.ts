@@ -8,6 +8,7 @@ import { rankForUser, similarItems, type RankingDeps } from "../ranking/rank.ts"
 import { checkId, parseSimilarParams } from "./params.ts";
 import { recommendationsFastPath } from "./fast-path.ts";
 import { answerRecommendations, badRequest, type JsonAnswer } from "./recommendations.ts";
+import type { RecommendationRecorder } from "./recommendation-log.ts";
 
 export interface ServingRouterDeps extends RankingDeps {
   keys: ApiKeys;
@@ -15,6 +16,8 @@ export interface ServingRouterDeps extends RankingDeps {
   experiments?: ExperimentVariants;
   /** Read-your-writes: resolves when the read models passed the token (bounded). Absent: not supported. */
   waitForPosition?: (token: string, timeoutMs: number) => Promise<{ reached: boolean }>;
+  /** Where every recommendation answer is recorded for attribution (batched into the event log). */
+  recommendationLog?: RecommendationRecorder;
 }
 
 function send(res: Response, answer: JsonAnswer): void {

@@ -85,8 +85,9 @@ for (const backend of REDIS_BACKENDS)
       interaction(user, itemId, type, minutesAgo(m), ++position);
 
     type Body = {
-      items: { item_id: string; score: number; source: string }[];
+      items: { item_id: string; score: number; source: string; model_version: number | null }[];
       model_version: number | null;
+      recommendation_id: string;
       request_id: string;
     };
     const get = async (path: string) =>
@@ -137,6 +138,22 @@ for (const backend of REDIS_BACKENDS)
       assert.equal(body.items.length, 5);
       assert.equal(body.model_version, null);
       assert.match(body.request_id, /^[0-9a-f-]{36}$/);
+      // Every answer names itself (for attribution) and says per item which model and source it came from.
+      assert.match(
+        body.recommendation_id,
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+      assert.notEqual(
+        (await get("/v1/recommendations/nobody?n=5")).body.recommendation_id,
+        body.recommendation_id,
+      );
+      for (const item of body.items) {
+        assert.equal(item.model_version, body.model_version);
+        assert.ok(
+          ["trending", "popular", "catalog", "affinity", "neighbours"].includes(item.source),
+          item.source,
+        );
+      }
       assert.ok(!ids(body).includes("x1"), "x1 is unavailable");
       assert.deepEqual(new Set(body.items.map((i) => i.source)).has("neighbours"), false);
       // The two most popular available items lead.
