@@ -73,8 +73,7 @@ export const servingRole: RoleModule = {
     // Search and item detail read their own Postgres read models; min_position waits on those projections.
     const catalogPositions = catalogReadModelPositions({
       db,
-      kafka: resources.kafka,
-      topic: env.KAFKA_EVENTS_TOPIC,
+      transport: resources.logTransport(),
       groupPrefix: env.RECKON_PROJECTOR_GROUP_PREFIX,
       features: featuresConfig(env),
     });

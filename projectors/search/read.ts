@@ -1,7 +1,7 @@
 import type { Queryable } from "../../core/postgres/database.ts";
 import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
 import type { ReadModelPositions } from "../../core/read-models/positions.ts";
-import type { Kafka } from "kafkajs";
+import type { LogTransport } from "../../core/log-transport/port.ts";
 import type { Database } from "../../core/postgres/database.ts";
 import { decayedValue, readWindows } from "../runtime/decay.ts";
 import { ProjectionStatus } from "../status/status.ts";
@@ -254,16 +254,15 @@ export class ItemDetailReader {
  */
 export function catalogReadModelPositions(options: {
   db: Database;
-  kafka: Kafka;
-  topic: string;
+  /** Where the projectors read the log (core/log-transport); the caller owns it. */
+  transport: LogTransport;
   groupPrefix?: string;
   features: FeaturesConfig;
 }): ReadModelPositions {
   const models = Object.values(catalogReadModels(options.features));
   const status = new ProjectionStatus({
     db: options.db,
-    kafka: options.kafka,
-    topic: options.topic,
+    transport: options.transport,
     projections: models.map((m) => createSqlProjection(options.db, m)),
     ...(options.groupPrefix !== undefined ? { groupPrefix: options.groupPrefix } : {}),
   });

@@ -15,6 +15,7 @@ import { DEFAULT_FEATURES_CONFIG } from "../../core/read-models/features-config.
 import { createFeaturesProjection } from "../../projectors/features/projection.ts";
 import { createRecommendationsProjection } from "../../projectors/recommendations/projection.ts";
 import { ProjectorRuntime } from "../../projectors/runtime/consumer.ts";
+import { KafkaLogTransport } from "../../core/log-transport/kafka-transport.ts";
 import { catalogReadModels, createSqlProjection } from "../../projectors/search/index.ts";
 import { catalogReadModelPositions, ItemDetailReader, SearchReader } from "../../projectors/search/read.ts";
 import { HEURISTIC_RANKER } from "../models/model-holder.ts";
@@ -39,6 +40,7 @@ describe("search API", () => {
   let relay: Relay;
   let runtime: ProjectorRuntime;
   let positions: ReturnType<typeof catalogReadModelPositions>;
+  let statusTransport: KafkaLogTransport;
   let server: Awaited<ReturnType<typeof serveForTest>>;
 
   // Two shoes the text ranks alike (the fashion one first by id); the sporty user has a clear sports affinity.
@@ -97,8 +99,13 @@ describe("search API", () => {
     await runtime.start();
     positions = catalogReadModelPositions({
       db: t.db,
-      kafka,
-      topic,
+      transport: (statusTransport = new KafkaLogTransport({
+        kafka,
+        topic,
+        dlqTopic,
+        partitions: 2,
+        db: t.db,
+      })),
       groupPrefix,
       features: DEFAULT_FEATURES_CONFIG,
     });
@@ -142,6 +149,7 @@ describe("search API", () => {
   after(async () => {
     await server?.close();
     await positions?.close();
+    await statusTransport?.close();
     await runtime?.stop();
     await relay?.stop();
     await deleteMatching(redis, `${prefix}:*`);
