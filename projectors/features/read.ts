@@ -43,6 +43,8 @@ export interface UserFeatures {
   /** Decayed category affinities at the read time, best first. */
   affinities: { category: string; score: number }[];
   recent: RecentInteraction[];
+  /** The user's "not_interested" feedback; absent when there is none. */
+  dismissed?: DismissedState;
 }
 
 export interface ItemPopularity {
@@ -167,6 +169,7 @@ export class FeaturesReader {
       last_activity: profile.last ? new Date(Number(profile.last)).toISOString() : null,
       affinities: state.affinities,
       recent: state.recent.map(withIsoTime),
+      ...(state.dismissed ? { dismissed: state.dismissed } : {}),
     };
   }
 

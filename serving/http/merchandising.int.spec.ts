@@ -287,6 +287,8 @@ for (const backend of REDIS_BACKENDS)
       assert.notDeepEqual(after, twin);
       const state = await uncachedReadSide(redis, prefix).features.getRankingState("nf");
       assert.deepEqual(state.dismissed, { items: ["b4"], categories: [{ category: "books", count: 1 }] });
+      const features = await fast.call("GET", "/v1/users/nf/features", { scope: "read" });
+      assert.deepEqual(features.body.dismissed, state.dismissed);
       // Others still get b4; nf's dismissal did not count as engagement (no popularity, no co-occurrence).
       assert.ok(ids(await items("/v1/recommendations/c9?n=12")).includes("b4"));
       assert.ok(!state.recent.some((r) => r.item_id === "b4"));
