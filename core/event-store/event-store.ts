@@ -38,7 +38,7 @@ export async function appendInteractionEvents(
 /** Inserts rows of one kind; returns the rows that were new. Exposed for catalog and experiment writers. */
 export async function insertEvents(
   tx: Queryable,
-  kind: "interaction" | "catalog" | "experiment",
+  kind: "interaction" | "catalog" | "experiment" | "retraction",
   events: ReadonlyArray<{
     event_id: string;
     type: string;

@@ -77,6 +77,7 @@ export async function readEncodedLogBatch(
             to_char(e.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS received_at,
             e.payload::text AS payload,
             CASE e.kind WHEN 'interaction' THEN e.payload->>'user_id'
+                        WHEN 'retraction' THEN e.payload->>'user_id'
                         WHEN 'catalog' THEN 'item:' || (e.payload->>'item_id')
                         ELSE 'experiment:' || (e.payload->>'experiment_key') END AS key ${LOG_AFTER}`,
     [after.transactionId.toString(), after.position, limit],

@@ -117,8 +117,10 @@ export class FeaturesReader {
         byCategory.set(category, m);
       }
     });
+    // A sum a retraction brought back to zero (or below, when the original's keys had expired) is no affinity.
     const affinities = [...byCategory]
       .map(([category, counters]) => ({ category, score: decayedValue(h, counters, atMs) }))
+      .filter((a) => a.score > 0)
       .sort((a, b) => b.score - a.score || a.category.localeCompare(b.category));
     return { recent: parseRecent(rawRecent, this.config.recentCap), affinities };
   }
@@ -139,8 +141,9 @@ export class FeaturesReader {
       this.getRankingState(userId, atMs),
     ]);
     const counts: Record<string, number> = {};
+    // A count a retraction took back to zero (or below, when the original's keys had expired) is no count.
     for (const [field, value] of Object.entries(profile))
-      if (field.startsWith("n:")) counts[field.slice(2)] = Number(value);
+      if (field.startsWith("n:") && Number(value) > 0) counts[field.slice(2)] = Number(value);
     return {
       user_id: userId,
       counts,
@@ -169,7 +172,11 @@ export class FeaturesReader {
       item_id: itemId,
       short,
       long,
-      counts: Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Number(v)])),
+      counts: Object.fromEntries(
+        Object.entries(counts)
+          .map(([k, v]) => [k, Number(v)] as const)
+          .filter(([, v]) => v > 0),
+      ),
     };
   }
 
@@ -198,6 +205,7 @@ export class FeaturesReader {
         item_id,
         score: decayedValue(h, new Map(windows.map((k, w) => [k, Number(scores[w]![c] ?? 0)])), atMs),
       }))
+      .filter((s) => s.score > 0) // a member whose every contribution was retracted
       .sort((a, b) => b.score - a.score || a.item_id.localeCompare(b.item_id))
       .slice(0, n);
   }
