@@ -5,7 +5,7 @@ import type { RetractionEvent } from "../../core/contracts/log-message.ts";
 import { EVENTS_CHANNEL, insertEvents } from "../../core/event-store/event-store.ts";
 import { formatPositionToken, maxLogPosition, type LogPosition } from "../../core/contracts/position.ts";
 import { recordAudit } from "../../core/audit/audit-log.ts";
-import { retractionEventId } from "./retraction-id.ts";
+import { retractionEventId } from "../../core/event-store/retraction-id.ts";
 import { filterOf, MAX_RETRACTION_EVENTS, type RetractionFilter, type RetractionRequest } from "./request.ts";
 import { retractionEffects, type RetractionEffects } from "./effects.ts";
 

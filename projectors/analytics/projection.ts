@@ -2,7 +2,8 @@ import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import { compareLogPositions, type LogPosition } from "../../core/contracts/position.ts";
 import type { PartitionBatch, Projection, ProjectionOutcome } from "../runtime/projection.ts";
 import { ANALYTICS_DATABASE, createAnalyticsSchema, migrateAnalyticsSchema } from "./migrate.ts";
-import { toRow, type EventRow, type ItemRow } from "./rows.ts";
+import { toRow, type EventRow, type ItemRow, type RetractedRow } from "./rows.ts";
+import { undoRetracted } from "./undo.ts";
 import { ExperimentTotals, type RunningExperimentsSource } from "./experiment-totals.ts";
 import { GroupCommit } from "./group-commit.ts";
 
@@ -57,6 +58,12 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
     // An empty INSERT still waits its turn at the engine (one operation at a time) behind queries.
     if (items.length > 0) await ch.insert(`${database}.items`, items);
     await totals?.afterInsert(events);
+    await undoRetracted(
+      ch,
+      database,
+      jobs.flatMap((j) => j.retracted),
+      totals,
+    );
     const positions = jobs.flatMap((j) => (j.position ? [j.position] : []));
     if (positions.length > 0) await ch.insert(`${database}.projection_positions`, positions);
   }, options.minWriteIntervalMs ?? 0);
@@ -79,12 +86,14 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
       await ensureSchema();
       const events: EventRow[] = [];
       const items: ItemRow[] = [];
+      const retracted: RetractedRow[] = [];
       const outcomes: ProjectionOutcome[] = [];
       let last: LogPosition | undefined;
       for (const { message } of batch.messages) {
         const mapped = toRow(message);
         if (mapped.table === "events") events.push(mapped.row);
         else if (mapped.table === "items") items.push(mapped.row);
+        else if (mapped.table === "retractions") retracted.push(mapped.row);
         outcomes.push(
           mapped.table === null ? { kind: mapped.outcome, reason: mapped.reason } : { kind: "ok" },
         );
@@ -94,6 +103,7 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
       await writer.submit({
         events,
         items,
+        retracted,
         position: last && {
           projection_name: name,
           topic: batch.topic,
@@ -128,6 +138,8 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
 interface BatchRows {
   events: EventRow[];
   items: ItemRow[];
+  /** Retracted events, undone after the inserts (undo.ts). */
+  retracted: RetractedRow[];
   position: PositionRow | undefined;
 }
 

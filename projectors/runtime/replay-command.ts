@@ -2,7 +2,11 @@ import type { Env } from "../../core/config/env.ts";
 import { openDatabase } from "../../core/postgres/database.ts";
 import { migrate } from "../../core/postgres/migrate.ts";
 import { openProjectionStore } from "../store/open.ts";
-import { parsePositionToken, POSITION_TOKEN_RULE } from "../../core/contracts/position.ts";
+import {
+  compareLogPositions,
+  parsePositionToken,
+  POSITION_TOKEN_RULE,
+} from "../../core/contracts/position.ts";
 import { REDIS_PROJECTIONS } from "../role.ts";
 import { openClickHouse } from "../../core/clickhouse/open.ts";
 import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
@@ -11,10 +15,10 @@ import { ANALYTICS_PROJECTION_NAME } from "../analytics/projection.ts";
 import { replayAnalytics, type AnalyticsReplayResult } from "../analytics/replay.ts";
 import { replayProjection, type ReplayResult } from "./replay.ts";
 
-/** `reckon replay --projection NAME [--from POSITION]`. */
+/** `reckon replay --projection NAME [--from POSITION] [--to POSITION]`. */
 export async function runReplayCommand(
   env: Env,
-  opts: { projection: string; from?: string },
+  opts: { projection: string; from?: string; to?: string },
 ): Promise<ReplayResult | (AnalyticsReplayResult & { clickhouse: string })> {
   const known = [...Object.keys(REDIS_PROJECTIONS), ANALYTICS_PROJECTION_NAME];
   if (!known.includes(opts.projection)) {
@@ -23,6 +27,10 @@ export async function runReplayCommand(
   const from = opts.from === undefined ? undefined : parsePositionToken(opts.from);
   if (opts.from !== undefined && !from)
     throw new Error(`--from ${POSITION_TOKEN_RULE} (received "${opts.from}")`);
+  const to = opts.to === undefined ? undefined : parsePositionToken(opts.to);
+  if (opts.to !== undefined && !to) throw new Error(`--to ${POSITION_TOKEN_RULE} (received "${opts.to}")`);
+  if (from && to && compareLogPositions(to, from) <= 0)
+    throw new Error(`--to must come after --from (received --from ${opts.from} --to ${opts.to})`);
   if (opts.projection === ANALYTICS_PROJECTION_NAME) {
     const db = openDatabase(env.DATABASE_URL);
     const { store, via } = await openReplayClickHouse(env);
@@ -35,6 +43,7 @@ export async function runReplayCommand(
         topic: env.KAFKA_EVENTS_TOPIC,
         partitions: env.KAFKA_PARTITIONS,
         ...(from ? { from } : {}),
+        ...(to ? { to } : {}),
         progress: process.stderr.isTTY,
       });
       return { ...result, clickhouse: via };
@@ -55,6 +64,7 @@ export async function runReplayCommand(
       topic: env.KAFKA_EVENTS_TOPIC,
       partitions: env.KAFKA_PARTITIONS,
       ...(from ? { from } : {}),
+      ...(to ? { to } : {}),
       progress: process.stderr.isTTY,
     });
   } finally {
