@@ -68,11 +68,14 @@ export class FeaturesReader {
     store: ProjectionStore | RedisClient,
     private readonly prefix = DEFAULT_KEY_PREFIX,
     private readonly config: FeaturesConfig = DEFAULT_FEATURES_CONFIG,
+    /** Read this version instead of the one readers use (a past read model built by `reckon replay --to`). */
+    private readonly version?: number,
   ) {
     this.store = asProjectionStore(store);
   }
 
   private async key(relative: string): Promise<string> {
+    if (this.version !== undefined) return versionBase(this.prefix, FEATURES_NS, this.version) + relative;
     const now = Date.now();
     if (!this.cached || this.cached.until < now) {
       // The promise is cached, so the keys of one read (and concurrent requests) share one GET when it expires.
