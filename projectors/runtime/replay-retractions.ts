@@ -50,3 +50,21 @@ export class RetractedEventsFilter {
     return new Set(rows.map((r) => byRetraction.get(r.event_id)!));
   }
 }
+
+/**
+ * Pure: `messages` (in log order) without the interactions a retraction among them takes back, and without
+ * those retractions; a retraction whose original is not among them stays (it is applied as an undo).
+ */
+export function dropRetracted(messages: readonly LogMessage[]): LogMessage[] {
+  const retracted = new Set(
+    messages.flatMap((m) => (m.kind === "retraction" ? [m.event.retracts.toLowerCase()] : [])),
+  );
+  const skipped = new Set<string>();
+  return messages.filter((m) => {
+    if (m.kind === "interaction" && retracted.has(m.event.event_id.toLowerCase())) {
+      skipped.add(m.event.event_id.toLowerCase());
+      return false;
+    }
+    return !(m.kind === "retraction" && skipped.has(m.event.retracts.toLowerCase()));
+  });
+}
