@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import type { Queryable } from "../../core/postgres/database.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
-import { dropRetracted } from "../runtime/replay-retractions.ts";
+import { dropRetracted } from "../../core/event-store/retracted-events.ts";
 import { ANALYTICS_DATABASE, createAnalyticsSchema } from "./migrate.ts";
 import { createAnalyticsProjection } from "./projection.ts";
 

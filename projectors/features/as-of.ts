@@ -2,7 +2,7 @@ import type { Queryable } from "../../core/postgres/database.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
 import { MemoryProjectionStore } from "../store/memory-store.ts";
-import { dropRetracted } from "../runtime/replay-retractions.ts";
+import { dropRetracted } from "../../core/event-store/retracted-events.ts";
 import { createFeaturesProjection } from "./projection.ts";
 import { FeaturesReader, type UserFeatures } from "./read.ts";
 
@@ -18,7 +18,7 @@ const PREFIX = "asof";
  * it: the user's interactions and retractions, and the catalog entries of the items they touched) replayed in
  * log order through the features projection into an in-process store, and read by the live read's code
  * (FeaturesReader.getUserFeatures, decayed to `asOf`). Retractions recorded by then leave their originals out,
- * as a rebuild does (runtime/replay-retractions.ts), so it equals `reckon replay --to` at that point.
+ * as a rebuild does (core/event-store/retracted-events.ts), so it equals `reckon replay --to` at that point.
  */
 export async function userFeaturesAsOf(
   db: Queryable,

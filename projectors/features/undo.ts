@@ -14,7 +14,7 @@ type RetractionMessage = Extract<LogMessage, { kind: "retraction" }>;
  * applied with (carried by the retraction), not the item's categories now.
  *
  * Not undone here: `hmax` (last activity), `zadd_gt`/`zcap` (the recent list) keep maxima and trims that a
- * subtraction cannot take back; a rebuild, which skips retracted events (runtime/replay-retractions.ts), does.
+ * subtraction cannot take back; a rebuild, which skips retracted events (core/event-store/retracted-events.ts), does.
  */
 export function featureUndoOps(
   message: RetractionMessage,

@@ -9,7 +9,7 @@ import {
   LOG_START,
   type LogPosition,
 } from "../../core/contracts/position.ts";
-import { RetractedEventsFilter } from "./replay-retractions.ts";
+import { RetractedEventsFilter } from "../../core/event-store/retracted-events.ts";
 import { logger } from "../../core/logger.ts";
 import { appliedField, REPLAY_SOURCE, versionBase } from "../../core/read-models/keys.ts";
 import type { RedisProjection } from "./redis-projection.ts";

@@ -1,7 +1,7 @@
-import type { Queryable } from "../../core/postgres/database.ts";
-import type { LogMessage } from "../../core/contracts/log-message.ts";
-import type { LogPosition } from "../../core/contracts/position.ts";
-import { retractionEventId } from "../../core/event-store/retraction-id.ts";
+import type { Queryable } from "../postgres/database.ts";
+import type { LogMessage } from "../contracts/log-message.ts";
+import type { LogPosition } from "../contracts/position.ts";
+import { retractionEventId } from "./retraction-id.ts";
 
 /**
  * Leaves retracted interactions out of a rebuild: an interaction whose retraction the log holds (at or before
