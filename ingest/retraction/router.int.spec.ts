@@ -6,6 +6,10 @@ import { createTestDatabase, type TestDatabase } from "../../core/testing/stack.
 import { serveForTest, TEST_KEYS } from "../../core/testing/http.ts";
 import { ApiKeys, keyId } from "../../core/http/auth.ts";
 import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
+import { readEncodedLogBatch, readLogBatch } from "../../core/event-store/log-reader.ts";
+import { LOG_START } from "../../core/contracts/position.ts";
+import { messageKey } from "../../core/contracts/log-message.ts";
+import { decodeLogMessage } from "../../projectors/runtime/decode.ts";
 import { retractionsRouter } from "./router.ts";
 
 let t: TestDatabase;
@@ -103,6 +107,17 @@ describe("POST /v1/retractions", () => {
       "SELECT count(*) AS n FROM events WHERE kind = 'retraction'",
     );
     assert.equal(Number(rows[0]!.n), 2);
+    // As the relay publishes them: keyed by the original's user (its partition), and valid for consumers.
+    const encoded = (await readEncodedLogBatch(t.db, LOG_START, 100)).filter((e) => e.kind === "retraction");
+    const read = (await readLogBatch(t.db, LOG_START, 100)).filter((m) => m.kind === "retraction");
+    assert.equal(encoded.length, 2);
+    encoded.forEach((e, i) => {
+      assert.equal(e.key, "refunded");
+      assert.equal(messageKey(read[i]!), "refunded");
+      assert.deepEqual(JSON.parse(e.value), read[i]);
+      const decoded = decodeLogMessage(Buffer.from(e.value));
+      assert.ok(decoded.ok, JSON.stringify(decoded));
+    });
     const ok = (await audit()).filter((a) => a.outcome === "ok");
     const admin = keyId(TEST_KEYS.admin);
     assert.deepEqual(ok, [
