@@ -17,7 +17,9 @@ import tseslint from "typescript-eslint";
  *   serving/experiments/holdout-gate.ts         holdout precedence, shared by serving and the assignment endpoint
  *   serving/assignment/index.ts, exposure.ts    variant assignment (pure hashing), what analytics replays
  *   projectors/analytics/experiment-totals-sql.ts  the per-user totals SQL over the ClickHouse read model
+ *   projectors/analytics/as-of.ts               experiment results as of a time: the tables rebuilt from the log
  *   projectors/<name>/read.ts                   read-model readers, for serving (over the projection-store port)
+ *   projectors/<name>/as-of.ts                  temporal reads: a read model as it was at a time, from the log
  *   projectors/store/open.ts                    the projection store's factory (port: core/projection-store/port.ts)
  * Tests and test helpers may compose several roles (they set state up through one role and read it through
  * another); they still may not reach into bin/, and core/ stays free of roles everywhere.
@@ -68,8 +70,8 @@ const crossRoleZones = [
   zone(
     "./serving",
     "./projectors/**",
-    "serving/ may import only the read-model readers projectors/*/read.ts and the projection store's factory projectors/store/open.ts from projectors/.",
-    ["**/projectors/*/read.ts", "**/projectors/store/open.ts"],
+    "serving/ may import only the read-model readers projectors/*/read.ts, their temporal reads projectors/*/as-of.ts and the projection store's factory projectors/store/open.ts from projectors/.",
+    ["**/projectors/*/read.ts", "**/projectors/*/as-of.ts", "**/projectors/store/open.ts"],
   ),
   zone("./serving", "./analytics", "serving/ imports nothing from analytics/."),
   zone(
@@ -87,8 +89,8 @@ const crossRoleZones = [
   zone(
     "./analytics",
     "./projectors",
-    "analytics/ may import the per-user totals SQL (projectors/analytics/experiment-totals-sql.ts) only.",
-    ["./analytics/experiment-totals-sql.ts"],
+    "analytics/ may import the per-user totals SQL (projectors/analytics/experiment-totals-sql.ts) and the temporal read (projectors/analytics/as-of.ts) only.",
+    ["./analytics/experiment-totals-sql.ts", "./analytics/as-of.ts"],
   ),
 ];
 

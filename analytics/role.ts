@@ -28,7 +28,7 @@ export const analyticsRole: RoleModule = {
         experimentsRouter({
           db: resources.db,
           keys: resources.keys,
-          statistics: clickHouseStatistics(() => resources.clickhouse()),
+          statistics: clickHouseStatistics(() => resources.clickhouse(), resources.db),
           overlap: clickHouseOverlap(() => resources.clickhouse()),
         }),
         holdoutsRouter({

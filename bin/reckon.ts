@@ -129,9 +129,32 @@ program
     "projection to rebuild (features, recommendations, analytics, search, item-detail)",
   )
   .option("--from <position>", 'start after this position token "<transaction>.<position>"')
-  .action(async (opts: { projection: string; from?: string }) => {
+  .option(
+    "--to <position>",
+    "build the read model as it was at this position token, beside the live one (readers are not switched)",
+  )
+  .action(async (opts: { projection: string; from?: string; to?: string }) => {
     const { runReplayCommand } = await import("../projectors/runtime/replay-command.ts");
     console.log(JSON.stringify(await runReplayCommand(resolveEnv(), opts), null, 2));
+  });
+
+program
+  .command("retract")
+  .description(
+    "take back interaction events (by id or filter) with compensating events every projection undoes",
+  )
+  .option("--event-id <uuid...>", "retract these events")
+  .option("--user <id>", "only this user's events")
+  .option("--type <type>", "only events of this type")
+  .option("--experiment <key>", "only events carrying this experiment key")
+  .option("--from <time>", "only events whose timestamp is at or after this ISO-8601 time")
+  .option("--to <time>", "only events whose timestamp is before this ISO-8601 time")
+  .option("--reason <text>", "why (kept with every compensating event)")
+  .option("--dry-run", "say what would change; change nothing")
+  .action(async (opts: Record<string, string | string[] | boolean | undefined>) => {
+    const { runRetractCommand } = await import("../ingest/retraction/command.ts");
+    const outcome = await runRetractCommand(resolveEnv(), opts);
+    console.log(JSON.stringify(outcome, null, 2));
   });
 
 // serving: ranking model lifecycle and offline evaluation (serving/models, serving/eval).

@@ -6,11 +6,13 @@ import { Relay } from "./relay/relay.ts";
 import { registerIngestOpenApi } from "./openapi.ts";
 import { rulesRouter } from "./rules/router.ts";
 import { registerRulesOpenApi } from "./rules/openapi.ts";
+import { retractionsRouter } from "./retraction/router.ts";
+import { registerRetractionOpenApi } from "./retraction/openapi.ts";
 
 /** The write side's HTTP commands: events and catalog. */
 export const ingestRole: RoleModule = {
   name: "ingest",
-  description: "HTTP commands: events, catalog items, merchandising rules",
+  description: "HTTP commands: events, catalog items, merchandising rules, retractions",
   async start({ env, db, keys }) {
     return {
       routers: [
@@ -22,10 +24,12 @@ export const ingestRole: RoleModule = {
         }),
         itemsRouter({ db, keys }),
         rulesRouter({ db, keys }),
+        retractionsRouter({ db, keys }),
       ],
       openapi: (registry) => {
         registerIngestOpenApi(registry);
         registerRulesOpenApi(registry);
+        registerRetractionOpenApi(registry);
       },
       stop: async () => undefined,
     };

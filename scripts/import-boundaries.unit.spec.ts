@@ -58,6 +58,10 @@ describe("import boundaries (eslint import-x/no-restricted-paths)", () => {
       await boundaryErrors("serving/ranking", importing("../../projectors/features/read.ts")),
       [],
     );
+    assert.deepEqual(
+      await boundaryErrors("serving/ranking", importing("../../projectors/features/as-of.ts")),
+      [],
+    );
   });
 
   it("fails analytics importing ingest internals, and passes the experiment definitions", async () => {

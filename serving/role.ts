@@ -8,6 +8,7 @@ import { ModelHolder } from "./models/model-holder.ts";
 import { servingConfig } from "./ranking/config.ts";
 import { RedisReadModel } from "./ranking/redis-read-model.ts";
 import { servingRouter } from "./http/router.ts";
+import { userFeaturesAsOf } from "../projectors/features/as-of.ts";
 import { startRetrainSchedule, type RetrainMetrics } from "./models/retrain-schedule.ts";
 import { trainAndRegister } from "./models/train.ts";
 import { activateModel } from "./models/registry.ts";
@@ -104,6 +105,7 @@ export const servingRole: RoleModule = {
           rules,
           keys,
           experiments: new ExperimentVariants({ db }),
+          featuresAsOf: (userId, asOf) => userFeaturesAsOf(db, userId, asOf, featuresConfig(env)),
           waitForPosition: (token, timeoutMs) => positions.waitForPosition(token, timeoutMs),
           recommendationLog,
         }),

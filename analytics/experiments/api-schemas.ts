@@ -149,6 +149,11 @@ export const ResultsQuerySchema = z.strictObject({
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
   cumulative: booleanFlag.optional().openapi({ description: "false skips the cumulative-lift series" }),
+  as_of: z.string().optional().openapi({
+    description:
+      "ISO-8601 date-time with a zone, not in the future: the results as they were then, computed from the log recorded by then",
+    format: "date-time",
+  }),
 });
 
 // ---- power ----

@@ -10,7 +10,10 @@ import {
 } from "../queries/experiment-stats.ts";
 import { toPopulationArmStats } from "../queries/arm-stats.ts";
 import type { ExperimentStatistics } from "./results.ts";
-import type { OverlapSource, StatisticsSource } from "./router.ts";
+import type { OverlapSource, StatisticsRequest, StatisticsSource } from "./router.ts";
+import type { ExistingExperiment } from "../../ingest/experiments/index.ts";
+import type { Queryable } from "../../core/postgres/database.ts";
+import { withAnalyticsAsOf } from "../../projectors/analytics/as-of.ts";
 import { loadOverlapCells } from "../queries/overlap.ts";
 
 /**
@@ -20,9 +23,30 @@ import { loadOverlapCells } from "../queries/overlap.ts";
  */
 const ARM_OPTIONS = { cuped: true } as const;
 
-export function clickHouseStatistics(clickhouse: () => Promise<ClickHouseStore>): StatisticsSource {
+/**
+ * `log` (the Postgres log) serves `as_of` requests: the same computation over the experiment's analytics
+ * tables as they were then, rebuilt from the log (projectors/analytics/as-of.ts). Without it they fail.
+ */
+export function clickHouseStatistics(
+  clickhouse: () => Promise<ClickHouseStore>,
+  log?: Queryable,
+): StatisticsSource {
   return async (experiment, request) => {
     const ch = await clickhouse();
+    if (request.asOf === undefined) return computeStatistics(ch, experiment, request);
+    if (!log) throw new Error("as_of results need the Postgres log, which this source was not given");
+    return withAnalyticsAsOf(log, ch, experiment.definition.key, request.asOf, (past) =>
+      computeStatistics(past, experiment, request),
+    );
+  };
+}
+
+async function computeStatistics(
+  ch: ClickHouseStore,
+  experiment: ExistingExperiment,
+  request: StatisticsRequest,
+): Promise<ExperimentStatistics> {
+  {
     const definition = experiment.definition;
     const window = {
       now: request.now,
@@ -61,7 +85,7 @@ export function clickHouseStatistics(clickhouse: () => Promise<ClickHouseStore>)
       }));
     }
     return result;
-  };
+  }
 }
 
 /** The overlap endpoint's source: cells of users exposed to both experiments (analytics/queries/overlap). */

@@ -35,6 +35,7 @@ import {
 import { logger } from "../../core/logger.ts";
 import { BREAKDOWN_DIMENSIONS } from "../queries/experiment-sql.ts";
 import { sendResultsFailure } from "./results-failure.ts";
+import { parseAsOf } from "../../core/contracts/as-of.ts";
 
 export interface StatisticsRequest {
   readonly now: Date;
@@ -44,6 +45,8 @@ export interface StatisticsRequest {
   readonly cumulative: boolean;
   /** A running experiment read as of now (no `to`): every projected event counts. */
   readonly open?: boolean;
+  /** `as_of`: computed over the analytics tables as they were at this time, rebuilt from the log. */
+  readonly asOf?: Date | undefined;
 }
 
 /** Where per-variant sufficient statistics come from (ClickHouse in production). */
@@ -398,8 +401,23 @@ function experimentResults({ repo, now, options }: RouteContext): Handler {
       });
       return;
     }
-    const at = now();
-    const { from, to } = analysisWindow(experiment, query, at);
+    const asOf = parseAsOf(query.as_of, now());
+    if (!asOf.ok) {
+      const errors = [asOf.error];
+      res.status(400).json({ error: "invalid_request", message: `as_of: ${asOf.error.rule}`, errors });
+      return;
+    }
+    const at = asOf.asOf ?? now();
+    // As of a past time, the experiment is as it stood then: a stop after it had not happened yet.
+    const stoppedBy = experiment.stopped_at && Date.parse(experiment.stopped_at) <= at.getTime();
+    const { from, to } = analysisWindow(
+      stoppedBy || !asOf.asOf ? experiment : { ...experiment, stopped_at: null },
+      query,
+      at,
+    );
+    const running = asOf.asOf
+      ? experiment.started_at !== null && Date.parse(experiment.started_at) <= at.getTime() && !stoppedBy
+      : experiment.status === "running";
     try {
       const statistics = await options.statistics(experiment, {
         now: at,
@@ -407,7 +425,8 @@ function experimentResults({ repo, now, options }: RouteContext): Handler {
         to,
         breakdown: query.breakdown,
         cumulative: query.cumulative !== false,
-        open: !query.to && experiment.status === "running",
+        open: !query.to && running,
+        asOf: asOf.asOf,
       });
       res.json(
         buildResults(experiment.definition, statistics, {

@@ -55,7 +55,7 @@ export async function appendRecommendationsServed(
 /** Inserts rows of one kind; returns the rows that were new. Exposed for catalog and experiment writers. */
 export async function insertEvents(
   tx: Queryable,
-  kind: "interaction" | "catalog" | "experiment" | "recommendation",
+  kind: "interaction" | "catalog" | "experiment" | "recommendation" | "retraction",
   events: ReadonlyArray<{
     event_id: string;
     type: string;

@@ -76,7 +76,7 @@ export async function readEncodedLogBatch(
     `SELECT e.position, e.transaction_id::text AS transaction_id, e.kind,
             to_char(e.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS received_at,
             e.payload::text AS payload,
-            CASE WHEN e.kind IN ('interaction', 'recommendation') THEN e.payload->>'user_id'
+            CASE WHEN e.kind IN ('interaction', 'recommendation', 'retraction') THEN e.payload->>'user_id'
                         WHEN e.kind = 'catalog' THEN 'item:' || (e.payload->>'item_id')
                         ELSE 'experiment:' || (e.payload->>'experiment_key') END AS key ${LOG_AFTER}`,
     [after.transactionId.toString(), after.position, limit],

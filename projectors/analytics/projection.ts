@@ -2,7 +2,8 @@ import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import { compareLogPositions, type LogPosition } from "../../core/contracts/position.ts";
 import type { PartitionBatch, Projection, ProjectionOutcome } from "../runtime/projection.ts";
 import { ANALYTICS_DATABASE, createAnalyticsSchema, migrateAnalyticsSchema } from "./migrate.ts";
-import { toRow, type EventRow, type ItemRow, type RecommendationItemRow } from "./rows.ts";
+import { toRow, type EventRow, type ItemRow, type RecommendationItemRow, type RetractedRow } from "./rows.ts";
+import { undoRetracted } from "./undo.ts";
 import { ExperimentTotals, type RunningExperimentsSource } from "./experiment-totals.ts";
 import { GroupCommit } from "./group-commit.ts";
 
@@ -63,6 +64,12 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
     // An empty INSERT still waits its turn at the engine (one operation at a time) behind queries.
     if (items.length > 0) await ch.insert(`${database}.items`, items);
     await totals?.afterInsert(events);
+    await undoRetracted(
+      ch,
+      database,
+      jobs.flatMap((j) => j.retracted),
+      totals,
+    );
     const positions = jobs.flatMap((j) => (j.position ? [j.position] : []));
     if (positions.length > 0) await ch.insert(`${database}.projection_positions`, positions);
   }, options.minWriteIntervalMs ?? 0);
@@ -86,6 +93,7 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
       const events: EventRow[] = [];
       const items: ItemRow[] = [];
       const served: RecommendationItemRow[] = [];
+      const retracted: RetractedRow[] = [];
       const outcomes: ProjectionOutcome[] = [];
       let last: LogPosition | undefined;
       for (const { message } of batch.messages) {
@@ -93,6 +101,7 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
         if (mapped.table === "events") events.push(mapped.row);
         else if (mapped.table === "items") items.push(mapped.row);
         else if (mapped.table === "recommendation_items") served.push(...mapped.rows);
+        else if (mapped.table === "retractions") retracted.push(mapped.row);
         outcomes.push(
           mapped.table === null ? { kind: mapped.outcome, reason: mapped.reason } : { kind: "ok" },
         );
@@ -103,6 +112,7 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
         events,
         items,
         served,
+        retracted,
         position: last && {
           projection_name: name,
           topic: batch.topic,
@@ -138,6 +148,8 @@ interface BatchRows {
   events: EventRow[];
   items: ItemRow[];
   served: RecommendationItemRow[];
+  /** Retracted events, undone after the inserts (undo.ts). */
+  retracted: RetractedRow[];
   position: PositionRow | undefined;
 }
 

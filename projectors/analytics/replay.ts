@@ -28,6 +28,11 @@ export interface AnalyticsReplayOptions {
   partitions: number;
   /** Rebuild from after this position (default: the start of the log). */
   from?: LogPosition;
+  /**
+   * Build the tables as they were at this position into their own database (`reckon_at_<tx>_<position>`, or
+   * `sideDatabase`) and keep them there, beside the live ones, to be queried (`reckon replay --to`).
+   */
+  to?: LogPosition;
   batchSize?: number;
   /** The live projection's name (its rows in projection_positions); default "analytics". */
   name?: string;
@@ -77,7 +82,11 @@ export async function replayAnalytics(options: AnalyticsReplayOptions): Promise<
   const { db, clickhouse: ch, topic, partitions } = options;
   const name = options.name ?? ANALYTICS_PROJECTION_NAME;
   const live = ANALYTICS_DATABASE;
-  const side = options.sideDatabase ?? `${ANALYTICS_DATABASE}_rebuild`;
+  const side =
+    options.sideDatabase ??
+    (options.to
+      ? `${ANALYTICS_DATABASE}_at_${options.to.transactionId}_${options.to.position}`
+      : `${ANALYTICS_DATABASE}_rebuild`);
   const batchSize = options.batchSize ?? 5000;
 
   await migrateAnalyticsSchema(ch); // the live tables must have every migration the side tables get
@@ -103,7 +112,8 @@ export async function replayAnalytics(options: AnalyticsReplayOptions): Promise<
   let events = 0;
   // The rebuild goes up to the log head as it is now, not as it grows: chasing a head that the live traffic
   // moves faster than this loop applies would never end (the catch-up after the switch replays the rest).
-  const target = await readLogHead(db);
+  const head0 = await readLogHead(db);
+  const target = options.to && compareLogPositions(options.to, head0) < 0 ? options.to : head0;
   const upToTarget = (batch: Awaited<ReturnType<typeof readLogBatch>>) =>
     batch.filter((m) => compareLogPositions(toLogPosition(m), target) <= 0);
   let next = readLogBatch(db, position, batchSize);
@@ -128,6 +138,7 @@ export async function replayAnalytics(options: AnalyticsReplayOptions): Promise<
   bar?.stop();
   const rebuilt = position;
   await recordPositions(ch, side, name, topic, partitions, rebuilt);
+  if (options.to) return keepBeside(options, { ch, db, name, side, events, started, rebuilt });
 
   const exchanged = await exchangeTables(ch, live, side);
   const head = await readLogHead(db);
@@ -166,6 +177,42 @@ export async function replayAnalytics(options: AnalyticsReplayOptions): Promise<
     exchanged,
   };
   logger.info(result, "analytics replay finished; readers switched to the rebuilt tables");
+  return result;
+}
+
+/** `to`: the side database stays as built, with its per-user totals; the live tables are left alone. */
+async function keepBeside(
+  options: AnalyticsReplayOptions,
+  built: {
+    ch: ClickHouseStore;
+    db: Queryable;
+    name: string;
+    side: string;
+    events: number;
+    started: number;
+    rebuilt: LogPosition;
+  },
+): Promise<AnalyticsReplayResult> {
+  const { ch, db, name, side, events, started, rebuilt } = built;
+  await new ExperimentTotals({
+    clickhouse: ch,
+    source: postgresRunningExperiments(db),
+    database: side,
+  }).rebuildAll();
+  const seconds = (Date.now() - started) / 1000;
+  const result: AnalyticsReplayResult = {
+    projection: name,
+    database: side,
+    sideDatabase: side,
+    events,
+    caughtUp: 0,
+    seconds,
+    eventsPerSecond: Math.round(events / Math.max(seconds, 0.001)),
+    position: formatPositionToken(rebuilt),
+    head: formatPositionToken(options.to!),
+    exchanged: [],
+  };
+  logger.info(result, "analytics replay finished beside the live tables");
   return result;
 }
 

@@ -58,9 +58,18 @@ export interface RecommendationItemRow {
   [column: string]: unknown;
 }
 
+/** A retracted event: the analytics undo deletes its rows and recomputes what was derived from them. */
+export interface RetractedRow {
+  event_id: string;
+  type: string;
+  user_id: string;
+  experiment_key: string;
+}
+
 export type RowMapping =
   | { table: "events"; row: EventRow }
   | { table: "recommendation_items"; rows: RecommendationItemRow[] }
+  | { table: "retractions"; row: RetractedRow }
   | { table: "items"; row: ItemRow }
   | { table: null; outcome: "drop" | "dead_letter"; reason: string };
 
@@ -84,6 +93,8 @@ export function toRow(message: LogMessage): RowMapping {
     case "experiment":
       // Results read definitions from the experiments write model; nothing here needs them.
       return { table: null, outcome: "drop", reason: "analytics does not project experiment definitions" };
+    case "retraction":
+      return retractedRow(message.event.original, message);
     default:
       return {
         table: null,
@@ -150,6 +161,14 @@ function eventRow(e: InteractionEvent, m: LogMessage): RowMapping {
       received_at: new Date(m.received_at).toISOString(),
     },
   };
+}
+
+/** The original, checked as its row was (a retraction of an event that was dead-lettered deletes nothing). */
+function retractedRow(original: InteractionEvent, m: LogMessage): RowMapping {
+  const mapped = eventRow(original, m);
+  if (mapped.table !== "events") return mapped;
+  const { event_id, type, user_id, experiment_key } = mapped.row;
+  return { table: "retractions", row: { event_id, type, user_id, experiment_key } };
 }
 
 function itemRow(e: ItemChangedEvent, m: LogMessage): RowMapping {

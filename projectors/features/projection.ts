@@ -4,6 +4,7 @@ import { RedisProjection } from "../runtime/redis-projection.ts";
 import { DEFAULT_KEY_PREFIX } from "../../core/read-models/keys.ts";
 import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "../../core/read-models/features-config.ts";
 import { featureOps } from "./ops.ts";
+import { featureUndoOps } from "./undo.ts";
 
 export const FEATURES_PROJECTION = "features";
 export const FEATURES_NS = "f";
@@ -20,6 +21,9 @@ export function createFeaturesProjection(
     store,
     prefix: options.prefix ?? DEFAULT_KEY_PREFIX,
     scriptBudgetMs: options.scriptBudgetMs,
-    decide: (message, nowMs) => featureOps(message, config, nowMs),
+    decide: (message, nowMs) =>
+      message.kind === "retraction"
+        ? featureUndoOps(message, config, nowMs)
+        : featureOps(message, config, nowMs),
   });
 }

@@ -78,11 +78,14 @@ export class FeaturesReader {
     store: ProjectionStore | RedisClient,
     private readonly prefix = DEFAULT_KEY_PREFIX,
     private readonly config: FeaturesConfig = DEFAULT_FEATURES_CONFIG,
+    /** Read this version instead of the one readers use (a past read model built by `reckon replay --to`). */
+    private readonly version?: number,
   ) {
     this.store = asProjectionStore(store);
   }
 
   private async key(relative: string): Promise<string> {
+    if (this.version !== undefined) return versionBase(this.prefix, FEATURES_NS, this.version) + relative;
     const now = Date.now();
     if (!this.cached || this.cached.until < now) {
       // The promise is cached, so the keys of one read (and concurrent requests) share one GET when it expires.
@@ -134,8 +137,10 @@ export class FeaturesReader {
         byCategory.set(category, m);
       }
     });
+    // A sum a retraction brought back to zero (or below, when the original's keys had expired) is no affinity.
     const affinities = [...byCategory]
       .map(([category, counters]) => ({ category, score: decayedValue(h, counters, atMs) }))
+      .filter((a) => a.score > 0)
       .sort((a, b) => b.score - a.score || a.category.localeCompare(b.category));
     const dismissed = parseDismissed(dismissedItems!, dismissedCategories!);
     return {
@@ -161,8 +166,9 @@ export class FeaturesReader {
       this.getRankingState(userId, atMs),
     ]);
     const counts: Record<string, number> = {};
+    // A count a retraction took back to zero (or below, when the original's keys had expired) is no count.
     for (const [field, value] of Object.entries(profile))
-      if (field.startsWith("n:")) counts[field.slice(2)] = Number(value);
+      if (field.startsWith("n:") && Number(value) > 0) counts[field.slice(2)] = Number(value);
     return {
       user_id: userId,
       counts,
@@ -192,7 +198,11 @@ export class FeaturesReader {
       item_id: itemId,
       short,
       long,
-      counts: Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Number(v)])),
+      counts: Object.fromEntries(
+        Object.entries(counts)
+          .map(([k, v]) => [k, Number(v)] as const)
+          .filter(([, v]) => v > 0),
+      ),
     };
   }
 
@@ -221,6 +231,7 @@ export class FeaturesReader {
         item_id,
         score: decayedValue(h, new Map(windows.map((k, w) => [k, Number(scores[w]![c] ?? 0)])), atMs),
       }))
+      .filter((s) => s.score > 0) // a member whose every contribution was retracted
       .sort((a, b) => b.score - a.score || a.item_id.localeCompare(b.item_id))
       .slice(0, n);
   }

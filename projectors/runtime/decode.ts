@@ -45,6 +45,20 @@ const LogMessageSchema = z.discriminatedUnion("kind", [
       experiment_key: z.string(),
     }),
   }),
+  z.object({
+    ...envelope,
+    kind: z.literal("retraction"),
+    event: z.looseObject({
+      event_id: z.string(),
+      type: z.literal("retraction"),
+      retracts: z.string(),
+      retraction_id: z.string(),
+      user_id: z.string().min(1),
+      timestamp: z.string(),
+      categories: z.array(z.string()),
+      original: EventSchema,
+    }),
+  }),
 ]);
 
 export type Decoded = { ok: true; message: LogMessage } | { ok: false; reason: string };

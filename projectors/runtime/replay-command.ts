@@ -2,7 +2,11 @@ import type { Env } from "../../core/config/env.ts";
 import { openDatabase } from "../../core/postgres/database.ts";
 import { migrate } from "../../core/postgres/migrate.ts";
 import { openProjectionStore } from "../store/open.ts";
-import { parsePositionToken, POSITION_TOKEN_RULE } from "../../core/contracts/position.ts";
+import {
+  compareLogPositions,
+  parsePositionToken,
+  POSITION_TOKEN_RULE,
+} from "../../core/contracts/position.ts";
 import { REDIS_PROJECTIONS } from "../role.ts";
 import { openClickHouse } from "../../core/clickhouse/open.ts";
 import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
@@ -13,10 +17,10 @@ import { replayProjection, type ReplayResult } from "./replay.ts";
 import { catalogReadModels, replaySqlReadModel, type SqlReplayResult } from "../search/index.ts";
 import { featuresConfig } from "../../core/read-models/features-config.ts";
 
-/** `reckon replay --projection NAME [--from POSITION]`. */
+/** `reckon replay --projection NAME [--from POSITION] [--to POSITION]`. */
 export async function runReplayCommand(
   env: Env,
-  opts: { projection: string; from?: string },
+  opts: { projection: string; from?: string; to?: string },
 ): Promise<ReplayResult | SqlReplayResult | (AnalyticsReplayResult & { clickhouse: string })> {
   const catalog = catalogReadModels(featuresConfig(env));
   const known = [...Object.keys(REDIS_PROJECTIONS), ANALYTICS_PROJECTION_NAME, ...Object.keys(catalog)];
@@ -26,6 +30,10 @@ export async function runReplayCommand(
   const from = opts.from === undefined ? undefined : parsePositionToken(opts.from);
   if (opts.from !== undefined && !from)
     throw new Error(`--from ${POSITION_TOKEN_RULE} (received "${opts.from}")`);
+  const to = opts.to === undefined ? undefined : parsePositionToken(opts.to);
+  if (opts.to !== undefined && !to) throw new Error(`--to ${POSITION_TOKEN_RULE} (received "${opts.to}")`);
+  if (from && to && compareLogPositions(to, from) <= 0)
+    throw new Error(`--to must come after --from (received --from ${opts.from} --to ${opts.to})`);
   if (opts.projection === ANALYTICS_PROJECTION_NAME) {
     const db = openDatabase(env.DATABASE_URL);
     const { store, via } = await openReplayClickHouse(env);
@@ -38,6 +46,7 @@ export async function runReplayCommand(
         topic: env.KAFKA_EVENTS_TOPIC,
         partitions: env.KAFKA_PARTITIONS,
         ...(from ? { from } : {}),
+        ...(to ? { to } : {}),
         progress: process.stderr.isTTY,
       });
       return { ...result, clickhouse: via };
@@ -48,6 +57,11 @@ export async function runReplayCommand(
   }
   const sqlModel = catalog[opts.projection];
   if (sqlModel) {
+    if (to)
+      throw new Error(
+        `--to: the ${opts.projection} read model rebuilds to the log head only (received --to ${opts.to}); ` +
+          `features, recommendations and analytics rebuild to a past position`,
+      );
     // The catalog read models live in Postgres beside the log: no other store to open.
     const db = openDatabase(env.DATABASE_URL);
     try {
@@ -76,6 +90,7 @@ export async function runReplayCommand(
       topic: env.KAFKA_EVENTS_TOPIC,
       partitions: env.KAFKA_PARTITIONS,
       ...(from ? { from } : {}),
+      ...(to ? { to } : {}),
       progress: process.stderr.isTTY,
     });
   } finally {

@@ -3,7 +3,13 @@ import type { RedisClient } from "../../core/redis/redis.ts";
 import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import type { Queryable } from "../../core/postgres/database.ts";
 import { countLogAfter, readLogBatch, toLogPosition } from "../../core/event-store/log-reader.ts";
-import { formatPositionToken, LOG_START, type LogPosition } from "../../core/contracts/position.ts";
+import {
+  compareLogPositions,
+  formatPositionToken,
+  LOG_START,
+  type LogPosition,
+} from "../../core/contracts/position.ts";
+import { RetractedEventsFilter } from "../../core/event-store/retracted-events.ts";
 import { logger } from "../../core/logger.ts";
 import { appliedField, REPLAY_SOURCE, versionBase } from "../../core/read-models/keys.ts";
 import type { RedisProjection } from "./redis-projection.ts";
@@ -17,6 +23,12 @@ export interface ReplayOptions {
   partitions: number;
   /** Rebuild from after this position (default: the start of the log). */
   from?: LogPosition;
+  /**
+   * Rebuild the read model as it was at this position, beside the live one, and leave readers where they are
+   * (`reckon replay --to`): the new version is kept to be inspected (FeaturesReader's `version`) until the next
+   * replay of the projection deletes it.
+   */
+  to?: LogPosition;
   batchSize?: number;
   /** Show a progress bar with the rate on stderr. */
   progress?: boolean;
@@ -33,6 +45,10 @@ export interface ReplayResult {
   eventsPerSecond: number;
   position: string;
   deletedKeys: number;
+  /** Whether readers were switched to the new version (not with `to`). */
+  switched: boolean;
+  /** The new version's key prefix. */
+  keyPrefix: string;
 }
 
 /**
@@ -51,7 +67,10 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
   await store.deleteByPrefix(base(version));
 
   let position = options.from ?? LOG_START;
+  const until = options.to;
   let total = await countLogAfter(db, position);
+  // Retracted events and their retractions are left out (as of `until` when the replay stops there).
+  const retracted = new RetractedEventsFilter(db, until);
   const bar = replayProgressBar(`${projection.name} v${version}`, options.progress);
   bar?.start(total, 0, { rate: 0 });
   const started = Date.now();
@@ -70,18 +89,22 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
     inflight = undefined;
     await previous;
   };
+  let switched = false;
   for (;;) {
-    const batch = await (prefetched ?? readLogBatch(db, position, batchSize));
+    const read = await (prefetched ?? readLogBatch(db, position, batchSize));
     prefetched = undefined;
+    const batch = until ? read.filter((m) => compareLogPositions(toLogPosition(m), until) <= 0) : read;
+    const reachedEnd = batch.length < read.length;
     if (batch.length > 0) {
       position = toLogPosition(batch[batch.length - 1]!);
       // Postgres reads the next batch while Redis applies this one.
-      if (batch.length === batchSize) {
+      if (batch.length === batchSize && !reachedEnd) {
         prefetched = readLogBatch(db, position, batchSize);
         prefetched.catch(() => undefined); // awaited (and thrown) on the next turn, unless an apply throws first
       }
       if (!overlapApplies) await settle();
-      const applying = projection.applyMessages(batch, REPLAY_SOURCE, version).then(() => {
+      const kept = await retracted.filter(batch);
+      const applying = projection.applyMessages(kept, REPLAY_SOURCE, version).then(() => {
         events += batch.length;
         options.onBatch?.(events);
         if (events > total) total = events;
@@ -94,23 +117,22 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
       await settle();
       inflight = applying;
     }
+    if (until && (reachedEnd || batch.length < batchSize)) {
+      await settle();
+      break;
+    }
     if (batch.length < batchSize) {
       await settle();
       const sources = Array.from({ length: partitions }, (_, p) => appliedField(topic, p));
-      const switched = await store.switchVersion(
-        projection.target(),
-        previousVersion,
-        version,
-        position,
-        sources,
-      );
+      switched = await store.switchVersion(projection.target(), previousVersion, version, position, sources);
       if (switched) break;
       await new Promise((r) => setTimeout(r, 20));
     }
   }
   bar?.stop();
   const seconds = (Date.now() - started) / 1000;
-  const deletedKeys = await store.deleteByPrefix(base(previousVersion));
+  // A past version stays beside the live one; a switched rebuild drops the version it replaced.
+  const deletedKeys = switched ? await store.deleteByPrefix(base(previousVersion)) : 0;
   const result: ReplayResult = {
     projection: projection.name,
     previousVersion,
@@ -120,8 +142,15 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
     eventsPerSecond: Math.round(events / Math.max(seconds, 0.001)),
     position: formatPositionToken(position),
     deletedKeys,
+    switched,
+    keyPrefix: base(version),
   };
-  logger.info(result, "replay finished; readers switched to the new version");
+  logger.info(
+    result,
+    switched
+      ? "replay finished; readers switched to the new version"
+      : "replay finished beside the live version",
+  );
   return result;
 }
 

@@ -176,7 +176,20 @@ export function registerServingOpenApi(registry: OpenAPIRegistry): void {
     summary:
       "What the ranker sees for a user: counts, affinities, recent items, and the feature rows of the top candidates",
     security,
-    request: { params: z.object({ userId: IdSchema }) },
-    responses: { 200: json(z.object({}).catchall(z.unknown()), "Features"), ...errors },
+    request: {
+      params: z.object({ userId: IdSchema }),
+      query: z.object({
+        as_of: z.string().optional().openapi({
+          description:
+            "ISO-8601 date-time with a zone, not in the future: the user's counts, affinities and recent items as they were then, computed from the log (no ranker rows)",
+          format: "date-time",
+        }),
+      }),
+    },
+    responses: {
+      200: json(z.object({}).catchall(z.unknown()), "Features"),
+      ...errors,
+      501: json(ErrorSchema, "as_of without the log it needs in this process"),
+    },
   });
 }

@@ -6,6 +6,9 @@ import { requireScope } from "../../core/http/auth.ts";
 import { withFastPath } from "../../core/http/app.ts";
 import { rankForUser, similarItems, type RankingDeps } from "../ranking/rank.ts";
 import { checkId, parseSimilarParams } from "./params.ts";
+import { parseAsOf } from "../../core/contracts/as-of.ts";
+import { AsOfTooLargeError } from "../../projectors/features/as-of.ts";
+import type { UserFeatures } from "../../projectors/features/read.ts";
 import { recommendationsFastPath } from "./fast-path.ts";
 import { answerRecommendations, badRequest, type JsonAnswer } from "./recommendations.ts";
 import type { RecommendationRecorder } from "./recommendation-log.ts";
@@ -14,6 +17,11 @@ export interface ServingRouterDeps extends RankingDeps {
   keys: ApiKeys;
   /** `?experiment=KEY`: assignment, exposure and the variant's ranker. Absent: not supported (501). */
   experiments?: ExperimentVariants;
+  /**
+   * `?as_of=T` on the features read: the user's features as they were at T, from the log
+   * (projectors/features/as-of.ts). Absent: not supported (501).
+   */
+  featuresAsOf?: (userId: string, asOf: Date) => Promise<UserFeatures>;
   /** Read-your-writes: resolves when the read models passed the token (bounded). Absent: not supported. */
   waitForPosition?: (token: string, timeoutMs: number) => Promise<{ reached: boolean }>;
   /** Where every recommendation answer is recorded for attribution (batched into the event log). */
@@ -59,7 +67,24 @@ export function servingRouter(deps: ServingRouterDeps): Router {
   router.get("/v1/users/:userId/features", read, async (req, res) => {
     const userId = req.params.userId as string;
     const idError = checkId("userId", userId);
-    if (idError) return send(res, badRequest([idError]));
+    const asOf = parseAsOf(req.query.as_of, new Date());
+    if (idError || !asOf.ok)
+      return send(res, badRequest([...(idError ? [idError] : []), ...(asOf.ok ? [] : [asOf.error])]));
+    if (asOf.asOf !== undefined) {
+      if (!deps.featuresAsOf)
+        return send(res, {
+          status: 501,
+          body: { error: "not_supported", message: "as_of is not served here" },
+        });
+      try {
+        const past = await deps.featuresAsOf(userId, asOf.asOf);
+        // The ranker's rows are today's model on today's candidates: not part of a past state.
+        return void res.json({ ...past, as_of: asOf.asOf.toISOString() });
+      } catch (error) {
+        if (!(error instanceof AsOfTooLargeError)) throw error;
+        return send(res, badRequest([{ field: "as_of", rule: error.message, received: req.query.as_of }]));
+      }
+    }
     const [features, ranking] = await Promise.all([
       deps.features.getUserFeatures(userId),
       rankForUser(deps, { userId, n: 10, categories: [], exclude: [], explain: true }),

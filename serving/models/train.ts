@@ -5,6 +5,7 @@ import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import { asProjectionStore } from "../../projectors/store/open.ts";
 import { LOG_START, type LogPosition } from "../../core/contracts/position.ts";
 import { readLogBatch, toLogPosition } from "../../core/event-store/log-reader.ts";
+import { RetractedEventsFilter } from "../../core/event-store/retracted-events.ts";
 import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "../../core/read-models/features-config.ts";
 import { buildInteractionMatrix, type Interaction } from "../recommender/interactions.ts";
 import { trainModel } from "../recommender/models/index.ts";
@@ -58,10 +59,12 @@ interface Replayed {
 async function readReplay(db: Database): Promise<Replayed[]> {
   const out: Replayed[] = [];
   let after: LogPosition = LOG_START;
+  // A retracted interaction (ingest/retraction) trains nothing, as a rebuild leaves it out of the read models.
+  const retracted = new RetractedEventsFilter(db);
   for (;;) {
     const batch = await readLogBatch(db, after, 5000);
     if (batch.length === 0) break;
-    for (const m of batch) {
+    for (const m of await retracted.filter(batch)) {
       if (m.kind === "catalog")
         out.push({
           t: Date.parse(m.event.timestamp),

@@ -4,4 +4,4 @@
 -- the table is not scanned.
 ALTER TABLE events DROP CONSTRAINT IF EXISTS events_kind_check;
 ALTER TABLE events ADD CONSTRAINT events_kind_check
-  CHECK (kind IN ('interaction', 'catalog', 'experiment', 'recommendation')) NOT VALID;
+  CHECK (kind IN ('interaction', 'catalog', 'experiment', 'retraction', 'recommendation')) NOT VALID;

@@ -1,0 +1,73 @@
+import type { LogMessage, RetractionEvent } from "../../core/contracts/log-message.ts";
+import type { Op } from "../runtime/redis-batch.ts";
+import type { OpsDecision } from "../runtime/redis-projection.ts";
+import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
+import { featureOps } from "./ops.ts";
+
+type RetractionMessage = Extract<LogMessage, { kind: "retraction" }>;
+
+/**
+ * The effects of a retraction on the features read model: the original's own ops (featureOps, the same code
+ * that applied it) with every increment negated, so counts, decayed affinities and decayed popularity lose
+ * exactly what the original added (decay counters are integers per window, runtime/decay.ts, so the sum is
+ * as if the original never came). The category fan-out is expanded over the categories the original was
+ * applied with (carried by the retraction), not the item's categories now.
+ *
+ * Not undone here: `hmax` (last activity), `zadd_gt`/`zcap` (the recent list) keep maxima and trims that a
+ * subtraction cannot take back; a rebuild, which skips retracted events (core/event-store/retracted-events.ts), does.
+ */
+export function featureUndoOps(
+  message: RetractionMessage,
+  config: FeaturesConfig,
+  nowMs: number,
+): OpsDecision {
+  const r = message.event;
+  const original: LogMessage = { ...message, kind: "interaction", event: r.original };
+  const decision = featureOps(original, config, nowMs);
+  if (!("ops" in decision)) return decision;
+  const ops: Op[] = [];
+  for (const op of decision.ops) ops.push(...undoOp(op, r));
+  return { ops };
+}
+
+const negate = (by: string): string => (BigInt(by) === 0n ? "0" : String(-BigInt(by)));
+
+function undoOp(op: Op, r: RetractionEvent): Op[] {
+  switch (op[0]) {
+    case "hincrby":
+      return [["hincrby", op[1], op[2], negate(op[3])]];
+    case "zincrby":
+      return [["zincrby", op[1], negate(op[2]), op[3]]];
+    case "pexpire":
+      return [op];
+    case "catfan": {
+      const [, , , template, args = []] = op;
+      // $1 is the affinity key, $2…$4 the increments, $5 the item (see featureOps).
+      const negated = args.map((a, i) => (i >= 1 && i <= 3 ? negate(a) : a));
+      return r.categories.flatMap((category) =>
+        template.flatMap((inner) => expand(inner, category, negated)),
+      );
+    }
+    default:
+      // hmax, zadd_gt, zcap, hset_newer: maxima and trims, not sums (see featureUndoOps).
+      return [];
+  }
+}
+
+/** `$c` → the category, `$1`…`$9` → the catfan's arguments (as the stores expand templates). */
+const fill = (field: string, category: string, args: readonly string[]): string =>
+  field.replace(/\$([0-9c])/g, (m, x: string) => (x === "c" ? category : (args[Number(x) - 1] ?? m)));
+
+function expand(op: Op, category: string, args: readonly string[]): Op[] {
+  const f = (s: string) => fill(s, category, args);
+  switch (op[0]) {
+    case "hincrby":
+      return [["hincrby", f(op[1]), f(op[2]), f(op[3])]];
+    case "zincrby":
+      return [["zincrby", f(op[1]), f(op[2]), f(op[3])]];
+    case "pexpire":
+      return [["pexpire", f(op[1]), f(op[2])]];
+    default:
+      throw new Error(`featureUndoOps: a category template holds ${op[0]}, which it cannot expand`);
+  }
+}
