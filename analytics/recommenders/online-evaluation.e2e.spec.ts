@@ -9,7 +9,11 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { LOG_START, type LogPosition } from "../../core/contracts/position.ts";
-import { readLogBatch } from "../../core/event-store/log-reader.ts";
+import { readEncodedLogBatch } from "../../core/event-store/log-reader.ts";
+import { createAnalyticsProjection } from "../../projectors/analytics/projection.ts";
+import { postgresRunningExperiments } from "../../projectors/analytics/experiment-totals.ts";
+import { decodeLogMessage } from "../../projectors/runtime/decode.ts";
+import type { Projection } from "../../projectors/runtime/projection.ts";
 import { appendRecommendationsServed } from "../../core/event-store/event-store.ts";
 import type { RedisClient } from "../../core/redis/redis.ts";
 import { TEST_KEYS } from "../../core/testing/http.ts";
@@ -25,13 +29,7 @@ import { HEURISTIC_RANKER, type Ranker } from "../../serving/models/model-holder
 import { DEFAULT_SERVING_CONFIG } from "../../serving/ranking/config.ts";
 import { deleteMatching, uncachedReadSide } from "../../serving/ranking/testing.ts";
 import { dashboardRouter } from "../dashboard/router.ts";
-import {
-  createAndStart,
-  openExperimentStack,
-  postEvents,
-  pumpLogIntoClickHouse,
-  uuid,
-} from "../experiments/testing.ts";
+import { createAndStart, openExperimentStack, postEvents, uuid } from "../experiments/testing.ts";
 import { recommendersRouter } from "./router.ts";
 
 const SCREENSHOT = path.join(tmpdir(), "reckon-recommenders.png");
@@ -127,42 +125,46 @@ async function waitForHead(pumped: () => Promise<number>): Promise<void> {
   while ((await pumped()) < head) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
-/** The whole log through the analytics projection into ClickHouse, up to the log's current head. */
-async function pumpIntoClickHouse(): Promise<void> {
-  await waitForHead(async () => {
-    await pumpLogIntoClickHouse(stack.db, stack.clickhouse);
-    const [row] = await stack.clickhouse.query<{ p: string }>(
-      "SELECT max(position) AS p FROM reckon.projection_positions",
-    );
-    return Number(row?.p ?? 0);
-  });
+/**
+ * The log after `at`, as the relay encodes it and the projector runtime decodes it (a record the runtime would
+ * dead-letter fails here), through `projections`; returns the position reached.
+ */
+async function pump(
+  projections: readonly Pick<Projection, "apply">[],
+  from: LogPosition,
+): Promise<LogPosition> {
+  let at = from;
+  for (;;) {
+    const batch = await readEncodedLogBatch(stack.db.db, at, 1000);
+    if (batch.length === 0) return at;
+    const messages = batch.map((entry, i) => {
+      const decoded = decodeLogMessage(Buffer.from(entry.value));
+      assert.ok(decoded.ok, decoded.ok ? "" : decoded.reason);
+      return { offset: String(i), message: decoded.message };
+    });
+    for (const p of projections) await p.apply({ topic: "reckon.events.v1", partition: 0, messages });
+    at = batch.at(-1)!.position;
+  }
 }
 
-/** The log, from the start, through the Redis projections serving reads (what the relay and projectors do). */
+/** The log through the analytics projection into ClickHouse (with running experiments' totals). */
+let analyticsAt: LogPosition = LOG_START;
+async function pumpIntoClickHouse(): Promise<void> {
+  const analytics = createAnalyticsProjection({
+    clickhouse: stack.clickhouse,
+    experiments: postgresRunningExperiments(stack.db.db),
+  });
+  await waitForHead(async () => (analyticsAt = await pump([analytics], analyticsAt)).position);
+}
+
+/** The log through the Redis projections serving reads (what the relay and projectors do). */
+let redisAt: LogPosition = LOG_START;
 async function pumpLogIntoRedis(): Promise<void> {
   const projections = [
     createFeaturesProjection(redis, { prefix }),
     createRecommendationsProjection(redis, { prefix }),
   ];
-  let at: LogPosition = LOG_START;
-  await waitForHead(async () => {
-    await pumpFrom();
-    return at.position;
-  });
-  async function pumpFrom(): Promise<void> {
-    for (;;) {
-      const batch = await readLogBatch(stack.db.db, at, 1000);
-      if (batch.length === 0) return;
-      for (const p of projections)
-        await p.apply({
-          topic: "reckon.events.v1",
-          partition: 0,
-          messages: batch.map((message, i) => ({ offset: String(i), message })),
-        });
-      const last = batch.at(-1)!;
-      at = { transactionId: BigInt(last.transaction_id), position: last.position };
-    }
-  }
+  await waitForHead(async () => (redisAt = await pump(projections, redisAt)).position);
 }
 
 describe("online evaluation of recommenders", () => {

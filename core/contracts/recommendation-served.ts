@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /**
  * What serving records for every recommendation answer, so analytics can attribute later interactions to the
  * list, the model and the candidate source that produced them. Stored in the event log (kind `recommendation`)
@@ -26,6 +28,17 @@ export interface ServedItem {
 }
 
 export const RECOMMENDATION_SERVED = "recommendation_served";
+
+/** The record as it travels in the log: what consumers check a `recommendation` message against. */
+export const RecommendationServedSchema = z.looseObject({
+  event_id: z.string(),
+  type: z.literal(RECOMMENDATION_SERVED),
+  user_id: z.string().min(1),
+  timestamp: z.string(),
+  model_version: z.number().int().nullable(),
+  experiment: z.object({ key: z.string(), variant: z.string() }).optional(),
+  items: z.array(z.object({ item_id: z.string().min(1), rank: z.number().int().min(1), source: z.string() })),
+});
 
 /** One answer as serving has it at hand; turned into its record off the request path. */
 export interface ServedAnswer {

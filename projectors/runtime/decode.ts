@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { EventSchema } from "../../core/contracts/event.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
+import { RecommendationServedSchema } from "../../core/contracts/recommendation-served.ts";
 
 /**
  * Decodes a Kafka record of the events topic. Anything may be written to a topic (another producer, a
@@ -59,6 +60,8 @@ const LogMessageSchema = z.discriminatedUnion("kind", [
       original: EventSchema,
     }),
   }),
+  // What serving answered (attribution of the analytics projection; the other projections drop it).
+  z.object({ ...envelope, kind: z.literal("recommendation"), event: RecommendationServedSchema }),
 ]);
 
 export type Decoded = { ok: true; message: LogMessage } | { ok: false; reason: string };

@@ -90,3 +90,32 @@ describe("SharedLogDecoder", () => {
     assert.notEqual(old.message, kept.get(7));
   });
 });
+
+describe("decodeLogMessage of a served recommendation", () => {
+  const served = {
+    kind: "recommendation",
+    position: 9,
+    transaction_id: "77",
+    received_at: "2026-11-01T10:00:00.000Z",
+    event: {
+      event_id: "00000000-0000-4000-8000-000000000009",
+      type: "recommendation_served",
+      user_id: "u1",
+      timestamp: "2026-11-01T10:00:00.000Z",
+      model_version: null,
+      experiment: { key: "rankers", variant: "b" },
+      items: [{ item_id: "i1", rank: 1, source: "trending" }],
+    },
+  };
+
+  it("passes the contract (so the projections see it rather than the dead-letter topic)", () => {
+    assert.deepEqual(decodeLogMessage(Buffer.from(JSON.stringify(served))), { ok: true, message: served });
+  });
+
+  it("names what is wrong with a malformed one", () => {
+    const bad = { ...served, event: { ...served.event, items: [{ item_id: "i1", rank: 0, source: "x" }] } };
+    const decoded = decodeLogMessage(Buffer.from(JSON.stringify(bad)));
+    assert.equal(decoded.ok, false);
+    assert.match(!decoded.ok ? decoded.reason : "", /^not a LogMessage: event\.items\.0\.rank /);
+  });
+});

@@ -25,6 +25,14 @@ const ServedItem = Item.extend({
   description: "An item of a recommendation answer, with the candidate source that proposed it",
 });
 
+const SimilarAnswer = z
+  .object({
+    items: z.array(Item),
+    model_version: modelVersion.openapi({ description: "Registry version; null = heuristic ranking" }),
+    request_id: z.string(),
+  })
+  .openapi("SimilarItems");
+
 const Answer = z
   .object({
     items: z.array(ServedItem),
@@ -166,7 +174,7 @@ export function registerServingOpenApi(registry: OpenAPIRegistry): void {
       query: z.strictObject({ n: count, category: many.optional() }),
     },
     responses: {
-      200: json(Answer, "Similar items"),
+      200: json(SimilarAnswer, "Similar items"),
       ...errors,
     },
   });
