@@ -80,10 +80,7 @@ describe("import boundaries (eslint import-x/no-restricted-paths)", () => {
   });
 
   it("passes serving importing the merchandising rule definitions, and fails their repository", async () => {
-    assert.deepEqual(
-      await boundaryErrors("serving/ranking", importing("../../ingest/rules/index.ts")),
-      [],
-    );
+    assert.deepEqual(await boundaryErrors("serving/ranking", importing("../../ingest/rules/index.ts")), []);
     assert.match(
       (await boundaryErrors("serving/ranking", importing("../../ingest/rules/repository.ts"))).join("\n"),
       /serving\/ may import ingest\/experiments\/index\.ts and ingest\/rules\/index\.ts \(definitions\) only/,
