@@ -139,7 +139,7 @@ function lcg(seed: number) {
   return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
-function catalog(): ItemWrite[] {
+export function catalog(): ItemWrite[] {
   const rand = lcg(7);
   const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)]!;
   return Array.from({ length: ITEMS }, (_, i) => {
@@ -201,7 +201,7 @@ async function timed<T>(samples: number[], work: () => Promise<T> | T): Promise<
 }
 
 /** Users with a clear category taste (u<k> clicks items of category k % 4), so personalisation has signals. */
-function interactions(items: readonly ItemWrite[]): InteractionEvent[] {
+export function interactions(items: readonly ItemWrite[]): InteractionEvent[] {
   const rand = lcg(3);
   const byCategory = new Map<string, string[]>();
   for (const item of items)
@@ -350,7 +350,7 @@ export async function runSearchBench() {
   }
 }
 
-async function projectRedis(db: Database, redis: Redis, prefix: string): Promise<void> {
+export async function projectRedis(db: Database, redis: Redis, prefix: string): Promise<void> {
   const projections = [
     createFeaturesProjection(redis, { prefix }),
     createRecommendationsProjection(redis, { prefix }),
