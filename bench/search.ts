@@ -22,6 +22,10 @@ import { applyGuarded } from "../projectors/search/sql-projection.ts";
 import { searchReadModel } from "../projectors/search/search-model.ts";
 import { SearchReader, type SearchQuery } from "../projectors/search/read.ts";
 import { allowedEdits, documentText } from "../projectors/search/text.ts";
+import { buildInteractionMatrix } from "../serving/recommender/interactions.ts";
+import { trainModel } from "../serving/recommender/models/index.ts";
+import { RECKON_MODEL, RECKON_TRAIN_OPTIONS } from "../serving/eval/run-eval.ts";
+import { publishArtifact } from "../serving/models/artifact-store.ts";
 import { machine, percentile, printResultAndExit, runK6, startServer } from "./support.ts";
 
 /**
@@ -262,6 +266,14 @@ export async function runSearchBench() {
       rebuild[model.name] = { events: r.events, seconds: r.seconds, events_per_second: r.eventsPerSecond };
     }
     await projectRedis(t.db, redis, prefix);
+    // The production batch model (EASE with per-user lists), as `reckon train` publishes it: serving's neighbour
+    // signals come from it rather than from online co-occurrence.
+    const matrix = buildInteractionMatrix(
+      events.map((e) => ({ userId: e.user_id, itemId: e.item_id!, timestamp: Date.parse(e.timestamp) })),
+    );
+    await publishArtifact(redis, prefix, trainModel(RECKON_MODEL, matrix, RECKON_TRAIN_OPTIONS), {
+      trainedThrough: Date.now(),
+    });
     // The relay starts at the head: history is already in every read model, Kafka carries only what follows.
     const head = await readLogHead(t.db);
     await storeCheckpoint(t.db, `relay:${topic}`, LOG_START, head);
