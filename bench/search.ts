@@ -22,6 +22,10 @@ import { applyGuarded } from "../projectors/search/sql-projection.ts";
 import { searchReadModel } from "../projectors/search/search-model.ts";
 import { SearchReader, type SearchQuery } from "../projectors/search/read.ts";
 import { allowedEdits, documentText } from "../projectors/search/text.ts";
+import { buildInteractionMatrix } from "../serving/recommender/interactions.ts";
+import { trainModel } from "../serving/recommender/models/index.ts";
+import { RECKON_MODEL, RECKON_TRAIN_OPTIONS } from "../serving/eval/run-eval.ts";
+import { publishArtifact } from "../serving/models/artifact-store.ts";
 import { machine, percentile, printResultAndExit, runK6, startServer } from "./support.ts";
 
 /**
@@ -139,7 +143,7 @@ function lcg(seed: number) {
   return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
-function catalog(): ItemWrite[] {
+export function catalog(): ItemWrite[] {
   const rand = lcg(7);
   const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)]!;
   return Array.from({ length: ITEMS }, (_, i) => {
@@ -201,7 +205,7 @@ async function timed<T>(samples: number[], work: () => Promise<T> | T): Promise<
 }
 
 /** Users with a clear category taste (u<k> clicks items of category k % 4), so personalisation has signals. */
-function interactions(items: readonly ItemWrite[]): InteractionEvent[] {
+export function interactions(items: readonly ItemWrite[]): InteractionEvent[] {
   const rand = lcg(3);
   const byCategory = new Map<string, string[]>();
   for (const item of items)
@@ -262,6 +266,14 @@ export async function runSearchBench() {
       rebuild[model.name] = { events: r.events, seconds: r.seconds, events_per_second: r.eventsPerSecond };
     }
     await projectRedis(t.db, redis, prefix);
+    // The production batch model (EASE with per-user lists), as `reckon train` publishes it: serving's neighbour
+    // signals come from it rather than from online co-occurrence.
+    const matrix = buildInteractionMatrix(
+      events.map((e) => ({ userId: e.user_id, itemId: e.item_id!, timestamp: Date.parse(e.timestamp) })),
+    );
+    await publishArtifact(redis, prefix, trainModel(RECKON_MODEL, matrix, RECKON_TRAIN_OPTIONS), {
+      trainedThrough: Date.now(),
+    });
     // The relay starts at the head: history is already in every read model, Kafka carries only what follows.
     const head = await readLogHead(t.db);
     await storeCheckpoint(t.db, `relay:${topic}`, LOG_START, head);
@@ -350,7 +362,7 @@ export async function runSearchBench() {
   }
 }
 
-async function projectRedis(db: Database, redis: Redis, prefix: string): Promise<void> {
+export async function projectRedis(db: Database, redis: Redis, prefix: string): Promise<void> {
   const projections = [
     createFeaturesProjection(redis, { prefix }),
     createRecommendationsProjection(redis, { prefix }),

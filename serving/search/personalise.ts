@@ -1,5 +1,4 @@
 import type { SearchHit } from "../../projectors/search/read.ts";
-import { recommend } from "../recommender/recommend.ts";
 import type { ItemId, ScoredItem } from "../recommender/types.ts";
 import {
   categoryAffinity,
@@ -45,9 +44,27 @@ const ranks = (list: readonly ScoredItem[] | readonly { item_id: ItemId }[]) =>
   new Map(list.map((x, i) => [x.item_id, i] as const));
 
 /**
- * Re-ranks text hits (best first) for a user with the signals recommendations use: neighbours of the user's
- * recent items (recommend(), as serving retrieves), trending and popularity places, the user's category
- * affinity, scored by the active ranker in one batched call, then fused with the text relevance (fuseScores).
+ * The neighbour retrieval recommend() starts from: per candidate, the sum of its scores in the seeds' neighbour
+ * lists, best first. Without recommend()'s catalog checks (which read every candidate's facts): the hits it is
+ * matched against already passed search's filters. Pure.
+ */
+export function neighbourRetrieval(
+  seeds: readonly ItemId[],
+  neighbours: ReadonlyMap<ItemId, readonly ScoredItem[]>,
+): ScoredItem[] {
+  const scores = new Map<ItemId, number>();
+  for (const seed of seeds)
+    for (const { item_id, score } of neighbours.get(seed) ?? [])
+      if (!seeds.includes(item_id)) scores.set(item_id, (scores.get(item_id) ?? 0) + score);
+  return [...scores]
+    .map(([item_id, score]) => ({ item_id, score }))
+    .sort((a, b) => b.score - a.score || (a.item_id < b.item_id ? -1 : a.item_id > b.item_id ? 1 : 0));
+}
+
+/**
+ * Re-ranks text hits (best first) for a user with the signals recommendations use: the neighbours of the user's
+ * recent items and of the last one, trending and popularity places, the user's category affinity, scored by the
+ * active ranker in one batched call, then fused with the text relevance (fuseScores).
  */
 export async function personalise(
   deps: RankingDeps,
@@ -62,20 +79,21 @@ export async function personalise(
   const view = deps.readModel.at(artifact, history, user.recent);
   // As deep as serving's retrieval lists go (RECKON_CANDIDATE_POOL): a hit beyond them has no rank signal there either.
   const depth = deps.config.pool;
-  const [retrieved, trending, popular] = await Promise.all([
-    history.length > 0
-      ? recommend(view, userId, depth, { excludeConsumed: false, historyLimit: deps.config.historySeeds })
-      : Promise.resolve([]),
+  const seeds = history.slice(0, deps.config.historySeeds);
+  const [neighbours, trending, popular] = await Promise.all([
+    seeds.length > 0 ? view.itemNeighbours(seeds) : Promise.resolve(new Map<ItemId, readonly ScoredItem[]>()),
     view.trendingItems(depth),
     view.popularItems(depth),
   ]);
-  const retrievalRank = ranks(retrieved.filter((r) => r.source === "neighbours"));
+  const retrievalRank = ranks(neighbourRetrieval(seeds, neighbours));
+  const lastItemRank = ranks(neighbours.get(history[0]!) ?? []);
   const trendingRank = ranks(trending);
   const popularRank = ranks(popular);
   const affinities = new Map(user.affinities.map((a) => [a.category, a.score]));
   const affinityTotal = user.affinities.reduce((s, a) => s + a.score, 0);
   const signals: CandidateSignals[] = hits.map((h) => ({
     retrievalRank: retrievalRank.get(h.item_id),
+    lastItemRank: lastItemRank.get(h.item_id),
     trendingRank: trendingRank.get(h.item_id),
     popularRank: popularRank.get(h.item_id),
     categoryAffinity: categoryAffinity(h.categories, affinities, affinityTotal),

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { SearchHit } from "../../projectors/search/read.ts";
-import { fuseScores, sourceOf } from "./personalise.ts";
+import { fuseScores, neighbourRetrieval, sourceOf } from "./personalise.ts";
 
 const hit = (item_id: string, relevance: number): SearchHit => ({
   item_id,
@@ -27,4 +27,30 @@ test("source: the strongest personal signal, else the text", () => {
   assert.equal(sourceOf({ trendingRank: 1, popularRank: 0, categoryAffinity: 0 }), "trending");
   assert.equal(sourceOf({ popularRank: 0, categoryAffinity: 0 }), "popular");
   assert.equal(sourceOf({ categoryAffinity: 0 }), "search");
+});
+
+test("neighbour retrieval: scores summed over the seeds, best first, the seeds themselves left out", () => {
+  const lists = new Map([
+    [
+      "s1",
+      [
+        { item_id: "a", score: 0.5 },
+        { item_id: "b", score: 0.4 },
+        { item_id: "s2", score: 0.9 },
+      ],
+    ],
+    [
+      "s2",
+      [
+        { item_id: "b", score: 0.3 },
+        { item_id: "c", score: 0.2 },
+      ],
+    ],
+  ]);
+  assert.deepEqual(neighbourRetrieval(["s1", "s2"], lists), [
+    { item_id: "b", score: 0.4 + 0.3 },
+    { item_id: "a", score: 0.5 },
+    { item_id: "c", score: 0.2 },
+  ]);
+  assert.deepEqual(neighbourRetrieval([], lists), []);
 });
