@@ -4,6 +4,8 @@ import type { Env } from "../core/config/env.ts";
 import { openDatabase } from "../core/postgres/database.ts";
 import { migrate } from "../core/postgres/migrate.ts";
 import { createKafka } from "../core/kafka/kafka.ts";
+import { openLogTransport } from "../core/log-transport/open.ts";
+import type { LogTransport } from "../core/log-transport/port.ts";
 import type { ProjectionStore } from "../core/projection-store/port.ts";
 import { openProjectionStore } from "../projectors/store/open.ts";
 import { openClickHouse } from "../core/clickhouse/open.ts";
@@ -72,6 +74,7 @@ export async function openResources(env: Env): Promise<Resources> {
     return store;
   };
   let clickhouse: Promise<ClickHouseStore> | undefined;
+  let logTransport: LogTransport | undefined;
   const resources: Resources = {
     env,
     db,
@@ -85,8 +88,13 @@ export async function openResources(env: Env): Promise<Resources> {
       clickhouse ??= openClickHouse(env.CLICKHOUSE_URL);
       return clickhouse;
     },
+    logTransport() {
+      logTransport ??= openLogTransport(env, { db, kafka: () => resources.kafka });
+      return logTransport;
+    },
     openReadModelPositions: () => redisReadModelPositions(resources),
     async close() {
+      await logTransport?.close();
       if (store) await (await store).close();
       if (clickhouse) await (await clickhouse).close();
       await db.close();

@@ -75,7 +75,7 @@ export function selectProjections(
 }
 
 /**
- * The projectors role: one consumer group per projection, and `GET /v1/status`. `extra` adds projections
+ * The projectors role: one consumer per projection on the process's log transport, and `GET /v1/status`. `extra` adds projections
  * built elsewhere (e.g. the ClickHouse analytics projection) to the same runtime and status.
  */
 export function createProjectorsRole(
@@ -83,9 +83,10 @@ export function createProjectorsRole(
 ): RoleModule {
   return {
     name: "projectors",
-    description: "Kafka → read models (Redis features and neighbours), /v1/status",
+    description: "the log (Kafka or the Postgres tail) → read models (features and neighbours), /v1/status",
     async start(resources) {
-      const { env, db, kafka, keys } = resources;
+      const { env, db, keys } = resources;
+      const transport = resources.logTransport();
       const selected = selectProjections(factories, env.RECKON_PROJECTIONS);
       const projections = await Promise.all(selected.map((f) => f(resources)));
       const groupPrefix = env.RECKON_PROJECTOR_GROUP_PREFIX;
@@ -93,10 +94,7 @@ export function createProjectorsRole(
       // HTTP (ingest, serving, status) must not wait for the consumer groups: after a crash a join waits out the
       // dead members' session timeout.
       const consumers = new BackgroundConsumers({
-        kafka,
-        topic: env.KAFKA_EVENTS_TOPIC,
-        dlqTopic: env.KAFKA_DLQ_TOPIC,
-        partitions: env.KAFKA_PARTITIONS,
+        transport,
         projections,
         groupPrefix,
         isolateAfter: env.RECKON_PROJECTOR_ISOLATE_AFTER,
@@ -104,8 +102,7 @@ export function createProjectorsRole(
       });
       const status = new ProjectionStatus({
         db,
-        kafka,
-        topic: env.KAFKA_EVENTS_TOPIC,
+        transport,
         projections,
         groupPrefix,
         readModelHealth: (name) => selfRebuild.health(name),
@@ -149,17 +146,16 @@ export function createProjectorsRole(
 
 /**
  * The Redis projections' positions as a role that reads them sees them: the projectors may run in another
- * process, so applied positions are read from Redis and committed offsets from Kafka. Serving waits on it for
+ * process, so applied positions are read from the store and committed ones from the log transport. Serving waits on it for
  * read-your-writes (bin/roles.ts hands it over).
  */
 export async function redisReadModelPositions(resources: Resources): Promise<ReadModelPositions> {
-  const { env, db, kafka } = resources;
+  const { env, db } = resources;
   const store = await resources.projectionStore();
   const projections = Object.values(REDIS_PROJECTIONS).map((create) => create(store, env));
   const status = new ProjectionStatus({
     db,
-    kafka,
-    topic: env.KAFKA_EVENTS_TOPIC,
+    transport: resources.logTransport(),
     projections,
     groupPrefix: env.RECKON_PROJECTOR_GROUP_PREFIX,
   });

@@ -150,6 +150,11 @@ export const VARIABLES = {
     description: "Dead-letter topic for records a projection refuses.",
     readers: ["projectors"],
   }),
+  RECKON_LOG_TRANSPORT: optional(oneOf(["kafka", "postgres"]), {
+    description:
+      "How the projectors receive the event log: `kafka` (the relay publishes it; one consumer group per projection) or `postgres` (each projection tails the Postgres log directly; positions and dead letters in Postgres tables). Unset: `kafka` when KAFKA_BROKERS is set, else `postgres`.",
+    readers: ["projectors", "serving", "reckon replay"],
+  }),
   KAFKA_PARTITIONS: withDefault(wholeNumberBetween(1, 1024), "3", {
     description:
       "Partitions the topics are created with when missing (the most projector processes per group).",

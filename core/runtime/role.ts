@@ -8,6 +8,7 @@ import type { OpenApiRegistrar } from "../http/openapi.ts";
 import type { Database } from "../postgres/database.ts";
 import type { ReadModelPositions } from "../read-models/positions.ts";
 import type { ProjectionStore } from "../projection-store/port.ts";
+import type { LogTransport } from "../log-transport/port.ts";
 
 /**
  * The contract between a role and the process that runs it. Roles implement `RoleModule` in their own folder
@@ -29,6 +30,11 @@ export interface Resources {
    */
   projectionStore(): Promise<ProjectionStore>;
   clickhouse(): Promise<ClickHouseStore>;
+  /**
+   * How the projectors receive the log (RECKON_LOG_TRANSPORT: Kafka, or the Postgres tail), opened on first use
+   * and shared by the process's projectors, status and read-your-writes waits; closed with the resources.
+   */
+  logTransport(): LogTransport;
   /** A new reader of the Redis read models' positions (read-your-writes); the caller closes it. */
   openReadModelPositions(): Promise<ReadModelPositions>;
   close(): Promise<void>;

@@ -1,8 +1,14 @@
 import { defaultsOf } from "../../core/config/env.ts";
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
-import { createIdempotentProducer, ensureTopics } from "../../core/kafka/kafka.ts";
+import type { Kafka } from "kafkajs";
 import { logger } from "../../core/logger.ts";
-import { formatPositionToken } from "../../core/contracts/position.ts";
+import type {
+  DeadLetter,
+  LogTransport,
+  RunningSubscription,
+  TransportBatch,
+  TransportRecord,
+} from "../../core/log-transport/port.ts";
+import { KafkaLogTransport } from "../../core/log-transport/kafka-transport.ts";
 import type { PartitionBatch, Projection } from "./projection.ts";
 import { SharedLogDecoder } from "./decode.ts";
 import { applyGuarded, checkHealth, type GuardedOutcome } from "./apply-guard.ts";
@@ -20,12 +26,25 @@ export const DEFAULT_GROUP_PREFIX = defaultsOf([
   "RECKON_PROJECTOR_GROUP_PREFIX",
 ]).RECKON_PROJECTOR_GROUP_PREFIX;
 
-export interface ProjectorRuntimeOptions {
+/** The Kafka transport's settings, for callers that hand the runtime Kafka rather than a transport. */
+export interface KafkaRuntimeOptions {
   kafka: Kafka;
   topic: string;
   dlqTopic: string;
   /** Partitions to create the topics with when they are missing. */
   partitions: number;
+}
+
+export type ProjectorRuntimeOptions = RuntimeOptions &
+  (
+    | ({ transport?: undefined } & KafkaRuntimeOptions)
+    | {
+        /** Where batches come from (core/log-transport); the caller owns it and closes it. */
+        transport: LogTransport;
+      }
+  );
+
+interface RuntimeOptions {
   projections: readonly Projection[];
   /** Consumer group = prefix + projection name (tests use their own prefix). */
   groupPrefix?: string;
@@ -52,27 +71,24 @@ const DEFAULT_ISOLATE_AFTER = defaultsOf(["RECKON_PROJECTOR_ISOLATE_AFTER"]).REC
 /** The consumer group a projection's consumer joins. */
 export const consumerGroup = (projection: string, prefix = DEFAULT_GROUP_PREFIX) => `${prefix}${projection}`;
 
-interface DeadLetter {
-  message: KafkaMessage;
-  reason: string;
-}
-
 /**
- * Runs one Kafka consumer per projection. Offsets are committed only after the projection's `apply` has
- * resolved and dead letters have been acknowledged by Kafka, so a crash at any point redelivers the batch and
- * the projection's position guard makes the redelivery change nothing. A record that is not a LogMessage, or
- * that a projection refuses, goes to the dead-letter topic with headers naming why and where it came from. A
- * throwing `apply` is retried with backoff; after a few failures the store's health check decides between an
- * outage (keep retrying, nothing is skipped) and a message the store rejects (bisect the batch, dead-letter that
- * message, apply the rest in order): see apply-guard.ts.
+ * Runs one consumer per projection over a log transport (core/log-transport: Kafka, or the Postgres tail). A
+ * chunk's position is committed only after the projection's `apply` has resolved and its dead letters are stored,
+ * so a crash at any point redelivers the chunk and the projection's position guard makes the redelivery change
+ * nothing. A record that is not a LogMessage, or that a projection refuses, becomes a dead letter naming why and
+ * where it came from. A throwing `apply` is retried with backoff; after a few failures the store's health check
+ * decides between an outage (keep retrying, nothing is skipped) and a message the store rejects (bisect the batch,
+ * dead-letter that message, apply the rest in order): see apply-guard.ts.
  */
 export class ProjectorRuntime {
-  private readonly consumers = new Map<string, Consumer>();
+  private readonly transport: LogTransport;
+  /** Whether this runtime built its transport (from Kafka options) and so closes it. */
+  private readonly ownsTransport: boolean;
+  private readonly subscriptions: RunningSubscription[] = [];
   /** Shared by this runtime's consumers: each record is parsed and validated once, not once per projection. */
   private readonly decoder: SharedLogDecoder;
-  private producer: Producer | undefined;
   private stopping = false;
-  /** The `eachBatch` calls running now (stop() waits for them). */
+  /** The batches being handled now (stop() waits for them). */
   private readonly inFlight = new Set<Promise<void>>();
   private readonly log = logger.child({ component: "projectors" });
   /** Projections whose consumer has joined its group at least once (readiness). */
@@ -80,9 +96,17 @@ export class ProjectorRuntime {
   private readonly stateLoss: StateLossDetector;
 
   constructor(private readonly options: ProjectorRuntimeOptions) {
+    if (options.transport) {
+      this.transport = options.transport;
+      this.ownsTransport = false;
+    } else {
+      const { kafka, topic, dlqTopic, partitions } = options;
+      this.transport = new KafkaLogTransport({ kafka, topic, dlqTopic, partitions });
+      this.ownsTransport = true;
+    }
     this.decoder = new SharedLogDecoder(options.projections.length > 1 ? 20_000 : 0);
     this.stateLoss = new StateLossDetector({
-      kafka: options.kafka,
+      transport: this.transport,
       groupOf: (name) => this.groupOf(name),
       onLoss: (loss) => options.onStateLost?.(loss),
     });
@@ -98,39 +122,22 @@ export class ProjectorRuntime {
   }
 
   async start(): Promise<void> {
-    const { kafka, topic, dlqTopic, partitions } = this.options;
-    await ensureTopics(kafka, [
-      { topic, partitions },
-      { topic: dlqTopic, partitions },
-    ]);
-    this.producer = createIdempotentProducer(kafka);
-    await this.producer.connect();
     for (const projection of this.options.projections) {
-      const consumer = kafka.consumer({
-        groupId: this.groupOf(projection.name),
-        maxWaitTimeInMs: 50,
-        sessionTimeout: 30_000,
-        heartbeatInterval: 3000,
-      });
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        this.joined.add(projection.name);
-        // A partition may come back from another member: its committed position is read again.
-        this.stateLoss.forget(projection.name);
-      });
-      this.consumers.set(projection.name, consumer);
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: Math.max(1, partitions),
-        eachBatch: (payload) => {
-          const handling = this.handleBatch(projection, consumer, payload);
+      const subscription = await this.transport.subscribe({
+        consumer: this.groupOf(projection.name),
+        onAssigned: () => {
+          this.joined.add(projection.name);
+          // A partition may come back from another member: its committed position is read again.
+          this.stateLoss.forget(projection.name);
+        },
+        onBatch: (batch) => {
+          const handling = this.handleBatch(projection, batch);
           this.inFlight.add(handling);
           void handling.finally(() => this.inFlight.delete(handling)).catch(() => undefined);
           return handling;
         },
       });
+      this.subscriptions.push(subscription);
     }
   }
 
@@ -139,100 +146,71 @@ export class ProjectorRuntime {
     for (const p of this.options.projections) await p.close?.();
   }
 
-  /** Leaves the groups and waits for running batches, keeping the projections open (a failed start retries). */
+  /** Stops the consumers and waits for running batches, keeping the projections open (a failed start retries). */
   async stopConsumers(): Promise<void> {
     this.stopping = true;
-    for (const consumer of this.consumers.values()) await consumer.disconnect().catch(() => undefined);
-    this.consumers.clear();
+    const subscriptions = this.subscriptions.splice(0);
+    for (const subscription of subscriptions) await subscription.stop().catch(() => undefined);
     // A batch being applied finishes (it checks `stopping` between chunks) before the stores can be closed:
     // a Redis client closed under a running cluster batch failed its pending commands after the caller moved on.
     await Promise.allSettled([...this.inFlight]);
-    await this.producer?.disconnect().catch(() => undefined);
-    this.stateLoss.close();
+    if (this.ownsTransport) await this.transport.close();
   }
 
-  private async handleBatch(
-    projection: Projection,
-    consumer: Consumer,
-    payload: EachBatchPayload,
-  ): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+  private async handleBatch(projection: Projection, batch: TransportBatch): Promise<void> {
     // Large chunks let the batch script merge more (one PEXPIRE per key, summed increments per chunk).
     const maxBatch = this.options.maxBatch ?? 2000;
-    for (let start = 0; start < batch.messages.length; start += maxBatch) {
-      if (!isRunning() || isStale() || this.stopping) return;
-      const records = batch.messages.slice(start, start + maxBatch);
+    for (let start = 0; start < batch.records.length; start += maxBatch) {
+      if (!batch.active() || this.stopping) return;
+      const records = batch.records.slice(start, start + maxBatch);
       const valid: {
         offset: string;
         message: PartitionBatch["messages"][number]["message"];
-        record: KafkaMessage;
+        record: TransportRecord;
       }[] = [];
       const dead: DeadLetter[] = [];
       for (const record of records) {
         const decoded = this.decoder.decode(batch.topic, batch.partition, record.offset, record.value);
         if (decoded.ok) valid.push({ offset: record.offset, message: decoded.message, record });
-        else dead.push({ message: record, reason: decoded.reason });
+        else dead.push({ record, reason: decoded.reason });
       }
       projectorMessages.inc({ projector: projection.name, outcome: "invalid" }, dead.length);
 
       let appliedOutcomes: readonly GuardedOutcome[] = [];
       if (valid.length > 0) {
-        const outcomes = await this.applyWithRetry(
-          projection,
-          {
-            topic: batch.topic,
-            partition: batch.partition,
-            messages: valid.map(({ offset, message }) => ({ offset, message })),
-          },
-          valid.map((v) => v.record),
-          payload,
-        );
+        const outcomes = await this.applyWithRetry(projection, batch, valid);
         if (outcomes === undefined) return; // stopping: leave the offsets uncommitted, the batch comes again
         appliedOutcomes = outcomes;
         outcomes.forEach((outcome, i) => {
           projectorMessages.inc({ projector: projection.name, outcome: outcome.kind });
-          // "rejected" messages are on the dead-letter topic already (sent before the rest was applied).
-          if (outcome.kind === "dead_letter")
-            dead.push({ message: valid[i]!.record, reason: outcome.reason });
+          // "rejected" messages are dead letters already (stored before the rest was applied).
+          if (outcome.kind === "dead_letter") dead.push({ record: valid[i]!.record, reason: outcome.reason });
         });
       }
-      if (
-        dead.length > 0 &&
-        !(await this.sendDeadLetters(projection.name, batch.topic, batch.partition, dead, payload))
-      ) {
-        return;
-      }
+      if (dead.length > 0 && !(await this.sendDeadLetters(projection.name, batch, dead))) return;
       const last = records[records.length - 1]!.offset;
       const appliedUpTo = lastAppliedPosition(valid, appliedOutcomes);
       // The commit carries the log position the store holds after this chunk, so a store that later holds an
       // older one is known to have lost state (state-loss.ts).
-      await consumer.commitOffsets([
-        {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: (BigInt(last) + 1n).toString(),
-          ...(appliedUpTo ? { metadata: formatPositionToken(appliedUpTo) } : {}),
-        },
-      ]);
+      await batch.commit(last, appliedUpTo);
       if (appliedUpTo) this.stateLoss.committed(projection.name, batch.topic, batch.partition, appliedUpTo);
-      resolveOffset(last);
-      await heartbeat();
     }
   }
 
   private async applyWithRetry(
     projection: Projection,
-    partitionBatch: PartitionBatch,
-    records: readonly KafkaMessage[],
-    payload: EachBatchPayload,
+    batch: TransportBatch,
+    valid: readonly {
+      offset: string;
+      message: PartitionBatch["messages"][number]["message"];
+      record: TransportRecord;
+    }[],
   ): Promise<GuardedOutcome[] | undefined> {
-    const { heartbeat, isRunning, isStale } = payload;
     const projector = projection.name;
-    const { topic, partition } = partitionBatch;
-    const indexed = partitionBatch.messages.map((m, i) => ({ ...m, record: records[i]! }));
+    const { topic, partition } = batch;
     const healthTimeoutMs = this.options.healthTimeoutMs ?? 2000;
     const healthy = projection.healthy?.bind(projection);
-    return applyGuarded(indexed, {
+    return applyGuarded(valid, {
       isolateAfter: this.options.isolateAfter ?? DEFAULT_ISOLATE_AFTER,
       apply: async (part) => {
         await this.stateLoss.check(projection, topic, partition);
@@ -251,15 +229,9 @@ export class ProjectorRuntime {
         return outcomes;
       },
       healthy: healthy && (() => checkHealth(healthy, healthTimeoutMs)),
-      pause: (ms) => this.pause(ms, heartbeat, isRunning, isStale),
+      pause: (ms) => this.pause(ms, batch),
       deadLetter: async (m, reason) => {
-        const sent = await this.sendDeadLetters(
-          projector,
-          topic,
-          partition,
-          [{ message: m.record, reason }],
-          payload,
-        );
+        const sent = await this.sendDeadLetters(projector, batch, [{ record: m.record, reason }]);
         if (sent) {
           projectorRejected.inc({ projector });
           this.log.error(
@@ -292,56 +264,33 @@ export class ProjectorRuntime {
 
   private async sendDeadLetters(
     projector: string,
-    topic: string,
-    partition: number,
+    batch: TransportBatch,
     dead: readonly DeadLetter[],
-    { heartbeat, isRunning, isStale }: EachBatchPayload,
   ): Promise<boolean> {
+    const { topic, partition } = batch;
     let backoffMs = 100;
     for (;;) {
       try {
-        await this.producer!.send({
-          topic: this.options.dlqTopic,
-          acks: -1,
-          messages: dead.map(({ message, reason }) => ({
-            key: message.key,
-            value: message.value,
-            headers: {
-              "reckon-dlq-reason": reason,
-              "reckon-dlq-projector": projector,
-              "reckon-dlq-source-topic": topic,
-              "reckon-dlq-source-partition": String(partition),
-              "reckon-dlq-source-offset": message.offset,
-            },
-          })),
-        });
+        await this.transport.deadLetter(projector, topic, partition, dead);
         projectorMessages.inc({ projector, outcome: "dead_lettered" }, dead.length);
-        this.log.warn(
-          { projector, partition, count: dead.length, reason: dead[0]!.reason },
-          "sent to dead-letter topic",
-        );
+        this.log.warn({ projector, partition, count: dead.length, reason: dead[0]!.reason }, "dead-lettered");
         return true;
       } catch (err) {
         this.log.warn(
           { err: (err as Error).message, retryInMs: backoffMs },
-          "dead-letter topic unavailable; retrying",
+          "dead letters not stored; retrying",
         );
-        if (!(await this.pause(backoffMs, heartbeat, isRunning, isStale))) return false;
+        if (!(await this.pause(backoffMs, batch))) return false;
         backoffMs = Math.min(backoffMs * 2, 5000);
       }
     }
   }
 
-  /** Waits, keeping the group membership alive; false when the consumer is stopping or lost the partition. */
-  private async pause(
-    ms: number,
-    heartbeat: () => Promise<void>,
-    isRunning: () => boolean,
-    isStale: () => boolean,
-  ): Promise<boolean> {
+  /** Waits, keeping the partition; false when the consumer is stopping or lost the partition. */
+  private async pause(ms: number, batch: TransportBatch): Promise<boolean> {
     await new Promise((r) => setTimeout(r, ms));
-    if (this.stopping || !isRunning() || isStale()) return false;
-    await heartbeat().catch(() => undefined);
+    if (this.stopping || !batch.active()) return false;
+    await batch.keepAlive();
     return true;
   }
 }

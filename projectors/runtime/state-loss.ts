@@ -1,19 +1,14 @@
-import type { Admin, Kafka } from "kafkajs";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
-import {
-  compareLogPositions,
-  maxLogPosition,
-  parsePositionToken,
-  type LogPosition,
-} from "../../core/contracts/position.ts";
+import { compareLogPositions, maxLogPosition, type LogPosition } from "../../core/contracts/position.ts";
+import type { LogTransport } from "../../core/log-transport/port.ts";
 import { logger } from "../../core/logger.ts";
 import { toLogPosition } from "../../core/event-store/log-reader.ts";
 import type { Projection } from "./projection.ts";
 
 /**
  * A read model's store that lost state: it holds an older log position for a partition (or none) than the one the
- * projection's consumer committed with its Kafka offset. Everything between was acknowledged by the store and is
- * gone, and Kafka will not deliver it again, so only a rebuild from the log brings it back.
+ * projection's consumer committed with its offset. Everything between was acknowledged by the store and is
+ * gone, and the transport will not deliver it again, so only a rebuild from the log brings it back.
  */
 export interface StateLoss {
   projection: string;
@@ -45,7 +40,7 @@ export const isStateLost = (stored: LogPosition | undefined, committed: LogPosit
   committed !== undefined && (stored === undefined || compareLogPositions(stored, committed) < 0);
 
 export interface StateLossDetectorOptions {
-  kafka: Kafka;
+  transport: LogTransport;
   groupOf(projection: string): string;
   onLoss(loss: StateLoss): void;
 }
@@ -62,7 +57,6 @@ export class StateLossDetector {
   private readonly committedPositions = new Map<string, Map<string, LogPosition>>();
   private readonly loading = new Map<string, Promise<void>>();
   private readonly checkedSinceJoin = new Set<string>();
-  private admin: Promise<Admin> | undefined;
   private readonly log = logger.child({ component: "projectors" });
 
   constructor(private readonly options: StateLossDetectorOptions) {}
@@ -94,12 +88,6 @@ export class StateLossDetector {
       this.options.onLoss({ projection: projection.name, topic, partition, stored, committed });
   }
 
-  close(): void {
-    const admin = this.admin;
-    this.admin = undefined;
-    void admin?.then((a) => a.disconnect()).catch(() => undefined);
-  }
-
   private positionsOf(projection: string): Map<string, LogPosition> {
     let positions = this.committedPositions.get(projection);
     if (!positions) this.committedPositions.set(projection, (positions = new Map()));
@@ -120,24 +108,16 @@ export class StateLossDetector {
     return this.committedPositions.get(projection)?.get(`${topic}:${partition}`);
   }
 
-  /** Reads the group's committed offsets and their metadata; a failure skips the check (it is retried after the next join). */
+  /** Reads the consumer's committed positions; a failure skips the check (it is retried after the next join). */
   private async loadCommitted(projection: string, topic: string): Promise<void> {
     try {
-      this.admin ??= (async () => {
-        const admin = this.options.kafka.admin();
-        await admin.connect();
-        return admin;
-      })();
-      const admin = await this.admin;
-      const groups = await admin.fetchOffsets({ groupId: this.options.groupOf(projection), topics: [topic] });
-      for (const { partition, metadata } of groups.find((g) => g.topic === topic)?.partitions ?? []) {
-        const position = metadata ? parsePositionToken(metadata) : undefined;
-        if (position) this.committed(projection, topic, partition, position);
-      }
+      const { transport } = this.options;
+      if (transport.topic !== topic) return;
+      for (const [partition, position] of await transport.committedPositions(
+        this.options.groupOf(projection),
+      ))
+        this.committed(projection, topic, partition, position);
     } catch (err) {
-      const stale = this.admin;
-      this.admin = undefined;
-      void stale?.then((a) => a.disconnect()).catch(() => undefined);
       this.log.warn(
         { projection, err: (err as Error).message },
         "committed positions not read; state check skipped",

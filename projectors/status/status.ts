@@ -1,12 +1,11 @@
-import type { Admin, Kafka } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import type { Queryable } from "../../core/postgres/database.ts";
-import { loadCheckpoint } from "../../core/postgres/checkpoints.ts";
 import { countLogAfter, readLogHead } from "../../core/event-store/log-reader.ts";
+import type { LogTransport } from "../../core/log-transport/port.ts";
+import { KafkaLogTransport } from "../../core/log-transport/kafka-transport.ts";
 import {
   compareLogPositions,
   formatPositionToken,
-  LOG_START,
-  minLogPosition,
   parsePositionToken,
   POSITION_TOKEN_RULE,
   type LogPosition,
@@ -16,14 +15,27 @@ import type { Projection } from "../runtime/projection.ts";
 import { consumerGroup } from "../runtime/consumer.ts";
 import type { ReadModelHealth } from "../runtime/self-rebuild.ts";
 
-export interface StatusOptions {
+export type StatusOptions = CommonStatusOptions &
+  (
+    | {
+        /** Where the projectors read the log (core/log-transport); the caller owns it and closes it. */
+        transport: LogTransport;
+        kafka?: undefined;
+      }
+    | {
+        transport?: undefined;
+        /** The Kafka transport's positions, when no transport is handed over. */
+        kafka: Kafka;
+        topic: string;
+        /** The relay's checkpoint name (default `relay:<topic>`). */
+        relayCheckpoint?: string;
+      }
+  );
+
+interface CommonStatusOptions {
   db: Queryable;
-  kafka: Kafka;
-  topic: string;
   projections: readonly Pick<Projection, "name" | "appliedPosition">[];
   groupPrefix?: string;
-  /** The relay's checkpoint name (default `relay:<topic>`). */
-  relayCheckpoint?: string;
   /** Whether each projection's read model is intact or rebuilding after a loss (the projectors role knows). */
   readModelHealth?: (projection: string) => ReadModelHealth;
 }
@@ -53,46 +65,34 @@ export class PositionTokenError extends Error {
 export const MAX_WAIT_MS = 5000;
 
 /**
- * Where each projector stands in the log. A projector consumes Kafka partitions, and an idle partition
- * never moves its applied position, so "min over partitions of the applied position" would stall at the last
- * event an idle partition saw. Instead: read the relay's checkpoint R first (everything up to R is in Kafka),
- * then each partition's high watermark. A partition whose committed offset reached its high watermark has
- * given the projector everything up to R; any other partition has given it everything up to its applied
- * position. The projector's position is the minimum of R and those applied positions.
+ * Where each projector stands in the log: the transport knows which of its partitions count (an idle partition
+ * never moves its applied position; see each adapter's consumerPosition) and the projection's store knows what
+ * it applied.
  */
 export class ProjectionStatus {
-  private admin: Promise<Admin> | undefined;
+  private readonly transport: LogTransport;
+  private readonly ownsTransport: boolean;
   private readonly byName: Map<string, Pick<Projection, "name" | "appliedPosition">>;
 
   constructor(private readonly options: StatusOptions) {
     this.byName = new Map(options.projections.map((p) => [p.name, p]));
+    if (options.transport) {
+      this.transport = options.transport;
+      this.ownsTransport = false;
+    } else {
+      const { kafka, topic, relayCheckpoint, db } = options;
+      this.transport = new KafkaLogTransport({
+        kafka,
+        topic,
+        db,
+        ...(relayCheckpoint ? { relayCheckpoint } : {}),
+      });
+      this.ownsTransport = true;
+    }
   }
 
   get names(): string[] {
     return [...this.byName.keys()];
-  }
-
-  private connectedAdmin(): Promise<Admin> {
-    this.admin ??= (async () => {
-      const admin = this.options.kafka.admin();
-      await admin.connect();
-      return admin;
-    })().catch((err: unknown) => {
-      this.admin = undefined;
-      throw err;
-    });
-    return this.admin;
-  }
-
-  private async withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
-    try {
-      return await work(await this.connectedAdmin());
-    } catch (err) {
-      const stale = this.admin;
-      this.admin = undefined;
-      await stale?.then((a) => a.disconnect()).catch(() => undefined);
-      throw err;
-    }
   }
 
   head(): Promise<LogPosition> {
@@ -108,27 +108,10 @@ export class ProjectionStatus {
   /** The position up to which `name` has applied every log entry. */
   async positionOf(name: string): Promise<LogPosition> {
     const projection = this.projection(name);
-    const { db, topic } = this.options;
-    const relayed = await loadCheckpoint(db, this.options.relayCheckpoint ?? `relay:${topic}`);
-    const { highs, committed } = await this.withAdmin(async (admin) => {
-      const highs = await admin.fetchTopicOffsets(topic);
-      const groups = await admin.fetchOffsets({
-        groupId: consumerGroup(name, this.options.groupPrefix),
-        topics: [topic],
-      });
-      const committed = new Map(
-        (groups.find((g) => g.topic === topic)?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]),
-      );
-      return { highs, committed };
-    });
-    let position = relayed;
-    for (const { partition, high, low } of highs) {
-      const end = BigInt(high);
-      if (end === BigInt(low) || (committed.get(partition) ?? -1n) >= end) continue;
-      const applied = (await projection.appliedPosition(topic, partition)) ?? LOG_START;
-      position = minLogPosition(position, applied);
-    }
-    return position;
+    const { topic } = this.transport;
+    return this.transport.consumerPosition(consumerGroup(name, this.options.groupPrefix), (partition) =>
+      projection.appliedPosition(topic, partition),
+    );
   }
 
   async status(): Promise<StatusReport> {
@@ -192,21 +175,17 @@ export class ProjectionStatus {
   private partitions: number[] | undefined;
 
   private async allPartitionsPassed(name: string, target: LogPosition): Promise<boolean> {
-    this.partitions ??= await this.withAdmin(async (admin) =>
-      (await admin.fetchTopicOffsets(this.options.topic)).map((p) => p.partition),
-    );
+    this.partitions ??= await this.transport.partitions();
     const projection = this.projection(name);
     for (const partition of this.partitions) {
-      const applied = await projection.appliedPosition(this.options.topic, partition);
+      const applied = await projection.appliedPosition(this.transport.topic, partition);
       if (!applied || compareLogPositions(applied, target) < 0) return false;
     }
     return true;
   }
 
   async close(): Promise<void> {
-    const admin = this.admin;
-    this.admin = undefined;
-    await admin?.then((a) => a.disconnect()).catch(() => undefined);
+    if (this.ownsTransport) await this.transport.close();
   }
 }
 
