@@ -4,7 +4,7 @@ import type { Env } from "../core/config/env.ts";
 import { openDatabase } from "../core/postgres/database.ts";
 import { migrate } from "../core/postgres/migrate.ts";
 import { createKafka } from "../core/kafka/kafka.ts";
-import { openLogTransport } from "../core/log-transport/open.ts";
+import { logTransportKind, openLogTransport } from "../core/log-transport/open.ts";
 import type { LogTransport } from "../core/log-transport/port.ts";
 import type { ProjectionStore } from "../core/projection-store/port.ts";
 import { openProjectionStore } from "../projectors/store/open.ts";
@@ -31,6 +31,7 @@ export const compositionOfEnv = (env: Env): StoreComposition =>
     REDIS_URL: env.REDIS_URL,
     CLICKHOUSE_URL: env.CLICKHOUSE_URL,
     KAFKA_BROKERS: env.KAFKA_BROKERS?.join(","),
+    RECKON_LOG_TRANSPORT: env.RECKON_LOG_TRANSPORT,
   });
 
 /**
@@ -122,8 +123,14 @@ export async function startPlatform(
   ];
   const routers: Router[] = [];
   const openapi: OpenApiRegistrar[] = [];
+  // The relay feeds Kafka; with the Postgres tail the projectors read the log itself, so there is none to run.
+  const relayNeeded = logTransportKind(resources.env) === "kafka";
   for (const module of ROLE_MODULES) {
     if (!roles.includes(module.name)) continue;
+    if (module.name === "relay" && !relayNeeded) {
+      logger.info("relay not started: the projectors tail the Postgres log (no Kafka)");
+      continue;
+    }
     const started = await module.start(resources, running);
     running.set(module.name, started);
     routers.push(...(started.routers ?? []));

@@ -43,7 +43,9 @@ function printComposition(env: ReturnType<typeof resolveEnv>, roles: readonly Ro
   const composition = compositionOfEnv(env);
   const endpoint =
     composition.clickhouse.embedded && roles.includes("analytics") && env.CLICKHOUSE_HTTP_PASSWORD
-      ? `http://${env.CLICKHOUSE_HTTP_HOST}:${env.CLICKHOUSE_HTTP_PORT} (user ${env.CLICKHOUSE_HTTP_USER})`
+      ? env.CLICKHOUSE_HTTP_PORT === 0
+        ? `on ${env.CLICKHOUSE_HTTP_HOST}, a free port (in the log) (user ${env.CLICKHOUSE_HTTP_USER})`
+        : `http://${env.CLICKHOUSE_HTTP_HOST}:${env.CLICKHOUSE_HTTP_PORT} (user ${env.CLICKHOUSE_HTTP_USER})`
       : undefined;
   process.stdout.write(`${describeComposition(composition, endpoint)}\n`);
 }
