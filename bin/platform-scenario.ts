@@ -34,7 +34,10 @@ export interface Answers {
     control: { users: number; mean: number };
     treatment: { users: number; mean: number; relative: number; pValue: number; chanceToWin: number };
   };
-  /** Events per type the ClickHouse endpoint reports (undefined without an endpoint). */
+  /**
+   * Distinct events per type the ClickHouse endpoint reports (undefined without an endpoint); distinct because
+   * a redelivered event is a second row until ClickHouse merges it away (ReplacingMergeTree).
+   */
   clickhouseEventsByType: Record<string, number> | undefined;
 }
 
@@ -202,7 +205,7 @@ export async function readScenario(
 
   let clickhouseEventsByType: Record<string, number> | undefined;
   if (target.clickhouse) {
-    const sql = `SELECT type, count() AS n FROM reckon.events WHERE user_id LIKE '${prefix}user-%' GROUP BY type ORDER BY type FORMAT JSONEachRow`;
+    const sql = `SELECT type, uniqExact(event_id) AS n FROM reckon.events WHERE user_id LIKE '${prefix}user-%' GROUP BY type ORDER BY type FORMAT JSONEachRow`;
     const res = await fetch(`${target.clickhouse.url}/?query=${encodeURIComponent(sql)}`, {
       headers: {
         authorization: `Basic ${Buffer.from(`${target.clickhouse.user}:${target.clickhouse.password}`).toString("base64")}`,
