@@ -17,7 +17,8 @@ async function measureIngest(mode: BenchMode, options: { seconds?: number; vus?:
   const seconds = options.seconds ?? 30;
   const vus = options.vus ?? 8;
   const writeKey = "bench-write-key-0123456789";
-  const embedded = mode === "embedded" ? await startEmbeddedServer({ RECKON_WRITE_KEYS: writeKey }) : undefined;
+  const embedded =
+    mode === "embedded" ? await startEmbeddedServer({ RECKON_WRITE_KEYS: writeKey }) : undefined;
   const db = embedded ? undefined : await createTestDatabase();
   const server =
     embedded ??
@@ -61,7 +62,9 @@ async function measureIngest(mode: BenchMode, options: { seconds?: number; vus?:
 
     return {
       mode,
-      roles: embedded ? "every role, one process (embedded stores)" : "ingest,relay (Postgres and Kafka servers)",
+      roles: embedded
+        ? "every role, one process (embedded stores)"
+        : "ingest,relay (Postgres and Kafka servers)",
       duration_s: seconds,
       ingest: {
         events_acknowledged: accepted,
@@ -95,7 +98,9 @@ async function measureIngest(mode: BenchMode, options: { seconds?: number; vus?:
  * latency, on the server stack (API and relay, Postgres and Kafka) and/or embedded (every role in one process
  * on PGlite, the Postgres tail, memory:// and chdb), side by side with their ratio.
  */
-export async function runIngestBench(options: { seconds?: number; vus?: number; mode?: BenchMode } = {}) {
+export async function runIngestBench(
+  options: { seconds?: number; vus?: number; mode?: BenchMode | "both" } = {},
+) {
   const results: Record<string, Awaited<ReturnType<typeof measureIngest>>> = {};
   for (const mode of modesOf(options.mode ?? "stack")) results[mode] = await measureIngest(mode, options);
   const { stack, embedded } = results;
@@ -117,8 +122,6 @@ export async function runIngestBench(options: { seconds?: number; vus?: number; 
       : {}),
   };
 }
-
-
 
 /** COPY of rows shaped exactly like ingest's into the same events table: the table's physical write limit. */
 async function copyBaseline(url: string, rows: number): Promise<number> {

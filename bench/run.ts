@@ -40,7 +40,9 @@ const program = new Command("bench")
   )
   .option("--no-api", "quality bench: offline figures only, without the API run (needs no stack)")
   .addOption(
-    new Option("--mode <mode>", "ingest, freshness, serving: where Reckon runs").choices(BENCH_MODES).default("stack"),
+    new Option("--mode <mode>", "ingest, freshness, serving: where Reckon runs")
+      .choices(BENCH_MODES)
+      .default("stack"),
   )
   .option("--seconds <n>", "ingest: seconds of measured load (default 30)")
   .option("--events <n>", "embedded: events ingested before the restart (default 1000000)")

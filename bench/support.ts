@@ -75,7 +75,8 @@ export async function startServer(
       // not listening yet
     }
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error(`server did not become healthy in ${healthyWithinMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`server did not become healthy in ${healthyWithinMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
@@ -83,6 +84,7 @@ export async function startServer(
     child,
     stop: () =>
       new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once("exit", () => resolve());
         child.kill("SIGTERM");
       }),
@@ -155,10 +157,17 @@ export async function waitForProjections(
 /** Where a bench runs Reckon: on the server stack, embedded (no server), or both one after the other. */
 export type BenchMode = "embedded" | "stack";
 export const BENCH_MODES = ["embedded", "stack", "both"] as const;
-export const modesOf = (mode: BenchMode | "both"): BenchMode[] => (mode === "both" ? ["stack", "embedded"] : [mode]);
+export const modesOf = (mode: BenchMode | "both"): BenchMode[] =>
+  mode === "both" ? ["stack", "embedded"] : [mode];
 
 /** The store variables a child must not inherit in embedded mode (empty counts as unset). */
-const NO_STORES = { DATABASE_URL: "", KAFKA_BROKERS: "", REDIS_URL: "", CLICKHOUSE_URL: "", RECKON_LOCAL_STACK: "0" };
+const NO_STORES = {
+  DATABASE_URL: "",
+  KAFKA_BROKERS: "",
+  REDIS_URL: "",
+  CLICKHOUSE_URL: "",
+  RECKON_LOCAL_STACK: "0",
+};
 
 /**
  * `reckon start` with every role on the embedded stores in a fresh data directory (removed by `cleanup`), the
@@ -172,16 +181,17 @@ export async function startEmbeddedServer(env: Record<string, string>): Promise<
   stop: () => Promise<void>;
   cleanup: () => Promise<void>;
 }> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "reckon-bench-embedded-"));
+  // A given RECKON_DATA_DIR is reused (a restart); otherwise a fresh one.
+  const dataDir = env.RECKON_DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), "reckon-bench-embedded-"));
   const clickhousePort = 19000 + Math.floor(Math.random() * 1000);
   const server = await startServer(
     "ingest,relay,projectors,serving,analytics",
     {
       ...NO_STORES,
-      RECKON_DATA_DIR: dataDir,
       CLICKHOUSE_HTTP_PORT: String(clickhousePort),
       RECKON_TRAIN_INTERVAL_MINUTES: "0",
       ...env,
+      RECKON_DATA_DIR: dataDir,
     },
     180_000,
   );
