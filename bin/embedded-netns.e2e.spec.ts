@@ -27,6 +27,16 @@ before(() => {
 });
 after(() => {
   try {
+    // Whatever a failed run left running in the namespace goes with it.
+    for (const pid of ip(["netns", "pids", ns])
+      .split("\n")
+      .map(Number)
+      .filter((p) => p > 0))
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
     ip(["netns", "del", ns]);
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -76,10 +76,17 @@ async function lateBatch(target: PlatformTarget): Promise<string[]> {
 
 const first = await startReckonProcess({ env });
 const printed = first.output();
-const written = await writeScenario(targetOf(first), "", 1);
-const before = await readScenario(targetOf(first), "", written);
-const late = await lateBatch(targetOf(first));
-first.child.kill("SIGKILL");
+let written: Awaited<ReturnType<typeof writeScenario>>;
+let before: Awaited<ReturnType<typeof readScenario>>;
+let late: string[];
+try {
+  written = await writeScenario(targetOf(first), "", 1);
+  before = await readScenario(targetOf(first), "", written);
+  late = await lateBatch(targetOf(first));
+} finally {
+  // On success the kill under test; on a failure no process may outlive the proof.
+  first.child.kill("SIGKILL");
+}
 const killed = await first.exited;
 
 const restartStarted = Date.now();
