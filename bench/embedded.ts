@@ -95,9 +95,11 @@ export async function runEmbeddedBench(options: { events?: number } = {}) {
     started = performance.now();
     const acknowledged = await ingest(first.url, events);
     const ingestSeconds = (performance.now() - started) / 1000;
+    progress(`ingested ${acknowledged} events in ${ingestSeconds.toFixed(1)} s; waiting for the projections`);
     await waitUntil("projections caught up", 3_600_000, () => caughtUp(first.url));
     const projectedSeconds = (performance.now() - started) / 1000;
     const loadedRss = rssMib(first.child.pid!);
+    progress(`projected after ${projectedSeconds.toFixed(1)} s, RSS ${loadedRss} MiB; restarting`);
     await first.stop();
 
     started = performance.now();
@@ -146,5 +148,8 @@ export async function runEmbeddedBench(options: { events?: number } = {}) {
     await first.cleanup();
   }
 }
+
+/** Progress on stderr: a long run shows where it is (stdout carries only the result). */
+const progress = (line: string) => process.stderr.write(`embedded bench: ${line}\n`);
 
 const round = (v: number, digits = 2) => Number(v.toFixed(digits));
