@@ -163,7 +163,7 @@ const TYPES = [
  * COPY into the events table in transactions of 20,000 rows, shaped as ingest stores them (payload = the
  * validated event), so the log has many transactions like a live one.
  */
-async function loadEvents(url: string, total: number, users: number, items: number): Promise<void> {
+export async function loadEvents(url: string, total: number, users: number, items: number): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -29,6 +29,7 @@ const benches: Record<string, (options: BenchOptions) => Promise<unknown>> = {
   freshness: async () => (await import("./freshness.ts")).runFreshnessBench(),
   rebuild: async () => (await import("./rebuild.ts")).runRebuildBench(),
   recovery: async () => (await import("./recovery.ts")).runRecoveryBench(),
+  transport: async () => (await import("./transport.ts")).runTransportBench(),
 };
 
 const program = new Command("bench")

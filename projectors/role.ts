@@ -171,15 +171,19 @@ function rebuildersFor(
   resources: Resources,
   projections: readonly Projection[],
 ): Record<string, () => Promise<unknown>> {
-  const { db, env } = resources;
-  const live = { topic: env.KAFKA_EVENTS_TOPIC, partitions: env.KAFKA_PARTITIONS };
+  const { db } = resources;
+  // The rebuilt version takes over the applied positions of every partition the transport delivers from.
+  const live = async () => {
+    const transport = resources.logTransport();
+    return { topic: transport.topic, partitions: Math.max(...(await transport.partitions())) + 1 };
+  };
   const rebuilders: Record<string, () => Promise<unknown>> = {};
   for (const projection of projections) {
     if (projection instanceof RedisProjection)
-      rebuilders[projection.name] = () => replayProjection({ db, projection, ...live });
+      rebuilders[projection.name] = async () => replayProjection({ db, projection, ...(await live()) });
     else if (projection.name === ANALYTICS_PROJECTION_NAME)
       rebuilders[projection.name] = async () =>
-        replayAnalytics({ db, clickhouse: await resources.clickhouse(), ...live });
+        replayAnalytics({ db, clickhouse: await resources.clickhouse(), ...(await live()) });
   }
   return rebuilders;
 }

@@ -150,9 +150,9 @@ export const VARIABLES = {
     description: "Dead-letter topic for records a projection refuses.",
     readers: ["projectors"],
   }),
-  RECKON_LOG_TRANSPORT: optional(oneOf(["kafka", "postgres"]), {
+  RECKON_LOG_TRANSPORT: withDefault(oneOf(["auto", "kafka", "postgres"]), "auto", {
     description:
-      "How the projectors receive the event log: `kafka` (the relay publishes it; one consumer group per projection) or `postgres` (each projection tails the Postgres log directly; positions and dead letters in Postgres tables). Unset: `kafka` when KAFKA_BROKERS is set, else `postgres`.",
+      "How the projectors receive the event log: `kafka` (the relay publishes it; one consumer group per projection) or `postgres` (each projection tails the Postgres log directly; positions and dead letters in Postgres tables). `auto`: `kafka` when KAFKA_BROKERS is set, else `postgres`.",
     readers: ["projectors", "serving", "reckon replay"],
   }),
   KAFKA_PARTITIONS: withDefault(wholeNumberBetween(1, 1024), "3", {

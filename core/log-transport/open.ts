@@ -1,5 +1,5 @@
 import type { Kafka } from "kafkajs";
-import type { Env } from "../config/env.ts";
+import { ConfigError, type Env } from "../config/env.ts";
 import type { Database } from "../postgres/database.ts";
 import type { LogTransport } from "./port.ts";
 import { KafkaLogTransport } from "./kafka-transport.ts";
@@ -7,11 +7,11 @@ import { PostgresTailTransport } from "./postgres-tail.ts";
 
 export type LogTransportKind = LogTransport["kind"];
 
-/** RECKON_LOG_TRANSPORT, or by default Kafka when brokers are configured and the Postgres tail otherwise. */
+/** RECKON_LOG_TRANSPORT, where `auto` (the default) is Kafka when brokers are configured and the Postgres tail otherwise. */
 export function logTransportKind(
   env: Pick<Env, "RECKON_LOG_TRANSPORT"> & { KAFKA_BROKERS?: readonly string[] | undefined },
 ): LogTransportKind {
-  if (env.RECKON_LOG_TRANSPORT) return env.RECKON_LOG_TRANSPORT;
+  if (env.RECKON_LOG_TRANSPORT !== "auto") return env.RECKON_LOG_TRANSPORT;
   return env.KAFKA_BROKERS && env.KAFKA_BROKERS.length > 0 ? "kafka" : "postgres";
 }
 
@@ -31,7 +31,11 @@ export function openLogTransport(
   },
   resources: LogTransportResources,
 ): LogTransport {
-  if (logTransportKind(env) === "kafka")
+  if (logTransportKind(env) === "kafka") {
+    if (!env.KAFKA_BROKERS || env.KAFKA_BROKERS.length === 0)
+      throw new ConfigError([
+        "RECKON_LOG_TRANSPORT: kafka needs KAFKA_BROKERS (received no brokers); unset it or set it to postgres",
+      ]);
     return new KafkaLogTransport({
       kafka: resources.kafka(),
       db: resources.db,
@@ -39,5 +43,6 @@ export function openLogTransport(
       dlqTopic: env.KAFKA_DLQ_TOPIC,
       partitions: env.KAFKA_PARTITIONS,
     });
+  }
   return new PostgresTailTransport({ db: resources.db, topic: env.KAFKA_EVENTS_TOPIC });
 }

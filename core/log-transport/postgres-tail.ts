@@ -1,5 +1,5 @@
 import type { Database, Queryable } from "../postgres/database.ts";
-import { readEncodedLogBatch, readLogHead } from "../event-store/log-reader.ts";
+import { readEncodedLogBatch, readLogHead, type EncodedLogEntry } from "../event-store/log-reader.ts";
 import { EVENTS_CHANNEL } from "../event-store/event-store.ts";
 import {
   compareLogPositions,
@@ -94,11 +94,24 @@ export class PostgresTailTransport implements LogTransport {
         wake = done;
       });
 
+    const read = (from: LogPosition) => readEncodedLogBatch(this.options.db, from, this.batchSize);
+    // The next batch, read while this one is projected (a Postgres server works meanwhile); used only when the
+    // consumer committed exactly up to where it starts.
+    let prefetched: { from: LogPosition; entries: Promise<EncodedLogEntry[]> } | undefined;
     const run = async () => {
       let backoffMs = 100;
       while (!stopped) {
         try {
-          const entries = await readEncodedLogBatch(this.options.db, cursor, this.batchSize);
+          const ahead = prefetched;
+          prefetched = undefined;
+          const entries =
+            ahead && compareLogPositions(ahead.from, cursor) === 0 ? await ahead.entries : await read(cursor);
+          if (entries.length === this.batchSize) {
+            const from = entries[entries.length - 1]!.position;
+            const next = read(from);
+            next.catch(() => undefined); // a failed prefetch is read again on the next turn
+            prefetched = { from, entries: next };
+          }
           if (entries.length === 0) {
             await sleep(this.pollMs);
             continue;

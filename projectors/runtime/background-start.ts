@@ -4,8 +4,8 @@ import { ProjectorRuntime, type ProjectorRuntimeOptions } from "./consumer.ts";
 /**
  * Starts the projector consumers without holding up the process: joining a consumer group can take as long as
  * the group's session timeout after a crash (the dead members are waited for), and nothing else in the process
- * (ingest, serving) needs it. A start that fails (Kafka unreachable) is retried with backoff. Readiness asks
- * `notJoined()`.
+ * (ingest, serving) needs it. A start that fails (Kafka or Postgres unreachable) is retried with backoff.
+ * Readiness asks `notJoined()`.
  */
 export class BackgroundConsumers {
   private runtime: ProjectorRuntime;

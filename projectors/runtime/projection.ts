@@ -2,15 +2,15 @@ import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { LogPosition } from "../../core/contracts/position.ts";
 
 /**
- * The contract between the projector runtime (Kafka consumption, batching, offsets, dead letters, status) and
- * each projection (features, recommendations, analytics). A projection is told what to do with a batch; the
- * runtime decides when batches come and when offsets are committed (only after `apply` resolves).
+ * The contract between the projector runtime (consumption over a log transport, batching, offsets, dead letters,
+ * status) and each projection (features, recommendations, analytics). A projection is told what to do with a
+ * batch; the runtime decides when batches come and when offsets are committed (only after `apply` resolves).
  */
 
 /** The fate of one message, as a value (PostHog-style), never an exception lost in a log. */
 export type ProjectionOutcome =
   | { kind: "ok" }
-  /** Cannot be projected: goes to the dead-letter topic with the reason; the consumer moves on. */
+  /** Cannot be projected: becomes a dead letter with the reason (topic or table, by transport); the consumer moves on. */
   | { kind: "dead_letter"; reason: string }
   /** Deliberately ignored (e.g. an event type this projection does not use). */
   | { kind: "drop"; reason: string };
