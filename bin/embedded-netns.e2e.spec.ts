@@ -7,12 +7,12 @@ import { promisify } from "node:util";
 import { after, before, test } from "node:test";
 import { REPO_ROOT } from "../core/runtime/local-env.ts";
 import { ensureIproute2, inNamespace, ip } from "../deploy/multi-host/network.ts";
-import { SCENARIO_USERS } from "./platform-scenario.ts";
+import { SCENARIO_USERS } from "../core/testing/platform-scenario.ts";
 
 /**
  * `npm start` needs nothing but Node: the embedded platform runs in a network namespace that has only loopback
  * (none of the machine's Postgres, Redis, Kafka or ClickHouse is reachable from it), with an empty environment
- * and a fresh HOME, as a user on a machine without the stack. bin/embedded-proof.ts drives it there and
+ * and a fresh HOME, as a user on a machine without the stack. core/testing/embedded-proof.ts drives it there and
  * reports facts: catalog, events, a read with min_position, recommendations, an experiment's results, a
  * ClickHouse-endpoint query; then SIGKILL, a second start on the same data directory, and every acknowledged
  * event found again.
@@ -65,7 +65,7 @@ test("the embedded platform runs with only loopback and Node, and keeps every ac
       process.execPath,
       "--import",
       "tsx",
-      path.join(REPO_ROOT, "bin/embedded-proof.ts"),
+      path.join(REPO_ROOT, "core/testing/embedded-proof.ts"),
       dataDir,
     ]),
     { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 900_000 },

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { TEST_KEYS } from "../core/testing/http.ts";
-import { startReckonProcess, startRefused } from "./reckon-process.ts";
+import { startReckonProcess, startRefused } from "../core/testing/reckon-process.ts";
 
 /**
  * `reckon start` with no store URL: every role in one process on the embedded stores under the data directory,

@@ -5,8 +5,13 @@ import path from "node:path";
 import { after, test } from "node:test";
 import { TEST_KEYS } from "../core/testing/http.ts";
 import { createTestDatabase, stackEnv, uniqueName } from "../core/testing/stack.ts";
-import { readScenario, writeScenario, type Answers, type PlatformTarget } from "./platform-scenario.ts";
-import { startReckonProcess, type ReckonProcess } from "./reckon-process.ts";
+import {
+  readScenario,
+  writeScenario,
+  type Answers,
+  type PlatformTarget,
+} from "../core/testing/platform-scenario.ts";
+import { startReckonProcess, type ReckonProcess } from "../core/testing/reckon-process.ts";
 
 /**
  * The same input gives the same experiment statistics and the same recommendations on the embedded stores

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { REPO_ROOT } from "../core/runtime/local-env.ts";
+import { REPO_ROOT } from "../runtime/local-env.ts";
 
 /**
  * `reckon start` as a separate process, as an operator runs it, for specs, the embedded proof and benchmarks:

@@ -9,7 +9,7 @@ import { readScenario, writeScenario, type PlatformTarget } from "./platform-sce
  * endpoint query), send one more batch and SIGKILL the process right after it is acknowledged, start again on
  * the same directory and look for every acknowledged event. Prints one JSON object of facts on stdout.
  *
- *   node --import tsx bin/embedded-proof.ts DATA_DIR
+ *   node --import tsx core/testing/embedded-proof.ts DATA_DIR
  */
 const dataDir = process.argv[2];
 if (!dataDir) throw new Error("usage: embedded-proof.ts DATA_DIR");
