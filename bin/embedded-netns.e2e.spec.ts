@@ -77,7 +77,7 @@ test("the embedded platform runs with only loopback and Node, and keeps every ac
     foundAfterRestart: number;
     before: {
       positionReached: string;
-      recommendations: Record<string, string[]>;
+      recommendations: Record<string, { item: string; score: number }[]>;
       experiment: { users: Record<string, number>; control: { mean: number }; treatment: { mean: number } };
       clickhouseEventsByType: Record<string, number>;
     };

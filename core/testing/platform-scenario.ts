@@ -26,8 +26,8 @@ export interface Written {
 export interface Answers {
   /** `x-reckon-position-reached` of the read waiting on the last write's position. */
   positionReached: string | null;
-  /** Each asked user's recommended items (prefix removed), in order. */
-  recommendations: Record<string, string[]>;
+  /** Each asked user's recommended items (prefix removed) with their scores, in the order answered. */
+  recommendations: Record<string, { item: string; score: number }[]>;
   /** The experiment's users per variant and its purchase-rate statistics. */
   experiment: {
     users: Record<string, number>;
@@ -177,12 +177,12 @@ export async function readScenario(
     "read",
   );
   expectStatus(first, [200], "recommendations with min_position");
-  const recommendations: Record<string, string[]> = {};
+  const recommendations: Answers["recommendations"] = {};
   for (const user of users) {
     const res = await call(target, "GET", `/v1/recommendations/${user}?n=5`, "read");
     expectStatus(res, [200], "recommendations");
-    recommendations[user.slice(prefix.length)] = (res.body.items as { item_id: string }[]).map((i) =>
-      i.item_id.slice(prefix.length),
+    recommendations[user.slice(prefix.length)] = (res.body.items as { item_id: string; score: number }[]).map(
+      (i) => ({ item: i.item_id.slice(prefix.length), score: i.score }),
     );
   }
 
