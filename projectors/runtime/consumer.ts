@@ -48,7 +48,7 @@ interface RuntimeOptions {
   projections: readonly Projection[];
   /** Consumer group = prefix + projection name (tests use their own prefix). */
   groupPrefix?: string;
-  /** Messages handed to one `apply` at most (a Kafka batch is split into chunks of this size). */
+  /** Messages handed to one `apply` at most (a transport batch is split into chunks of this size). */
   maxBatch?: number;
   /**
    * Failed attempts of a batch before the projection's store is asked whether it is healthy (and, if it is, the
