@@ -6,27 +6,29 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { createTestDatabase, stackEnv, uniqueName } from "../core/testing/stack.ts";
 import { REPO_ROOT } from "../core/runtime/local-env.ts";
-import { machine, runK6, startServer } from "./support.ts";
+import { machine, modesOf, runK6, startEmbeddedServer, startServer, type BenchMode } from "./support.ts";
 
 /**
- * `npm run bench -- ingest`: events/s acknowledged by POST /v1/events (batches of 100–500, k6 in another
- * process, real Postgres and Kafka with the relay running), p50/p99 batch latency, then p50/p99 of 100-event
- * batches at half that rate; and, as the physical limit in the same run, a raw COPY of the same rows into the
- * same table.
+ * One mode's ingest figures: events/s acknowledged by POST /v1/events (batches of 100–500, k6 in another
+ * process), p50/p99 batch latency, then p50/p99 of 100-event batches at half that rate; on the stack also, as
+ * the physical limit in the same run, a raw COPY of the same rows into the same table.
  */
-export async function runIngestBench(options: { seconds?: number; vus?: number } = {}) {
+async function measureIngest(mode: BenchMode, options: { seconds?: number; vus?: number }) {
   const seconds = options.seconds ?? 30;
   const vus = options.vus ?? 8;
   const writeKey = "bench-write-key-0123456789";
-  const db = await createTestDatabase();
-  const topic = uniqueName("bench.events");
-  const server = await startServer("ingest,relay", {
-    DATABASE_URL: db.url,
-    KAFKA_BROKERS: stackEnv().KAFKA_BROKERS.join(","),
-    REDIS_URL: stackEnv().REDIS_URL,
-    KAFKA_EVENTS_TOPIC: topic,
-    RECKON_WRITE_KEYS: writeKey,
-  });
+  const embedded =
+    mode === "embedded" ? await startEmbeddedServer({ RECKON_WRITE_KEYS: writeKey }) : undefined;
+  const db = embedded ? undefined : await createTestDatabase();
+  const server =
+    embedded ??
+    (await startServer("ingest,relay", {
+      DATABASE_URL: db!.url,
+      KAFKA_BROKERS: stackEnv().KAFKA_BROKERS.join(","),
+      REDIS_URL: stackEnv().REDIS_URL,
+      KAFKA_EVENTS_TOPIC: uniqueName("bench.events"),
+      RECKON_WRITE_KEYS: writeKey,
+    }));
   const script = path.join(REPO_ROOT, "loadtests/ingest.js");
   try {
     runK6(script, { BASE_URL: server.url, WRITE_KEY: writeKey, MODE: "max", VUS: "4", DURATION: "5s" }); // warm-up
@@ -54,14 +56,16 @@ export async function runIngestBench(options: { seconds?: number; vus?: number }
     const failed =
       (max.metrics.http_req_failed?.values.rate ?? 0) + (half.metrics.http_req_failed?.values.rate ?? 0);
 
+    // The physical limit: COPY into the server's table (PGlite has no COPY FROM STDIN; see core/postgres).
     const copyRows = Math.max(50_000, Math.round(accepted));
-    const copyEventsPerSecond = await copyBaseline(db.url, copyRows);
+    const copyEventsPerSecond = db ? await copyBaseline(db.url, copyRows) : undefined;
 
     return {
-      bench: "ingest",
-      machine: machine(),
+      mode,
+      roles: embedded
+        ? "every role, one process (embedded stores)"
+        : "ingest,relay (Postgres and Kafka servers)",
       duration_s: seconds,
-      load: { generator: "k6 (separate process)", vus, batch_size: "100-500 (uniform)" },
       ingest: {
         events_acknowledged: accepted,
         events_per_s: Math.round(eventsPerSecond),
@@ -74,14 +78,49 @@ export async function runIngestBench(options: { seconds?: number; vus?: number }
         p50_ms: round(halfLatency.med),
         p99_ms: round(halfLatency["p(99)"]),
       },
-      baseline_copy: { rows: copyRows, events_per_s: Math.round(copyEventsPerSecond) },
-      ratio_to_copy: round(eventsPerSecond / copyEventsPerSecond, 3),
-      goal: "ratio_to_copy >= 0.3",
+      ...(copyEventsPerSecond === undefined
+        ? {}
+        : {
+            baseline_copy: { rows: copyRows, events_per_s: Math.round(copyEventsPerSecond) },
+            ratio_to_copy: round(eventsPerSecond / copyEventsPerSecond, 3),
+            goal: "ratio_to_copy >= 0.3",
+          }),
     };
   } finally {
     await server.stop();
-    await db.drop();
+    await db?.drop();
+    await embedded?.cleanup();
   }
+}
+
+/**
+ * `npm run bench -- ingest [--mode embedded|stack|both]`: events/s acknowledged by POST /v1/events and batch
+ * latency, on the server stack (API and relay, Postgres and Kafka) and/or embedded (every role in one process
+ * on PGlite, the Postgres tail, memory:// and chdb), side by side with their ratio.
+ */
+export async function runIngestBench(
+  options: { seconds?: number; vus?: number; mode?: BenchMode | "both" } = {},
+) {
+  const results: Record<string, Awaited<ReturnType<typeof measureIngest>>> = {};
+  for (const mode of modesOf(options.mode ?? "stack")) results[mode] = await measureIngest(mode, options);
+  const { stack, embedded } = results;
+  return {
+    bench: "ingest",
+    machine: machine(),
+    load: { generator: "k6 (separate process)", vus: options.vus ?? 8, batch_size: "100-500 (uniform)" },
+    modes: results,
+    ...(stack && embedded
+      ? {
+          embedded_to_stack: {
+            events_per_s: round(embedded.ingest.events_per_s / stack.ingest.events_per_s, 3),
+            half_load_p99: round(
+              (embedded.latency_at_half_load.p99_ms ?? NaN) / (stack.latency_at_half_load.p99_ms ?? NaN),
+              3,
+            ),
+          },
+        }
+      : {}),
+  };
 }
 
 /** COPY of rows shaped exactly like ingest's into the same events table: the table's physical write limit. */

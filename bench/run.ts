@@ -1,5 +1,5 @@
-import { Command } from "commander";
-import { DEFAULT_DATASET_DIR } from "./support.ts";
+import { Command, Option } from "commander";
+import { BENCH_MODES, DEFAULT_DATASET_DIR, type BenchMode } from "./support.ts";
 
 /** What a bench may be told on the command line; each bench reads the options it knows. */
 interface BenchOptions {
@@ -7,6 +7,11 @@ interface BenchOptions {
   readonly dataset: string;
   /** False with --no-api: the quality bench measures offline only (no stack needed). */
   readonly api: boolean;
+  /** ingest, freshness, serving: on the server stack, embedded, or both side by side. */
+  readonly mode: BenchMode | "both";
+  /** ingest: seconds of the measured load; embedded: events to ingest before the restart. */
+  readonly seconds?: string;
+  readonly events?: string;
 }
 
 /**
@@ -14,16 +19,37 @@ interface BenchOptions {
  * in the same run (see ../shared/docs/BENCHMARKS.md). Machines here are noisy: read the ratios.
  */
 const benches: Record<string, (options: BenchOptions) => Promise<unknown>> = {
-  ingest: async () => (await import("./ingest.ts")).runIngestBench(),
-  serving: async () => (await import("./serving.ts")).runServingBench(),
+  ingest: async ({ mode, seconds }) =>
+    (await import("./ingest.ts")).runIngestBench({ mode, seconds: seconds ? Number(seconds) : undefined }),
+  embedded: async ({ events }) =>
+    (await import("./embedded.ts")).runEmbeddedBench({ events: events ? Number(events) : undefined }),
+  serving: async ({ mode }) => {
+    stackOnly("serving", mode);
+    return (await import("./serving.ts")).runServingBench();
+  },
   quality: async ({ dataset, api }) => (await import("./quality.ts")).runQualityBench({ dataset, api }),
   experiments: async () => (await import("./experiments.ts")).runExperimentsBench(),
-  freshness: async () => (await import("./freshness.ts")).runFreshnessBench(),
+  freshness: async ({ mode }) => {
+    stackOnly("freshness", mode);
+    return (await import("./freshness.ts")).runFreshnessBench();
+  },
   rebuild: async () => (await import("./rebuild.ts")).runRebuildBench(),
   recovery: async () => (await import("./recovery.ts")).runRecoveryBench(),
   transport: async () => (await import("./transport.ts")).runTransportBench(),
   search: async () => (await import("./search.ts")).runSearchBench(),
 };
+
+/**
+ * The serving and freshness benches seed and observe Redis, Postgres and Kafka directly, which an embedded
+ * process keeps to itself; they measure the server stack only, and say so rather than measure it silently.
+ */
+function stackOnly(bench: string, mode: BenchMode | "both"): void {
+  if (mode !== "stack")
+    throw new Error(
+      `--mode ${mode}: the ${bench} bench runs on the server stack only (it reads the stores directly); ` +
+        "embedded figures: npm run bench -- ingest --mode both, npm run bench -- embedded",
+    );
+}
 
 const program = new Command("bench")
   .argument("[names...]", `benchmarks to run: ${Object.keys(benches).join(", ")} (default: all)`)
@@ -33,6 +59,13 @@ const program = new Command("bench")
     process.env.RECKON_ML_DATASET ?? DEFAULT_DATASET_DIR,
   )
   .option("--no-api", "quality bench: offline figures only, without the API run (needs no stack)")
+  .addOption(
+    new Option("--mode <mode>", "ingest, freshness, serving: where Reckon runs")
+      .choices(BENCH_MODES)
+      .default("stack"),
+  )
+  .option("--seconds <n>", "ingest: seconds of measured load (default 30)")
+  .option("--events <n>", "embedded: events ingested before the restart (default 1000000)")
   .action(async (names: string[], options: BenchOptions) => {
     const selected = names.length > 0 ? names : Object.keys(benches);
     for (const name of selected) {

@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, mkdtempSync } from "node:fs";
+import { existsSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { REPO_ROOT } from "../core/runtime/local-env.ts";
@@ -46,6 +46,7 @@ export function runK6(script: string, env: Record<string, string>): K6Summary {
 export async function startServer(
   roles: string,
   env: Record<string, string>,
+  healthyWithinMs = 60_000,
 ): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
   const port = env.PORT ?? String(18000 + Math.floor(Math.random() * 1000));
   const child = spawn(
@@ -66,7 +67,7 @@ export async function startServer(
     },
   );
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + healthyWithinMs;
   for (;;) {
     try {
       if ((await fetch(`${url}/healthz`)).ok) break;
@@ -74,7 +75,8 @@ export async function startServer(
       // not listening yet
     }
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error("server did not become healthy in 60 s");
+    if (Date.now() > deadline)
+      throw new Error(`server did not become healthy in ${healthyWithinMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
@@ -82,6 +84,7 @@ export async function startServer(
     child,
     stop: () =>
       new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once("exit", () => resolve());
         child.kill("SIGTERM");
       }),
@@ -149,4 +152,53 @@ export async function waitForProjections(
     await new Promise((r) => setTimeout(r, pollMs));
   }
   return (performance.now() - started) / 1000;
+}
+
+/** Where a bench runs Reckon: on the server stack, embedded (no server), or both one after the other. */
+export type BenchMode = "embedded" | "stack";
+export const BENCH_MODES = ["embedded", "stack", "both"] as const;
+export const modesOf = (mode: BenchMode | "both"): BenchMode[] =>
+  mode === "both" ? ["stack", "embedded"] : [mode];
+
+/** The store variables a child must not inherit in embedded mode (empty counts as unset). */
+const NO_STORES = {
+  DATABASE_URL: "",
+  KAFKA_BROKERS: "",
+  REDIS_URL: "",
+  CLICKHOUSE_URL: "",
+  RECKON_LOCAL_STACK: "0",
+};
+
+/**
+ * `reckon start` with every role on the embedded stores in a fresh data directory (removed by `cleanup`), the
+ * ClickHouse endpoint on a free loopback port (`clickhousePort`).
+ */
+export async function startEmbeddedServer(env: Record<string, string>): Promise<{
+  url: string;
+  child: ChildProcess;
+  dataDir: string;
+  clickhousePort: number;
+  stop: () => Promise<void>;
+  cleanup: () => Promise<void>;
+}> {
+  // A given RECKON_DATA_DIR is reused (a restart); otherwise a fresh one.
+  const dataDir = env.RECKON_DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), "reckon-bench-embedded-"));
+  const clickhousePort = 19000 + Math.floor(Math.random() * 1000);
+  const server = await startServer(
+    "ingest,relay,projectors,serving,analytics",
+    {
+      ...NO_STORES,
+      CLICKHOUSE_HTTP_PORT: String(clickhousePort),
+      RECKON_TRAIN_INTERVAL_MINUTES: "0",
+      ...env,
+      RECKON_DATA_DIR: dataDir,
+    },
+    180_000,
+  );
+  return {
+    ...server,
+    dataDir,
+    clickhousePort,
+    cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
+  };
 }

@@ -1,9 +1,10 @@
 import type { Router } from "express";
+import path from "node:path";
 import type { Env } from "../core/config/env.ts";
 import { openDatabase } from "../core/postgres/database.ts";
 import { migrate } from "../core/postgres/migrate.ts";
 import { createKafka } from "../core/kafka/kafka.ts";
-import { openLogTransport } from "../core/log-transport/open.ts";
+import { logTransportKind, openLogTransport } from "../core/log-transport/open.ts";
 import type { LogTransport } from "../core/log-transport/port.ts";
 import type { ProjectionStore } from "../core/projection-store/port.ts";
 import { openProjectionStore } from "../projectors/store/open.ts";
@@ -17,10 +18,53 @@ import { buildOpenApiDocument, type OpenApiRegistrar } from "../core/http/openap
 import type { Resources, RoleName, StartedRole } from "../core/runtime/role.ts";
 import { redisReadModelPositions } from "../projectors/role.ts";
 import { ROLE_MODULES } from "./roles.ts";
+import { Kafka } from "kafkajs";
+import { mkdirSync } from "node:fs";
+import { DataDirectoryLock } from "../core/postgres/data-directory-lock.ts";
+import { compositionOf, type StoreComposition } from "../core/config/composition.ts";
+import { DEFAULT_DATA_DIR } from "../core/config/resolve.ts";
+
+/** What each store of `env` runs on (embedded or a server). */
+export const compositionOfEnv = (env: Env): StoreComposition =>
+  compositionOf(env.RECKON_DATA_DIR ? path.resolve(env.RECKON_DATA_DIR) : DEFAULT_DATA_DIR, {
+    DATABASE_URL: env.DATABASE_URL,
+    REDIS_URL: env.REDIS_URL,
+    CLICKHOUSE_URL: env.CLICKHOUSE_URL,
+    KAFKA_BROKERS: env.KAFKA_BROKERS?.join(","),
+    RECKON_LOG_TRANSPORT: env.RECKON_LOG_TRANSPORT,
+  });
+
+/**
+ * Without KAFKA_BROKERS there is no Kafka: a client whose broker list is an error, so any use says why rather
+ * than dialling a default address.
+ */
+function kafkaOf(env: Env): Kafka {
+  if (env.KAFKA_BROKERS) return createKafka(env.KAFKA_BROKERS);
+  return new Kafka({
+    clientId: "reckon",
+    brokers: () => {
+      throw new Error("no Kafka configured (KAFKA_BROKERS is unset): the log transport is the Postgres tail");
+    },
+  });
+}
 
 export async function openResources(env: Env): Promise<Resources> {
+  const composition = compositionOfEnv(env);
+  // One process per data directory, refused with the holder's pid before any embedded store is touched
+  // (the stores' own locks guard their subdirectories; this one names the directory the operator configured).
+  let dataDirLock: DataDirectoryLock | undefined;
+  if (composition.database.embedded) {
+    mkdirSync(composition.dataDir, { recursive: true });
+    dataDirLock = DataDirectoryLock.acquire(composition.dataDir);
+  }
   const db = openDatabase(env.DATABASE_URL, { maxConnections: 20 });
-  await migrate(db);
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    dataDirLock?.release();
+    throw err;
+  }
   let store: Promise<ProjectionStore> | undefined;
   const projectionStore = () => {
     if (!env.REDIS_URL) return Promise.reject(new Error("REDIS_URL is required by this role"));
@@ -35,7 +79,7 @@ export async function openResources(env: Env): Promise<Resources> {
   const resources: Resources = {
     env,
     db,
-    kafka: createKafka(env.KAFKA_BROKERS),
+    kafka: kafkaOf(env),
     keys: new ApiKeys(
       { read: env.RECKON_READ_KEYS, write: env.RECKON_WRITE_KEYS, admin: env.RECKON_ADMIN_KEYS },
       new Quotas(quotaSettingsFromEnv(env)),
@@ -55,6 +99,7 @@ export async function openResources(env: Env): Promise<Resources> {
       if (store) await (await store).close();
       if (clickhouse) await (await clickhouse).close();
       await db.close();
+      dataDirLock?.release();
     },
   };
   return resources;
@@ -78,8 +123,14 @@ export async function startPlatform(
   ];
   const routers: Router[] = [];
   const openapi: OpenApiRegistrar[] = [];
+  // The relay feeds Kafka; with the Postgres tail the projectors read the log itself, so there is none to run.
+  const relayNeeded = logTransportKind(resources.env) === "kafka";
   for (const module of ROLE_MODULES) {
     if (!roles.includes(module.name)) continue;
+    if (module.name === "relay" && !relayNeeded) {
+      logger.info("relay not started: the projectors tail the Postgres log (no Kafka)");
+      continue;
+    }
     const started = await module.start(resources, running);
     running.set(module.name, started);
     routers.push(...(started.routers ?? []));

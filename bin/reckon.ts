@@ -1,8 +1,10 @@
 #!/usr/bin/env -S npx tsx
 import { Command, Option } from "commander";
 import path from "node:path";
-import { openResources, startPlatform, stopOnSignals } from "./platform.ts";
-import { layeredEnv, resolveEnv, workersSetting } from "../core/config/resolve.ts";
+import { compositionOfEnv, openResources, startPlatform, stopOnSignals } from "./platform.ts";
+import { DEFAULT_DATA_DIR, layeredEnv, resolveEnv, workersSetting } from "../core/config/resolve.ts";
+import { compositionOf, compositionProblems, describeComposition } from "../core/config/composition.ts";
+import { dataDirOf } from "../core/config/sources.ts";
 import { configCommand } from "../core/config/command.ts";
 import type { RoleName } from "../core/runtime/role.ts";
 import { ALL_ROLES } from "./roles.ts";
@@ -20,12 +22,32 @@ const program = new Command("reckon")
   .showHelpAfterError();
 
 async function runRoles(roles: readonly RoleName[]): Promise<void> {
-  const resources = await openResources(resolveEnv());
+  const env = resolveEnv();
+  const problems = compositionProblems(compositionOfEnv(env), {
+    roles,
+    workers: 1,
+    projections: env.RECKON_PROJECTIONS,
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  const resources = await openResources(env);
   const platform = await startPlatform(resources, roles);
+  if (env.RECKON_WORKER_INDEX === 0) printComposition(env, roles);
   stopOnSignals(async () => {
     await platform.stop();
     await resources.close();
   });
+}
+
+/** The block that says what each store runs on and how to switch it to a server, on stdout at start. */
+function printComposition(env: ReturnType<typeof resolveEnv>, roles: readonly RoleName[]): void {
+  const composition = compositionOfEnv(env);
+  const endpoint =
+    composition.clickhouse.embedded && roles.includes("analytics") && env.CLICKHOUSE_HTTP_PASSWORD
+      ? env.CLICKHOUSE_HTTP_PORT === 0
+        ? `on ${env.CLICKHOUSE_HTTP_HOST}, a free port (in the log) (user ${env.CLICKHOUSE_HTTP_USER})`
+        : `http://${env.CLICKHOUSE_HTTP_HOST}:${env.CLICKHOUSE_HTTP_PORT} (user ${env.CLICKHOUSE_HTTP_USER})`
+      : undefined;
+  process.stdout.write(`${describeComposition(composition, endpoint)}\n`);
 }
 
 program
@@ -45,6 +67,16 @@ program
     const workers = opts.workers === undefined ? workersSetting() : Number(opts.workers);
     const problem = workersProblem(roles, workers);
     if (problem) throw new Error(problem);
+    // Refused before any worker exists: a combination an embedded store cannot serve (one message per reason).
+    const raw = layeredEnv().values;
+    const problems = compositionProblems(compositionOf(dataDirOf(raw, DEFAULT_DATA_DIR), raw), {
+      roles,
+      workers,
+      projections: raw.RECKON_PROJECTIONS?.split(",")
+        .map((p) => p.trim())
+        .filter((p) => p !== ""),
+    });
+    if (problems.length > 0) throw new ConfigError(problems);
     if (workers > 1 && isPrimary()) runWorkers(workers);
     else await runRoles(roles);
   });

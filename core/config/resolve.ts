@@ -3,31 +3,43 @@ import {
   ensureLocalClickHousePassword,
   ensureLocalKeysFile,
   readLocalFiles,
+  STATE_DIR,
 } from "../runtime/local-env.ts";
+import path from "node:path";
 import { loadEnv, loadVariables, type Env, type RawEnv } from "./env.ts";
 import {
   clickHouseEndpointNeedsLocalPassword,
   keysConfigured,
   layerSources,
+  localStackRequested,
   storesConfigured,
   type LayeredEnv,
 } from "./sources.ts";
 
+/** Where the embedded stores live unless RECKON_DATA_DIR says otherwise. */
+export const DEFAULT_DATA_DIR = path.join(STATE_DIR, "data");
+
 /**
- * The configuration a command starts with: the environment, completed from .reckon/ when nothing is configured
- * (bringing the local stack up and generating local keys first), parsed once. The environment itself is left
- * as it is; the typed result is what is passed down.
+ * The configuration a command starts with: the environment, completed with the embedded stores for every store
+ * URL it leaves unset (or, with RECKON_LOCAL_STACK and no store configured, the local stack, brought up first)
+ * and with generated local keys, parsed once. The environment itself is left as it is; the typed result is
+ * what is passed down.
  */
 export function resolveEnv(env: RawEnv = process.env): Env {
-  if (!storesConfigured(env)) bringLocalStackUp();
+  return loadEnv(resolveRaw(env).values);
+}
+
+/** The completed raw values `resolveEnv` parses (start-up also decides the composition from them). */
+export function resolveRaw(env: RawEnv = process.env): LayeredEnv {
+  if (localStackRequested(env) && !storesConfigured(env)) bringLocalStackUp();
   if (!keysConfigured(env)) ensureLocalKeysFile();
   if (clickHouseEndpointNeedsLocalPassword(env)) ensureLocalClickHousePassword();
-  return loadEnv(layerSources(env, readLocalFiles()).values);
+  return layerSources(env, readLocalFiles(), DEFAULT_DATA_DIR);
 }
 
 /** What `resolveEnv` would use, without starting or writing anything (for `reckon config`). */
 export function layeredEnv(env: RawEnv = process.env): LayeredEnv {
-  return layerSources(env, readLocalFiles());
+  return layerSources(env, readLocalFiles(), DEFAULT_DATA_DIR);
 }
 
 /** RECKON_WORKERS, which `reckon start` needs before it forks (each worker then resolves the rest). */

@@ -1,15 +1,25 @@
+import path from "node:path";
 import type { RawEnv } from "./env.ts";
+import { embeddedStoreUrls } from "./composition.ts";
 
 /** Where a variable's effective value comes from. */
-export type Source = "env" | ".reckon/stack.env" | ".reckon/keys.env" | "default";
+export type Source = "env" | ".reckon/stack.env" | ".reckon/keys.env" | "embedded" | "default";
 
 const STORE_VARIABLES = ["DATABASE_URL", "KAFKA_BROKERS", "REDIS_URL"] as const;
 const KEY_VARIABLES = ["RECKON_WRITE_KEYS", "RECKON_READ_KEYS", "RECKON_ADMIN_KEYS"] as const;
 
 const isSet = (env: RawEnv, name: string) => env[name] !== undefined && env[name] !== "";
 
-/** No store is configured: a local install uses the local stack (.reckon/stack.env). */
+/** No store is configured: with RECKON_LOCAL_STACK a local install uses the local stack (.reckon/stack.env). */
 export const storesConfigured = (env: RawEnv) => STORE_VARIABLES.some((v) => isSet(env, v));
+/** RECKON_LOCAL_STACK asks for the local server stack in place of the embedded stores. */
+export const localStackRequested = (env: RawEnv) =>
+  env.RECKON_LOCAL_STACK === "1" || env.RECKON_LOCAL_STACK === "true";
+
+/** The embedded stores' directory: RECKON_DATA_DIR (from the working directory), else `defaultDir`. */
+export const dataDirOf = (env: RawEnv, defaultDir: string) =>
+  isSet(env, "RECKON_DATA_DIR") ? path.resolve(env.RECKON_DATA_DIR!) : defaultDir;
+
 /** No API key is configured: a local install uses generated keys (.reckon/keys.env). */
 export const keysConfigured = (env: RawEnv) => KEY_VARIABLES.some((v) => isSet(env, v));
 
@@ -30,13 +40,15 @@ export interface LayeredEnv {
 }
 
 /**
- * The environment, completed from the .reckon files the way `reckon start` does: the local stack's connection
- * settings only when no store is configured, the generated keys only when no key is, and never over a value
- * the environment sets.
+ * The environment, completed the way `reckon start` does, never over a value the environment sets: each unset
+ * store URL names its embedded store under the data directory (`dataDir`), or, with RECKON_LOCAL_STACK and no
+ * store configured, the local stack's connection settings (.reckon/stack.env); the generated keys only when
+ * no key is configured.
  */
 export function layerSources(
   env: RawEnv,
   files: { stack: Record<string, string>; keys: Record<string, string> },
+  dataDir: string,
 ): LayeredEnv {
   const values: Record<string, string | undefined> = { ...env };
   const fromFile: Record<string, Source> = {};
@@ -48,12 +60,19 @@ export function layerSources(
       }
   };
   const notes: string[] = [];
-  if (!storesConfigured(env)) {
+  if (localStackRequested(env) && !storesConfigured(env)) {
     fill(files.stack, ".reckon/stack.env");
     if (Object.keys(files.stack).length === 0)
       notes.push(
-        "no store configured and no .reckon/stack.env yet: `reckon start` brings the local stack up and writes it",
+        "RECKON_LOCAL_STACK=1 and no .reckon/stack.env yet: `reckon start` brings the local stack up and writes it",
       );
+  } else {
+    const embedded = embeddedStoreUrls(dataDirOf(env, dataDir));
+    // chdb follows the database: beside a Postgres server it keeps its own default directory, as before.
+    const names = isSet(env, "DATABASE_URL")
+      ? (["REDIS_URL"] as const)
+      : (["DATABASE_URL", "REDIS_URL", "CLICKHOUSE_URL"] as const);
+    fill(Object.fromEntries(names.map((n) => [n, embedded[n]])), "embedded");
   }
   if (!keysConfigured(env)) {
     fill(files.keys, ".reckon/keys.env");

@@ -40,25 +40,26 @@ const STORE_COMMANDS = [
  * Adding a variable is one entry here; its typed value is then `env.NAME` on the `Env` every role receives.
  */
 export const VARIABLES = {
-  DATABASE_URL: required(urlWithScheme(["postgres://", "postgresql://"]), {
+  DATABASE_URL: required(urlWithScheme(["postgres://", "postgresql://", "pglite://"]), {
     description:
-      "Postgres: the event log, catalog and experiment definitions, projection checkpoints, the model registry.",
+      "Postgres: the event log, catalog and experiment definitions, projection checkpoints, the model registry. A server (`postgres://`), or the embedded PGlite on a directory (`pglite://DIR`, one process per directory). Unset: PGlite in `RECKON_DATA_DIR/postgres`.",
     readers: [...ALL_ROLES, ...STORE_COMMANDS],
     secret: "url-password",
   }),
-  KAFKA_BROKERS: required(brokerList, {
-    description: "Kafka brokers, `host:port` separated by commas (a leading `kafka://` is allowed).",
+  KAFKA_BROKERS: optional(brokerList, {
+    description:
+      "Kafka brokers, `host:port` separated by commas (a leading `kafka://` is allowed). Unset: no Kafka; the projectors tail the Postgres log in process.",
     readers: [...ALL_ROLES, ...STORE_COMMANDS],
   }),
   REDIS_URL: optional(redisUrl, {
     description:
-      "The projection store of the online read models: a single Redis (`redis://`, `rediss://`), a Redis Cluster (`redis-cluster://host:port,host:port`) or the in-process store (`memory://DIR`, one process per directory). Required by the projectors and serving roles.",
+      "The projection store of the online read models: a single Redis (`redis://`, `rediss://`), a Redis Cluster (`redis-cluster://host:port,host:port`) or the in-process store (`memory://DIR`, one process per directory). Unset: the in-process store in `RECKON_DATA_DIR/projections`.",
     readers: ["projectors", "serving", "reckon replay", "reckon train", "reckon model"],
     secret: "url-password",
   }),
   CLICKHOUSE_URL: optional(urlWithScheme(["http://", "https://", "chdb://"]), {
     description:
-      "ClickHouse of the analytics read models: a server (`http://`, `https://`) or the in-process engine on a data directory (`chdb://PATH`). Unset: the in-process engine on its default directory.",
+      "ClickHouse of the analytics read models: a server (`http://`, `https://`) or the in-process engine on a data directory (`chdb://PATH`). Unset: the in-process engine, in `RECKON_DATA_DIR/clickhouse` when the database is embedded too, else in `.reckon/clickhouse`.",
     readers: ["projectors", "analytics", "reckon replay"],
     secret: "url-password",
   }),
@@ -107,6 +108,16 @@ export const VARIABLES = {
       readers: ["analytics"],
     },
   ),
+  RECKON_DATA_DIR: optional(text, {
+    description:
+      "Directory of the embedded stores (PGlite in `postgres/`, the projection store in `projections/`, chdb in `clickhouse/`) and of their lock `reckon.lock`; a relative path is taken from the working directory. Unset: `.reckon/data` in the checkout.",
+    readers: [...ALL_ROLES, ...STORE_COMMANDS],
+  }),
+  RECKON_LOCAL_STACK: withDefault(flag, "0", {
+    description:
+      "1: with no store URL set, use the local server stack (`deploy/local-stack/stack.sh up`, brought up first, its URLs from `.reckon/stack.env`) instead of the embedded stores; `npm run start:stack` sets it.",
+    readers: ["reckon start", ...STORE_COMMANDS],
+  }),
   PORT: withDefault(port, "8080", {
     description: "Port of the HTTP API (every HTTP role of the process shares it; 0 picks a free port).",
     readers: ["reckon start"],

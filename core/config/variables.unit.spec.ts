@@ -133,7 +133,7 @@ describe("the table of variables", () => {
         LOG_LEVEL: "loud",
       }),
       [
-        'DATABASE_URL: must start with postgres:// or postgresql:// (received "mysql://admin:***@db:3306/reckon")',
+        'DATABASE_URL: must start with postgres:// or postgresql:// or pglite:// (received "mysql://admin:***@db:3306/reckon")',
         'RECKON_WRITE_KEYS: each API key must be at least 16 characters (received "<redacted>")',
         'RECKON_PROJECTOR_ISOLATE_AFTER: must be a whole number ≥ 1 (received "0")',
         'RECKON_REDIS_SCRIPT_BUDGET_MS: must be a number of milliseconds ≥ 0 (received "-1")',

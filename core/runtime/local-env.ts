@@ -35,7 +35,7 @@ export function readLocalFiles(): LocalFiles {
 
 /** Brings the local stack up (idempotent, quick when already up); it writes .reckon/stack.env. */
 export function bringLocalStackUp(): void {
-  logger.info("no store configured: bringing the local stack up (npm run stack:up)");
+  logger.info("RECKON_LOCAL_STACK=1 and no store configured: bringing the local stack up (npm run stack:up)");
   execFileSync("bash", [path.join(REPO_ROOT, "deploy/local-stack/stack.sh"), "up"], { stdio: "inherit" });
 }
 

@@ -27,13 +27,13 @@ describe("local ClickHouse endpoint credentials", () => {
   const files = { stack: {}, keys: { CLICKHOUSE_HTTP_PASSWORD: "ch_generated_password_0000" } };
 
   it("uses the generated password with the in-process engine, also beside configured API keys", () => {
-    const layered = layerSources({ RECKON_READ_KEYS: "configured-read-key-0001" }, files);
+    const layered = layerSources({ RECKON_READ_KEYS: "configured-read-key-0001" }, files, dir);
     assert.equal(layered.values.CLICKHOUSE_HTTP_PASSWORD, "ch_generated_password_0000");
     assert.equal(layered.fromFile.CLICKHOUSE_HTTP_PASSWORD, ".reckon/keys.env");
   });
 
   it("leaves a configured password alone", () => {
-    const layered = layerSources({ CLICKHOUSE_HTTP_PASSWORD: "configured-password-1" }, files);
+    const layered = layerSources({ CLICKHOUSE_HTTP_PASSWORD: "configured-password-1" }, files, dir);
     assert.equal(layered.values.CLICKHOUSE_HTTP_PASSWORD, "configured-password-1");
     assert.equal(layered.fromFile.CLICKHOUSE_HTTP_PASSWORD, undefined);
   });
@@ -42,6 +42,7 @@ describe("local ClickHouse endpoint credentials", () => {
     const layered = layerSources(
       { CLICKHOUSE_URL: "http://clickhouse:8123", RECKON_READ_KEYS: "k".repeat(16) },
       files,
+      dir,
     );
     assert.equal(layered.values.CLICKHOUSE_HTTP_PASSWORD, undefined);
   });
