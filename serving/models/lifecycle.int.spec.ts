@@ -74,7 +74,7 @@ after(async () => {
   redis.disconnect();
 });
 
-test("reckon train: point-in-time examples, ONNX equal to the trainer, evaluated against the active model, registered", async () => {
+test("reckon train: held-out users under both protocols, ONNX equal to the trainer, evaluated against the active model, registered", async () => {
   const first = await trainAndRegister({ db: tdb.db, redis, prefix, activate: true, maxExamples: 2000 });
   assert.equal(first.version, 1);
   assert.equal(first.activated, true);
@@ -83,10 +83,16 @@ test("reckon train: point-in-time examples, ONNX equal to the trainer, evaluated
     onnx_max_abs_diff: number;
     new: { auc: number };
     active?: unknown;
-    examples: { train: number };
+    examples: { fit_users: number; gate_users: number };
+    gate: { activate: boolean; reason: string };
   };
   assert.ok(m.onnx_max_abs_diff < 1e-6, `ONNX vs trainer: ${m.onnx_max_abs_diff}`);
-  assert.ok(m.examples.train > 0);
+  assert.ok(m.examples.fit_users > 0 && m.examples.gate_users > 0);
+  assert.match(
+    m.gate.reason,
+    /the heuristic ranker: random nDCG@10/,
+    "judged by its list against the heuristic",
+  );
   assert.equal(m.active, undefined, "nothing was active before the first model");
 
   const second = await trainAndRegister({ db: tdb.db, prefix, maxExamples: 2000 });
