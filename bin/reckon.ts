@@ -138,7 +138,7 @@ program
     "train the ranker on held-out users (both protocols), export ONNX, gate it on the list it serves, register",
   )
   .option("--activate", "activate the new version after registering it")
-  .option("--max-examples <n>", "most candidate pairs the ranker is fitted on (default 20000)")
+  .option("--max-examples <n>", "most candidate pairs the ranker is fitted on (the heaviest; default 200000)")
   .option(
     "--max-users <n>",
     "most held-out users per protocol, each for fitting and for the gate (default 1000)",

@@ -1,9 +1,11 @@
-import { trainLogistic, type LogisticModel, type LogisticOptions } from "./logistic.ts";
+import { sigmoid, type LogisticModel } from "./logistic.ts";
 
 /**
- * Pairwise learning to rank (RankNet with a linear scorer): for a held-out user, every item they took next
- * should score above every candidate they did not. P(a above b) = σ(w·(x_a − x_b)), so a logistic regression on
- * row differences learns w; the score w·x (exported through Gemm → Sigmoid, a monotone map) orders a list.
+ * Pairwise learning to rank with a linear scorer (RankNet, pairs weighted as LambdaRank weighs them): for a
+ * held-out user, every item they took next should score above every candidate they did not, P(a above b) =
+ * σ(w·(x_a − x_b)). A pair counts by how much swapping it changes nDCG in the order serving starts from (the
+ * prior, retrieval order): the ranker's job is the top of the list, and a pair of two candidates far down
+ * changes nothing a user sees. The score w·x is exported through Gemm → Sigmoid (monotone, so the same order).
  */
 export interface RankingGroup {
   /** Candidates × features, row-major. */
@@ -12,74 +14,99 @@ export interface RankingGroup {
   readonly labels: ArrayLike<number>;
 }
 
-export interface PairwiseOptions extends LogisticOptions {
-  /** Negatives paired with each positive (sampled without replacement). Default 8. */
-  readonly negativesPerPositive?: number;
-  /** Most pairs used in total (spread evenly over groups). Default 20,000. */
+export interface PairwiseOptions {
+  /** The order the weights are computed in (higher first). */
+  readonly prior: (row: Float32Array) => number;
+  /** Pairs whose swap changes nDCG by less than this are left out. Default 1e-3. */
+  readonly minWeight?: number;
+  /** Most pairs kept (the heaviest). Default 200,000. */
   readonly maxPairs?: number;
-  readonly seed?: number;
-  /**
-   * Negatives are drawn from the `hardNegatives` not-taken candidates that `prior` scores highest (default 30):
-   * the ranker's job is the top of the list, and pairs with candidates far down teach it nothing there.
-   */
-  readonly hardNegatives?: number;
-  readonly prior?: (row: Float32Array) => number;
+  readonly iterations?: number;
+  readonly learningRate?: number;
+  /** L2 penalty on the weights. Default 0.01. */
+  readonly l2?: number;
 }
 
-export function pairDifferences(
+export interface WeightedPairs {
+  /** Pair differences x_taken − x_other, row-major. */
+  readonly diffs: Float32Array;
+  readonly weights: Float64Array;
+  readonly count: number;
+}
+
+/** |1/log2(2 + rank_taken) − 1/log2(2 + rank_other)| for every (taken, not taken) pair in the prior order. */
+export function weightedPairs(
   groups: readonly RankingGroup[],
   featureCount: number,
-  options: PairwiseOptions = {},
-): { rows: number[][]; labels: number[] } {
-  const perPositive = options.negativesPerPositive ?? 8;
-  const random = lcg(options.seed ?? 42);
-  const rows: number[][] = [];
-  const labels: number[] = [];
-  for (const g of groups) {
-    const positives: number[] = [];
-    const negatives: number[] = [];
-    for (let i = 0; i < g.labels.length; i++) (g.labels[i]! > 0 ? positives : negatives).push(i);
-    if (options.prior) {
-      const prior = options.prior;
-      const score = (i: number) => prior(g.rows.subarray(i * featureCount, (i + 1) * featureCount));
-      negatives.sort((a, b) => score(b) - score(a) || a - b);
-      negatives.length = Math.min(negatives.length, options.hardNegatives ?? 30);
-    }
-    for (const p of positives) {
-      const pool = [...negatives];
-      for (let k = 0; k < perPositive && pool.length > 0; k++) {
-        const n = pool.splice(Math.floor(random() * pool.length), 1)[0]!;
-        // Both orientations appear, so the classes balance and the fitted bias stays at zero.
-        const sign = rows.length % 2 === 0 ? 1 : -1;
-        const diff: number[] = [];
-        for (let f = 0; f < featureCount; f++)
-          diff.push(sign * (g.rows[p * featureCount + f]! - g.rows[n * featureCount + f]!));
-        rows.push(diff);
-        labels.push(sign > 0 ? 1 : 0);
+  options: Pick<PairwiseOptions, "prior" | "minWeight" | "maxPairs">,
+): WeightedPairs {
+  const minWeight = options.minWeight ?? 1e-3;
+  const pairs: { g: number; p: number; q: number; w: number }[] = [];
+  groups.forEach((group, g) => {
+    const n = group.labels.length;
+    const prior = Array.from({ length: n }, (_, i) =>
+      options.prior(group.rows.subarray(i * featureCount, (i + 1) * featureCount)),
+    );
+    const order = prior.map((_, i) => i).sort((a, b) => prior[b]! - prior[a]! || a - b);
+    const rank = new Int32Array(n);
+    order.forEach((i, r) => (rank[i] = r));
+    for (let p = 0; p < n; p++) {
+      if (!(group.labels[p]! > 0)) continue;
+      for (let q = 0; q < n; q++) {
+        if (group.labels[q]! > 0) continue;
+        const w = Math.abs(1 / Math.log2(2 + rank[p]!) - 1 / Math.log2(2 + rank[q]!));
+        if (w >= minWeight) pairs.push({ g, p, q, w });
       }
     }
+  });
+  const max = options.maxPairs ?? 200_000;
+  if (pairs.length > max) {
+    pairs.sort((a, b) => b.w - a.w || a.g - b.g || a.p - b.p || a.q - b.q);
+    pairs.length = max;
   }
-  const max = options.maxPairs ?? 20_000;
-  if (rows.length <= max) return { rows, labels };
-  const stride = rows.length / max;
-  const keep = Array.from({ length: max }, (_, i) => Math.floor(i * stride));
-  return { rows: keep.map((i) => rows[i]!), labels: keep.map((i) => labels[i]!) };
+  const diffs = new Float32Array(pairs.length * featureCount);
+  const weights = new Float64Array(pairs.length);
+  pairs.forEach(({ g, p, q, w }, k) => {
+    const rows = groups[g]!.rows;
+    for (let f = 0; f < featureCount; f++)
+      diffs[k * featureCount + f] = rows[p * featureCount + f]! - rows[q * featureCount + f]!;
+    weights[k] = w;
+  });
+  return { diffs, weights, count: pairs.length };
 }
 
-/** Fits w on pair differences; the bias is dropped (it shifts every score alike and orders nothing). */
+/** Full-batch Adam on the weighted pairwise logistic loss (deterministic). No bias: it orders nothing. */
 export function trainPairwise(
   groups: readonly RankingGroup[],
   featureNames: readonly string[],
-  options: PairwiseOptions = {},
+  options: PairwiseOptions,
 ): LogisticModel {
-  const { rows, labels } = pairDifferences(groups, featureNames.length, options);
-  if (rows.length === 0)
-    throw new Error("no ranking pairs: no held-out user took an item among their candidates");
-  const model = trainLogistic(rows, labels, featureNames, options);
-  return { ...model, bias: 0 };
-}
-
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const f = featureNames.length;
+  const { diffs, weights, count } = weightedPairs(groups, f, options);
+  if (count === 0) throw new Error("no ranking pairs: no held-out user took an item among their candidates");
+  const total = weights.reduce((a, b) => a + b, 0);
+  const iterations = options.iterations ?? 300;
+  const lr = options.learningRate ?? 0.05;
+  const l2 = options.l2 ?? 0.01;
+  const w = new Float64Array(f);
+  const m = new Float64Array(f);
+  const v = new Float64Array(f);
+  const grad = new Float64Array(f);
+  for (let t = 1; t <= iterations; t++) {
+    grad.fill(0);
+    for (let k = 0; k < count; k++) {
+      const o = k * f;
+      let s = 0;
+      for (let j = 0; j < f; j++) s += w[j]! * diffs[o + j]!;
+      const e = ((sigmoid(s) - 1) * weights[k]!) / total;
+      for (let j = 0; j < f; j++) grad[j]! += e * diffs[o + j]!;
+    }
+    for (let j = 0; j < f; j++) {
+      const g = grad[j]! + l2 * w[j]!;
+      m[j] = 0.9 * m[j]! + 0.1 * g;
+      v[j] = 0.999 * v[j]! + 0.001 * g * g;
+      w[j]! -= (lr * (m[j]! / (1 - 0.9 ** t))) / (Math.sqrt(v[j]! / (1 - 0.999 ** t)) + 1e-8);
+    }
+  }
+  return { weights: Array.from(w), bias: 0, featureNames: [...featureNames] };
 }

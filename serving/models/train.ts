@@ -8,7 +8,7 @@ import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
 import { buildInteractionMatrix, type Interaction } from "../recommender/interactions.ts";
 import { trainModel } from "../recommender/models/index.ts";
 import { RECKON_MODEL, RECKON_TRAIN_OPTIONS } from "../eval/run-eval.ts";
-import { FEATURE_COUNT, FEATURE_NAMES, heuristicScore } from "../ranking/features.ts";
+import { FEATURE_COUNT, FEATURE_NAMES } from "../ranking/features.ts";
 import { DEFAULT_SERVING_CONFIG } from "../ranking/config.ts";
 import { candidateFeatures } from "../ranking/rank.ts";
 import { heldOutUsers, PROTOCOLS, type HeldOutUser, type Protocol } from "./held-out-lists.ts";
@@ -28,12 +28,10 @@ export interface TrainOptions {
   redis?: ProjectionStore | RedisClient;
   prefix?: string;
   activate?: boolean;
-  /** Most (taken, not taken) candidate pairs the ranker is fitted on. */
+  /** Most (taken, not taken) candidate pairs the ranker is fitted on (the heaviest). Default 200,000. */
   maxExamples?: number;
   /** Most held-out users per protocol on each side (fitting, gate). Default 1000. */
   maxUsers?: number;
-  /** Candidates not taken paired with each taken one when fitting. */
-  negatives?: number;
   seed?: number;
   features?: FeaturesConfig;
   /** Recent items seeding neighbour retrieval, as serving uses them (RECKON_HISTORY_SEEDS). */
@@ -222,7 +220,7 @@ export async function trainAndRegister(options: TrainOptions): Promise<TrainRepo
 
 export type RankerFitOptions = Pick<
   TrainOptions,
-  "seed" | "historySeeds" | "maxUsers" | "maxExamples" | "negatives" | "log"
+  "seed" | "historySeeds" | "maxUsers" | "maxExamples" | "log"
 >;
 
 /**
@@ -258,12 +256,14 @@ export async function fitAndJudgeRanker(
   options.log?.(`${fitGroups.length} held-out users fit the ranker, ${gateGroups.length} judge it`);
 
   const model = trainPairwise(fitGroups, FEATURE_NAMES, {
-    seed,
-    negativesPerPositive: options.negatives ?? 8,
-    maxPairs: options.maxExamples ?? 20_000,
-    prior: heuristicScore,
+    // Retrieval order is where serving starts from: pairs are weighted by what swapping them changes there.
+    prior: (row) => row[0]! + 1e-3 * row[1]!,
+    maxPairs: options.maxExamples ?? 200_000,
   });
-  const onnx = logisticToOnnx(model, "Reckon ranking model: pairwise logistic (RankNet, linear)");
+  const onnx = logisticToOnnx(
+    model,
+    "Reckon ranking model: linear pairwise ranker (RankNet, LambdaRank-weighted pairs)",
+  );
   const candidate = await loadRanker(0, onnx, null);
   const gate = flatten(gateGroups);
   const onnxScores = await candidate.score(gate.rows, gate.examples.length);
@@ -293,7 +293,7 @@ export async function fitAndJudgeRanker(
     activeRanker ? `active model ${current}` : "the heuristic ranker",
   );
   const metrics = {
-    model: "pairwise_logistic",
+    model: "pairwise_linear",
     weights: Object.fromEntries(FEATURE_NAMES.map((n, j) => [n, round(model.weights[j]!)])),
     bias: round(model.bias),
     examples: {

@@ -137,7 +137,10 @@ export async function eligibleCandidates(
   for (const c of candidates.values()) {
     const facts = info.get(c.item_id);
     if (!isEligible(facts, categories)) continue;
-    for (const { signal } of sources) if (signal) c[signal.name] = signal.rank.get(c.item_id);
+    for (const { signal, values } of sources) {
+      if (signal) c[signal.name] = signal.rank.get(c.item_id);
+      if (values) for (const v of values) c[v.name] = v.value.get(c.item_id);
+    }
     c.categoryAffinity = categoryAffinity(facts?.categories ?? [], affinities, affinityTotal);
     c.info = facts;
     eligible.push(c);
