@@ -136,8 +136,17 @@ test("reckon train: held-out users under both protocols, ONNX equal to the train
 
 test("hot swap under concurrent requests never fails one; rollback returns to the earlier version", async () => {
   // Two hand-made models: one ranks by popularity, one by trending; versions 3 and 4.
-  const byPopular = logisticToOnnx({ weights: [0, 0, 0, 5, 0], bias: 0, featureNames: [...FEATURE_NAMES] });
-  const byTrending = logisticToOnnx({ weights: [0, 0, 5, 0, 0], bias: 0, featureNames: [...FEATURE_NAMES] });
+  const only = (name: string) => FEATURE_NAMES.map((n) => (n === name ? 5 : 0));
+  const byPopular = logisticToOnnx({
+    weights: only("popular_rr"),
+    bias: 0,
+    featureNames: [...FEATURE_NAMES],
+  });
+  const byTrending = logisticToOnnx({
+    weights: only("trending_rr"),
+    bias: 0,
+    featureNames: [...FEATURE_NAMES],
+  });
   assert.ok(
     Math.abs(
       predictLogistic({ weights: [0, 0, 0, 5, 0], bias: 0, featureNames: [] }, [0, 0, 0, 1, 0]) - 0.9933071,

@@ -25,6 +25,11 @@ export interface PairwiseOptions {
   readonly learningRate?: number;
   /** L2 penalty on the weights. Default 0.01. */
   readonly l2?: number;
+  /**
+   * Weigh the pairs again in the fitted model's own order every this many iterations (LambdaRank proper), so
+   * the loss follows the top of the list the model itself produces. 0: only the prior's order. Default 0.
+   */
+  readonly reweighEvery?: number;
 }
 
 export interface WeightedPairs {
@@ -32,6 +37,8 @@ export interface WeightedPairs {
   readonly diffs: Float32Array;
   readonly weights: Float64Array;
   readonly count: number;
+  /** Per pair: its group, the taken row and the other row (to weigh it again in another order). */
+  readonly index: Int32Array;
 }
 
 /** |1/log2(2 + rank_taken) − 1/log2(2 + rank_other)| for every (taken, not taken) pair in the prior order. */
@@ -66,13 +73,40 @@ export function weightedPairs(
   }
   const diffs = new Float32Array(pairs.length * featureCount);
   const weights = new Float64Array(pairs.length);
+  const index = new Int32Array(pairs.length * 3);
   pairs.forEach(({ g, p, q, w }, k) => {
+    index.set([g, p, q], k * 3);
     const rows = groups[g]!.rows;
     for (let f = 0; f < featureCount; f++)
       diffs[k * featureCount + f] = rows[p * featureCount + f]! - rows[q * featureCount + f]!;
     weights[k] = w;
   });
-  return { diffs, weights, count: pairs.length };
+  return { diffs, weights, count: pairs.length, index };
+}
+
+/** The pairs' weights again, in the order the current scorer gives each group (LambdaRank's iteration). */
+function reweigh(
+  groups: readonly RankingGroup[],
+  featureCount: number,
+  pairs: WeightedPairs,
+  w: Float64Array,
+): void {
+  const ranks = groups.map((group) => {
+    const n = group.labels.length;
+    const score = new Float64Array(n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < featureCount; j++) score[i]! += w[j]! * group.rows[i * featureCount + j]!;
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => score[b]! - score[a]! || a - b);
+    const rank = new Int32Array(n);
+    order.forEach((i, r) => (rank[i] = r));
+    return rank;
+  });
+  for (let k = 0; k < pairs.count; k++) {
+    const rank = ranks[pairs.index[k * 3]!]!;
+    const rp = rank[pairs.index[k * 3 + 1]!]!;
+    const rq = rank[pairs.index[k * 3 + 2]!]!;
+    pairs.weights[k] = Math.abs(1 / Math.log2(2 + rp) - 1 / Math.log2(2 + rq));
+  }
 }
 
 /** Full-batch Adam on the weighted pairwise logistic loss (deterministic). No bias: it orders nothing. */
@@ -82,9 +116,11 @@ export function trainPairwise(
   options: PairwiseOptions,
 ): LogisticModel {
   const f = featureNames.length;
-  const { diffs, weights, count } = weightedPairs(groups, f, options);
+  const pairs = weightedPairs(groups, f, options);
+  const { diffs, weights, count } = pairs;
   if (count === 0) throw new Error("no ranking pairs: no held-out user took an item among their candidates");
-  const total = weights.reduce((a, b) => a + b, 0);
+  let total = weights.reduce((a, b) => a + b, 0);
+  const reweighEvery = options.reweighEvery ?? 0;
   const iterations = options.iterations ?? 300;
   const lr = options.learningRate ?? 0.05;
   const l2 = options.l2 ?? 0.01;
@@ -93,6 +129,10 @@ export function trainPairwise(
   const v = new Float64Array(f);
   const grad = new Float64Array(f);
   for (let t = 1; t <= iterations; t++) {
+    if (reweighEvery > 0 && t > 1 && (t - 1) % reweighEvery === 0) {
+      reweigh(groups, f, pairs, w);
+      total = weights.reduce((a, b) => a + b, 0);
+    }
     grad.fill(0);
     for (let k = 0; k < count; k++) {
       const o = k * f;
