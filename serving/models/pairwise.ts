@@ -12,6 +12,8 @@ export interface RankingGroup {
   readonly rows: Float32Array;
   /** 1 for a candidate the user took next, else 0; one per row. */
   readonly labels: ArrayLike<number>;
+  /** How much this group's pairs count (default 1). */
+  readonly weight?: number;
 }
 
 export interface PairwiseOptions {
@@ -62,7 +64,7 @@ export function weightedPairs(
       for (let q = 0; q < n; q++) {
         if (group.labels[q]! > 0) continue;
         const w = Math.abs(1 / Math.log2(2 + rank[p]!) - 1 / Math.log2(2 + rank[q]!));
-        if (w >= minWeight) pairs.push({ g, p, q, w });
+        if (w >= minWeight) pairs.push({ g, p, q, w: w * (group.weight ?? 1) });
       }
     }
   });
@@ -105,7 +107,8 @@ function reweigh(
     const rank = ranks[pairs.index[k * 3]!]!;
     const rp = rank[pairs.index[k * 3 + 1]!]!;
     const rq = rank[pairs.index[k * 3 + 2]!]!;
-    pairs.weights[k] = Math.abs(1 / Math.log2(2 + rp) - 1 / Math.log2(2 + rq));
+    pairs.weights[k] =
+      Math.abs(1 / Math.log2(2 + rp) - 1 / Math.log2(2 + rq)) * (groups[pairs.index[k * 3]!]!.weight ?? 1);
   }
 }
 
