@@ -7,7 +7,7 @@ import { createTestDatabase, stackEnv, uniqueName } from "../core/testing/stack.
 import { REPO_ROOT } from "../core/runtime/local-env.ts";
 import { deterministicUuid } from "../ingest/import/rows-to-events.ts";
 import { loadRatingsCsv } from "../serving/eval/ratings.ts";
-import { splitPerUser } from "../serving/eval/split.ts";
+import { splitPerUser, splitPerUserTemporal } from "../serving/eval/split.ts";
 import { meanMetrics, userMetrics, type RankingMetrics } from "../serving/eval/metrics.ts";
 import {
   DEFAULT_SEED,
@@ -26,11 +26,15 @@ import { DEFAULT_DATASET_DIR, machine, startServer, waitForProjections } from ".
  * test user's recommendations come from GET /v1/recommendations. Same split and metrics as `reckon eval`, whose
  * in-memory figures on the same split are printed beside them.
  */
-export async function runQualityApiBench(options: { ratings?: string; k?: number } = {}) {
+export async function runQualityApiBench(
+  options: { ratings?: string; k?: number; protocol?: "random" | "temporal" } = {},
+) {
   const ratingsPath = options.ratings ?? path.join(DEFAULT_DATASET_DIR, "ratings.csv");
   const k = options.k ?? 10;
+  const protocol = options.protocol ?? "random";
   const ratings = await loadRatingsCsv(ratingsPath);
-  const { train, test } = splitPerUser(ratings, { seed: DEFAULT_SEED });
+  const { train, test } =
+    protocol === "random" ? splitPerUser(ratings, { seed: DEFAULT_SEED }) : splitPerUserTemporal(ratings);
 
   const db = await createTestDatabase();
   const adminKey = "quality-admin-key-0123456789";
@@ -57,7 +61,7 @@ export async function runQualityApiBench(options: { ratings?: string; k?: number
     const projectedSeconds = await waitForProjections(server.url, auth);
 
     const trainStarted = performance.now();
-    execFileSync(
+    const trainOutput = execFileSync(
       process.execPath,
       // QUALITY_RANKER=heuristic: publish the batch model but keep the documented heuristic ranking (comparisons).
       [
@@ -69,9 +73,10 @@ export async function runQualityApiBench(options: { ratings?: string; k?: number
       ],
       {
         env: { ...process.env, ...env, LOG_LEVEL: "warn" },
-        stdio: ["ignore", "ignore", "inherit"],
+        stdio: ["ignore", "pipe", "inherit"],
       },
     );
+    const trained = JSON.parse(trainOutput.toString()) as { activated: boolean; activation?: string };
     const trainSeconds = (performance.now() - trainStarted) / 1000;
     await new Promise((r) => setTimeout(r, 3000)); // serving polls the registry every 2 s for a new model
 
@@ -118,8 +123,16 @@ export async function runQualityApiBench(options: { ratings?: string; k?: number
         test: test.length,
         users: relevant.size,
       },
-      protocol: `per-user 75/25 split, seed ${DEFAULT_SEED}, top-${k}, training items excluded`,
-      through_api: { ...round(meanMetrics(perUser)), model_version: modelVersion },
+      protocol:
+        protocol === "random"
+          ? `per-user random 75/25 split, seed ${DEFAULT_SEED}, top-${k}, training items excluded`
+          : `per-user temporal split (each user's latest 25% held out), top-${k}, training items excluded`,
+      through_api: {
+        ...round(meanMetrics(perUser)),
+        model_version: modelVersion,
+        ranker_activated: trained.activated,
+        ranker_gate: trained.activation ?? null,
+      },
       offline_same_split: round(offline.metrics),
       seconds: {
         ingest: round1(ingestSeconds),

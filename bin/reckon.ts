@@ -193,19 +193,22 @@ program
 program
   .command("train")
   .description(
-    "train the ranking model from the event log (point-in-time features), export ONNX, evaluate, register",
+    "train the ranker on held-out users (both protocols), export ONNX, gate it on the list it serves, register",
   )
   .option("--activate", "activate the new version after registering it")
-  .option("--max-examples <n>", "sampled training events (default 20000)")
-  .option("--eval-fraction <f>", "latest share of examples held out (default 0.2)")
+  .option("--max-examples <n>", "most candidate pairs the ranker is fitted on (the heaviest; default 200000)")
+  .option(
+    "--max-users <n>",
+    "most held-out users per protocol, each for fitting and for the gate (default 1000)",
+  )
   .option("--no-artifact", "do not retrain and publish the batch neighbour artifact")
-  .option("--force", "with --activate: activate even when the new model does not evaluate better")
+  .option("--force", "with --activate: activate even when the new model does not pass the list-quality gate")
   .action(
     async (opts: {
       activate?: boolean;
       force?: boolean;
       maxExamples?: string;
-      evalFraction?: string;
+      maxUsers?: string;
       artifact: boolean;
     }) => {
       const { trainCommand } = await import("../serving/models/commands.ts");

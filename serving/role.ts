@@ -11,6 +11,7 @@ import { servingRouter } from "./http/router.ts";
 import { userFeaturesAsOf } from "../projectors/features/as-of.ts";
 import { startRetrainSchedule, type RetrainMetrics } from "./models/retrain-schedule.ts";
 import { trainAndRegister } from "./models/train.ts";
+import { recordAudit } from "../core/audit/audit-log.ts";
 import { activateModel } from "./models/registry.ts";
 import { registerServingOpenApi } from "./http/openapi.ts";
 import { assertHealthy } from "../projectors/store/open.ts";
@@ -65,10 +66,18 @@ export const servingRole: RoleModule = {
                 activate: false,
                 historySeeds: config.historySeeds,
               });
-              // trainAndRegister's report carries `new` and `active` evaluations (see train.ts).
+              // trainAndRegister's report carries the list-quality gate's verdict (see list-gate.ts).
               return { version: report.version, metrics: report.metrics as unknown as RetrainMetrics };
             },
             activate: (version) => activateModel(db, version),
+            audit: (version, activated, reason) =>
+              recordAudit(db, {
+                actor: "serving:retrain",
+                action: "model.activate",
+                target: String(version),
+                outcome: activated ? "ok" : "refused",
+                details: { reason },
+              }),
           })
         : undefined;
     // Search and item detail read their own Postgres read models; min_position waits on those projections.

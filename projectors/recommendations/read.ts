@@ -2,12 +2,12 @@ import type { RedisClient } from "../../core/redis/redis.ts";
 import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import { DEFAULT_KEY_PREFIX, versionBase } from "../../core/read-models/keys.ts";
 import { asProjectionStore } from "../store/open.ts";
-import { cosine, recommendationKeys } from "./ops.ts";
+import { recommendationKeys } from "./ops.ts";
 import { RECOMMENDATIONS_NS, RECOMMENDATIONS_PROJECTION } from "./projection.ts";
 
 export interface Neighbour {
   item_id: string;
-  /** Cosine-normalised co-occurrence in [0, 1]. */
+  /** Co-occurrence normalised at read time: P(neighbour | item), in [0, 1] (see conditionalCooccurrence). */
   score: number;
   co_count: number;
 }
@@ -35,7 +35,7 @@ export class RecommendationsReader {
     return versionBase(this.prefix, RECOMMENDATIONS_NS, this.cached.version) + relative;
   }
 
-  /** The item's best neighbours by normalised co-occurrence (ties by item id). */
+  /** The item's best neighbours by normalised co-occurrence (ties by item id): the order of the raw counts. */
   async getNeighbours(itemId: string, n = 20): Promise<Neighbour[]> {
     const raw = await this.store.zrevrangeWithScores(
       await this.key(recommendationKeys.neighbours(itemId)),
@@ -49,15 +49,9 @@ export class RecommendationsReader {
       ids.push(raw[i]!);
       co.push(Number(raw[i + 1]));
     }
-    // One GET per key (auto-pipelined): the counts live in different cluster slots, so no MGET.
-    const counts = await Promise.all(
-      [itemId, ...ids].map(async (id) =>
-        Number((await this.store.get(await this.key(recommendationKeys.count(id)))) ?? 0),
-      ),
-    );
-    const own = counts[0]!;
+    const own = Number((await this.store.get(await this.key(recommendationKeys.count(itemId)))) ?? 0);
     return ids
-      .map((item_id, i) => ({ item_id, co_count: co[i]!, score: cosine(co[i]!, own, counts[i + 1]!) }))
+      .map((item_id, i) => ({ item_id, co_count: co[i]!, score: conditionalCooccurrence(co[i]!, own) }))
       .sort((a, b) => b.score - a.score || a.item_id.localeCompare(b.item_id))
       .slice(0, n);
   }
@@ -71,4 +65,16 @@ export class RecommendationsReader {
   async getUserHistory(userId: string, n = 20): Promise<string[]> {
     return this.store.zrevrange(await this.key(recommendationKeys.userHistory(userId)), 0, n - 1);
   }
+}
+
+/**
+ * co(i, j) / cnt(i): the share of the users who took i who also took j nearby, P(j | i). Serving sums it over a
+ * user's recent items, so every seed item contributes a distribution (weights summing to at most the window)
+ * and a popular neighbour is not divided away as cosine's √cnt(j) does. On ml-latest-small (per-user 75/25,
+ * seed 42, the projection's 20-item window) it scores nDCG@10 0.326 where cosine scores 0.241 and Jaccard
+ * 0.276; on the temporal split 0.135 against 0.094 (docs/guides/recommendation-quality.md).
+ */
+export function conditionalCooccurrence(coCount: number, countI: number): number {
+  if (coCount <= 0 || countI <= 0) return 0;
+  return Math.min(1, coCount / countI);
 }

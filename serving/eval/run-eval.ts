@@ -6,7 +6,7 @@ import { MODEL_NAMES, trainModel, type ModelName, type TrainOptions } from "../r
 import { recommend } from "../recommender/recommend.ts";
 import { meanMetrics, userMetrics, type RankingMetrics } from "./metrics.ts";
 import { loadRatingsCsv } from "./ratings.ts";
-import { splitPerUser } from "./split.ts";
+import { splitPerUser, splitPerUserTemporal, type Split } from "./split.ts";
 
 export const DEFAULT_SEED = 42;
 /** Reckon's production model and settings: what `reckon eval` measures unless told otherwise. */
@@ -50,9 +50,22 @@ export interface EvalReport {
   };
   readonly reckon: ModelReport;
   readonly baseline: ModelReport;
+  /** Textbook EASE (λ=500) served the same way on the same split: the field's reference, computed in this run. */
+  readonly ease_reference: ModelReport;
+  /** The temporal protocol: each user's latest 25% of items held out (the same models and references). */
+  readonly temporal: {
+    readonly trainInteractions: number;
+    readonly testInteractions: number;
+    readonly reckon: ModelReport;
+    readonly baseline: ModelReport;
+    readonly ease_reference: ModelReport;
+  };
 }
 
-/** The offline protocol of BENCHMARKS.md, for Reckon's model and the most-popular baseline. */
+/**
+ * Both offline protocols of BENCHMARKS.md (random per-user 75/25 with a seed; each user's latest 25%), for Reckon's
+ * model, the most-popular baseline and textbook EASE, all computed in this run.
+ */
 export async function runEval(options: EvalOptions): Promise<EvalReport> {
   const seed = options.seed ?? DEFAULT_SEED;
   const k = options.k ?? 10;
@@ -61,8 +74,9 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
   const split = splitPerUser(interactions, { seed, testFraction });
   const model = options.model ?? RECKON_MODEL;
   const trainOptions = options.train ?? (model === RECKON_MODEL ? RECKON_TRAIN_OPTIONS : {});
-  const reckon = await evaluateModel(model, split.train, split.test, k, trainOptions);
-  const baseline = await evaluateModel("popular", split.train, split.test, k, {});
+  const random = await protocolReports(split, model, trainOptions, k);
+  const temporalSplit = splitPerUserTemporal(interactions, { testFraction });
+  const temporal = await protocolReports(temporalSplit, model, trainOptions, k);
   return {
     protocol: {
       ratingsPath: options.ratingsPath,
@@ -72,8 +86,21 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
       trainInteractions: split.train.length,
       testInteractions: split.test.length,
     },
-    reckon,
-    baseline,
+    ...random,
+    temporal: {
+      trainInteractions: temporalSplit.train.length,
+      testInteractions: temporalSplit.test.length,
+      ...temporal,
+    },
+  };
+}
+
+/** Reckon's model, most-popular and textbook EASE (λ=500) on one split. */
+async function protocolReports(split: Split, model: ModelName, trainOptions: TrainOptions, k: number) {
+  return {
+    reckon: await evaluateModel(model, split.train, split.test, k, trainOptions),
+    baseline: await evaluateModel("popular", split.train, split.test, k, {}),
+    ease_reference: await evaluateModel("ease", split.train, split.test, k, { lambda: 500 }),
   };
 }
 

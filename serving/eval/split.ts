@@ -61,3 +61,34 @@ export function compareIds(a: string, b: string): number {
   if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * Per-user temporal split: each user's distinct items ordered by their first interaction (ties by id); the latest
+ * round(testFraction·n) go to test. What a real-time recommender is for: predicting what a user does next from
+ * what they did before.
+ */
+export function splitPerUserTemporal(
+  interactions: readonly Interaction[],
+  options: { readonly testFraction?: number } = {},
+): Split {
+  const fraction = options.testFraction ?? 0.25;
+  const byUser = new Map<string, Map<string, Interaction[]>>();
+  for (const row of interactions) {
+    let items = byUser.get(row.userId);
+    if (!items) byUser.set(row.userId, (items = new Map()));
+    const rows = items.get(row.itemId);
+    if (rows) rows.push(row);
+    else items.set(row.itemId, [row]);
+  }
+  const train: Interaction[] = [];
+  const test: Interaction[] = [];
+  for (const userId of [...byUser.keys()].sort(compareIds)) {
+    const items = byUser.get(userId)!;
+    const first = (id: string) => Math.min(...items.get(id)!.map((r) => r.timestamp));
+    const ids = [...items.keys()].sort((a, b) => first(a) - first(b) || compareIds(a, b));
+    const nTest = Math.round(ids.length * fraction);
+    const cut = ids.length - nTest;
+    ids.forEach((id, position) => (position < cut ? train : test).push(...items.get(id)!));
+  }
+  return { train, test };
+}

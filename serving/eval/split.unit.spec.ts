@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Interaction } from "../recommender/interactions.ts";
-import { compareIds, mulberry32, splitPerUser } from "./split.ts";
+import { compareIds, mulberry32, splitPerUser, splitPerUserTemporal } from "./split.ts";
 
 function sample(): Interaction[] {
   const rows: Interaction[] = [];
@@ -66,4 +66,40 @@ describe("splitPerUser", () => {
   it("orders numeric ids numerically", () => {
     assert.deepEqual(["10", "9", "a", "100"].sort(compareIds), ["9", "10", "100", "a"]);
   });
+});
+
+it("the temporal split holds out each user's latest quarter of items, by first interaction time", () => {
+  const row = (userId: string, itemId: string, timestamp: number) => ({ userId, itemId, timestamp });
+  const rows = [
+    row("u1", "a", 5),
+    row("u1", "b", 1),
+    row("u1", "c", 3),
+    row("u1", "d", 9),
+    row("u1", "b", 10), // a repeat follows its item (first seen at 1: training)
+    row("u2", "x", 2),
+    row("u2", "y", 2), // a tie in time: by id
+    row("u2", "z", 1),
+    row("u2", "w", 4),
+    row("u2", "v", 3),
+    row("u2", "t", 7),
+    row("u2", "s", 8),
+    row("u2", "r", 6),
+  ];
+  const { train, test: held } = splitPerUserTemporal(rows);
+  const pairs = (list: readonly { userId: string; itemId: string }[]) =>
+    list.map((r) => `${r.userId}:${r.itemId}`);
+  // u1: 4 items, round(1) held out: d (first seen at 9). u2: 8 items, 2 held out: t (7) and s (8).
+  assert.deepEqual(pairs(held), ["u1:d", "u2:t", "u2:s"]);
+  assert.deepEqual(pairs(train), [
+    "u1:b",
+    "u1:b",
+    "u1:c",
+    "u1:a",
+    "u2:z",
+    "u2:x",
+    "u2:y",
+    "u2:v",
+    "u2:w",
+    "u2:r",
+  ]);
 });

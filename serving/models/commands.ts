@@ -1,4 +1,6 @@
 import { readFile } from "node:fs/promises";
+import { userInfo } from "node:os";
+import { recordAudit } from "../../core/audit/audit-log.ts";
 import type { Env } from "../../core/config/env.ts";
 import { openDatabase } from "../../core/postgres/database.ts";
 import { migrate } from "../../core/postgres/migrate.ts";
@@ -29,8 +31,8 @@ export async function trainCommand(
     activate?: boolean;
     force?: boolean;
     maxExamples?: string;
+    maxUsers?: string;
     artifact?: boolean;
-    evalFraction?: string;
   },
 ) {
   return withStores(env, async ({ db }) => {
@@ -42,24 +44,36 @@ export async function trainCommand(
         redis,
         prefix: env.RECKON_REDIS_PREFIX,
         activate: false,
-        maxExamples: opts.maxExamples ? Number(opts.maxExamples) : undefined,
-        evalFraction: opts.evalFraction ? Number(opts.evalFraction) : undefined,
+        maxExamples: opts.maxExamples ? positiveInteger("--max-examples", opts.maxExamples) : undefined,
+        maxUsers: opts.maxUsers ? positiveInteger("--max-users", opts.maxUsers) : undefined,
         features: featuresConfig(env),
         historySeeds: servingConfig(env).historySeeds,
         log: (m) => console.error(m),
       });
-      // --activate takes the new model live only when it evaluates better than the heuristic and the active
-      // model on the held-out slice (--force overrides, e.g. to roll forward deliberately).
-      const better = shouldActivate(report.metrics as unknown as RetrainMetrics);
-      const activated = opts.activate === true && (better || opts.force === true);
+      // --activate takes the new model live only when the list it serves beats the current one's on held-out
+      // users under both protocols (the gate, list-gate.ts); --force overrides, e.g. to roll forward deliberately.
+      const gate = (report.metrics as unknown as RetrainMetrics).gate;
+      const activated = opts.activate === true && (shouldActivate({ gate }) || opts.force === true);
       if (activated) {
         await activateModel(db, report.version);
         if (redis && report.artifact_version !== null)
           await activateArtifact(redis, env.RECKON_REDIS_PREFIX, report.artifact_version);
       } else if (opts.activate) {
-        console.error(`model ${report.version} registered but not activated: it does not evaluate better`);
+        console.error(`model ${report.version} registered but not activated: ${gate.reason}`);
       }
-      return { ...report, activated };
+      if (opts.activate)
+        await recordAudit(db, {
+          actor: `cli:${userInfo().username}`,
+          action: "model.activate",
+          target: String(report.version),
+          outcome: activated ? "ok" : "refused",
+          details: {
+            reason: gate.reason,
+            forced: activated && !gate.activate,
+            list: gateList(report.metrics),
+          },
+        });
+      return { ...report, activated, activation: gate.reason };
     } finally {
       await redis?.close();
     }
@@ -117,4 +131,15 @@ export async function registerCommand(
     if (opts.activate) await activateModel(db, version);
     return { version, activated: opts.activate ?? false };
   });
+}
+
+function gateList(metrics: Record<string, unknown>): unknown {
+  return (metrics.gate as { list?: unknown } | undefined)?.list;
+}
+
+function positiveInteger(flag: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${flag} must be a positive integer, got "${raw}"`);
+  return value;
 }

@@ -74,7 +74,7 @@ after(async () => {
   redis.disconnect();
 });
 
-test("reckon train: point-in-time examples, ONNX equal to the trainer, evaluated against the active model, registered", async () => {
+test("reckon train: held-out users under both protocols, ONNX equal to the trainer, evaluated against the active model, registered", async () => {
   const first = await trainAndRegister({ db: tdb.db, redis, prefix, activate: true, maxExamples: 2000 });
   assert.equal(first.version, 1);
   assert.equal(first.activated, true);
@@ -83,10 +83,16 @@ test("reckon train: point-in-time examples, ONNX equal to the trainer, evaluated
     onnx_max_abs_diff: number;
     new: { auc: number };
     active?: unknown;
-    examples: { train: number };
+    examples: { fit_users: number; gate_users: number };
+    gate: { activate: boolean; reason: string };
   };
   assert.ok(m.onnx_max_abs_diff < 1e-6, `ONNX vs trainer: ${m.onnx_max_abs_diff}`);
-  assert.ok(m.examples.train > 0);
+  assert.ok(m.examples.fit_users > 0 && m.examples.gate_users > 0);
+  assert.match(
+    m.gate.reason,
+    /beats? the heuristic ranker: (random|temporal) /,
+    "judged by its list against the heuristic",
+  );
   assert.equal(m.active, undefined, "nothing was active before the first model");
 
   const second = await trainAndRegister({ db: tdb.db, prefix, maxExamples: 2000 });
@@ -108,9 +114,9 @@ test("reckon train: point-in-time examples, ONNX equal to the trainer, evaluated
   const stored = (await loadModel(tdb.db, 1))!;
   const session = await ort.InferenceSession.create(stored.onnx);
   const rows = [
-    [1, 0.5, 0, 0.2, 0.3],
-    [0, 0, 1, 1, 0],
-    [0.25, 0.1, 0.05, 0.01, 0.9],
+    [1, 0.5, 0, 0.2, 0.3, 1, 1, 0.4, 0.7],
+    [0, 0, 1, 1, 0, 0, 0, 0, 1],
+    [0.25, 0.1, 0.05, 0.01, 0.9, 0.6, 0.8, 0.1, 0.2],
   ];
   const out = await session.run({
     features: new ort.Tensor("float32", Float32Array.from(rows.flat()), [3, FEATURE_NAMES.length]),
@@ -130,8 +136,17 @@ test("reckon train: point-in-time examples, ONNX equal to the trainer, evaluated
 
 test("hot swap under concurrent requests never fails one; rollback returns to the earlier version", async () => {
   // Two hand-made models: one ranks by popularity, one by trending; versions 3 and 4.
-  const byPopular = logisticToOnnx({ weights: [0, 0, 0, 5, 0], bias: 0, featureNames: [...FEATURE_NAMES] });
-  const byTrending = logisticToOnnx({ weights: [0, 0, 5, 0, 0], bias: 0, featureNames: [...FEATURE_NAMES] });
+  const only = (name: string) => FEATURE_NAMES.map((n) => (n === name ? 5 : 0));
+  const byPopular = logisticToOnnx({
+    weights: only("popular_rr"),
+    bias: 0,
+    featureNames: [...FEATURE_NAMES],
+  });
+  const byTrending = logisticToOnnx({
+    weights: only("trending_rr"),
+    bias: 0,
+    featureNames: [...FEATURE_NAMES],
+  });
   assert.ok(
     Math.abs(
       predictLogistic({ weights: [0, 0, 0, 5, 0], bias: 0, featureNames: [] }, [0, 0, 0, 1, 0]) - 0.9933071,

@@ -1,23 +1,14 @@
 import { logger } from "../../core/logger.ts";
-import type { RankingMetricsReport } from "./train.ts";
 
 /** What a periodic retrain needs to know to decide whether the new model replaces the active one. */
 export interface RetrainMetrics {
-  new: RankingMetricsReport;
-  /** The documented heuristic, which ranks whenever no model is active, on the same held-out slice. */
-  heuristic?: RankingMetricsReport;
-  active?: RankingMetricsReport & { version: number };
+  /** The list-quality gate's verdict (list-gate.ts): nDCG@10 and recall@10 on held-out users, both protocols. */
+  gate: { activate: boolean; reason: string };
 }
 
-/**
- * A retrained model is activated only when it ranks the later, held-out slice better (higher AUC) than both the
- * heuristic and the active model. A tie keeps what runs: swapping costs a reload and gains nothing.
- */
+/** The gate's verdict: a ranker goes live only when its served list beats the current one's (never on AUC). */
 export function shouldActivate(metrics: RetrainMetrics): boolean {
-  if (!Number.isFinite(metrics.new.auc)) return false;
-  const beats = (other: RankingMetricsReport | undefined) =>
-    !other || !Number.isFinite(other.auc) || metrics.new.auc > other.auc;
-  return beats(metrics.heuristic) && beats(metrics.active);
+  return metrics.gate.activate;
 }
 
 export interface RetrainScheduleOptions {
@@ -25,6 +16,8 @@ export interface RetrainScheduleOptions {
   /** Trains and registers (without activating) a model; returns its version and evaluation. */
   train: () => Promise<{ version: number; metrics: RetrainMetrics }>;
   activate: (version: number) => Promise<void>;
+  /** Records the verdict (activated or refused, and why) in the audit log. */
+  audit: (version: number, activated: boolean, reason: string) => Promise<void>;
 }
 
 /**
@@ -41,10 +34,8 @@ export function startRetrainSchedule(options: RetrainScheduleOptions): () => Pro
         const { version, metrics } = await options.train();
         const activate = shouldActivate(metrics);
         if (activate) await options.activate(version);
-        log.info(
-          { version, activated: activate, new: metrics.new, active: metrics.active },
-          "periodic retrain done",
-        );
+        await options.audit(version, activate, metrics.gate.reason);
+        log.info({ version, activated: activate, reason: metrics.gate.reason }, "periodic retrain done");
       } catch (err) {
         // Too little data yet, or a store hiccup: the active model keeps serving; the next tick tries again.
         log.warn({ err: (err as Error).message }, "periodic retrain skipped");

@@ -34,11 +34,19 @@ export type RankSignal = keyof Pick<
   "retrievalRank" | "lastItemRank" | "trendingRank" | "popularRank"
 >;
 
+/** A value feature a source provides (already in 0..1). */
+export type ValueSignal = keyof Pick<
+  CandidateSignals,
+  "retrievalScore" | "retrievalDepth" | "recentNeighbours" | "popularity"
+>;
+
 export interface SourceCandidates {
   /** Proposed items, best first, each with the source the response names. */
   readonly proposed: readonly { readonly item_id: ItemId; readonly source: CandidateSource }[];
   /** The rank feature this source feeds for every candidate, whoever proposed it. */
   readonly signal?: { readonly name: RankSignal; readonly rank: ReadonlyMap<ItemId, number> };
+  /** Value features this source feeds for every candidate, whoever proposed it. */
+  readonly values?: readonly { readonly name: ValueSignal; readonly value: ReadonlyMap<ItemId, number> }[];
 }
 
 /**
@@ -76,31 +84,57 @@ export const itemToItem: CandidateSourceFn = async ({ view, userId, history, blo
           historyLimit: config.historySeeds,
         })
       : [];
+  const neighbours = retrieved.filter((r) => r.source === "neighbours");
+  const best = neighbours[0]?.score ?? 0;
+  const score = new Map<ItemId, number>();
+  const depth = new Map<ItemId, number>();
+  for (let i = 0; i < neighbours.length; i++) {
+    const r = neighbours[i]!;
+    score.set(r.item_id, best > 0 ? r.score / best : 0);
+    depth.set(r.item_id, 1 - i / pool);
+  }
   return {
     proposed: retrieved.map((r) => ({
       item_id: r.item_id,
       source: r.source === "neighbours" ? ("neighbours" as const) : ("popular" as const),
     })),
-    signal: {
-      name: "retrievalRank",
-      rank: rankMap(
-        retrieved.filter((r) => r.source === "neighbours"),
-        false,
-      ),
-    },
+    signal: { name: "retrievalRank", rank: rankMap(neighbours, false) },
+    values: [
+      { name: "retrievalScore", value: score },
+      { name: "retrievalDepth", value: depth },
+    ],
   };
 };
 
-/** Neighbours of the user's most recent item alone (what they are doing right now). */
+/** How many of the user's latest items feed `recent_neighbours`, and the half-life (in items) of their weight. */
+export const RECENT_ITEMS = 10;
+const RECENT_HALF_LIFE = 2;
+
+/**
+ * Neighbours of the user's most recent item alone (what they are doing right now), and the recency-weighted
+ * neighbour weight of every candidate over the latest RECENT_ITEMS items (neighbour lists are cached in process).
+ */
 export const lastItemNeighbours: CandidateSourceFn = async ({ view, history, config }) => {
-  const lists =
-    history.length > 0 ? await view.itemNeighbours([history[0]!]) : new Map<ItemId, ScoredItem[]>();
+  const recent = history.slice(0, RECENT_ITEMS);
+  const lists = recent.length > 0 ? await view.itemNeighbours(recent) : new Map<ItemId, ScoredItem[]>();
   const rank = rankMap(lists.get(history[0]!) ?? EMPTY);
+  const weight = new Map<ItemId, number>();
+  let best = 0;
+  for (let p = 0; p < recent.length; p++) {
+    const decay = Math.pow(2, -p / RECENT_HALF_LIFE);
+    for (const n of lists.get(recent[p]!) ?? EMPTY) {
+      const w = (weight.get(n.item_id) ?? 0) + decay * n.score;
+      weight.set(n.item_id, w);
+      if (w > best) best = w;
+    }
+  }
+  if (best > 0) for (const [id, w] of weight) weight.set(id, w / best);
   return {
     proposed: [...rank.keys()]
       .slice(0, config.perSource)
       .map((item_id) => ({ item_id, source: "neighbours" })),
     signal: { name: "lastItemRank", rank },
+    values: [{ name: "recentNeighbours", value: weight }],
   };
 };
 
@@ -132,8 +166,22 @@ export const popular: CandidateSourceFn = async ({ view, config }) => {
   return {
     proposed: list.slice(0, config.perSource).map((r) => ({ item_id: r.item_id, source: "popular" })),
     signal: { name: "popularRank", rank: rankMap(list) },
+    values: [{ name: "popularity", value: popularityShares(list) }],
   };
 };
+
+const popularityMaps = new WeakMap<readonly ScoredItem[], Map<ItemId, number>>();
+/** log(1 + score) over the top item's, once per shared popularity list. */
+function popularityShares(list: readonly ScoredItem[]): Map<ItemId, number> {
+  let m = popularityMaps.get(list);
+  if (!m) {
+    m = new Map();
+    const top = Math.log1p(Math.max(0, list[0]?.score ?? 0));
+    for (const r of list) m.set(r.item_id, top > 0 ? Math.log1p(Math.max(0, r.score)) / top : 0);
+    popularityMaps.set(list, m);
+  }
+  return m;
+}
 
 /** Every source rankForUser draws from, in priority order: an item proposed twice keeps its first source. */
 export const CANDIDATE_SOURCES: readonly CandidateSourceFn[] = [

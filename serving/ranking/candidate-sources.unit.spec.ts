@@ -86,6 +86,30 @@ describe("candidate sources", () => {
     assert.deepEqual(signal(popular!), { name: "popularRank", rank: { p1: 0, a: 1, p2: 2 } });
   });
 
+  it("feeds the value features: retrieval score and depth, recency-weighted neighbours, popularity share", async () => {
+    const [itemToItem, lastItem, , , , popular] = await Promise.all(
+      CANDIDATE_SOURCES.map((source) => source(context(["i1", "i2"]))),
+    );
+    const values = (s: SourceCandidates) =>
+      Object.fromEntries(
+        (s.values ?? []).map((v) => [
+          v.name,
+          Object.fromEntries([...v.value].map(([id, x]) => [id, Number(x.toFixed(6))])),
+        ]),
+      );
+    // Scores over the best (b 1.0); depth 1 − rank/pool with a pool of 5.
+    assert.deepEqual(values(itemToItem!), {
+      retrievalScore: { b: 1, a: 0.5, c: 0.3 },
+      retrievalDepth: { b: 1, a: 0.8, c: 0.6 },
+    });
+    // i1 weighs 1, i2 (one step older) 2^(−1/2): b 0.6 + 0.4·0.707107 = 0.882843 (the best), a 0.5, c 0.3·0.707107.
+    assert.deepEqual(values(lastItem!), {
+      recentNeighbours: { b: 1, a: 0.566352, c: 0.240283 },
+    });
+    // log(1 + score) over log(1 + 10): popular scores 10, 9, 8.
+    assert.deepEqual(values(popular!), { popularity: { p1: 1, a: 0.960253, p2: 0.916314 } });
+  });
+
   it("proposes no neighbours for a user without history", async () => {
     const [itemToItem, lastItem] = await Promise.all(
       CANDIDATE_SOURCES.map((source) => source(context([], []))),

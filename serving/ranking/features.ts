@@ -5,7 +5,8 @@
  *
  * Ranks are 0-based positions in a list; `rr` (reciprocal rank, 1/(1+rank)) is used instead of raw scores so
  * the feature means the same thing whichever retrieval model produced the list (EASE weights online,
- * co-occurrence counts in the training replay): see docs/architecture/serving.md ("The ranker").
+ * co-occurrence counts in the training replay): see docs/architecture/serving.md ("The ranker"). Scores enter
+ * normalised by the best score of their list, so they too mean the same under any retrieval model.
  */
 export const FEATURE_NAMES = [
   "retrieval_rr",
@@ -13,6 +14,10 @@ export const FEATURE_NAMES = [
   "trending_rr",
   "popular_rr",
   "category_affinity",
+  "retrieval_score",
+  "retrieval_depth",
+  "recent_neighbours",
+  "popularity",
 ] as const;
 
 export const FEATURE_COUNT = FEATURE_NAMES.length;
@@ -28,6 +33,17 @@ export interface CandidateSignals {
   popularRank?: number;
   /** The user's affinity share (0..1) of the candidate's best category. */
   categoryAffinity: number;
+  /** Retrieval score over the best retrieved score (0..1; negative scores count as 0). */
+  retrievalScore?: number;
+  /** 1 − retrieval rank / retrieval depth: linear in the rank where `retrieval_rr` fades after the first few. */
+  retrievalDepth?: number;
+  /**
+   * The neighbour weight the candidate gets from the user's latest items, each weighted 2^(−position/2), over
+   * the best candidate's (0..1): how strongly it goes with what the user did just now.
+   */
+  recentNeighbours?: number;
+  /** log(1 + popularity) over log(1 + the top item's), 0 beyond the popularity list. */
+  popularity?: number;
 }
 
 const rr = (rank: number | undefined) => (rank === undefined ? 0 : 1 / (1 + rank));
@@ -39,8 +55,14 @@ export function featureRow(s: CandidateSignals): number[] {
     rr(s.trendingRank),
     rr(s.popularRank),
     Math.min(1, Math.max(0, s.categoryAffinity)),
+    unit(s.retrievalScore),
+    unit(s.retrievalDepth),
+    unit(s.recentNeighbours),
+    unit(s.popularity),
   ];
 }
+
+const unit = (x: number | undefined) => (x === undefined ? 0 : Math.min(1, Math.max(0, x)));
 
 /** featureRow written in place (serving builds one row per candidate per request: no array per row). */
 export function writeFeatureRow(s: CandidateSignals, out: Float32Array, offset: number): void {
@@ -49,13 +71,17 @@ export function writeFeatureRow(s: CandidateSignals, out: Float32Array, offset: 
   out[offset + 2] = rr(s.trendingRank);
   out[offset + 3] = rr(s.popularRank);
   out[offset + 4] = Math.min(1, Math.max(0, s.categoryAffinity));
+  out[offset + 5] = unit(s.retrievalScore);
+  out[offset + 6] = unit(s.retrievalDepth);
+  out[offset + 7] = unit(s.recentNeighbours);
+  out[offset + 8] = unit(s.popularity);
 }
 
 /**
  * The ranking used while no model is registered: retrieval order first, then what the user just looked at,
  * then category taste, then what is hot. Weights are hand-set, documented in docs/guides/recommendations.md.
  */
-export const HEURISTIC_WEIGHTS: readonly number[] = [1.0, 0.5, 0.2, 0.3, 0.1];
+export const HEURISTIC_WEIGHTS: readonly number[] = [1.0, 0.5, 0.2, 0.3, 0.1, 0, 0, 0, 0];
 
 export function heuristicScore(row: ArrayLike<number>): number {
   let s = 0;

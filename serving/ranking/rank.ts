@@ -133,8 +133,8 @@ async function retrievalContext(
  * The sources' proposals, deduplicated (first source wins) and unblocked, that pass the catalog rules, with every
  * source's rank signal and the user's category affinity attached.
  */
-async function eligibleCandidates(
-  { view, user, blocked, categories }: RetrievalContext,
+export async function eligibleCandidates(
+  { view, user, blocked, categories }: Pick<RetrievalContext, "view" | "user" | "blocked" | "categories">,
   sources: readonly SourceCandidates[],
 ): Promise<Candidate[]> {
   const candidates = new Map<ItemId, Candidate>();
@@ -151,7 +151,10 @@ async function eligibleCandidates(
   for (const c of candidates.values()) {
     const facts = info.get(c.item_id);
     if (!isEligible(facts, categories)) continue;
-    for (const { signal } of sources) if (signal) c[signal.name] = signal.rank.get(c.item_id);
+    for (const { signal, values } of sources) {
+      if (signal) c[signal.name] = signal.rank.get(c.item_id);
+      if (values) for (const v of values) c[v.name] = v.value.get(c.item_id);
+    }
     c.categoryAffinity = categoryAffinity(facts?.categories ?? [], affinities, affinityTotal);
     c.info = facts;
     eligible.push(c);
@@ -160,6 +163,32 @@ async function eligibleCandidates(
 }
 
 type RankedCandidate = Ranked & { source: CandidateSource; categories: readonly string[] };
+
+/**
+ * The ranked list serving produces for a retrieval context, before the fills: every candidate source, the
+ * catalog rules, one batched ranker call and the diversity cap. The ranker gate (serving/models/list-gate.ts)
+ * scores held-out users through this, so a ranker is judged on the list serving would answer.
+ */
+export async function rankContext(
+  context: RetrievalContext,
+  ranker: Ranker,
+  n: number,
+): Promise<{ item_id: string; source: CandidateSource }[]> {
+  const sources = await Promise.all(CANDIDATE_SOURCES.map((source) => source(context)));
+  const { ranked } = await scoreCandidates(ranker, await eligibleCandidates(context, sources));
+  return applyDiversityCap(ranked, n, categoryCap(n, context.config.categoryShare));
+}
+
+/** What the ranker sees for a retrieval context: the eligible candidates and their feature rows (training). */
+export async function candidateFeatures(
+  context: RetrievalContext,
+): Promise<{ itemIds: string[]; rows: Float32Array }> {
+  const sources = await Promise.all(CANDIDATE_SOURCES.map((source) => source(context)));
+  const eligible = await eligibleCandidates(context, sources);
+  const rows = new Float32Array(eligible.length * FEATURE_COUNT);
+  for (let i = 0; i < eligible.length; i++) writeFeatureRow(eligible[i]!, rows, i * FEATURE_COUNT);
+  return { itemIds: eligible.map((c) => c.item_id), rows };
+}
 
 /** One feature row per candidate, one batched ranker call; best first. */
 async function scoreCandidates(
