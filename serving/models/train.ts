@@ -6,7 +6,7 @@ import { asProjectionStore } from "../../projectors/store/open.ts";
 import { LOG_START, type LogPosition } from "../../core/contracts/position.ts";
 import { readLogBatch, toLogPosition } from "../../core/event-store/log-reader.ts";
 import { RetractedEventsFilter } from "../../core/event-store/retracted-events.ts";
-import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "../../core/read-models/features-config.ts";
+import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
 import { buildInteractionMatrix, type Interaction } from "../recommender/interactions.ts";
 import { trainModel } from "../recommender/models/index.ts";
 import { RECKON_MODEL, RECKON_TRAIN_OPTIONS } from "../eval/run-eval.ts";
