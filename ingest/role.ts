@@ -4,11 +4,12 @@ import { eventsRouter } from "./http/events-router.ts";
 import { itemsRouter } from "./http/items-router.ts";
 import { Relay } from "./relay/relay.ts";
 import { registerIngestOpenApi } from "./openapi.ts";
+import { auditRouter, registerAuditOpenApi } from "../core/audit/audit-router.ts";
 
 /** The write side's HTTP commands: events and catalog. */
 export const ingestRole: RoleModule = {
   name: "ingest",
-  description: "HTTP commands: events, catalog items",
+  description: "HTTP commands: events, catalog items; the audit log",
   async start({ env, db, keys }) {
     return {
       routers: [
@@ -19,8 +20,12 @@ export const ingestRole: RoleModule = {
           maxClockSkewMs: env.RECKON_MAX_CLOCK_SKEW_SECONDS * 1000,
         }),
         itemsRouter({ db, keys }),
+        auditRouter({ db, keys }),
       ],
-      openapi: registerIngestOpenApi,
+      openapi: (registry) => {
+        registerIngestOpenApi(registry);
+        registerAuditOpenApi(registry);
+      },
       stop: async () => undefined,
     };
   },

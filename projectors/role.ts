@@ -3,6 +3,7 @@ import type { RedisClient } from "../core/redis/redis.ts";
 import type { Resources, RoleModule } from "../core/runtime/role.ts";
 import { ConfigError, type Env } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
+import { auditedRun } from "../core/audit/audit-command.ts";
 import type { Projection } from "./runtime/projection.ts";
 import { BackgroundConsumers } from "./runtime/background-start.ts";
 import { SelfRebuild } from "./runtime/self-rebuild.ts";
@@ -178,12 +179,23 @@ function rebuildersFor(
   const { db, env } = resources;
   const live = { topic: env.KAFKA_EVENTS_TOPIC, partitions: env.KAFKA_PARTITIONS };
   const rebuilders: Record<string, () => Promise<unknown>> = {};
+  // A rebuild replaces a read model and switches readers to it: audited as the system's own command.
+  const audited = (name: string, rebuild: () => Promise<object>) => () =>
+    auditedRun(
+      db,
+      { actor: "system:self-rebuild", action: "projection.rebuild", target: name },
+      rebuild,
+      (result) => ({ ...result }),
+    );
   for (const projection of projections) {
     if (projection instanceof RedisProjection)
-      rebuilders[projection.name] = () => replayProjection({ db, projection, ...live });
+      rebuilders[projection.name] = audited(projection.name, () =>
+        replayProjection({ db, projection, ...live }),
+      );
     else if (projection.name === ANALYTICS_PROJECTION_NAME)
-      rebuilders[projection.name] = async () =>
-        replayAnalytics({ db, clickhouse: await resources.clickhouse(), ...live });
+      rebuilders[projection.name] = audited(projection.name, async () =>
+        replayAnalytics({ db, clickhouse: await resources.clickhouse(), ...live }),
+      );
   }
   return rebuilders;
 }

@@ -53,11 +53,12 @@ export const servingRole: RoleModule = {
                 prefix,
                 activate: false,
                 historySeeds: config.historySeeds,
+                actor: "system:retrain-schedule",
               });
               // trainAndRegister's report carries `new` and `active` evaluations (see train.ts).
               return { version: report.version, metrics: report.metrics as unknown as RetrainMetrics };
             },
-            activate: (version) => activateModel(db, version),
+            activate: (version) => activateModel(db, version, "system:retrain-schedule"),
           })
         : undefined;
     return {

@@ -7,22 +7,53 @@ import { REDIS_PROJECTIONS } from "../role.ts";
 import { openClickHouse } from "../../core/clickhouse/open.ts";
 import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import { logger } from "../../core/logger.ts";
+import { recordAudit } from "../../core/audit/audit-log.ts";
+import { auditedRun, cliActor } from "../../core/audit/audit-command.ts";
 import { ANALYTICS_PROJECTION_NAME } from "../analytics/projection.ts";
 import { replayAnalytics, type AnalyticsReplayResult } from "../analytics/replay.ts";
 import { replayProjection, type ReplayResult } from "./replay.ts";
 
-/** `reckon replay --projection NAME [--from POSITION]`. */
+type ReplayCommandResult = ReplayResult | (AnalyticsReplayResult & { clickhouse: string });
+
+/**
+ * `reckon replay --projection NAME [--from POSITION]`, audited as `projection.replay` by `cli:<user>`: refused
+ * for arguments it cannot use, else ok or failed with what the rebuild did (versions, events, switch).
+ */
 export async function runReplayCommand(
   env: Env,
   opts: { projection: string; from?: string },
-): Promise<ReplayResult | (AnalyticsReplayResult & { clickhouse: string })> {
-  const known = [...Object.keys(REDIS_PROJECTIONS), ANALYTICS_PROJECTION_NAME];
-  if (!known.includes(opts.projection)) {
-    throw new Error(`--projection: unknown projection "${opts.projection}" (known: ${known.join(", ")})`);
+): Promise<ReplayCommandResult> {
+  const audit = { actor: cliActor(), action: "projection.replay", target: opts.projection };
+  const refusal = replayArgumentsRefusal(opts);
+  const db = openDatabase(env.DATABASE_URL);
+  try {
+    await migrate(db);
+    if (refusal) {
+      await recordAudit(db, { ...audit, outcome: "refused", details: { reason: refusal } });
+      throw new Error(refusal);
+    }
+    return await auditedRun(
+      db,
+      audit,
+      () => replay(env, opts),
+      (result) => ({ ...result, ...(opts.from ? { from: opts.from } : {}) }),
+    );
+  } finally {
+    await db.close();
   }
+}
+
+function replayArgumentsRefusal(opts: { projection: string; from?: string }): string | undefined {
+  const known = [...Object.keys(REDIS_PROJECTIONS), ANALYTICS_PROJECTION_NAME];
+  if (!known.includes(opts.projection))
+    return `--projection: unknown projection "${opts.projection}" (known: ${known.join(", ")})`;
+  if (opts.from !== undefined && !parsePositionToken(opts.from))
+    return `--from ${POSITION_TOKEN_RULE} (received "${opts.from}")`;
+  return undefined;
+}
+
+async function replay(env: Env, opts: { projection: string; from?: string }): Promise<ReplayCommandResult> {
   const from = opts.from === undefined ? undefined : parsePositionToken(opts.from);
-  if (opts.from !== undefined && !from)
-    throw new Error(`--from ${POSITION_TOKEN_RULE} (received "${opts.from}")`);
   if (opts.projection === ANALYTICS_PROJECTION_NAME) {
     const db = openDatabase(env.DATABASE_URL);
     const { store, via } = await openReplayClickHouse(env);

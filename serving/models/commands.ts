@@ -9,6 +9,7 @@ import { activateArtifact, artifactKeys } from "./artifact-store.ts";
 import { loadRanker } from "./model-holder.ts";
 import { activateModel, listModels, loadModel, registerModel, RANKER_SIGNATURE } from "./registry.ts";
 import { trainAndRegister } from "./train.ts";
+import { cliActor } from "../../core/audit/audit-command.ts";
 import { shouldActivate, type RetrainMetrics } from "./retrain-schedule.ts";
 
 /** The `reckon train` and `reckon model ...` commands (bin/reckon.ts wires them to the CLI). */
@@ -47,13 +48,14 @@ export async function trainCommand(
         features: featuresConfig(env),
         historySeeds: servingConfig(env).historySeeds,
         log: (m) => console.error(m),
+        actor: cliActor(),
       });
       // --activate takes the new model live only when it evaluates better than the heuristic and the active
       // model on the held-out slice (--force overrides, e.g. to roll forward deliberately).
       const better = shouldActivate(report.metrics as unknown as RetrainMetrics);
       const activated = opts.activate === true && (better || opts.force === true);
       if (activated) {
-        await activateModel(db, report.version);
+        await activateModel(db, report.version, cliActor());
         if (redis && report.artifact_version !== null)
           await activateArtifact(redis, env.RECKON_REDIS_PREFIX, report.artifact_version);
       } else if (opts.activate) {
@@ -70,7 +72,7 @@ export async function activateCommand(env: Env, version: string) {
   const v = Number(version);
   if (!Number.isInteger(v) || v < 1) throw new Error(`VERSION must be a positive integer, got "${version}"`);
   return withStores(env, async ({ db }) => {
-    await activateModel(db, v);
+    await activateModel(db, v, cliActor());
     const stored = await loadModel(db, v);
     let artifact: number | null = null;
     if (env.REDIS_URL && stored?.artifact_version) {
@@ -108,13 +110,17 @@ export async function registerCommand(
   // Loads and probes it with a batch of the documented shape: a file that would fail in serving fails here.
   await loadRanker(0, onnx, null);
   return withStores(env, async ({ db }) => {
-    const version = await registerModel(db, {
-      onnx,
-      source: `register ${file}`,
-      signature: RANKER_SIGNATURE,
-      artifactVersion: opts.artifactVersion ? Number(opts.artifactVersion) : null,
-    });
-    if (opts.activate) await activateModel(db, version);
+    const version = await registerModel(
+      db,
+      {
+        onnx,
+        source: `register ${file}`,
+        signature: RANKER_SIGNATURE,
+        artifactVersion: opts.artifactVersion ? Number(opts.artifactVersion) : null,
+      },
+      cliActor(),
+    );
+    if (opts.activate) await activateModel(db, version, cliActor());
     return { version, activated: opts.activate ?? false };
   });
 }

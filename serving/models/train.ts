@@ -18,6 +18,8 @@ import { ReplayState } from "./replay-state.ts";
 
 export interface TrainOptions {
   db: Database;
+  /** Who the model registration (and activation) is audited as (default `system:train`). */
+  actor?: string;
   /**
    * The projection store the batch neighbour artifact is published to (or an ioredis client, taken as the Redis
    * store over it); absent: no new artifact (the active one is kept).
@@ -302,7 +304,12 @@ export async function trainAndRegister(options: TrainOptions): Promise<TrainRepo
     if (pruned.length > 0) log(`pruned artifact versions ${pruned.join(", ")}`);
   }
   metrics.train_ms = Date.now() - started;
-  const version = await registerModel(options.db, { onnx, source: "reckon train", metrics, artifactVersion });
-  if (options.activate) await activateModel(options.db, version);
+  const actor = options.actor ?? "system:train";
+  const version = await registerModel(
+    options.db,
+    { onnx, source: "reckon train", metrics, artifactVersion },
+    actor,
+  );
+  if (options.activate) await activateModel(options.db, version, actor);
   return { version, activated: options.activate ?? false, artifact_version: artifactVersion, metrics };
 }
