@@ -4,6 +4,10 @@ import type { Resources, RoleModule } from "../core/runtime/role.ts";
 import { ConfigError, type Env } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
 import { auditedRun } from "../core/audit/audit-command.ts";
+import { ErasedUsers } from "./erasure/erased-users.ts";
+import { eraseUsers, type ErasureStores } from "./erasure/erase-users.ts";
+import { erasureRouter, registerErasureOpenApi } from "./erasure/erasure-router.ts";
+import { ANALYTICS_DATABASE } from "./analytics/migrate.ts";
 import type { Projection } from "./runtime/projection.ts";
 import { BackgroundConsumers } from "./runtime/background-start.ts";
 import { SelfRebuild } from "./runtime/self-rebuild.ts";
@@ -84,13 +88,20 @@ export function createProjectorsRole(
 ): RoleModule {
   return {
     name: "projectors",
-    description: "Kafka → read models (Redis features and neighbours), /v1/status",
+    description: "Kafka → read models (Redis features and neighbours), /v1/status, user erasure",
     async start(resources) {
       const { env, db, kafka, keys } = resources;
       const selected = selectProjections(factories, env.RECKON_PROJECTIONS);
       const projections = await Promise.all(selected.map((f) => f(resources)));
       const groupPrefix = env.RECKON_PROJECTOR_GROUP_PREFIX;
       const selfRebuild = new SelfRebuild({ rebuilders: rebuildersFor(resources, projections) });
+      const erasureStores = erasureStoresFor(resources, projections);
+      // Events of erased users may still be on the topic: no projection applies them, and a user whose erasure
+      // this process learns of late has their keys deleted once more (events applied in between go too).
+      const erased = new ErasedUsers(db, {
+        onErased: (ids) => eraseUsers(erasureStores, ids, new Date()),
+      });
+      await erased.start();
       // HTTP (ingest, serving, status) must not wait for the consumer groups: after a crash a join waits out the
       // dead members' session timeout.
       const consumers = new BackgroundConsumers({
@@ -102,6 +113,7 @@ export function createProjectorsRole(
         groupPrefix,
         isolateAfter: env.RECKON_PROJECTOR_ISOLATE_AFTER,
         onStateLost: (loss) => selfRebuild.report(loss),
+        skip: erased.skips,
       });
       const status = new ProjectionStatus({
         db,
@@ -117,8 +129,11 @@ export function createProjectorsRole(
       }, 5000);
       metricsTimer.unref();
       return {
-        routers: [statusRouter(status, keys)],
-        openapi: registerStatusOpenApi,
+        routers: [statusRouter(status, keys), erasureRouter({ stores: erasureStores, keys })],
+        openapi: (registry) => {
+          registerStatusOpenApi(registry);
+          registerErasureOpenApi(registry);
+        },
         readiness: [
           { name: "redis", check: async () => assertHealthy(await resources.projectionStore()) },
           {
@@ -141,6 +156,7 @@ export function createProjectorsRole(
           setDefaultProjectionStatus(undefined);
           await selfRebuild.stop();
           await consumers.stop();
+          await erased.stop();
           await status.close();
         },
       };
@@ -198,6 +214,23 @@ function rebuildersFor(
       );
   }
   return rebuilders;
+}
+
+/**
+ * Where this process erases users: Postgres, its projection store, and ClickHouse when the analytics projection
+ * runs here or ClickHouse is a server (CLICKHOUSE_URL) any process reaches.
+ */
+function erasureStoresFor(resources: Resources, projections: readonly Projection[]): ErasureStores {
+  const { db, env } = resources;
+  const analyticsHere = projections.some((p) => p.name === ANALYTICS_PROJECTION_NAME);
+  return {
+    db,
+    projectionStore: () => resources.projectionStore(),
+    prefix: env.RECKON_REDIS_PREFIX,
+    clickhouse:
+      analyticsHere || env.CLICKHOUSE_URL?.startsWith("http") ? () => resources.clickhouse() : undefined,
+    analyticsDatabase: ANALYTICS_DATABASE,
+  };
 }
 
 /** The ClickHouse analytics projection, on the process's shared ClickHouse store (in-process chdb by default). */
