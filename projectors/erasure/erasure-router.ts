@@ -105,12 +105,9 @@ const UserReceiptSchema = z.object({
     .int()
     .openapi({ description: "Interaction events deleted from the Postgres log" }),
   projection_store_keys: z.number().int().openapi({ description: "Read-model keys deleted (every version)" }),
-  clickhouse_rows: z
-    .record(z.string(), z.number().int())
-    .nullable()
-    .openapi({
-      description: "Rows deleted per ClickHouse table; null when no ClickHouse projection runs here",
-    }),
+  clickhouse_rows: z.record(z.string(), z.number().int()).nullable().openapi({
+    description: "Rows deleted per ClickHouse table; null when no ClickHouse projection runs here",
+  }),
 });
 
 const ReceiptSchema = z

@@ -3,8 +3,8 @@ import type { Database, Queryable } from "../../core/postgres/database.ts";
 /** NOTIFY channel an erasure signals on, so projectors pick up the new suppression records at once. */
 export const ERASURES_CHANNEL = "reckon_erasures";
 
-/** How long an erasure waits for transactions older than itself before it gives up (they are rare and short). */
-const OLDER_TRANSACTIONS_TIMEOUT_MS = 30_000;
+/** How long an erasure waits for event writers older than itself (ingest transactions are short). */
+const OLDER_WRITERS_TIMEOUT_MS = 10_000;
 
 /**
  * Deletes the users' interaction events from the log and records (or renews) their suppression record, in one
@@ -12,9 +12,9 @@ const OLDER_TRANSACTIONS_TIMEOUT_MS = 30_000;
  * source, so a replay or a relay restart reading it can only see what is still there.
  *
  * Only events of transactions older than the erasure are erased (the suppression record's `before_xid`), the
- * same rule the projectors apply to what is still on the Kafka topic. A transaction older than the erasure may
- * still be running and commit the user's events after the DELETE: the erasure waits until every older
- * transaction has ended (`pg_snapshot_xmin` past its own id) and deletes once more.
+ * same rule the projectors apply to what is still on the Kafka topic. An ingest transaction older than the
+ * erasure may still be running and commit the user's events after the DELETE: the erasure waits until every
+ * such writer has ended and deletes once more.
  *
  * Returns the events deleted per user (users with none are absent).
  */
@@ -40,7 +40,7 @@ export async function erasePostgresEvents(
     await tx.query("SELECT pg_notify($1, '')", [ERASURES_CHANNEL]);
     return erasureXid;
   });
-  await waitForOlderTransactions(db, xid);
+  await waitForOlderWriters(db);
   add(await deleteOlderEvents(db, userIds, xid));
   return counts;
 }
@@ -57,21 +57,25 @@ async function deleteOlderEvents(db: Queryable, userIds: readonly string[], xid:
   return rows;
 }
 
-async function waitForOlderTransactions(db: Queryable, xid: string): Promise<void> {
-  const deadline = Date.now() + OLDER_TRANSACTIONS_TIMEOUT_MS;
-  for (let waitMs = 5; ; waitMs = Math.min(waitMs * 2, 200)) {
-    const { rows } = await db.query<{ done: boolean }>(
-      "SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::text::xid8 AS done",
-      [xid],
-    );
-    if (rows[0]?.done) return;
-    if (Date.now() > deadline)
+/**
+ * Waits until every transaction that was writing to `events` when it was called has ended. Taking SHARE on the
+ * table waits for the writers holding ROW EXCLUSIVE (an interaction writer's first write is its insert, so one
+ * older than the erasure already holds it) and is released at once, so ingest pauses only for that wait,
+ * unlike waiting for `pg_snapshot_xmin`, which any long transaction anywhere in the cluster holds back.
+ */
+async function waitForOlderWriters(db: Database): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query(`SET LOCAL lock_timeout = '${OLDER_WRITERS_TIMEOUT_MS}ms'`);
+    try {
+      await tx.query("LOCK TABLE events IN SHARE MODE");
+    } catch (err) {
       throw new Error(
-        `erasure: transactions older than ${xid} are still running after ${OLDER_TRANSACTIONS_TIMEOUT_MS} ms; ` +
-          "the erasure is recorded and will complete when it is repeated",
+        `erasure: a transaction writing events did not end within ${OLDER_WRITERS_TIMEOUT_MS} ms; the erasure ` +
+          "is recorded and completes when it is repeated",
+        { cause: err },
       );
-    await new Promise((r) => setTimeout(r, waitMs));
-  }
+    }
+  });
 }
 
 /** The suppression records: user id → the erasing transaction's id (events of older transactions are erased). */

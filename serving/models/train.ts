@@ -56,7 +56,7 @@ interface Replayed {
 }
 
 /** Reads every interaction and catalog change in log order, then orders them by event time (stable). */
-async function readReplay(db: Database): Promise<Replayed[]> {
+export async function readReplay(db: Database): Promise<Replayed[]> {
   const out: Replayed[] = [];
   let after: LogPosition = LOG_START;
   for (;;) {
