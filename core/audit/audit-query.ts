@@ -47,7 +47,8 @@ export const DEFAULT_AUDIT_PAGE = 100;
 /**
  * Reads the audit log newest first (by id, the order entries were written) with the filters of `query`. The
  * cursor is the id of the last entry of the previous page, so pages never repeat or skip an entry while new
- * ones are written.
+ * ones are written. ORDER BY names the table's column: the bare name would mean the text alias in the SELECT
+ * list, and text order ("9" > "10") would shuffle pages.
  */
 export async function queryAudit(db: Queryable, query: AuditQuery): Promise<AuditPage> {
   const limit = query.limit ?? DEFAULT_AUDIT_PAGE;
@@ -61,7 +62,7 @@ export async function queryAudit(db: Queryable, query: AuditQuery): Promise<Audi
         AND ($5::timestamptz IS NULL OR at >= $5)
         AND ($6::timestamptz IS NULL OR at < $6)
         AND ($7::bigint IS NULL OR id < $7)
-      ORDER BY id DESC
+      ORDER BY audit_log.id DESC
       LIMIT $8`,
     [
       query.actor ?? null,
