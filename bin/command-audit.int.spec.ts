@@ -277,6 +277,9 @@ describe("GET /v1/audit", () => {
     const bad = await api.call("GET", "/v1/audit?limit=0&colour=red", { scope: "admin" });
     assert.equal(bad.status, 400);
     assert.deepEqual(bad.body.errors.map((e: { field: string }) => e.field).sort(), ["colour", "limit"]);
+    const nul = await api.call("GET", "/v1/audit?target=a%00b", { scope: "admin" });
+    assert.equal(nul.status, 400);
+    assert.equal(nul.body.errors[0].field, "target");
     const backwards = await api.call(
       "GET",
       `/v1/audit?from=${encodeURIComponent(future)}&to=2020-01-01T00:00:00Z`,

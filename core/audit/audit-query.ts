@@ -3,10 +3,18 @@ import type { Queryable } from "../postgres/database.ts";
 import type { AuditOutcome } from "./audit-log.ts";
 
 /** `GET /v1/audit`'s query: every filter optional, newest first, `cursor` continues a previous page. */
+/** A text filter: Postgres text cannot hold NUL, so it is refused here rather than failing the query. */
+const text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((v) => !v.includes("\u0000"), "must not contain NUL characters");
+
 export const AuditQuerySchema = z.strictObject({
-  actor: z.string().min(1).max(200).optional().openapi({ description: "API key id, or cli:<user>" }),
-  action: z.string().min(1).max(100).optional().openapi({ description: "e.g. catalog.upsert, user.erase" }),
-  target: z.string().min(1).max(500).optional(),
+  actor: text(200).optional().openapi({ description: "API key id, or cli:<user>" }),
+  action: text(100).optional().openapi({ description: "e.g. catalog.upsert, user.erase" }),
+  target: text(500).optional(),
   outcome: z.enum(["ok", "refused", "failed"]).optional(),
   from: z.iso.datetime({ offset: true }).optional().openapi({ description: "Entries at or after this time" }),
   to: z.iso.datetime({ offset: true }).optional().openapi({ description: "Entries before this time" }),
