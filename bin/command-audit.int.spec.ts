@@ -280,14 +280,8 @@ describe("GET /v1/audit", () => {
     const nul = await api.call("GET", "/v1/audit?target=a%00b", { scope: "admin" });
     assert.equal(nul.status, 400);
     assert.equal(nul.body.errors[0].field, "target");
-    const backwards = await api.call(
-      "GET",
-      `/v1/audit?from=${encodeURIComponent(future)}&to=2020-01-01T00:00:00Z`,
-      {
-        scope: "admin",
-      },
-    );
-    assert.equal(backwards.status, 400);
+    // from after to is an empty window, not an error.
+    assert.deepEqual(await audit(`?from=${encodeURIComponent(future)}&to=2020-01-01T00:00:00Z`), []);
     assert.equal((await api.call("GET", "/v1/audit", { scope: "read" })).status, 403);
   });
 });

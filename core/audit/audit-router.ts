@@ -21,11 +21,6 @@ export function auditRouter(options: { db: Queryable; keys: ApiKeys }): Router {
       });
       return;
     }
-    if (parsed.data.from && parsed.data.to && Date.parse(parsed.data.from) > Date.parse(parsed.data.to)) {
-      const errors = [{ field: "from", rule: "must not be after to", received: parsed.data.from }];
-      res.status(400).json({ error: "invalid_request", message: "from: must not be after to", errors });
-      return;
-    }
     res.json(await queryAudit(options.db, parsed.data));
   });
   return router;
