@@ -5,7 +5,7 @@ import { ConfigError, type Env } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
 import { auditedRun } from "../core/audit/audit-command.ts";
 import { ErasedUsers } from "./erasure/erased-users.ts";
-import { eraseUsers, type ErasureStores } from "./erasure/erase-users.ts";
+import { eraseReadModels, type ErasureStores } from "./erasure/erase-users.ts";
 import { erasureRouter, registerErasureOpenApi } from "./erasure/erasure-router.ts";
 import { ANALYTICS_DATABASE } from "./analytics/migrate.ts";
 import type { Projection } from "./runtime/projection.ts";
@@ -99,7 +99,7 @@ export function createProjectorsRole(
       // Events of erased users may still be on the topic: no projection applies them, and a user whose erasure
       // this process learns of late has their keys deleted once more (events applied in between go too).
       const erased = new ErasedUsers(db, {
-        onErased: (ids) => eraseUsers(erasureStores, ids, new Date()),
+        onErased: (ids) => eraseReadModels(erasureStores, ids),
       });
       await erased.start();
       // HTTP (ingest, serving, status) must not wait for the consumer groups: after a crash a join waits out the

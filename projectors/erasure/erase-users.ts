@@ -51,12 +51,7 @@ export async function eraseUsers(
 ): Promise<ErasureReceipt> {
   const ids = [...new Set(userIds)];
   const events = await erasePostgresEvents(stores.db, ids);
-  const store = await stores.projectionStore();
-  const keys = new Map<string, number>();
-  for (const id of ids) keys.set(id, await store.deleteTagged(stores.prefix, userTag(id)));
-  const clickhouse = stores.clickhouse
-    ? await eraseClickHouseRows(await stores.clickhouse(), stores.analyticsDatabase, ids)
-    : undefined;
+  const { keys, clickhouse } = await eraseReadModels(stores, ids);
   return {
     erased_at: now.toISOString(),
     users: ids.map((id) => ({
@@ -67,4 +62,18 @@ export async function eraseUsers(
     })),
     kafka: "suppressed",
   };
+}
+
+/**
+ * Deletes the users from the read models only (projection store, ClickHouse): what a projector does again when
+ * it learns of an erasure late, since the log and the suppression record are done already.
+ */
+export async function eraseReadModels(stores: ErasureStores, ids: readonly string[]) {
+  const store = await stores.projectionStore();
+  const keys = new Map<string, number>();
+  for (const id of ids) keys.set(id, await store.deleteTagged(stores.prefix, userTag(id)));
+  const clickhouse = stores.clickhouse
+    ? await eraseClickHouseRows(await stores.clickhouse(), stores.analyticsDatabase, ids)
+    : undefined;
+  return { keys, clickhouse };
 }

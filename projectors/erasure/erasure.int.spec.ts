@@ -30,7 +30,7 @@ import { createAnalyticsProjection } from "../analytics/projection.ts";
 import { replayAnalytics } from "../analytics/replay.ts";
 import { ANALYTICS_DATABASE, migrateAnalyticsSchema } from "../analytics/migrate.ts";
 import type { RunningExperimentsSource } from "../analytics/experiment-totals.ts";
-import { eraseUsers, type ErasureStores } from "./erase-users.ts";
+import { eraseReadModels, eraseUsers, type ErasureStores } from "./erase-users.ts";
 import { ErasedUsers } from "./erased-users.ts";
 
 const env = stackEnv();
@@ -292,7 +292,7 @@ describe("a projector reading the user's events still on the Kafka topic", () =>
     // After the erasure: ua comes back with new data, and a marker tells when the projector has read it all.
     await appendInteractionEvents(t.db, [view("ua"), view("marker")]);
 
-    const erased = new ErasedUsers(t.db, { onErased: (ids) => eraseUsers(stores, ids, new Date()) });
+    const erased = new ErasedUsers(t.db, { onErased: (ids) => eraseReadModels(stores, ids) });
     await erased.start();
     const runtime = new ProjectorRuntime({
       kafka,
@@ -317,6 +317,11 @@ describe("a projector reading the user's events still on the Kafka topic", () =>
       assert.ok(ubKeys.length > 0);
       await t.db.query("INSERT INTO user_erasures (user_id, before_xid) VALUES ('ub', pg_current_xact_id())");
       await erased.refresh();
+      await erased.refresh();
+      // Learning of it deletes read models only: re-running the whole erasure would renew the record, notify,
+      // and be learnt of again, without end.
+      const { rows } = await t.db.query("SELECT erasures FROM user_erasures WHERE user_id = 'ub'");
+      assert.deepEqual(rows, [{ erasures: 1 }]);
       assert.deepEqual(
         (await store.keysByPrefix(`${prefix}:`)).filter((k) => k.includes("{u:ub}")),
         [],
