@@ -75,8 +75,9 @@ export async function queryAudit(db: Queryable, query: AuditQuery): Promise<Audi
       query.action ?? null,
       query.target ?? null,
       query.outcome ?? null,
-      query.from ?? null,
-      query.to ?? null,
+      // As UTC instants: an ISO time's offset may lie outside what Postgres accepts (±15:59).
+      query.from === undefined ? null : new Date(query.from).toISOString(),
+      query.to === undefined ? null : new Date(query.to).toISOString(),
       query.cursor ?? null,
       limit + 1,
     ],

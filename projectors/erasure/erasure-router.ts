@@ -24,7 +24,7 @@ const BulkErasureSchema = z.strictObject({
   user_ids: z.array(IdSchema).min(1).max(MAX_BULK_ERASURE),
 });
 
-/** `DELETE /v1/users/:userId` and `POST /v1/users/erasures` (admin): erase users from every store. */
+/** `DELETE /v1/users/:userId` and `POST /v1/erasures` (admin): erase users from every store. */
 export function erasureRouter(options: { stores: ErasureStores; keys: ApiKeys; now?: () => Date }): Router {
   const router = Router();
   const now = options.now ?? (() => new Date());
@@ -52,7 +52,7 @@ export function erasureRouter(options: { stores: ErasureStores; keys: ApiKeys; n
   );
 
   router.post(
-    "/v1/users/erasures",
+    "/v1/erasures",
     admin,
     auditCommand(db, "user.erase_batch", (req, body) => {
       const ids = (req.body as { user_ids?: unknown } | null)?.user_ids;
@@ -136,7 +136,7 @@ export function registerErasureOpenApi(registry: OpenAPIRegistry): void {
   });
   registry.registerPath({
     method: "post",
-    path: "/v1/users/erasures",
+    path: "/v1/erasures",
     summary: `Erase up to ${MAX_BULK_ERASURE} users from every store`,
     security: [{ [bearer.name]: [] }],
     request: { body: { content: { "application/json": { schema: BulkErasureSchema } } } },
