@@ -139,7 +139,7 @@ export function registerErasureOpenApi(registry: OpenAPIRegistry): void {
     path: "/v1/erasures",
     summary: `Erase up to ${MAX_BULK_ERASURE} users from every store`,
     security: [{ [bearer.name]: [] }],
-    request: { body: { content: { "application/json": { schema: BulkErasureSchema } } } },
+    request: { body: { required: true, content: { "application/json": { schema: BulkErasureSchema } } } },
     responses: {
       200: json(ReceiptSchema, "Erased, with counts per user"),
       ...jsonBodyResponses,
