@@ -57,6 +57,7 @@ test("every operation with a required JSON body documents 400, 413 and 415", () 
   assert.deepEqual(withBody.sort(), [
     "PATCH /v1/experiments/{key}",
     "PATCH /v1/holdouts/{key}",
+    "POST /v1/erasures",
     "POST /v1/events",
     "POST /v1/experiments",
     "POST /v1/holdouts",
