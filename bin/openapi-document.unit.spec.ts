@@ -6,6 +6,8 @@ import { registerServingOpenApi } from "../serving/http/openapi.ts";
 import { registerExperimentsOpenApi } from "../analytics/experiments/api-schemas.ts";
 import { registerStatusOpenApi } from "../projectors/status/openapi.ts";
 import { registerHoldoutsOpenApi } from "../analytics/holdouts/api-schemas.ts";
+import { registerAuditOpenApi } from "../core/audit/audit-router.ts";
+import { registerErasureOpenApi } from "../projectors/erasure/erasure-router.ts";
 
 /** The document `reckon start` serves at /openapi.json lists what every operation can answer. */
 const doc = buildOpenApiDocument([
@@ -14,6 +16,8 @@ const doc = buildOpenApiDocument([
   registerServingOpenApi,
   registerExperimentsOpenApi,
   registerHoldoutsOpenApi,
+  registerAuditOpenApi,
+  registerErasureOpenApi,
 ]);
 
 interface Operation {
@@ -30,7 +34,8 @@ const operations = Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
 
 test("every operation needing a key documents 401, 403, 429 (with Retry-After and RateLimit headers) and 503", () => {
   const keyed = operations.filter(({ op }) => op.security === undefined || op.security.length > 0);
-  assert.equal(keyed.length, 26); // including the experiments power and overlap reads and the six holdout routes
+  // Including the experiments power and overlap reads, the six holdout routes, GET /v1/audit and the two erasures.
+  assert.equal(keyed.length, 29);
   for (const { name, op } of keyed) {
     for (const status of ["401", "403", "429", "503"]) assert.ok(op.responses[status], `${name} ${status}`);
     const headers = op.responses["429"]!.headers ?? {};
@@ -52,6 +57,7 @@ test("every operation with a required JSON body documents 400, 413 and 415", () 
   assert.deepEqual(withBody.sort(), [
     "PATCH /v1/experiments/{key}",
     "PATCH /v1/holdouts/{key}",
+    "POST /v1/erasures",
     "POST /v1/events",
     "POST /v1/experiments",
     "POST /v1/holdouts",

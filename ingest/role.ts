@@ -8,11 +8,12 @@ import { rulesRouter } from "./rules/router.ts";
 import { registerRulesOpenApi } from "./rules/openapi.ts";
 import { retractionsRouter } from "./retraction/router.ts";
 import { registerRetractionOpenApi } from "./retraction/openapi.ts";
+import { auditRouter, registerAuditOpenApi } from "../core/audit/audit-router.ts";
 
 /** The write side's HTTP commands: events and catalog. */
 export const ingestRole: RoleModule = {
   name: "ingest",
-  description: "HTTP commands: events, catalog items, merchandising rules, retractions",
+  description: "HTTP commands: events, catalog items, merchandising rules, retractions; the audit log",
   async start({ env, db, keys }) {
     return {
       routers: [
@@ -25,11 +26,13 @@ export const ingestRole: RoleModule = {
         itemsRouter({ db, keys }),
         rulesRouter({ db, keys }),
         retractionsRouter({ db, keys }),
+        auditRouter({ db, keys }),
       ],
       openapi: (registry) => {
         registerIngestOpenApi(registry);
         registerRulesOpenApi(registry);
         registerRetractionOpenApi(registry);
+        registerAuditOpenApi(registry);
       },
       stop: async () => undefined,
     };

@@ -3,6 +3,11 @@ import type { RedisClient } from "../core/redis/redis.ts";
 import type { Resources, RoleModule } from "../core/runtime/role.ts";
 import { ConfigError, type Env } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
+import { auditedRun } from "../core/audit/audit-command.ts";
+import { ErasedUsers } from "./erasure/erased-users.ts";
+import { eraseReadModels, type ErasureStores } from "./erasure/erase-users.ts";
+import { erasureRouter, registerErasureOpenApi } from "./erasure/erasure-router.ts";
+import { ANALYTICS_DATABASE } from "./analytics/migrate.ts";
 import type { Projection } from "./runtime/projection.ts";
 import { BackgroundConsumers } from "./runtime/background-start.ts";
 import { SelfRebuild } from "./runtime/self-rebuild.ts";
@@ -88,7 +93,8 @@ export function createProjectorsRole(
 ): RoleModule {
   return {
     name: "projectors",
-    description: "the log (Kafka or the Postgres tail) → read models (features and neighbours), /v1/status",
+    description:
+      "the log (Kafka or the Postgres tail) → read models (features, neighbours, search), /v1/status, user erasure",
     async start(resources) {
       const { env, db, keys } = resources;
       const transport = resources.logTransport();
@@ -96,6 +102,13 @@ export function createProjectorsRole(
       const projections = await Promise.all(selected.map((f) => f(resources)));
       const groupPrefix = env.RECKON_PROJECTOR_GROUP_PREFIX;
       const selfRebuild = new SelfRebuild({ rebuilders: rebuildersFor(resources, projections) });
+      const erasureStores = erasureStoresFor(resources, projections);
+      // Events of erased users may still be on the topic: no projection applies them, and a user whose erasure
+      // this process learns of late has their keys deleted once more (events applied in between go too).
+      const erased = new ErasedUsers(db, {
+        onErased: (ids) => eraseReadModels(erasureStores, ids),
+      });
+      await erased.start();
       // HTTP (ingest, serving, status) must not wait for the consumer groups: after a crash a join waits out the
       // dead members' session timeout.
       const consumers = new BackgroundConsumers({
@@ -104,6 +117,7 @@ export function createProjectorsRole(
         groupPrefix,
         isolateAfter: env.RECKON_PROJECTOR_ISOLATE_AFTER,
         onStateLost: (loss) => selfRebuild.report(loss),
+        skip: erased.skips,
       });
       const status = new ProjectionStatus({
         db,
@@ -118,8 +132,11 @@ export function createProjectorsRole(
       }, 5000);
       metricsTimer.unref();
       return {
-        routers: [statusRouter(status, keys)],
-        openapi: registerStatusOpenApi,
+        routers: [statusRouter(status, keys), erasureRouter({ stores: erasureStores, keys })],
+        openapi: (registry) => {
+          registerStatusOpenApi(registry);
+          registerErasureOpenApi(registry);
+        },
         readiness: [
           { name: "redis", check: async () => assertHealthy(await resources.projectionStore()) },
           {
@@ -142,6 +159,7 @@ export function createProjectorsRole(
           setDefaultProjectionStatus(undefined);
           await selfRebuild.stop();
           await consumers.stop();
+          await erased.stop();
           await status.close();
         },
       };
@@ -184,18 +202,47 @@ function rebuildersFor(
   };
   const rebuilders: Record<string, () => Promise<unknown>> = {};
   const catalog = catalogReadModels(featuresConfig(env));
+  // A rebuild replaces a read model and switches readers to it: audited as the system's own command.
+  const audited = (name: string, rebuild: () => Promise<object>) => () =>
+    auditedRun(
+      db,
+      { actor: "system:self-rebuild", action: "projection.rebuild", target: name },
+      rebuild,
+      (result) => ({ ...result }),
+    );
   for (const projection of projections) {
     const sqlModel = catalog[projection.name];
     if (sqlModel)
-      rebuilders[projection.name] = async () =>
-        replaySqlReadModel({ db, model: sqlModel, ...(await live()) });
+      rebuilders[projection.name] = audited(projection.name, async () =>
+        replaySqlReadModel({ db, model: sqlModel, ...(await live()) }),
+      );
     else if (projection instanceof RedisProjection)
-      rebuilders[projection.name] = async () => replayProjection({ db, projection, ...(await live()) });
+      rebuilders[projection.name] = audited(projection.name, async () =>
+        replayProjection({ db, projection, ...(await live()) }),
+      );
     else if (projection.name === ANALYTICS_PROJECTION_NAME)
-      rebuilders[projection.name] = async () =>
-        replayAnalytics({ db, clickhouse: await resources.clickhouse(), ...(await live()) });
+      rebuilders[projection.name] = audited(projection.name, async () =>
+        replayAnalytics({ db, clickhouse: await resources.clickhouse(), ...(await live()) }),
+      );
   }
   return rebuilders;
+}
+
+/**
+ * Where this process erases users: Postgres, its projection store, and ClickHouse when the analytics projection
+ * runs here or ClickHouse is a server (CLICKHOUSE_URL) any process reaches.
+ */
+function erasureStoresFor(resources: Resources, projections: readonly Projection[]): ErasureStores {
+  const { db, env } = resources;
+  const analyticsHere = projections.some((p) => p.name === ANALYTICS_PROJECTION_NAME);
+  return {
+    db,
+    projectionStore: () => resources.projectionStore(),
+    prefix: env.RECKON_REDIS_PREFIX,
+    clickhouse:
+      analyticsHere || env.CLICKHOUSE_URL?.startsWith("http") ? () => resources.clickhouse() : undefined,
+    analyticsDatabase: ANALYTICS_DATABASE,
+  };
 }
 
 /** The ClickHouse analytics projection, on the process's shared ClickHouse store (in-process chdb by default). */

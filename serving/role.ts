@@ -65,15 +65,17 @@ export const servingRole: RoleModule = {
                 prefix,
                 activate: false,
                 historySeeds: config.historySeeds,
+                actor: "system:retrain-schedule",
               });
               // trainAndRegister's report carries the list-quality gate's verdict (see list-gate.ts).
               return { version: report.version, metrics: report.metrics as unknown as RetrainMetrics };
             },
-            activate: (version) => activateModel(db, version),
+            activate: (version) => activateModel(db, version, "system:retrain-schedule"),
+            // The gate's verdict on every retrained version (activateModel records the activation itself).
             audit: (version, activated, reason) =>
               recordAudit(db, {
-                actor: "serving:retrain",
-                action: "model.activate",
+                actor: "system:retrain-schedule",
+                action: "model.gate",
                 target: String(version),
                 outcome: activated ? "ok" : "refused",
                 details: { reason },

@@ -4,6 +4,7 @@ import { Router, type Request, type Response } from "express";
 import type { z } from "zod";
 import type { Database } from "../../core/postgres/database.ts";
 import { type ApiKeys, requireScope } from "../../core/http/auth.ts";
+import { auditCommand, describeKeyedAggregate } from "../../core/audit/audit-command.ts";
 import { formatPositionToken } from "../../core/contracts/position.ts";
 import { toFieldErrors } from "../../core/contracts/validation.ts";
 import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
@@ -106,12 +107,18 @@ export function experimentsRouter(options: ExperimentsRouterOptions): Router {
     res.status(400).json({ error: "invalid_request", message: `key: ${errors[0]!.rule}`, errors });
   });
 
-  router.post("/v1/experiments", admin, createExperiment(context));
+  const audit = (action: string) => auditCommand(options.db, action, describeKeyedAggregate);
+  router.post("/v1/experiments", admin, audit("experiment.create"), createExperiment(context));
   router.get("/v1/experiments", read, listExperiments(context));
   router.get("/v1/experiments/:key", read, getExperiment(context));
-  router.patch("/v1/experiments/:key", admin, updateExperiment(context));
+  router.patch("/v1/experiments/:key", admin, audit("experiment.update"), updateExperiment(context));
   for (const [action, type] of Object.entries(TRANSITIONS)) {
-    router.post(`/v1/experiments/:key/${action}`, admin, transitionExperiment(context, type));
+    router.post(
+      `/v1/experiments/:key/${action}`,
+      admin,
+      audit(`experiment.${action}`),
+      transitionExperiment(context, type),
+    );
   }
   router.get("/v1/experiments/:key/changes", read, listChanges(context));
   router.get("/v1/experiments/:key/assignment", read, assignVariant(context));

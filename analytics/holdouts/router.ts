@@ -4,6 +4,7 @@
 import { Router, type Request, type Response } from "express";
 import type { Database } from "../../core/postgres/database.ts";
 import { type ApiKeys, requireScope } from "../../core/http/auth.ts";
+import { auditCommand, describeKeyedAggregate } from "../../core/audit/audit-command.ts";
 import { toFieldErrors } from "../../core/contracts/validation.ts";
 import { EXPERIMENT_ERROR_HTTP_STATUS, isExperimentError } from "../../ingest/experiments/index.ts";
 import type { ExistingHoldout, HoldoutCommand } from "../../ingest/holdouts/index.ts";
@@ -28,7 +29,8 @@ export function holdoutsRouter(options: HoldoutsRouterOptions): Router {
   const admin = requireScope(options.keys, "admin");
   const read = requireScope(options.keys, "read");
 
-  router.post("/v1/holdouts", admin, async (req, res) => {
+  const audit = (action: string) => auditCommand(options.db, action, describeKeyedAggregate);
+  router.post("/v1/holdouts", admin, audit("holdout.create"), async (req, res) => {
     const command: HoldoutCommand = {
       type: "CreateHoldout",
       data: { api_key_id: req.caller!.keyId, definition: req.body },
@@ -46,7 +48,7 @@ export function holdoutsRouter(options: HoldoutsRouterOptions): Router {
     res.set("ETag", `"${holdout.version}"`).json(resource(holdout));
   });
 
-  router.patch("/v1/holdouts/:key", admin, async (req, res) => {
+  router.patch("/v1/holdouts/:key", admin, audit("holdout.update"), async (req, res) => {
     const version = expectedVersion(req, res);
     if (version === undefined) return;
     const command: HoldoutCommand = {
@@ -61,7 +63,7 @@ export function holdoutsRouter(options: HoldoutsRouterOptions): Router {
     await run(res, () => repo.execute(command, now()));
   });
 
-  router.post("/v1/holdouts/:key/stop", admin, async (req, res) => {
+  router.post("/v1/holdouts/:key/stop", admin, audit("holdout.stop"), async (req, res) => {
     const version = expectedVersion(req, res);
     if (version === undefined) return;
     const command: HoldoutCommand = {

@@ -1,9 +1,9 @@
 import express, { type ErrorRequestHandler, type Router } from "express";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { httpLatency, httpRequests, registry } from "../metrics.ts";
-import { logger } from "../logger.ts";
 import { JsonBodyError, jsonBodyParser } from "./json-body.ts";
 import { isOutage } from "./outage.ts";
+import { requestIdMiddleware, requestLogger } from "./request-id.ts";
 
 /**
  * A handler tried before express for a hot route: it answers the request and returns true, or returns false
@@ -43,6 +43,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  app.use(requestIdMiddleware);
 
   app.use((req, res, next) => {
     const end = httpLatency.startTimer();
@@ -61,7 +62,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
-  app.get("/readyz", async (_req, res) => {
+  app.get("/readyz", async (req, res) => {
     const results = await Promise.all(
       options.readiness.map(async ({ name, check }) => {
         try {
@@ -69,7 +70,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
           return { name, ok: true };
         } catch (err) {
           // The dependency by name; its address and the driver's words stay in the log.
-          logger.warn({ err, dependency: name }, "readiness check failed");
+          requestLogger(req).warn({ err, dependency: name }, "readiness check failed");
           const timedOut = err instanceof ReadinessTimeout;
           return {
             name,
@@ -167,7 +168,10 @@ const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     return;
   }
   if (isOutage(err)) {
-    logger.error({ err, path: req.path, method: req.method }, "request failed: a store is unavailable");
+    requestLogger(req).error(
+      { err, path: req.path, method: req.method },
+      "request failed: a store is unavailable",
+    );
     if (!res.headersSent)
       res
         .status(503)
@@ -175,7 +179,7 @@ const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
         .json({ error: "unavailable", message: "a store this request needs is unavailable; retry later" });
     return;
   }
-  logger.error({ err, path: req.path, method: req.method }, "request failed");
+  requestLogger(req).error({ err, path: req.path, method: req.method }, "request failed");
   if (!res.headersSent)
     res.status(500).json({ error: "internal", message: "internal error; it has been logged" });
 };

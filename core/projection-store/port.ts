@@ -108,6 +108,12 @@ export interface ProjectionStore {
   ): Promise<boolean>;
   /** Deletes every key starting with `prefix`; returns how many. */
   deleteByPrefix(prefix: string): Promise<number>;
+  /**
+   * Deletes every key under `prefix` (`<prefix>:…`, any namespace and version) whose name holds the hash tag
+   * `tag` (`{u:42}`): all of one entity's keys, e.g. to erase a user. Returns how many. Scans the keyspace, so
+   * it is for rare commands, not request paths.
+   */
+  deleteTagged(prefix: string, tag: string): Promise<number>;
   /** Every key starting with `prefix`, sorted (tests, tools; not for request paths). */
   keysByPrefix(prefix: string): Promise<string[]>;
 

@@ -7,6 +7,7 @@ import { formatPositionToken } from "../../core/contracts/position.ts";
 import { readItem, writeItems, type ItemWrite } from "../catalog-store.ts";
 import { checkId } from "../../core/contracts/id.ts";
 import { requireJsonObjectBody } from "../../core/http/json-body.ts";
+import { auditCommand, targetParam, type DescribeCommand } from "../../core/audit/audit-command.ts";
 
 export interface ItemsRouterOptions {
   db: Database;
@@ -25,6 +26,7 @@ export function itemsRouter(options: ItemsRouterOptions): Router {
   router.put(
     "/v1/items/:itemId",
     requireScope(options.keys, "write"),
+    auditCommand(options.db, "catalog.upsert", targetParam("itemId")),
     requireJsonObjectBody,
     async (req, res) => {
       const idError = checkId("itemId", String(req.params.itemId));
@@ -68,39 +70,45 @@ export function itemsRouter(options: ItemsRouterOptions): Router {
     },
   );
 
-  router.put("/v1/items", requireScope(options.keys, "write"), requireJsonObjectBody, async (req, res) => {
-    const shape = ItemBatchSchema.safeParse(req.body);
-    if (!shape.success) {
-      const errors = toFieldErrors(shape.error, req.body);
-      res.status(400).json({ error: "invalid_request", message: describe(errors), errors });
-      return;
-    }
-    const rejected: { index: number; item_id?: unknown; status: "rejected"; errors: FieldError[] }[] = [];
-    const writes: { index: number; write: ItemWrite }[] = [];
-    shape.data.items.forEach((raw, index) => {
-      const parsed = ItemBatchEntrySchema.safeParse(raw);
-      if (parsed.success) writes.push({ index, write: parsed.data });
-      else
-        rejected.push({
-          index,
-          item_id: (raw as { item_id?: unknown } | null)?.item_id,
-          status: "rejected",
-          errors: toFieldErrors(parsed.error, raw, `items.${index}`),
-        });
-    });
-    const { outcomes, head } = await writeItems(
-      options.db,
-      writes.map((w) => w.write),
-      now(),
-    );
-    const results = [...outcomes.map((o, i) => ({ index: writes[i]!.index, ...o })), ...rejected].sort(
-      (a, b) => a.index - b.index,
-    );
-    res.status(writes.length === 0 ? 400 : 200).json({
-      position: head ? formatPositionToken(head) : null,
-      results,
-    });
-  });
+  router.put(
+    "/v1/items",
+    requireScope(options.keys, "write"),
+    auditCommand(options.db, "catalog.upsert_batch", describeBatch),
+    requireJsonObjectBody,
+    async (req, res) => {
+      const shape = ItemBatchSchema.safeParse(req.body);
+      if (!shape.success) {
+        const errors = toFieldErrors(shape.error, req.body);
+        res.status(400).json({ error: "invalid_request", message: describe(errors), errors });
+        return;
+      }
+      const rejected: { index: number; item_id?: unknown; status: "rejected"; errors: FieldError[] }[] = [];
+      const writes: { index: number; write: ItemWrite }[] = [];
+      shape.data.items.forEach((raw, index) => {
+        const parsed = ItemBatchEntrySchema.safeParse(raw);
+        if (parsed.success) writes.push({ index, write: parsed.data });
+        else
+          rejected.push({
+            index,
+            item_id: (raw as { item_id?: unknown } | null)?.item_id,
+            status: "rejected",
+            errors: toFieldErrors(parsed.error, raw, `items.${index}`),
+          });
+      });
+      const { outcomes, head } = await writeItems(
+        options.db,
+        writes.map((w) => w.write),
+        now(),
+      );
+      const results = [...outcomes.map((o, i) => ({ index: writes[i]!.index, ...o })), ...rejected].sort(
+        (a, b) => a.index - b.index,
+      );
+      res.status(writes.length === 0 ? 400 : 200).json({
+        position: head ? formatPositionToken(head) : null,
+        results,
+      });
+    },
+  );
 
   router.get("/v1/items/:itemId", requireScope(options.keys, "read"), async (req, res) => {
     const idError = checkId("itemId", String(req.params.itemId));
@@ -118,6 +126,22 @@ export function itemsRouter(options: ItemsRouterOptions): Router {
 
   return router;
 }
+
+/** A batch's audit entry: how many items were written, and which (the first hundred ids). */
+const describeBatch: DescribeCommand = (_req, body) => {
+  const results = (body as { results?: { item_id?: unknown; status?: unknown }[] } | null)?.results ?? [];
+  const count = (status: string) => results.filter((r) => r.status === status).length;
+  return {
+    details: {
+      items: results.length,
+      created: count("created"),
+      updated: count("updated"),
+      conflicts: count("conflict"),
+      rejected: count("rejected"),
+      item_ids: results.slice(0, 100).map((r) => String(r.item_id)),
+    },
+  };
+};
 
 function describe(errors: FieldError[]): string {
   return errors.map((e) => `${e.field}: ${e.rule}`).join("; ");

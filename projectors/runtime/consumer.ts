@@ -9,6 +9,7 @@ import type {
   TransportRecord,
 } from "../../core/log-transport/port.ts";
 import { KafkaLogTransport } from "../../core/log-transport/kafka-transport.ts";
+import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { PartitionBatch, Projection } from "./projection.ts";
 import { SharedLogDecoder } from "./decode.ts";
 import { applyGuarded, checkHealth, type GuardedOutcome } from "./apply-guard.ts";
@@ -64,6 +65,11 @@ interface RuntimeOptions {
    * callback decides how to rebuild (see self-rebuild.ts).
    */
   onStateLost?: (loss: StateLoss) => void;
+  /**
+   * Messages no projection may apply (events of erased users still on the topic, see projectors/erasure/):
+   * skipped like a drop, and the offset moves past them.
+   */
+  skip?: (message: LogMessage) => boolean;
 }
 
 const DEFAULT_ISOLATE_AFTER = defaultsOf(["RECKON_PROJECTOR_ISOLATE_AFTER"]).RECKON_PROJECTOR_ISOLATE_AFTER;
@@ -169,12 +175,16 @@ export class ProjectorRuntime {
         record: TransportRecord;
       }[] = [];
       const dead: DeadLetter[] = [];
+      let skipped = 0;
       for (const record of records) {
         const decoded = this.decoder.decode(batch.topic, batch.partition, record.offset, record.value);
-        if (decoded.ok) valid.push({ offset: record.offset, message: decoded.message, record });
-        else dead.push({ record, reason: decoded.reason });
+        if (decoded.ok) {
+          if (this.options.skip?.(decoded.message)) skipped++;
+          else valid.push({ offset: record.offset, message: decoded.message, record });
+        } else dead.push({ record, reason: decoded.reason });
       }
       projectorMessages.inc({ projector: projection.name, outcome: "invalid" }, dead.length);
+      if (skipped > 0) projectorMessages.inc({ projector: projection.name, outcome: "erased" }, skipped);
 
       let appliedOutcomes: readonly GuardedOutcome[] = [];
       if (valid.length > 0) {

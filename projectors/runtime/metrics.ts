@@ -3,7 +3,7 @@ import { registry } from "../../core/metrics.ts";
 
 export const projectorMessages = new client.Counter({
   name: "reckon_projector_messages_total",
-  help: "Messages handled by projectors, by outcome (ok, drop, dead_letter, rejected, invalid)",
+  help: "Messages handled by projectors, by outcome (ok, drop, dead_letter, rejected, invalid, erased)",
   labelNames: ["projector", "outcome"] as const,
   registers: [registry],
 });

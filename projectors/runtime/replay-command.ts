@@ -11,29 +11,70 @@ import { REDIS_PROJECTIONS } from "../role.ts";
 import { openClickHouse } from "../../core/clickhouse/open.ts";
 import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import { logger } from "../../core/logger.ts";
+import { recordAudit } from "../../core/audit/audit-log.ts";
+import { auditedRun, cliActor } from "../../core/audit/audit-command.ts";
 import { ANALYTICS_PROJECTION_NAME } from "../analytics/projection.ts";
 import { replayAnalytics, type AnalyticsReplayResult } from "../analytics/replay.ts";
 import { replayProjection, type ReplayResult } from "./replay.ts";
 import { catalogReadModels, replaySqlReadModel, type SqlReplayResult } from "../search/index.ts";
 import { featuresConfig } from "../../core/read-models/features-config.ts";
 
-/** `reckon replay --projection NAME [--from POSITION] [--to POSITION]`. */
-export async function runReplayCommand(
-  env: Env,
-  opts: { projection: string; from?: string; to?: string },
-): Promise<ReplayResult | SqlReplayResult | (AnalyticsReplayResult & { clickhouse: string })> {
+type ReplayCommandResult = ReplayResult | SqlReplayResult | (AnalyticsReplayResult & { clickhouse: string });
+type ReplayOptions = { projection: string; from?: string; to?: string };
+
+/**
+ * `reckon replay --projection NAME [--from POSITION] [--to POSITION]`, audited as `projection.replay` by
+ * `cli:<user>`: refused for arguments it cannot use, else ok or failed with what the rebuild did (versions,
+ * events, switch).
+ */
+export async function runReplayCommand(env: Env, opts: ReplayOptions): Promise<ReplayCommandResult> {
+  const audit = { actor: cliActor(), action: "projection.replay", target: opts.projection };
+  const refusal = replayArgumentsRefusal(env, opts);
+  const db = openDatabase(env.DATABASE_URL);
+  try {
+    await migrate(db);
+    if (refusal) {
+      await recordAudit(db, { ...audit, outcome: "refused", details: { reason: refusal } });
+      throw new Error(refusal);
+    }
+    return await auditedRun(
+      db,
+      audit,
+      () => replay(env, opts),
+      (result) => ({
+        ...result,
+        ...(opts.from ? { from: opts.from } : {}),
+        ...(opts.to ? { to: opts.to } : {}),
+      }),
+    );
+  } finally {
+    await db.close();
+  }
+}
+
+function replayArgumentsRefusal(env: Env, opts: ReplayOptions): string | undefined {
   const catalog = catalogReadModels(featuresConfig(env));
   const known = [...Object.keys(REDIS_PROJECTIONS), ANALYTICS_PROJECTION_NAME, ...Object.keys(catalog)];
-  if (!known.includes(opts.projection)) {
-    throw new Error(`--projection: unknown projection "${opts.projection}" (known: ${known.join(", ")})`);
-  }
+  if (!known.includes(opts.projection))
+    return `--projection: unknown projection "${opts.projection}" (known: ${known.join(", ")})`;
   const from = opts.from === undefined ? undefined : parsePositionToken(opts.from);
-  if (opts.from !== undefined && !from)
-    throw new Error(`--from ${POSITION_TOKEN_RULE} (received "${opts.from}")`);
+  if (opts.from !== undefined && !from) return `--from ${POSITION_TOKEN_RULE} (received "${opts.from}")`;
   const to = opts.to === undefined ? undefined : parsePositionToken(opts.to);
-  if (opts.to !== undefined && !to) throw new Error(`--to ${POSITION_TOKEN_RULE} (received "${opts.to}")`);
+  if (opts.to !== undefined && !to) return `--to ${POSITION_TOKEN_RULE} (received "${opts.to}")`;
   if (from && to && compareLogPositions(to, from) <= 0)
-    throw new Error(`--to must come after --from (received --from ${opts.from} --to ${opts.to})`);
+    return `--to must come after --from (received --from ${opts.from} --to ${opts.to})`;
+  if (to && catalog[opts.projection])
+    return (
+      `--to: the ${opts.projection} read model rebuilds to the log head only (received --to ${opts.to}); ` +
+      `features, recommendations and analytics rebuild to a past position`
+    );
+  return undefined;
+}
+
+async function replay(env: Env, opts: ReplayOptions): Promise<ReplayCommandResult> {
+  const catalog = catalogReadModels(featuresConfig(env));
+  const from = opts.from === undefined ? undefined : parsePositionToken(opts.from);
+  const to = opts.to === undefined ? undefined : parsePositionToken(opts.to);
   if (opts.projection === ANALYTICS_PROJECTION_NAME) {
     const db = openDatabase(env.DATABASE_URL);
     const { store, via } = await openReplayClickHouse(env);
@@ -57,11 +98,6 @@ export async function runReplayCommand(
   }
   const sqlModel = catalog[opts.projection];
   if (sqlModel) {
-    if (to)
-      throw new Error(
-        `--to: the ${opts.projection} read model rebuilds to the log head only (received --to ${opts.to}); ` +
-          `features, recommendations and analytics rebuild to a past position`,
-      );
     // The catalog read models live in Postgres beside the log: no other store to open.
     const db = openDatabase(env.DATABASE_URL);
     try {

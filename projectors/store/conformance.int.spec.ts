@@ -318,6 +318,27 @@ for (const backend of PROJECTION_STORES) {
         assert.ok((await store.keysByPrefix(`${prefix}:model:1:`)).length > 13);
       });
     });
+
+    test("deleteTagged removes one user's keys in every namespace and version, and nothing else", async () => {
+      await withStore(backend, async (store, prefix) => {
+        const p = projectionsOn(store, prefix);
+        await deliver(p, DELIVERIES["one batch per source"]!());
+        // A second version and a model artifact key of the same user, and a user whose id extends u1's.
+        await store.set(`${prefix}:f:v2:{u:u1}:p`, "x");
+        await store.set(`${prefix}:model:3:{u:u1}:cands`, "[]");
+        await store.set(`${prefix}:f:v1:{u:u12}:p`, "y");
+        const before = await store.keysByPrefix(`${prefix}:`);
+        const ofU1 = before.filter((k) => k.includes("{u:u1}"));
+        assert.ok(ofU1.length >= 5, `u1 has keys in both projections: ${ofU1.join(", ")}`);
+        assert.equal(await store.deleteTagged(prefix, "{u:u1}"), ofU1.length);
+        assert.deepEqual(
+          await store.keysByPrefix(`${prefix}:`),
+          before.filter((k) => !ofU1.includes(k)),
+        );
+        assert.equal(await store.deleteTagged(prefix, "{u:u1}"), 0, "a second erasure finds nothing");
+        assert.equal(await store.get(`${prefix}:f:v1:{u:u12}:p`), "y");
+      });
+    });
   });
 }
 

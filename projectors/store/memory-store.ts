@@ -346,6 +346,13 @@ export class MemoryProjectionStore implements ProjectionStore {
     return keys.length;
   }
 
+  async deleteTagged(prefix: string, tag: string): Promise<number> {
+    const keys = (await this.keysByPrefix(`${prefix}:`)).filter((k) => k.includes(tag));
+    for (const k of keys) this.remove(k);
+    if (keys.length > 0) this.persist({ op: "del", keys });
+    return keys.length;
+  }
+
   async keysByPrefix(prefix: string): Promise<string[]> {
     const out: string[] = [];
     for (const key of [...this.data.keys()])

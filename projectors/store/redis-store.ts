@@ -76,7 +76,8 @@ return 1
 type ZsetAndHashes = (...keys: string[]) => Promise<[string, ...string[][]]>;
 
 /** A SCAN MATCH pattern for "starts with `prefix`" (glob characters in the prefix escaped). */
-const prefixPattern = (prefix: string) => `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
+const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, "\\$&");
+const prefixPattern = (prefix: string) => `${globEscape(prefix)}*`;
 
 /** The live sources a switch hands the rebuild's position to: the given ones and those `from` stored. */
 async function liveSources(client: RedisClient, applied: string, sources: readonly string[]) {
@@ -151,12 +152,20 @@ abstract class RedisStore implements ProjectionStore {
   }
 
   /** SCAN + UNLINK per node, so Redis is never blocked by one large command. */
-  async deleteByPrefix(prefix: string): Promise<number> {
+  deleteByPrefix(prefix: string): Promise<number> {
+    return this.deleteMatching(prefixPattern(prefix));
+  }
+
+  deleteTagged(prefix: string, tag: string): Promise<number> {
+    return this.deleteMatching(`${globEscape(prefix)}:*${globEscape(tag)}*`);
+  }
+
+  private async deleteMatching(pattern: string): Promise<number> {
     let deleted = 0;
     for (const node of this.scanNodes()) {
       let cursor = "0";
       do {
-        const [next, keys] = await node.scan(cursor, "MATCH", prefixPattern(prefix), "COUNT", 1000);
+        const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", 1000);
         cursor = next;
         if (keys.length > 0) deleted += await this.unlinkOnNode(node, keys);
       } while (cursor !== "0");

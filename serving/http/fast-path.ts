@@ -3,7 +3,7 @@ import { parse as parseQuery } from "node:querystring";
 import { authorize } from "../../core/http/auth.ts";
 import type { FastPath } from "../../core/http/app.ts";
 import { httpLatency, httpRequests } from "../../core/metrics.ts";
-import { logger } from "../../core/logger.ts";
+import { chooseRequestId, REQUEST_ID_HEADER, requestLogger } from "../../core/http/request-id.ts";
 import { answerRecommendations } from "./recommendations.ts";
 import type { ServingRouterDeps } from "./router.ts";
 
@@ -43,6 +43,10 @@ export function recommendationsFastPath(deps: ServingRouterDeps): FastPath {
     }
 
     const end = latency.startTimer();
+    // The same request id rule as the express app's middleware (core/http/request-id.ts).
+    const header = req.headers["x-request-id"];
+    const requestId = chooseRequestId(typeof header === "string" ? header : undefined);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
     const done = (status: number, body: unknown, headers?: Record<string, string>) => {
       sendJson(res, status, body, headers);
       end();
@@ -59,7 +63,7 @@ export function recommendationsFastPath(deps: ServingRouterDeps): FastPath {
       // Also catches a failure while sending (e.g. a body JSON cannot encode), which would otherwise be an
       // unhandled rejection: as the express app's error handler, log and answer unless something was sent.
       .catch((err: unknown) => {
-        logger.error(
+        requestLogger({ requestId }).error(
           { err, path: url.slice(0, q < 0 ? undefined : q), method: req.method },
           "request failed",
         );

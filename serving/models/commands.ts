@@ -1,5 +1,4 @@
 import { readFile } from "node:fs/promises";
-import { userInfo } from "node:os";
 import { recordAudit } from "../../core/audit/audit-log.ts";
 import type { Env } from "../../core/config/env.ts";
 import { openDatabase } from "../../core/postgres/database.ts";
@@ -11,6 +10,7 @@ import { activateArtifact, artifactKeys } from "./artifact-store.ts";
 import { loadRanker } from "./model-holder.ts";
 import { activateModel, listModels, loadModel, registerModel, RANKER_SIGNATURE } from "./registry.ts";
 import { trainAndRegister } from "./train.ts";
+import { cliActor } from "../../core/audit/audit-command.ts";
 import { shouldActivate, type RetrainMetrics } from "./retrain-schedule.ts";
 
 /** The `reckon train` and `reckon model ...` commands (bin/reckon.ts wires them to the CLI). */
@@ -49,22 +49,24 @@ export async function trainCommand(
         features: featuresConfig(env),
         historySeeds: servingConfig(env).historySeeds,
         log: (m) => console.error(m),
+        actor: cliActor(),
       });
       // --activate takes the new model live only when the list it serves beats the current one's on held-out
       // users under both protocols (the gate, list-gate.ts); --force overrides, e.g. to roll forward deliberately.
       const gate = (report.metrics as unknown as RetrainMetrics).gate;
       const activated = opts.activate === true && (shouldActivate({ gate }) || opts.force === true);
       if (activated) {
-        await activateModel(db, report.version);
+        await activateModel(db, report.version, cliActor());
         if (redis && report.artifact_version !== null)
           await activateArtifact(redis, env.RECKON_REDIS_PREFIX, report.artifact_version);
       } else if (opts.activate) {
         console.error(`model ${report.version} registered but not activated: ${gate.reason}`);
       }
+      // The gate's verdict; activateModel records the activation itself.
       if (opts.activate)
         await recordAudit(db, {
-          actor: `cli:${userInfo().username}`,
-          action: "model.activate",
+          actor: cliActor(),
+          action: "model.gate",
           target: String(report.version),
           outcome: activated ? "ok" : "refused",
           details: {
@@ -84,7 +86,7 @@ export async function activateCommand(env: Env, version: string) {
   const v = Number(version);
   if (!Number.isInteger(v) || v < 1) throw new Error(`VERSION must be a positive integer, got "${version}"`);
   return withStores(env, async ({ db }) => {
-    await activateModel(db, v);
+    await activateModel(db, v, cliActor());
     const stored = await loadModel(db, v);
     let artifact: number | null = null;
     if (env.REDIS_URL && stored?.artifact_version) {
@@ -122,13 +124,17 @@ export async function registerCommand(
   // Loads and probes it with a batch of the documented shape: a file that would fail in serving fails here.
   await loadRanker(0, onnx, null);
   return withStores(env, async ({ db }) => {
-    const version = await registerModel(db, {
-      onnx,
-      source: `register ${file}`,
-      signature: RANKER_SIGNATURE,
-      artifactVersion: opts.artifactVersion ? Number(opts.artifactVersion) : null,
-    });
-    if (opts.activate) await activateModel(db, version);
+    const version = await registerModel(
+      db,
+      {
+        onnx,
+        source: `register ${file}`,
+        signature: RANKER_SIGNATURE,
+        artifactVersion: opts.artifactVersion ? Number(opts.artifactVersion) : null,
+      },
+      cliActor(),
+    );
+    if (opts.activate) await activateModel(db, version, cliActor());
     return { version, activated: opts.activate ?? false };
   });
 }

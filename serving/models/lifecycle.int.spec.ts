@@ -152,8 +152,8 @@ test("hot swap under concurrent requests never fails one; rollback returns to th
       predictLogistic({ weights: [0, 0, 0, 5, 0], bias: 0, featureNames: [] }, [0, 0, 0, 1, 0]) - 0.9933071,
     ) < 1e-6,
   );
-  const a = await registerModel(tdb.db, { onnx: byPopular, source: "test", artifactVersion: null });
-  const b = await registerModel(tdb.db, { onnx: byTrending, source: "test", artifactVersion: 1 });
+  const a = await registerModel(tdb.db, { onnx: byPopular, source: "test", artifactVersion: null }, "test");
+  const b = await registerModel(tdb.db, { onnx: byTrending, source: "test", artifactVersion: 1 }, "test");
 
   const holder = new ModelHolder({ db: tdb.db, pollMs: 60_000, releaseAfterMs: 1000 });
   await holder.start();
@@ -182,7 +182,7 @@ test("hot swap under concurrent requests never fails one; rollback returns to th
       }),
     );
     for (const v of [a, b, a, b, 1, b]) {
-      await activateModel(tdb.db, v);
+      await activateModel(tdb.db, v, "test");
       await holder.refresh();
       assert.equal(holder.current().version, v);
       await new Promise((r) => setTimeout(r, 50));
@@ -193,7 +193,7 @@ test("hot swap under concurrent requests never fails one; rollback returns to th
     assert.deepEqual([...seen].sort(), [1, a, b].sort());
 
     // Rollback: `reckon model activate 1` → serving answers with version 1 again.
-    await activateModel(tdb.db, 1);
+    await activateModel(tdb.db, 1, "test");
     await holder.refresh();
     const res = await server.call("GET", "/v1/recommendations/u1?n=5", { scope: "read" });
     assert.equal(res.body.model_version, 1);

@@ -1,3 +1,4 @@
+import { recordAudit } from "../../core/audit/audit-log.ts";
 import { createHash } from "node:crypto";
 import type { Database, Queryable } from "../../core/postgres/database.ts";
 import { FEATURE_NAMES } from "../ranking/features.ts";
@@ -42,7 +43,8 @@ export interface RegisterInput {
   artifactVersion?: number | null;
 }
 
-export async function registerModel(db: Queryable, input: RegisterInput): Promise<number> {
+/** Registers a model; the audit entry (`model.register`, by `actor`) is written in the same statement's transaction. */
+export async function registerModel(db: Queryable, input: RegisterInput, actor: string): Promise<number> {
   const { rows } = await db.query<{ version: number }>(
     `INSERT INTO ranking_models (source, signature, metrics, onnx, sha256, artifact_version)
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING version`,
@@ -55,14 +57,23 @@ export async function registerModel(db: Queryable, input: RegisterInput): Promis
       input.artifactVersion ?? null,
     ],
   );
-  return rows[0]!.version;
+  const version = rows[0]!.version;
+  await recordAudit(db, {
+    actor,
+    action: "model.register",
+    target: String(version),
+    outcome: "ok",
+    details: { source: input.source, artifact_version: input.artifactVersion ?? null },
+  });
+  return version;
 }
 
 /** Makes `version` the one serving uses (roll forward or back) and notifies listening servers. */
-export async function activateModel(db: Database, version: number): Promise<void> {
-  await db.transaction(async (tx) => {
+export async function activateModel(db: Database, version: number, actor: string): Promise<void> {
+  const audit = { actor, action: "model.activate", target: String(version) };
+  const registered = await db.transaction(async (tx) => {
     const found = await tx.query("SELECT 1 FROM ranking_models WHERE version = $1", [version]);
-    if (found.rows.length === 0) throw new Error(`model version ${version} is not registered`);
+    if (found.rows.length === 0) return false;
     await tx.query(
       `INSERT INTO ranking_model_active (singleton, version, activated_at) VALUES (true, $1, now())
        ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, activated_at = now()`,
@@ -70,7 +81,13 @@ export async function activateModel(db: Database, version: number): Promise<void
     );
     await tx.query("INSERT INTO ranking_model_activations (version) VALUES ($1)", [version]);
     await tx.query("SELECT pg_notify($1, $2)", [MODEL_ACTIVATED_CHANNEL, String(version)]);
+    await recordAudit(tx, { ...audit, outcome: "ok" });
+    return true;
   });
+  if (!registered) {
+    await recordAudit(db, { ...audit, outcome: "refused", details: { reason: "not registered" } });
+    throw new Error(`model version ${version} is not registered`);
+  }
 }
 
 export async function activeVersion(db: Queryable): Promise<number | undefined> {

@@ -23,6 +23,8 @@ import { activateModel, activeVersion, loadModel, registerModel } from "./regist
 
 export interface TrainOptions {
   db: Database;
+  /** Who the model registration (and activation) is audited as (default `system:train`). */
+  actor?: string;
   /**
    * The projection store the batch neighbour artifact is published to (or an ioredis client, taken as the Redis
    * store over it); absent: no new artifact (the active one is kept).
@@ -52,7 +54,7 @@ interface Replayed {
 }
 
 /** Reads every interaction and catalog change in log order, then orders them by event time (stable). */
-async function readReplay(db: Database): Promise<Replayed[]> {
+export async function readReplay(db: Database): Promise<Replayed[]> {
   const out: Replayed[] = [];
   let after: LogPosition = LOG_START;
   // A retracted interaction (ingest/retraction) trains nothing, as a rebuild leaves it out of the read models.
@@ -221,8 +223,13 @@ export async function trainAndRegister(options: TrainOptions): Promise<TrainRepo
     if (pruned.length > 0) log(`pruned artifact versions ${pruned.join(", ")}`);
   }
   metrics.train_ms = Date.now() - started;
-  const version = await registerModel(options.db, { onnx, source: "reckon train", metrics, artifactVersion });
-  if (options.activate) await activateModel(options.db, version);
+  const actor = options.actor ?? "system:train";
+  const version = await registerModel(
+    options.db,
+    { onnx, source: "reckon train", metrics, artifactVersion },
+    actor,
+  );
+  if (options.activate) await activateModel(options.db, version, actor);
   return { version, activated: options.activate ?? false, artifact_version: artifactVersion, metrics };
 }
 
