@@ -178,18 +178,14 @@ export function parseDetailParams(
   const include = once(query, "include", errors);
   if (include !== undefined) {
     params.include = new Set();
-    for (const part of include
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean)) {
-      if ((DETAIL_INCLUDES as readonly string[]).includes(part)) params.include.add(part as DetailInclude);
-      else
-        errors.push({
-          field: "include",
-          rule: `each value must be one of ${DETAIL_INCLUDES.join(", ")}`,
-          received: include,
-        });
-    }
+    // Exactly the documented form: names separated by single commas, nothing around them.
+    if (!/^(stats|similar)(,(stats|similar))*$/.test(include))
+      errors.push({
+        field: "include",
+        rule: `must be ${DETAIL_INCLUDES.join(" and/or ")} separated by commas`,
+        received: include,
+      });
+    else for (const part of include.split(",")) params.include.add(part as DetailInclude);
   }
   const n = once(query, "similar_n", errors);
   if (n !== undefined) {
