@@ -116,7 +116,6 @@ export function registerSearchOpenApi(registry: OpenAPIRegistry): void {
       query: z.strictObject({
         include: z
           .string()
-          .max(64)
           .regex(/^(stats|similar)(,(stats|similar))*$/)
           .optional()
           .openapi({ description: "comma-separated: stats, similar (default both)" }),
