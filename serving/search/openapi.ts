@@ -95,7 +95,7 @@ export function registerSearchOpenApi(registry: OpenAPIRegistry): void {
         n: z.number().int().min(1).max(MAX_SEARCH_N).optional().openapi({ description: "default 10" }),
         cursor: z
           .string()
-          .max(300)
+          .max(320)
           .regex(new RegExp(CURSOR_PATTERN))
           .optional()
           .openapi({ description: "next_cursor of the previous page" }),
@@ -116,7 +116,7 @@ export function registerSearchOpenApi(registry: OpenAPIRegistry): void {
       query: z.strictObject({
         include: z
           .string()
-          .max(64)
+          .regex(/^(stats|similar)(,(stats|similar))*$/)
           .optional()
           .openapi({ description: "comma-separated: stats, similar (default both)" }),
         similar_n: z.number().int().min(1).max(50).optional().openapi({ description: "default 10" }),

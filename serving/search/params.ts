@@ -1,5 +1,5 @@
 import type { FieldError } from "../../core/contracts/validation.ts";
-import { checkId, ID_PATTERN } from "../../core/contracts/id.ts";
+import { checkId, ID_PATTERN, MAX_ID_CHARS } from "../../core/contracts/id.ts";
 import { parsePositionToken, POSITION_TOKEN_RULE } from "../../core/contracts/position.ts";
 
 /** Query-string parsing for search and item detail: every problem is reported as { field, rule, received }. */
@@ -42,16 +42,17 @@ const once = (query: Query, name: string, errors: FieldError[]): string | undefi
  * A page token: "<score>_<item id>" of the previous page's last hit. Plain text, so the OpenAPI pattern below
  * says exactly which tokens are valid; clients pass `next_cursor` back as it came.
  */
-export const CURSOR_PATTERN = `^-?[0-9]{1,20}(\\.[0-9]{1,20})?(e[-+]?[0-9]{1,2})?_${ID_PATTERN.slice(1)}`;
-const CURSOR_REGEX = new RegExp(CURSOR_PATTERN);
+export const CURSOR_PATTERN = `^-?[0-9]{1,20}(\\.[0-9]{1,20})?(e[-+]?[0-9]{1,2})?_${ID_PATTERN.slice(1, -2)}{1,${MAX_ID_CHARS}}$`;
+const CURSOR_SCORE = /^-?[0-9]{1,20}(\.[0-9]{1,20})?(e[-+]?[0-9]{1,2})?$/;
 
 export function encodeCursor(cursor: SearchCursor): string {
   return `${cursor.score}_${cursor.item_id}`;
 }
 
+/** The score part by its pattern, the id by the id rule (which counts code points, as the OpenAPI pattern does). */
 export function decodeCursor(token: string): SearchCursor | undefined {
-  if (!CURSOR_REGEX.test(token)) return undefined;
   const at = token.indexOf("_");
+  if (at < 0 || !CURSOR_SCORE.test(token.slice(0, at))) return undefined;
   const score = Number(token.slice(0, at));
   const itemId = token.slice(at + 1);
   if (!Number.isFinite(score) || checkId("cursor", itemId)) return undefined;
@@ -177,18 +178,14 @@ export function parseDetailParams(
   const include = once(query, "include", errors);
   if (include !== undefined) {
     params.include = new Set();
-    for (const part of include
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean)) {
-      if ((DETAIL_INCLUDES as readonly string[]).includes(part)) params.include.add(part as DetailInclude);
-      else
-        errors.push({
-          field: "include",
-          rule: `each value must be one of ${DETAIL_INCLUDES.join(", ")}`,
-          received: include,
-        });
-    }
+    // Exactly the documented form: names separated by single commas, nothing around them.
+    if (!/^(stats|similar)(,(stats|similar))*$/.test(include))
+      errors.push({
+        field: "include",
+        rule: `must be ${DETAIL_INCLUDES.join(" and/or ")} separated by commas`,
+        received: include,
+      });
+    else for (const part of include.split(",")) params.include.add(part as DetailInclude);
   }
   const n = once(query, "similar_n", errors);
   if (n !== undefined) {
