@@ -86,7 +86,14 @@ describe("RecommendationLog", () => {
     });
     log.record(served(1));
     log.record(served(2));
-    await wrote;
+    // The flush timer is unref'd (it must not hold a stopping process open); in a server the listening socket
+    // keeps the loop alive, here a ref'd interval does, or the test would end before the timer fires.
+    const keepAlive = setInterval(() => undefined, 1_000);
+    try {
+      await wrote;
+    } finally {
+      clearInterval(keepAlive);
+    }
     assert.deepEqual(written, ["u1", "u2"]);
     await log.stop();
   });
