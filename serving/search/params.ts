@@ -1,6 +1,7 @@
 import type { FieldError } from "../../core/contracts/validation.ts";
 import { checkId, ID_PATTERN, MAX_ID_CHARS } from "../../core/contracts/id.ts";
 import { parsePositionToken, POSITION_TOKEN_RULE } from "../../core/contracts/position.ts";
+import { isStorableText, TEXT_RULE } from "../../core/contracts/text.ts";
 
 /** Query-string parsing for search and item detail: every problem is reported as { field, rule, received }. */
 
@@ -74,8 +75,10 @@ export function parseSearchParams(
           rule: "must be attr.KEY with a KEY of 1–128 characters without '='",
           received: key,
         });
+      else if (!isStorableText(name)) errors.push({ field: key, rule: TEXT_RULE, received: key });
       else if (value !== undefined) {
-        if (value.length === 0 || value.length > 1024)
+        if (!isStorableText(value)) errors.push({ field: key, rule: TEXT_RULE, received: value });
+        else if (value.length === 0 || value.length > 1024)
           errors.push({ field: key, rule: "must be a value of 1–1024 characters", received: value });
         else params.attributes.push([name, value]);
       }
@@ -88,7 +91,8 @@ export function parseSearchParams(
   }
   const q = once(query, "q", errors);
   if (q !== undefined) {
-    if (q.length > MAX_Q_CHARS)
+    if (!isStorableText(q)) errors.push({ field: "q", rule: TEXT_RULE, received: q });
+    else if (q.length > MAX_Q_CHARS)
       errors.push({
         field: "q",
         rule: `must be at most ${MAX_Q_CHARS} characters`,
@@ -105,6 +109,7 @@ export function parseSearchParams(
         rule: "must be a non-empty string of at most 128 characters",
         received: c,
       });
+    else if (!isStorableText(c)) errors.push({ field: "category", rule: TEXT_RULE, received: c });
     else
       params.categories.push(
         ...c
