@@ -10,25 +10,30 @@ import { Partitioners, type Kafka } from "kafkajs";
 import { createKafka, ensureTopics } from "../core/kafka/kafka.ts";
 import { createTestDatabase, stackEnv, uniqueName, type TestDatabase } from "../core/testing/stack.ts";
 import { REPO_ROOT } from "../core/runtime/local-env.ts";
-import { FeaturesReader } from "../projectors/features/read.ts";
 import { deleteKeys } from "../projectors/runtime/replay.ts";
 import {
   k6Path,
   machine,
+  modesOf,
   percentile,
   printResultAndExit,
   processCpuSeconds,
+  startEmbeddedServer,
   startServer,
   waitForProjections,
+  type BenchMode,
 } from "./support.ts";
 
 /**
- * `npm run bench -- freshness`: under a sustained background ingest load (k6, another process), probe events
- * of the bench's own users are sent every ~100 ms; per probe, the time from the HTTP acknowledgement until
- * (a) the item is in the user's recent history (Redis), (b) the item's popularity is non-zero (Redis), and
- * (c) its row is readable through the ClickHouse HTTP endpoint. Baseline in the same run, under the same load:
- * Kafka produce→consume of a message of the same size on a fresh topic. Each rate runs against its own fresh
- * server, database, topic, Redis prefix, consumer groups and ClickHouse directory, all removed afterwards.
+ * `npm run bench -- freshness [--mode stack|embedded|both]`: under a sustained background ingest load (k6, another
+ * process), probe events of the bench's own users are sent every ~100 ms; per probe, the time from the HTTP
+ * acknowledgement until (a) the item is in the user's recent history (`GET /v1/users/:id/features`, what serving
+ * reads), and (b) its row is readable through the ClickHouse HTTP endpoint. Both are read through what the
+ * process exposes, so the same probes run on the server stack and on the embedded process (every role in one
+ * process on a fresh data directory). On the stack, the baseline of the same run is Kafka produce→consume of a
+ * message of the same size on a fresh topic; with both modes, the stack's figures are the embedded ones' baseline.
+ * Each rate runs against its own fresh server, database, topic, Redis prefix, consumer groups and ClickHouse
+ * directory (or data directory), all removed afterwards.
  */
 export interface FreshnessOptions {
   /** Target background ingest rates in events/s (default: 5,000, then 1,000). */
@@ -37,11 +42,14 @@ export interface FreshnessOptions {
   warmupSeconds?: number;
   seconds?: number;
   probeIntervalMs?: number;
+  /** Where Reckon runs (default the stack). */
+  mode?: BenchMode | "both";
 }
 
 const WRITE_KEY = "bench-write-key-0123456789";
 const READ_KEY = "bench-read-key-0123456789";
-const REDIS_POLL_MS = 20;
+/** How often a young probe's user features are read. */
+const HISTORY_POLL_MS = 20;
 const CLICKHOUSE_POLL_MS = Number(process.env.FRESHNESS_CLICKHOUSE_POLL_MS ?? 50);
 /**
  * Process layout: `split` (default) runs the API | relay, projections and analytics (in-process chdb); `writer`
@@ -93,6 +101,55 @@ async function seedCatalog(apiUrl: string, statusUrl: string, count: number): Pr
 const PROBE_TIMEOUT_MS = 30_000;
 
 export async function runFreshnessBench(options: FreshnessOptions = {}) {
+  const modes = modesOf(options.mode ?? "stack");
+  const byMode: Partial<Record<BenchMode, Awaited<ReturnType<typeof runRates>>>> = {};
+  for (const mode of modes) byMode[mode] = await runRates(options, mode);
+  const p99 = (mode: BenchMode, rate: number, key: "user_history" | "clickhouse_row") =>
+    byMode[mode]?.find((r) => r.target_events_per_s === rate)?.freshness_ms[key].p99 ?? null;
+  return {
+    bench: "freshness",
+    machine: { ...machine(), load_average_1m_at_end: Number(os.loadavg()[0]!.toFixed(2)) },
+    load: {
+      generator: "k6 constant-arrival-rate (separate process), loadtests/ingest.js MODE=rate",
+      server_roles: Object.fromEntries(
+        modes.map((m) => [
+          m,
+          m === "embedded"
+            ? "every role in one child process on a fresh data directory"
+            : LAYOUT_DESCRIPTION[LAYOUT],
+        ]),
+      ),
+      catalog:
+        CATALOG_ITEMS > 0
+          ? `${CATALOG_ITEMS} items (those the load interacts with), 1-3 categories each (mean ${(
+              Array.from({ length: CATALOG_ITEMS }, (_, n) => categoriesOf(n).length).reduce(
+                (a, b) => a + b,
+                0,
+              ) / CATALOG_ITEMS
+            ).toFixed(1)})`
+          : "none (FRESHNESS_CATALOG=0): interactions have no category effects",
+    },
+    goal: "p99 < 1000 ms at 5,000 events/s",
+    scenarios: byMode,
+    // Below 1: the embedded process makes events visible sooner than the stack at the same rate.
+    embedded_p99_to_stack_p99:
+      byMode.stack && byMode.embedded
+        ? byMode.embedded.map((r) => ({
+            rate: r.target_events_per_s,
+            user_history: ratio(
+              p99("embedded", r.target_events_per_s, "user_history"),
+              p99("stack", r.target_events_per_s, "user_history"),
+            ),
+            clickhouse_row: ratio(
+              p99("embedded", r.target_events_per_s, "clickhouse_row"),
+              p99("stack", r.target_events_per_s, "clickhouse_row"),
+            ),
+          }))
+        : undefined,
+  };
+}
+
+async function runRates(options: FreshnessOptions, mode: BenchMode) {
   const rates = options.rates ?? [5000, 1000];
   const results = [];
   const batch = options.batch ?? 500;
@@ -100,6 +157,7 @@ export async function runFreshnessBench(options: FreshnessOptions = {}) {
   let addedReachedRate = false;
   for (let rate = queue.shift(); rate !== undefined; rate = queue.shift()) {
     const result = await runScenario({
+      mode,
       rate,
       batch,
       warmupSeconds: options.warmupSeconds ?? 10,
@@ -119,28 +177,11 @@ export async function runFreshnessBench(options: FreshnessOptions = {}) {
       queue.unshift(reached);
     }
   }
-  return {
-    bench: "freshness",
-    machine: { ...machine(), load_average_1m_at_end: Number(os.loadavg()[0]!.toFixed(2)) },
-    load: {
-      generator: "k6 constant-arrival-rate (separate process), loadtests/ingest.js MODE=rate",
-      server_roles: LAYOUT_DESCRIPTION[LAYOUT],
-      catalog:
-        CATALOG_ITEMS > 0
-          ? `${CATALOG_ITEMS} items (those the load interacts with), 1-3 categories each (mean ${(
-              Array.from({ length: CATALOG_ITEMS }, (_, n) => categoriesOf(n).length).reduce(
-                (a, b) => a + b,
-                0,
-              ) / CATALOG_ITEMS
-            ).toFixed(1)})`
-          : "none (FRESHNESS_CATALOG=0): interactions have no category effects",
-    },
-    goal: "p99 < 1000 ms at 5,000 events/s",
-    scenarios: results,
-  };
+  return results;
 }
 
 interface Scenario {
+  mode: BenchMode;
   rate: number;
   batch: number;
   warmupSeconds: number;
@@ -153,22 +194,23 @@ interface Probe {
   item: string;
   ackAt: number;
   history?: number;
-  popularity?: number;
   clickhouse?: number;
 }
 
 async function runScenario(s: Scenario) {
   const id = uniqueName("fresh");
-  const env = stackEnv();
+  const onStack = s.mode === "stack";
+  const env = onStack ? stackEnv() : undefined;
   const topic = `bench.${id}.events`;
   const dlqTopic = `bench.${id}.dlq`;
   const groupPrefix = `bench.${id}.`;
   const redisPrefix = `bench:${id}`;
   const chdbDir = mkdtempSync(path.join(os.tmpdir(), "reckon-fresh-chdb-"));
   const chPort = 19000 + Math.floor(Math.random() * 1000);
-  const kafka = createKafka(env.KAFKA_BROKERS, `bench-${id}`);
-  const redis = new Redis(env.REDIS_URL);
+  const kafka = env && createKafka(env.KAFKA_BROKERS, `bench-${id}`);
+  const redis = env && new Redis(env.REDIS_URL);
   let db: TestDatabase | undefined;
+  let embedded: Awaited<ReturnType<typeof startEmbeddedServer>> | undefined;
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   let api: Awaited<ReturnType<typeof startServer>> | undefined;
   let analytics: Awaited<ReturnType<typeof startServer>> | undefined;
@@ -182,44 +224,56 @@ async function runScenario(s: Scenario) {
     request_timeout: 10_000,
   });
   try {
-    db = await createTestDatabase();
-    const serverEnv = {
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: env.KAFKA_BROKERS.join(","),
-      REDIS_URL: env.REDIS_URL,
-      KAFKA_EVENTS_TOPIC: topic,
-      KAFKA_DLQ_TOPIC: dlqTopic,
+    const keys = {
       RECKON_WRITE_KEYS: WRITE_KEY,
       RECKON_READ_KEYS: READ_KEY,
-      RECKON_REDIS_PREFIX: redisPrefix,
-      RECKON_PROJECTOR_GROUP_PREFIX: groupPrefix,
-      CLICKHOUSE_URL: `chdb://${chdbDir}`,
       CLICKHOUSE_HTTP_PORT: String(chPort),
       CLICKHOUSE_HTTP_USER: "analyst",
       CLICKHOUSE_HTTP_PASSWORD: chPassword,
+      // Models are not retrained during the measurement (serving answers the features reads).
+      RECKON_TRAIN_INTERVAL_MINUTES: "0",
     };
-    // A Node process is one event loop: with every role in it, ingest's request handling and the pipeline's
-    // JSON work share one core. Split (the default), the API and the pipeline each get one.
-    if (LAYOUT === "single") {
-      server = await startServer("ingest,relay,projectors,analytics", serverEnv);
-      api = server;
-    } else if (LAYOUT === "three") {
-      server = await startServer("relay,projectors", {
-        ...serverEnv,
-        RECKON_PROJECTIONS: "features,recommendations",
-      });
-      // The analytics projection and the ClickHouse endpoint share the process that opens the chdb directory.
-      analytics = await startServer("projectors,analytics", {
-        ...serverEnv,
-        RECKON_PROJECTIONS: "analytics",
-      });
-      api = await startServer("ingest", serverEnv);
-    } else if (LAYOUT === "writer") {
-      server = await startServer("projectors,analytics", serverEnv);
-      api = await startServer("ingest,relay", serverEnv);
+    if (!env) {
+      embedded = await startEmbeddedServer(keys);
+      server = embedded;
+      api = embedded;
     } else {
-      server = await startServer("relay,projectors,analytics", serverEnv);
-      api = await startServer("ingest", serverEnv); // ingest opens no ClickHouse
+      db = await createTestDatabase();
+      const serverEnv = {
+        ...keys,
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: env.KAFKA_BROKERS.join(","),
+        REDIS_URL: env.REDIS_URL,
+        KAFKA_EVENTS_TOPIC: topic,
+        KAFKA_DLQ_TOPIC: dlqTopic,
+        RECKON_REDIS_PREFIX: redisPrefix,
+        RECKON_PROJECTOR_GROUP_PREFIX: groupPrefix,
+        CLICKHOUSE_URL: `chdb://${chdbDir}`,
+      };
+      // A Node process is one event loop: with every role in it, ingest's request handling and the pipeline's
+      // JSON work share one core. Split (the default), the API and the pipeline each get one. The API process
+      // also serves (the probes read the user's features through it).
+      if (LAYOUT === "single") {
+        server = await startServer("ingest,serving,relay,projectors,analytics", serverEnv);
+        api = server;
+      } else if (LAYOUT === "three") {
+        server = await startServer("relay,projectors", {
+          ...serverEnv,
+          RECKON_PROJECTIONS: "features,recommendations",
+        });
+        // The analytics projection and the ClickHouse endpoint share the process that opens the chdb directory.
+        analytics = await startServer("projectors,analytics", {
+          ...serverEnv,
+          RECKON_PROJECTIONS: "analytics",
+        });
+        api = await startServer("ingest,serving", serverEnv);
+      } else if (LAYOUT === "writer") {
+        server = await startServer("projectors,analytics", serverEnv);
+        api = await startServer("ingest,relay,serving", serverEnv);
+      } else {
+        server = await startServer("relay,projectors,analytics", serverEnv);
+        api = await startServer("ingest,serving", serverEnv); // ingest and serving open no ClickHouse
+      }
     }
     const url = api.url;
     const statusUrl = server.url;
@@ -236,9 +290,15 @@ async function runScenario(s: Scenario) {
     });
     await sleep(s.warmupSeconds * 1000);
 
-    const reader = new FeaturesReader(redis, redisPrefix);
-    const baseline = new KafkaBaseline(kafka, `bench.${id}.baseline`);
-    await baseline.start();
+    const baseline = kafka && new KafkaBaseline(kafka, `bench.${id}.baseline`);
+    await baseline?.start();
+    const recentItemsOf = async (user: string): Promise<string> => {
+      const res = await fetch(`${url}/v1/users/${encodeURIComponent(user)}/features`, {
+        headers: { authorization: `Bearer ${READ_KEY}` },
+      });
+      if (!res.ok) return "";
+      return JSON.stringify(((await res.json()) as { recent?: unknown }).recent ?? []);
+    };
 
     const probes: Probe[] = [];
     const ackMs: number[] = [];
@@ -255,7 +315,9 @@ async function runScenario(s: Scenario) {
     const sendProbe = async (n: number) => {
       const event = probeEvent(id, n);
       const started = performance.now();
-      baseline.produce(Buffer.byteLength(JSON.stringify(logMessageOf(event)))).catch(() => baseline.failed++);
+      baseline
+        ?.produce(Buffer.byteLength(JSON.stringify(logMessageOf(event))))
+        .catch(() => baseline.failed++);
       try {
         const res = await fetch(`${url}/v1/events`, {
           method: "POST",
@@ -288,37 +350,31 @@ async function runScenario(s: Scenario) {
 
     const pending = (key: keyof Probe) =>
       probes.filter((p) => p[key] === undefined && performance.now() - p.ackAt < PROBE_TIMEOUT_MS);
-    const outstanding = () =>
-      pending("history").length + pending("popularity").length + pending("clickhouse").length;
+    const outstanding = () => pending("history").length + pending("clickhouse").length;
 
-    // A probe is checked every REDIS_POLL_MS while young, then every 1/20 of its age: the resolution stays
+    // A probe is checked every HISTORY_POLL_MS while young, then every 1/20 of its age: the resolution stays
     // within 5 % (20 ms up to 400 ms old), and a backlog of thousands of unseen probes cannot turn the
-    // measurement itself into the Redis load that slows the projections down (it did: ~8 commands per probe
-    // every 20 ms, 100k+ commands/s once the pipeline lagged by tens of seconds).
-    const lastRedisCheck = new Map<Probe, number>();
-    const redisPoller = (async () => {
+    // measurement itself into the read load that slows the projections down.
+    const lastHistoryCheck = new Map<Probe, number>();
+    const historyPoller = (async () => {
       while (sending || outstanding() > 0) {
         const now = performance.now();
         const open = probes.filter((p) => {
-          if (p.history !== undefined && p.popularity !== undefined) return false;
+          if (p.history !== undefined) return false;
           const age = now - p.ackAt;
           return (
-            age <= PROBE_TIMEOUT_MS && now - (lastRedisCheck.get(p) ?? 0) >= Math.max(REDIS_POLL_MS, age / 20)
+            age <= PROBE_TIMEOUT_MS &&
+            now - (lastHistoryCheck.get(p) ?? 0) >= Math.max(HISTORY_POLL_MS, age / 20)
           );
         });
-        for (const p of open) lastRedisCheck.set(p, now);
+        for (const p of open) lastHistoryCheck.set(p, now);
         await Promise.all(
           open.map(async (p) => {
-            const [recent, popularity] = await Promise.all([
-              p.history === undefined ? reader.getRecentItems(p.user, 5) : undefined,
-              p.popularity === undefined ? reader.getItemPopularity(p.item) : undefined,
-            ]);
-            const now = performance.now();
-            if (recent?.includes(p.item)) p.history = now - p.ackAt;
-            if (popularity && popularity.short > 0) p.popularity = now - p.ackAt;
+            const recent = await recentItemsOf(p.user).catch(() => "");
+            if (recent.includes(JSON.stringify(p.item))) p.history = performance.now() - p.ackAt;
           }),
         );
-        await sleep(REDIS_POLL_MS);
+        await sleep(HISTORY_POLL_MS);
       }
     })();
 
@@ -355,24 +411,31 @@ async function runScenario(s: Scenario) {
       const start = cpuAtStart[i];
       return [name, end === undefined || start === undefined ? null : end - start] as const;
     });
-    baseline.stopProducing();
-    await Promise.all([redisPoller, clickhousePoller]);
+    baseline?.stopProducing();
+    await Promise.all([historyPoller, clickhousePoller]);
     const k6Metrics = await k6.done;
     k6 = undefined;
-    const kafkaBaseline = await baseline.finish();
+    const kafkaBaseline = await baseline?.finish();
 
-    const { rows } = await db.db.query<{ n: string }>(
-      "SELECT count(*)::bigint AS n FROM events WHERE received_at >= $1 AND received_at < $2",
-      [windowStart, windowEnd],
-    );
     const windowSeconds = (windowEnd.getTime() - windowStart.getTime()) / 1000;
-    const acknowledged = Number(rows[0]!.n);
+    const k6Seconds = s.warmupSeconds + s.seconds;
+    const accepted = k6Metrics.accepted_events?.count ?? 0;
+    // The stack's log is counted in its database; the embedded process keeps its database to itself, so its
+    // window's share of what k6 saw accepted, plus the probes, stands in (the load runs at a constant rate).
+    const acknowledged = db
+      ? Number(
+          (
+            await db.db.query<{ n: string }>(
+              "SELECT count(*)::bigint AS n FROM events WHERE received_at >= $1 AND received_at < $2",
+              [windowStart, windowEnd],
+            )
+          ).rows[0]!.n,
+        )
+      : Math.round((accepted * windowSeconds) / k6Seconds) + probes.length;
     const status = await fetch(`${statusUrl}/v1/status`, { headers: { authorization: `Bearer ${READ_KEY}` } })
       .then((r) => r.json())
       .catch((err: unknown) => ({ error: String(err) }));
 
-    const accepted = k6Metrics.accepted_events?.count ?? 0;
-    const k6Seconds = s.warmupSeconds + s.seconds;
     const achieved = acknowledged / windowSeconds;
     return {
       target_events_per_s: s.rate,
@@ -402,27 +465,27 @@ async function runScenario(s: Scenario) {
       },
       freshness_ms: {
         user_history: stats(probes.flatMap((p) => (p.history === undefined ? [] : [p.history]))),
-        item_popularity: stats(probes.flatMap((p) => (p.popularity === undefined ? [] : [p.popularity]))),
         clickhouse_row: stats(probes.flatMap((p) => (p.clickhouse === undefined ? [] : [p.clickhouse]))),
         missing_after_30s: {
           user_history: probes.filter((p) => p.history === undefined).length,
-          item_popularity: probes.filter((p) => p.popularity === undefined).length,
           clickhouse_row: probes.filter((p) => p.clickhouse === undefined).length,
         },
-        poll_interval_ms: { redis: REDIS_POLL_MS, clickhouse: CLICKHOUSE_POLL_MS },
+        poll_interval_ms: { user_features: HISTORY_POLL_MS, clickhouse: CLICKHOUSE_POLL_MS },
         clickhouse_poll_errors: clickhouseErrors,
       },
-      baseline_kafka_produce_consume_ms: kafkaBaseline,
-      ratio_p99_to_kafka_p99: {
-        user_history: ratio(
-          stats(probes.flatMap((p) => (p.history === undefined ? [] : [p.history]))).p99,
-          kafkaBaseline.produce_to_consume.p99,
-        ),
-        clickhouse_row: ratio(
-          stats(probes.flatMap((p) => (p.clickhouse === undefined ? [] : [p.clickhouse]))).p99,
-          kafkaBaseline.produce_to_consume.p99,
-        ),
-      },
+      baseline_kafka_produce_consume_ms: kafkaBaseline ?? null,
+      ratio_p99_to_kafka_p99: kafkaBaseline
+        ? {
+            user_history: ratio(
+              stats(probes.flatMap((p) => (p.history === undefined ? [] : [p.history]))).p99,
+              kafkaBaseline.produce_to_consume.p99,
+            ),
+            clickhouse_row: ratio(
+              stats(probes.flatMap((p) => (p.clickhouse === undefined ? [] : [p.clickhouse]))).p99,
+              kafkaBaseline.produce_to_consume.p99,
+            ),
+          }
+        : null,
       projector_status_after: status,
     };
   } finally {
@@ -432,9 +495,12 @@ async function runScenario(s: Scenario) {
     await analytics?.stop();
     await server?.stop();
     await db?.drop();
-    await deleteKeys(redis, `${redisPrefix}:*`).catch(() => undefined);
-    redis.disconnect();
-    await removeKafkaLeftovers(kafka, groupPrefix, [topic, dlqTopic, `bench.${id}.baseline`]);
+    await embedded?.cleanup();
+    if (redis) {
+      await deleteKeys(redis, `${redisPrefix}:*`).catch(() => undefined);
+      redis.disconnect();
+    }
+    if (kafka) await removeKafkaLeftovers(kafka, groupPrefix, [topic, dlqTopic, `bench.${id}.baseline`]);
     rmSync(chdbDir, { recursive: true, force: true });
   }
 }
@@ -621,6 +687,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
       rates: arg("rates")?.split(",").map(Number),
       seconds: arg("seconds") ? Number(arg("seconds")) : undefined,
       warmupSeconds: arg("warmup") ? Number(arg("warmup")) : undefined,
+      mode: arg("mode") as BenchMode | "both" | undefined,
     }),
   );
 }
