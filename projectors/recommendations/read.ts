@@ -37,11 +37,15 @@ export class RecommendationsReader {
 
   /** The item's best neighbours by normalised co-occurrence (ties by item id): the order of the raw counts. */
   async getNeighbours(itemId: string, n = 20): Promise<Neighbour[]> {
-    const raw = await this.store.zrevrangeWithScores(
-      await this.key(recommendationKeys.neighbours(itemId)),
-      0,
-      -1,
-    );
+    const [neighboursKey, countKey] = await Promise.all([
+      this.key(recommendationKeys.neighbours(itemId)),
+      this.key(recommendationKeys.count(itemId)),
+    ]);
+    // Both commands leave in one pipelined write: one round trip per item, not two.
+    const [raw, count] = await Promise.all([
+      this.store.zrevrangeWithScores(neighboursKey, 0, -1),
+      this.store.get(countKey),
+    ]);
     if (raw.length === 0) return [];
     const ids: string[] = [];
     const co: number[] = [];
@@ -49,7 +53,7 @@ export class RecommendationsReader {
       ids.push(raw[i]!);
       co.push(Number(raw[i + 1]));
     }
-    const own = Number((await this.store.get(await this.key(recommendationKeys.count(itemId)))) ?? 0);
+    const own = Number(count ?? 0);
     return ids
       .map((item_id, i) => ({ item_id, co_count: co[i]!, score: conditionalCooccurrence(co[i]!, own) }))
       .sort((a, b) => b.score - a.score || a.item_id.localeCompare(b.item_id))

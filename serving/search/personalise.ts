@@ -40,25 +40,101 @@ export function sourceOf(s: CandidateSignals): SearchSource {
   return "search";
 }
 
-const ranks = (list: readonly ScoredItem[] | readonly { item_id: ItemId }[]) =>
-  new Map(list.map((x, i) => [x.item_id, i] as const));
+const NO_NEIGHBOURS: readonly ScoredItem[] = [];
+const listRanks = new WeakMap<readonly ScoredItem[], Map<ItemId, number>>();
+/**
+ * Item → position in a list (the last position of a repeated item). Trending and popularity lists are the same
+ * array objects while serving caches them, so their maps are built once per list, not once per request.
+ */
+function ranks(list: readonly ScoredItem[]): Map<ItemId, number> {
+  let m = listRanks.get(list);
+  if (!m) {
+    m = new Map();
+    for (let i = 0; i < list.length; i++) m.set(list[i]!.item_id, i);
+    listRanks.set(list, m);
+  }
+  return m;
+}
+
+/**
+ * Per candidate, the sum of its scores in the seeds' neighbour lists (seeds themselves left out), in the order
+ * the seeds and their lists give. Pure.
+ */
+function retrievalScores(
+  seeds: readonly ItemId[],
+  neighbours: ReadonlyMap<ItemId, readonly ScoredItem[]>,
+): Map<ItemId, number> {
+  const isSeed = new Set(seeds);
+  const scores = new Map<ItemId, number>();
+  for (const seed of seeds)
+    for (const { item_id, score } of neighbours.get(seed) ?? [])
+      if (!isSeed.has(item_id)) scores.set(item_id, (scores.get(item_id) ?? 0) + score);
+  return scores;
+}
+
+const byIdAsc = (a: ItemId, b: ItemId) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * The neighbour retrieval recommend() starts from: per candidate, the sum of its scores in the seeds' neighbour
- * lists, best first. Without recommend()'s catalog checks (which read every candidate's facts): the hits it is
- * matched against already passed search's filters. Pure.
+ * lists, best first (ties by item id). Without recommend()'s catalog checks (which read every candidate's facts):
+ * the hits it is matched against already passed search's filters. Pure.
  */
 export function neighbourRetrieval(
   seeds: readonly ItemId[],
   neighbours: ReadonlyMap<ItemId, readonly ScoredItem[]>,
 ): ScoredItem[] {
-  const scores = new Map<ItemId, number>();
-  for (const seed of seeds)
-    for (const { item_id, score } of neighbours.get(seed) ?? [])
-      if (!seeds.includes(item_id)) scores.set(item_id, (scores.get(item_id) ?? 0) + score);
-  return [...scores]
+  return [...retrievalScores(seeds, neighbours)]
     .map(([item_id, score]) => ({ item_id, score }))
-    .sort((a, b) => b.score - a.score || (a.item_id < b.item_id ? -1 : a.item_id > b.item_id ? 1 : 0));
+    .sort((a, b) => b.score - a.score || byIdAsc(a.item_id, b.item_id));
+}
+
+/** How many of `sorted` (ascending) are greater than `x`. */
+function countAbove(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return sorted.length - lo;
+}
+
+/**
+ * The places (0-based) `wanted` items hold in neighbourRetrieval(seeds, neighbours), without ordering the whole
+ * retrieval: a seed's neighbours run to hundreds of candidates while a search scores at most its hit pool. A
+ * place is the count of candidates scoring higher plus those scoring the same with a smaller id. Items the
+ * retrieval does not reach are left out. Pure.
+ */
+export function retrievalPlaces(
+  seeds: readonly ItemId[],
+  neighbours: ReadonlyMap<ItemId, readonly ScoredItem[]>,
+  wanted: readonly ItemId[],
+): Map<ItemId, number> {
+  const scores = retrievalScores(seeds, neighbours);
+  const places = new Map<ItemId, number>();
+  const found = wanted.filter((id) => scores.has(id));
+  if (found.length === 0) return places;
+  const sorted = Float64Array.from(scores.values()).sort();
+  const tied = new Map<number, ItemId[]>();
+  for (const id of found) {
+    const s = scores.get(id)!;
+    const above = countAbove(sorted, s);
+    // sorted[upTo - 1] is s; a tie when the value before it is s too: only then are ids compared.
+    const upTo = sorted.length - above;
+    if (upTo < 2 || sorted[upTo - 2] !== s) places.set(id, above);
+    else tied.set(s, []);
+  }
+  if (tied.size > 0) {
+    for (const [id, s] of scores) tied.get(s)?.push(id);
+    for (const group of tied.values()) group.sort(byIdAsc);
+    for (const id of found) {
+      const s = scores.get(id)!;
+      const group = tied.get(s);
+      if (group) places.set(id, countAbove(sorted, s) + group.indexOf(id));
+    }
+  }
+  return places;
 }
 
 /**
@@ -85,8 +161,12 @@ export async function personalise(
     view.trendingItems(depth),
     view.popularItems(depth),
   ]);
-  const retrievalRank = ranks(neighbourRetrieval(seeds, neighbours));
-  const lastItemRank = ranks(neighbours.get(history[0]!) ?? []);
+  const retrievalRank = retrievalPlaces(
+    seeds,
+    neighbours,
+    hits.map((h) => h.item_id),
+  );
+  const lastItemRank = ranks(neighbours.get(history[0]!) ?? NO_NEIGHBOURS);
   const trendingRank = ranks(trending);
   const popularRank = ranks(popular);
   const affinities = new Map(user.affinities.map((a) => [a.category, a.score]));
