@@ -166,7 +166,7 @@ for (const backend of PROJECTION_STORES) {
         );
       });
 
-      test("recommendations: neighbours by cosine of co-occurrence", async () => {
+      test("recommendations: neighbours by conditional co-occurrence P(j|i) = co(i,j) / cnt(i)", async () => {
         const p = await fresh(projections.recommendations);
         const reader = new RecommendationsReader(p.store, p.prefix);
         // u1: a,b  u2: a,b  u3: a,c  u4: c  → co(a,b)=2 co(a,c)=1, cnt a=3 b=2 c=2
@@ -182,11 +182,11 @@ for (const backend of PROJECTION_STORES) {
         ];
         await applyAll(p, [{ partition: 0, messages: m }]);
         assert.deepEqual(await reader.getNeighbours("a", 5), [
-          { item_id: "b", co_count: 2, score: 2 / Math.sqrt(6) },
-          { item_id: "c", co_count: 1, score: 1 / Math.sqrt(6) },
+          { item_id: "b", co_count: 2, score: 2 / 3 },
+          { item_id: "c", co_count: 1, score: 1 / 3 },
         ]);
         assert.deepEqual(await reader.getNeighbours("c", 5), [
-          { item_id: "a", co_count: 1, score: 1 / Math.sqrt(6) },
+          { item_id: "a", co_count: 1, score: 1 / 2 },
         ]);
         assert.deepEqual(await reader.getUserHistory("u2"), ["b", "a"]);
       });
