@@ -47,7 +47,8 @@ function printComposition(env: ReturnType<typeof resolveEnv>, roles: readonly Ro
         ? `on ${env.CLICKHOUSE_HTTP_HOST}, a free port (in the log) (user ${env.CLICKHOUSE_HTTP_USER})`
         : `http://${env.CLICKHOUSE_HTTP_HOST}:${env.CLICKHOUSE_HTTP_PORT} (user ${env.CLICKHOUSE_HTTP_USER})`
       : undefined;
-  process.stdout.write(`${describeComposition(composition, endpoint)}\n`);
+  // stderr: stdout carries the JSON log lines (pino), which collectors and the benchmarks parse.
+  process.stderr.write(`${describeComposition(composition, endpoint)}\n`);
 }
 
 program
