@@ -38,7 +38,7 @@ async function runRoles(roles: readonly RoleName[]): Promise<void> {
   });
 }
 
-/** The block that says what each store runs on and how to switch it to a server, on stdout at start. */
+/** The block that says what each store runs on and how to switch it to a server, on stderr at start. */
 function printComposition(env: ReturnType<typeof resolveEnv>, roles: readonly RoleName[]): void {
   const composition = compositionOfEnv(env);
   const endpoint =
