@@ -185,9 +185,7 @@ for (const backend of PROJECTION_STORES) {
           { item_id: "b", co_count: 2, score: 2 / 3 },
           { item_id: "c", co_count: 1, score: 1 / 3 },
         ]);
-        assert.deepEqual(await reader.getNeighbours("c", 5), [
-          { item_id: "a", co_count: 1, score: 1 / 2 },
-        ]);
+        assert.deepEqual(await reader.getNeighbours("c", 5), [{ item_id: "a", co_count: 1, score: 1 / 2 }]);
         assert.deepEqual(await reader.getUserHistory("u2"), ["b", "a"]);
       });
     });
