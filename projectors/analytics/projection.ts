@@ -64,9 +64,7 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
       );
     // An empty INSERT still waits its turn at the engine (one operation at a time) behind queries.
     if (items.length > 0) await ch.insert(`${database}.items`, items);
-    // Totals are recomputed from what is stored, so they see every event of the batch, including rows a
-    // redelivered batch did not write again (RedeliveryCheck): a crash may have come between those rows and this.
-    await totals?.afterInsert(jobs.flatMap((j) => j.batchEvents));
+    await totals?.afterInsert(events);
     await undoRetracted(
       ch,
       database,
@@ -116,7 +114,6 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
       const stored = await redelivery.storedPositions(partitionKey, events, served);
       const job = {
         events: stored ? events.filter((row) => !stored.events.has(row.position)) : events,
-        batchEvents: events,
         items,
         served: stored ? served.filter((row) => !stored.served.has(row.position)) : served,
         retracted,
@@ -221,10 +218,7 @@ interface Stored {
 
 /** What one partition batch writes: its rows, and its last log position (none if no message had one). */
 interface BatchRows {
-  /** The rows to insert: the batch's events less those a redelivery finds already stored. */
   events: EventRow[];
-  /** Every event of the batch, stored before or not: what the per-user totals are recomputed for. */
-  batchEvents: EventRow[];
   items: ItemRow[];
   served: RecommendationItemRow[];
   /** Retracted events, undone after the inserts (undo.ts). */
