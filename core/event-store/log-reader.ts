@@ -2,7 +2,8 @@ import type { Queryable } from "../postgres/database.ts";
 import type { LogMessage } from "../contracts/log-message.ts";
 import { LOG_START, type LogPosition } from "../contracts/position.ts";
 
-interface LogRow {
+/** A row of `events` as the log readers select it (position, transaction id as text, kind, time, payload). */
+export interface LogRow {
   position: number;
   transaction_id: string;
   kind: LogMessage["kind"];
@@ -32,16 +33,18 @@ export async function readLogBatch(db: Queryable, after: LogPosition, limit: num
     `SELECT e.position, e.transaction_id::text AS transaction_id, e.kind, e.received_at, e.payload ${LOG_AFTER}`,
     [after.transactionId.toString(), after.position, limit],
   );
-  return rows.map(
-    (r) =>
-      ({
-        kind: r.kind,
-        position: r.position,
-        transaction_id: r.transaction_id,
-        received_at: r.received_at.toISOString(),
-        event: r.payload,
-      }) as LogMessage,
-  );
+  return rows.map(toLogMessage);
+}
+
+/** One selected `events` row as the LogMessage every reader of the log sees. */
+export function toLogMessage(r: LogRow): LogMessage {
+  return {
+    kind: r.kind,
+    position: r.position,
+    transaction_id: r.transaction_id,
+    received_at: r.received_at.toISOString(),
+    event: r.payload,
+  } as LogMessage;
 }
 
 /** A log entry as the relay publishes it: its Kafka key, its LogMessage as JSON text, and its place in the log. */

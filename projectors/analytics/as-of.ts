@@ -1,3 +1,4 @@
+import { toLogMessage, type LogRow } from "../../core/event-store/log-reader.ts";
 import { randomBytes } from "node:crypto";
 import type { ClickHouseStore } from "../../core/clickhouse/port.ts";
 import type { Queryable } from "../../core/postgres/database.ts";
@@ -56,16 +57,8 @@ export function inDatabase(ch: ClickHouseStore, database: string): ClickHouseSto
   };
 }
 
-interface Row {
-  position: number;
-  transaction_id: string;
-  kind: LogMessage["kind"];
-  received_at: Date;
-  payload: LogMessage["event"];
-}
-
 async function readExperimentLog(db: Queryable, experimentKey: string, asOf: Date): Promise<LogMessage[]> {
-  const { rows } = await db.query<Row>(
+  const { rows } = await db.query<LogRow>(
     `WITH visible AS (
        SELECT * FROM events WHERE received_at <= $2 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()))
      SELECT e.position, e.transaction_id::text AS transaction_id, e.kind, e.received_at, e.payload
@@ -81,14 +74,5 @@ async function readExperimentLog(db: Queryable, experimentKey: string, asOf: Dat
     throw new ExperimentAsOfTooLargeError(
       `the experiment's users' log up to as_of holds more than ${MAX_EXPERIMENT_AS_OF_ENTRIES} entries`,
     );
-  return rows.map(
-    (r) =>
-      ({
-        kind: r.kind,
-        position: r.position,
-        transaction_id: r.transaction_id,
-        received_at: r.received_at.toISOString(),
-        event: r.payload,
-      }) as LogMessage,
-  );
+  return rows.map(toLogMessage);
 }

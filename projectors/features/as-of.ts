@@ -1,3 +1,4 @@
+import { toLogMessage, type LogRow } from "../../core/event-store/log-reader.ts";
 import type { Queryable } from "../../core/postgres/database.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
@@ -39,16 +40,8 @@ export async function userFeaturesAsOf(
   }
 }
 
-interface Row {
-  position: number;
-  transaction_id: string;
-  kind: LogMessage["kind"];
-  received_at: Date;
-  payload: LogMessage["event"];
-}
-
 async function readUserLog(db: Queryable, userId: string, asOf: Date): Promise<LogMessage[]> {
-  const { rows } = await db.query<Row>(
+  const { rows } = await db.query<LogRow>(
     `WITH visible AS (
        SELECT * FROM events WHERE received_at <= $2 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()))
      SELECT e.position, e.transaction_id::text AS transaction_id, e.kind, e.received_at, e.payload
@@ -63,14 +56,5 @@ async function readUserLog(db: Queryable, userId: string, asOf: Date): Promise<L
   );
   if (rows.length > MAX_AS_OF_ENTRIES)
     throw new AsOfTooLargeError(`the user's log up to as_of holds more than ${MAX_AS_OF_ENTRIES} entries`);
-  return rows.map(
-    (r) =>
-      ({
-        kind: r.kind,
-        position: r.position,
-        transaction_id: r.transaction_id,
-        received_at: r.received_at.toISOString(),
-        event: r.payload,
-      }) as LogMessage,
-  );
+  return rows.map(toLogMessage);
 }
