@@ -31,14 +31,7 @@ export interface Split {
 export function splitPerUser(interactions: readonly Interaction[], options: SplitOptions): Split {
   const fraction = options.testFraction ?? 0.25;
   const random = mulberry32(options.seed);
-  const byUser = new Map<string, Map<string, Interaction[]>>();
-  for (const row of interactions) {
-    let items = byUser.get(row.userId);
-    if (!items) byUser.set(row.userId, (items = new Map()));
-    const rows = items.get(row.itemId);
-    if (rows) rows.push(row);
-    else items.set(row.itemId, [row]);
-  }
+  const byUser = rowsByUserAndItem(interactions);
   const train: Interaction[] = [];
   const test: Interaction[] = [];
   for (const userId of [...byUser.keys()].sort(compareIds)) {
@@ -72,14 +65,7 @@ export function splitPerUserTemporal(
   options: { readonly testFraction?: number } = {},
 ): Split {
   const fraction = options.testFraction ?? 0.25;
-  const byUser = new Map<string, Map<string, Interaction[]>>();
-  for (const row of interactions) {
-    let items = byUser.get(row.userId);
-    if (!items) byUser.set(row.userId, (items = new Map()));
-    const rows = items.get(row.itemId);
-    if (rows) rows.push(row);
-    else items.set(row.itemId, [row]);
-  }
+  const byUser = rowsByUserAndItem(interactions);
   const train: Interaction[] = [];
   const test: Interaction[] = [];
   for (const userId of [...byUser.keys()].sort(compareIds)) {
@@ -91,4 +77,17 @@ export function splitPerUserTemporal(
     ids.forEach((id, position) => (position < cut ? train : test).push(...items.get(id)!));
   }
   return { train, test };
+}
+
+/** Each user's rows grouped by item (a user's repeated interactions with one item stay on one side of a split). */
+function rowsByUserAndItem(interactions: readonly Interaction[]): Map<string, Map<string, Interaction[]>> {
+  const byUser = new Map<string, Map<string, Interaction[]>>();
+  for (const row of interactions) {
+    let items = byUser.get(row.userId);
+    if (!items) byUser.set(row.userId, (items = new Map()));
+    const rows = items.get(row.itemId);
+    if (rows) rows.push(row);
+    else items.set(row.itemId, [row]);
+  }
+  return byUser;
 }
