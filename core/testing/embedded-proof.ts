@@ -40,8 +40,8 @@ const targetOf = (p: ReckonProcess): PlatformTarget => ({
 
 async function countInClickHouse(target: PlatformTarget, ids: readonly string[]): Promise<number> {
   const list = ids.map((id) => `'${id}'`).join(",");
-  // Distinct ids: the projection may write an event again after the kill (ReplacingMergeTree folds copies later).
-  const sql = `SELECT uniqExact(event_id) AS n FROM reckon.events WHERE toString(event_id) IN (${list}) FORMAT JSONEachRow`;
+  // Plain count(): a batch the projection applies again after the kill must not leave a second row.
+  const sql = `SELECT count() AS n FROM reckon.events WHERE toString(event_id) IN (${list}) FORMAT JSONEachRow`;
   const res = await fetch(`${target.clickhouse!.url}/`, {
     method: "POST",
     body: sql,

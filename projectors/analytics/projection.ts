@@ -37,10 +37,11 @@ export interface AnalyticsProjectionOptions {
 /**
  * The analytics projection: interaction events into `reckon.events` (first exposures follow through a
  * materialized view), catalog changes into `reckon.items`, then the batch's last log position into
- * `reckon.projection_positions`. One INSERT per table per batch. Redelivery re-inserts rows with the same
- * keys, which the ReplacingMergeTree/AggregatingMergeTree tables collapse and readers dedupe with FINAL,
- * so nothing is ever counted twice; the position row is written last, so a crash mid-batch only means
- * the batch is applied again.
+ * `reckon.projection_positions`. One INSERT per table per batch. The position row is written last, so a crash
+ * mid-batch only means the batch is applied again; the batch that can come again after a crash or a failed
+ * write is checked against what `events` and `recommendation_items` hold, and rows already there are not
+ * written twice (RedeliveryCheck). Other copies (catalog rows, exposures) carry the same keys, which the
+ * ReplacingMergeTree/AggregatingMergeTree tables collapse and readers dedupe with FINAL.
  */
 export function createAnalyticsProjection(options: AnalyticsProjectionOptions): Projection {
   const ch = options.clickhouse;
@@ -63,7 +64,9 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
       );
     // An empty INSERT still waits its turn at the engine (one operation at a time) behind queries.
     if (items.length > 0) await ch.insert(`${database}.items`, items);
-    await totals?.afterInsert(events);
+    // Totals are recomputed from what is stored, so they see every event of the batch, including rows a
+    // redelivered batch did not write again (RedeliveryCheck): a crash may have come between those rows and this.
+    await totals?.afterInsert(jobs.flatMap((j) => j.batchEvents));
     await undoRetracted(
       ch,
       database,
@@ -73,6 +76,7 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
     const positions = jobs.flatMap((j) => (j.position ? [j.position] : []));
     if (positions.length > 0) await ch.insert(`${database}.projection_positions`, positions);
   }, options.minWriteIntervalMs ?? 0);
+  const redelivery = new RedeliveryCheck(ch, database);
   let ready: Promise<unknown> | undefined;
   const ensureSchema = (): Promise<unknown> => {
     if (options.migrate === false) return Promise.resolve();
@@ -108,10 +112,13 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
         const at = logPositionOf(message);
         if (at && (!last || compareLogPositions(at, last) > 0)) last = at;
       }
-      await writer.submit({
-        events,
+      const partitionKey = `${batch.topic}:${batch.partition}`;
+      const stored = await redelivery.storedPositions(partitionKey, events, served);
+      const job = {
+        events: stored ? events.filter((row) => !stored.events.has(row.position)) : events,
+        batchEvents: events,
         items,
-        served,
+        served: stored ? served.filter((row) => !stored.served.has(row.position)) : served,
         retracted,
         position: last && {
           projection_name: name,
@@ -122,7 +129,14 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
           position: last.position,
           applied_at: new Date(),
         },
-      });
+      };
+      try {
+        await writer.submit(job);
+      } catch (err) {
+        redelivery.failed(partitionKey); // part of the write may have landed: the retry checks again
+        throw err;
+      }
+      redelivery.written(partitionKey, stored);
       return outcomes;
     },
 
@@ -143,9 +157,74 @@ export function createAnalyticsProjection(options: AnalyticsProjectionOptions): 
   };
 }
 
+/**
+ * Keeps a redelivered batch from writing its `events` and `recommendation_items` rows a second time. A batch
+ * comes again when its write reached ClickHouse but its commit did not reach the transport: the process was
+ * killed in between, or the write failed part-way (its rows went in, a later table's did not) and is retried.
+ * Both tables are ReplacingMergeTrees and would fold such copies only at some later merge, so a plain `count()`
+ * would see them meanwhile. Only the first batch of a partition after the projection opens, and the batch after
+ * a failed write, can hold such rows; those batches look up which of their log positions each table holds and
+ * leave those rows out. Checking continues while a checked batch still finds rows (a transport may hand the
+ * uncommitted range over in smaller batches than it was written in). A log position names one log entry, so it
+ * identifies the rows an entry produced.
+ */
+class RedeliveryCheck {
+  /** Partitions whose next batch is looked up: all of them until their first batch. */
+  private readonly settled = new Set<string>();
+
+  constructor(
+    private readonly ch: ClickHouseStore,
+    private readonly database: string,
+  ) {}
+
+  /** The positions already stored for this batch's rows, or undefined when the batch needs no look-up. */
+  async storedPositions(
+    partition: string,
+    events: readonly EventRow[],
+    served: readonly RecommendationItemRow[],
+  ): Promise<Stored | undefined> {
+    if (this.settled.has(partition)) return undefined;
+    return {
+      looked: events.length + served.length,
+      events: await this.positionsIn("events", events),
+      served: await this.positionsIn("recommendation_items", served),
+    };
+  }
+
+  /** A batch whose rows were looked up and none was stored: the partition is past what was written before. */
+  written(partition: string, stored: Stored | undefined): void {
+    if (stored && stored.looked > 0 && stored.events.size === 0 && stored.served.size === 0)
+      this.settled.add(partition);
+  }
+
+  failed(partition: string): void {
+    this.settled.delete(partition);
+  }
+
+  private async positionsIn(table: string, rows: readonly { position: number }[]): Promise<Set<number>> {
+    const positions = [...new Set(rows.map((r) => r.position))];
+    if (positions.length === 0) return new Set();
+    // Positions are safe integers from the log (checked when the row was built), so they are inlined.
+    const found = await this.ch.query<{ position: string | number }>(
+      `SELECT DISTINCT position FROM ${this.database}.${table} WHERE position IN (${positions.join(",")})`,
+    );
+    return new Set(found.map((r) => Number(r.position)));
+  }
+}
+
+interface Stored {
+  /** Rows looked up (a batch of catalog changes alone has none, and settles nothing). */
+  looked: number;
+  events: Set<number>;
+  served: Set<number>;
+}
+
 /** What one partition batch writes: its rows, and its last log position (none if no message had one). */
 interface BatchRows {
+  /** The rows to insert: the batch's events less those a redelivery finds already stored. */
   events: EventRow[];
+  /** Every event of the batch, stored before or not: what the per-user totals are recomputed for. */
+  batchEvents: EventRow[];
   items: ItemRow[];
   served: RecommendationItemRow[];
   /** Retracted events, undone after the inserts (undo.ts). */
