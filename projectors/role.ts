@@ -1,5 +1,6 @@
 import type { ProjectionStore } from "../core/projection-store/port.ts";
 import type { RedisClient } from "../core/redis/redis.ts";
+import type { Queryable } from "../core/postgres/database.ts";
 import type { Resources, RoleModule } from "../core/runtime/role.ts";
 import { ConfigError, type Env } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
@@ -44,7 +45,10 @@ export type RedisProjectionEnv = Pick<Env, (typeof REDIS_PROJECTION_VARIABLES)[n
 
 /** The Redis projections by name: what the role runs and what `reckon replay --projection` can rebuild. */
 export const REDIS_PROJECTIONS: Readonly<
-  Record<string, (store: ProjectionStore | RedisClient, env: RedisProjectionEnv) => RedisProjection>
+  Record<
+    string,
+    (store: ProjectionStore | RedisClient, env: RedisProjectionEnv, log?: Queryable) => RedisProjection
+  >
 > = {
   [FEATURES_PROJECTION]: (store, env) =>
     createFeaturesProjection(store, {
@@ -52,8 +56,9 @@ export const REDIS_PROJECTIONS: Readonly<
       config: featuresConfig(env),
       scriptBudgetMs: env.RECKON_REDIS_SCRIPT_BUDGET_MS,
     }),
-  [RECOMMENDATIONS_PROJECTION]: (store, env) =>
+  [RECOMMENDATIONS_PROJECTION]: (store, env, log) =>
     createRecommendationsProjection(store, {
+      ...(log ? { log } : {}),
       prefix: env.RECKON_REDIS_PREFIX,
       config: recommendationsConfig(env),
       scriptBudgetMs: env.RECKON_REDIS_SCRIPT_BUDGET_MS,
@@ -63,7 +68,7 @@ export const REDIS_PROJECTIONS: Readonly<
 export const REDIS_PROJECTION_FACTORIES: Readonly<Record<string, ProjectionFactory>> = Object.fromEntries(
   Object.entries(REDIS_PROJECTIONS).map(([name, create]) => [
     name,
-    async (resources: Resources) => create(await resources.projectionStore(), resources.env),
+    async (resources: Resources) => create(await resources.projectionStore(), resources.env, resources.db),
   ]),
 );
 

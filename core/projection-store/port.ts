@@ -39,7 +39,17 @@ export type Op =
    * already there (both directions, in `{i:X}:nbrs`, capped at `nbrCap`) and once in `{i:item}:cnt`; then
    * records it (score `timeMs`) and trims the history to `histCap`.
    */
-  | ["cooc", histKey: string, item: string, timeMs: string, histCap: string, nbrCap: string];
+  | ["cooc", histKey: string, item: string, timeMs: string, histCap: string, nbrCap: string]
+  /**
+   * Takes co-occurrence back or gives it again (a retraction's undo, projectors/recommendations/undo.ts): ZINCRBY
+   * `by`; a member whose score falls to 0 or below is removed (a count of nothing is no entry), a member that is
+   * new is trimmed to `cap` as `cooc`'s increments are. Order-dependent: kept in log order.
+   */
+  | ["zincrby_drop", key: string, by: string, member: string, cap: string]
+  /** INCRBY on a string key; the key is deleted when its value falls to 0 or below. Kept in log order. */
+  | ["incrby_drop", key: string, by: string]
+  /** Replaces a sorted set by these members (none: deletes the key). Kept in log order. */
+  | ["zreplace", key: string, ...scoresAndMembers: string[]];
 
 export interface OpsMessage {
   position: LogPosition;

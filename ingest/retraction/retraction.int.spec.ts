@@ -186,7 +186,7 @@ for (const backend of PROJECTION_STORES) {
       const prefix = suite.prefix("rk_retract");
       live = {
         features: createFeaturesProjection(store, { prefix }),
-        recommendations: createRecommendationsProjection(store, { prefix }),
+        recommendations: createRecommendationsProjection(store, { prefix, log: t.db }),
         prefix,
       };
       const item = (item_id: string, categories: string[]) => ({
@@ -271,6 +271,11 @@ for (const backend of PROJECTION_STORES) {
       assert.deepEqual(
         await featureReads(new FeaturesReader(store, live.prefix), false),
         await featureReads(expected.features, false),
+      );
+      // Co-occurrence and histories are undone live too (projectors/recommendations/undo.ts).
+      assert.deepEqual(
+        await recommendationReads(new RecommendationsReader(store, live.prefix)),
+        await recommendationReads(expected.recommendations),
       );
     });
 

@@ -1,24 +1,52 @@
 import type { RedisClient } from "../../core/redis/redis.ts";
 import type { ProjectionStore } from "../../core/projection-store/port.ts";
-import { RedisProjection } from "../runtime/redis-projection.ts";
+import type { Queryable } from "../../core/postgres/database.ts";
+import type { LogMessage } from "../../core/contracts/log-message.ts";
+import { RedisProjection, type OpsDecision } from "../runtime/redis-projection.ts";
 import { DEFAULT_KEY_PREFIX } from "../../core/read-models/keys.ts";
 import { DEFAULT_RECOMMENDATIONS_CONFIG, recommendationOps, type RecommendationsConfig } from "./ops.ts";
+import { coocUndoOps } from "./undo.ts";
+import { readRetractingUsersLogs } from "./user-log.ts";
 
 export const RECOMMENDATIONS_PROJECTION = "recommendations";
 export const RECOMMENDATIONS_NS = "r";
 
-/** Online item-to-item neighbours from co-occurrence in user histories. */
+/**
+ * Online item-to-item neighbours from co-occurrence in user histories. A retraction is undone live: the
+ * retracting user's log is read (`log`) and their contribution replayed with and without the retracted
+ * interaction (undo.ts).
+ */
 export function createRecommendationsProjection(
   store: ProjectionStore | RedisClient,
-  options: { prefix?: string; config?: RecommendationsConfig; scriptBudgetMs?: number } = {},
+  options: {
+    /**
+     * The log, for undoing retractions live. Every projector role passes it; without it (tools, benches over a
+     * store alone) a retraction is left to a rebuild, which skips retracted events.
+     */
+    log?: Queryable;
+    prefix?: string;
+    config?: RecommendationsConfig;
+    scriptBudgetMs?: number;
+  } = {},
 ): RedisProjection {
   const config = options.config ?? DEFAULT_RECOMMENDATIONS_CONFIG;
+  const decide = (message: LogMessage): OpsDecision => recommendationOps(message, config);
   return new RedisProjection({
     name: RECOMMENDATIONS_PROJECTION,
     ns: RECOMMENDATIONS_NS,
     store,
     prefix: options.prefix ?? DEFAULT_KEY_PREFIX,
     scriptBudgetMs: options.scriptBudgetMs,
-    decide: (message) => recommendationOps(message, config),
+    decide,
+    async prepare(messages) {
+      const log = options.log;
+      if (log === undefined || !messages.some((m) => m.kind === "retraction")) return decide;
+      const logs = await readRetractingUsersLogs(log, messages);
+      return (message) => {
+        if (message.kind !== "retraction") return decide(message);
+        const ops = coocUndoOps(logs.get(message.event.user_id) ?? [], message, config);
+        return ops.length > 0 ? { ops } : { drop: "the retraction changes no co-occurrence" };
+      };
+    },
   });
 }

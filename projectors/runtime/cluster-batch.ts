@@ -397,6 +397,9 @@ export async function resolvePlan(
   // What to read: catalog fields (and their version) for catfan, histories for cooc.
   const catalogFields = new Map<string, Set<string>>();
   const histories = new Set<string>();
+  // Counts an undo takes back in this batch: cooc's increments of them stay in log order with it (sequential
+  // incrby_drop, which never drops a count it raises) instead of merged, which would run after the undo.
+  const dropCounts = new Set<string>();
   for (const m of messages)
     for (const op of m.ops) {
       if (op[0] === "catfan") {
@@ -404,6 +407,7 @@ export async function resolvePlan(
         fields.add(op[2]);
         catalogFields.set(op[1], fields);
       } else if (op[0] === "cooc") histories.add(op[1]);
+      else if (op[0] === "incrby_drop") dropCounts.add(op[1]);
     }
   const catalog = new Map<string, { v: string | null; fields: Map<string, string | null> }>();
   const history = new Map<string, Entry[]>();
@@ -430,8 +434,20 @@ export async function resolvePlan(
           resolveCatfan(op, catalog.get(op[1])!, resolved);
           break;
         case "cooc":
-          resolveCooc(op, history.get(op[1])!, resolved);
+          resolveCooc(op, history.get(op[1])!, resolved, dropCounts);
           break;
+        case "zreplace": {
+          // A history an undo rewrote: later coocs of this batch read the rewritten one.
+          const entries = history.get(op[1]);
+          if (entries !== undefined) {
+            entries.length = 0;
+            for (let i = 2; i + 1 < op.length; i += 2)
+              entries.push({ member: op[i + 1]!, score: Number(op[i]), bytes: Buffer.from(op[i + 1]!) });
+            entries.sort(byRank);
+          }
+          resolved.push(op);
+          break;
+        }
         case "hset_newer": {
           const state = catalog.get(op[1]);
           if (state !== undefined && (state.v === null || Number(op[2]) > Number(state.v))) {
@@ -485,6 +501,7 @@ function resolveCooc(
   [, histKey, item, timeMs, histCap, nbrCap]: Extract<Op, ["cooc", ...unknown[]]>,
   entries: Entry[],
   out: ResolvedOp[],
+  dropCounts: ReadonlySet<string>,
 ): void {
   const t = Number(timeMs);
   const present = entries.find((e) => e.member === item);
@@ -498,7 +515,8 @@ function resolveCooc(
       out.push(["zincrby_cap", nbrsKey(other.member), "1", item, nbrCap]);
       out.push(["zincrby_cap", nbrsKey(item), "1", other.member, nbrCap]);
     }
-    out.push(["incrby", countKey(item), "1"]);
+    const count = countKey(item);
+    out.push(dropCounts.has(count) ? ["incrby_drop", count, "1"] : ["incrby", count, "1"]);
     entries.push({ member: item, score: t, bytes: Buffer.from(item) });
     entries.sort(byRank);
     const excess = entries.length - Number(histCap);

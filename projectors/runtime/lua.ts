@@ -49,7 +49,8 @@ local n = #a
 /**
  * The branches of the op loop both paths share (`kind` is a[i]; `base` prefixes relative keys): `I` HINCRBY,
  * `Z` ZINCRBY, `M` hash field max, `H` merged hash increments and maxima, `G` ZADD GT, `N` a catalog write that
- * only a newer version wins, after which `afterCatalogWrite` runs (with `key` in scope). Starts with `if`;
+ * only a newer version wins, after which `afterCatalogWrite` runs (with `key` in scope); an undo's `J`
+ * (zincrby_drop), `K` (incrby_drop) and `P` (zreplace), which read only the key they write. Needs LUA_TRIM. Starts with `if`;
  * the caller adds its own `elseif` branches and the `end`.
  */
 export const luaKeyedOps = (afterCatalogWrite = "") => `
@@ -92,7 +93,22 @@ export const luaKeyedOps = (afterCatalogWrite = "") => `
       redis.call('HSET', key, unpack(args))
       ${afterCatalogWrite}
     end
-    i = i + 4 + nf`;
+    i = i + 4 + nf
+  elseif kind == 'J' then
+    local key, by, member = base .. a[i + 1], a[i + 2], a[i + 3]
+    local score = tonumber(redis.call('ZINCRBY', key, by, member))
+    if score <= 0 then redis.call('ZREM', key, member)
+    elseif score == tonumber(by) then trim(key, tonumber(a[i + 4])) end
+    i = i + 5
+  elseif kind == 'K' then
+    local key = base .. a[i + 1]
+    if redis.call('INCRBY', key, a[i + 2]) <= 0 then redis.call('DEL', key) end
+    i = i + 3
+  elseif kind == 'P' then
+    local key, m = base .. a[i + 1], tonumber(a[i + 2])
+    redis.call('DEL', key)
+    if m > 0 then redis.call('ZADD', key, unpack(a, i + 3, i + 2 + 2 * m)) end
+    i = i + 3 + 2 * m`;
 
 /**
  * The ops after the stream's `|` marker, which run once per key after every write: `T` trims a capped sorted

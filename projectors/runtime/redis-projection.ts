@@ -22,6 +22,12 @@ export interface RedisProjectionOptions {
   /** Pure: the effects of one message. `nowMs` only sets key lifetimes, never stored values. */
   decide(message: LogMessage, nowMs: number): OpsDecision;
   /**
+   * Reads what deciding `messages` needs beyond the messages themselves (the log, for an undo that replays a
+   * user's tail) and returns the decide function for this batch. Called once per applyMessages, before the
+   * store call; absent, `decide` is used as it is.
+   */
+  prepare?(messages: readonly LogMessage[]): Promise<(message: LogMessage, nowMs: number) => OpsDecision>;
+  /**
    * About how long one batch script may hold a single Redis (`RECKON_REDIS_SCRIPT_BUDGET_MS`; default 0,
    * one script call per batch). See script-budget.ts.
    */
@@ -95,6 +101,7 @@ export class RedisProjection implements Projection {
     version?: number,
   ): Promise<ProjectionOutcome[]> {
     const now = Date.now();
+    const decide = this.options.prepare ? await this.options.prepare(messages) : this.options.decide;
     const outcomes: ProjectionOutcome[] = [];
     // Dropped messages still go to the store: their positions advance the applied position.
     await this.store.applyOps(
@@ -103,7 +110,7 @@ export class RedisProjection implements Projection {
       messages,
       (part) =>
         part.map((message) => {
-          const decision = this.options.decide(message, now);
+          const decision = decide(message, now);
           outcomes.push("ops" in decision ? { kind: "ok" } : { kind: "drop", reason: decision.drop });
           return { position: toLogPosition(message), ops: "ops" in decision ? decision.ops : [] };
         }),

@@ -122,7 +122,7 @@ async function replay(env: Env, opts: ReplayOptions): Promise<ReplayCommandResul
     await migrate(db);
     return await replayProjection({
       db,
-      projection: create(store, env),
+      projection: create(store, env, db),
       topic: env.KAFKA_EVENTS_TOPIC,
       partitions: env.KAFKA_PARTITIONS,
       ...(from ? { from } : {}),

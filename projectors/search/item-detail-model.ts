@@ -1,4 +1,5 @@
 import type { LogMessage } from "../../core/contracts/log-message.ts";
+import type { InteractionEvent } from "../../core/contracts/event.ts";
 import type { Queryable } from "../../core/postgres/database.ts";
 import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
 import { windowIncrement, windowIndex } from "../runtime/decay.ts";
@@ -14,9 +15,9 @@ export interface DetailIncrements {
 
 /**
  * What a run of interaction events adds: counts per item and type, and per item the decay-window increments of
- * both popularity horizons (the features projection's weights and half-lives, so both agree). Sums are
- * integers, so the order events arrive in changes nothing. Sorted by key, so concurrent batches lock rows in
- * the same order.
+ * both popularity horizons (the features projection's weights and half-lives, so both agree). A retraction
+ * subtracts exactly what its original added (it carries the original). Sums are integers, so the order events
+ * arrive in changes nothing. Sorted by key, so concurrent batches lock rows in the same order.
  */
 export function detailIncrements(messages: readonly LogMessage[], config: FeaturesConfig): DetailIncrements {
   const counts = new Map<string, { item_id: string; type: string; count: number }>();
@@ -25,17 +26,20 @@ export function detailIncrements(messages: readonly LogMessage[], config: Featur
     { item_id: string; horizon: string; window_index: number; value: number }
   >();
   for (const m of messages) {
-    if (m.kind !== "interaction" || m.event.item_id === undefined) continue;
-    const { item_id, type } = m.event;
-    const t = Date.parse(m.event.timestamp);
+    const signed = signedInteraction(m);
+    if (signed === undefined) continue;
+    const [e, sign] = signed;
+    if (e.item_id === undefined) continue;
+    const { item_id, type } = e;
+    const t = Date.parse(e.timestamp);
     const c = counts.get(`${item_id}\u0000${type}`);
-    if (c) c.count += 1;
-    else counts.set(`${item_id}\u0000${type}`, { item_id, type, count: 1 });
+    if (c) c.count += sign;
+    else counts.set(`${item_id}\u0000${type}`, { item_id, type, count: sign });
     const weight = config.typeWeights[type] ?? 1;
     for (const h of [config.popularityShort, config.popularityLong]) {
       const k = windowIndex(h, t);
       const key = `${item_id}\u0000${h.name}\u0000${k}`;
-      const add = windowIncrement(h, t, weight);
+      const add = sign * windowIncrement(h, t, weight);
       const p = popularity.get(key);
       if (p) p.value += add;
       else popularity.set(key, { item_id, horizon: h.name, window_index: k, value: add });
@@ -44,6 +48,13 @@ export function detailIncrements(messages: readonly LogMessage[], config: Featur
   const byKey = <T>(m: Map<string, T>) =>
     [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
   return { counts: byKey(counts), popularity: byKey(popularity) };
+}
+
+/** An interaction adds (+1), a retraction takes its original back (−1); nothing else counts. */
+function signedInteraction(m: LogMessage): [InteractionEvent, 1 | -1] | undefined {
+  if (m.kind === "interaction") return [m.event, 1];
+  if (m.kind === "retraction") return [m.event.original, -1];
+  return undefined;
 }
 
 /**
@@ -83,6 +94,27 @@ export function itemDetailReadModel(config: FeaturesConfig): SqlReadModel {
            DO UPDATE SET value = item_detail_popularity.value + excluded.value`,
           [version, JSON.stringify(popularity)],
         );
+      // A retraction may take a count or a window back to nothing: no row, as if its original never came
+      // (every event adds at least 1 to both: positive type weights, increments of at least SCALE).
+      const lowered = [
+        ...new Set(
+          messages.flatMap((m) =>
+            m.kind === "retraction" && m.event.original.item_id !== undefined
+              ? [m.event.original.item_id]
+              : [],
+          ),
+        ),
+      ];
+      if (lowered.length > 0) {
+        await tx.query(
+          `DELETE FROM item_detail_counts WHERE version = $1 AND item_id = ANY($2::text[]) AND count <= 0`,
+          [version, lowered],
+        );
+        await tx.query(
+          `DELETE FROM item_detail_popularity WHERE version = $1 AND item_id = ANY($2::text[]) AND value <= 0`,
+          [version, lowered],
+        );
+      }
     },
 
     async deleteVersion(tx: Queryable, version: number): Promise<number> {

@@ -111,6 +111,11 @@ export class SortedSet {
     return next;
   }
 
+  /** ZREM of one member. */
+  delete(member: string): void {
+    if (this.scores.delete(member)) this.order = undefined;
+  }
+
   /** ZADD GT: adds a new member, or raises an existing one's score. */
   addGreater(member: string, score: number): void {
     const current = this.scores.get(member);

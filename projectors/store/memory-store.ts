@@ -246,6 +246,34 @@ export class MemoryProjectionStore implements ProjectionStore {
       case "cooc":
         this.cooc(base, op);
         break;
+      case "zincrby_drop": {
+        // The batch script's `J` branch (projectors/runtime/lua.ts).
+        const key = base + op[1];
+        const set = this.zset(key);
+        const by = parseScore(op[2], "increment");
+        const score = set.increment(op[3], by);
+        if (score <= 0) {
+          set.delete(op[3]);
+          this.dropIfEmpty(key, set.size);
+        } else if (score === by) set.trim(Number(op[4]));
+        break;
+      }
+      case "incrby_drop": {
+        const key = base + op[1];
+        const next = addInteger(this.stringValue(key), op[2]);
+        if (BigInt(next) <= 0n) this.remove(key);
+        else this.writeString(key, next, true);
+        break;
+      }
+      case "zreplace": {
+        const [, key, ...scoresAndMembers] = op;
+        this.remove(base + key);
+        if (scoresAndMembers.length === 0) break;
+        const set = this.zset(base + key);
+        for (let i = 0; i + 1 < scoresAndMembers.length; i += 2)
+          set.set(scoresAndMembers[i + 1]!, parseScore(scoresAndMembers[i]!));
+        break;
+      }
     }
   }
 
