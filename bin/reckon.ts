@@ -164,11 +164,27 @@ program
   .option("--from <position>", 'start after this position token "<transaction>.<position>"')
   .option(
     "--to <position>",
-    "build the read model as it was at this position token, beside the live one (readers are not switched)",
+    "build the read model as it was at this position token, beside the live one (a checkpoint: reckon switch pins readers to it)",
   )
   .action(async (opts: { projection: string; from?: string; to?: string }) => {
     const { runReplayCommand } = await import("../projectors/runtime/replay-command.ts");
     console.log(JSON.stringify(await runReplayCommand(resolveEnv(), opts), null, 2));
+  });
+
+program
+  .command("switch")
+  .description(
+    "point readers of a read model at a checkpoint version built by replay --to, or back at the live version",
+  )
+  .requiredOption("--projection <name>", "projection whose readers switch (features, recommendations)")
+  .option(
+    "--version <n>",
+    "a checkpoint version built by reckon replay --to (the live consumer keeps writing the live one)",
+  )
+  .option("--live", "back to the live version, with every event applied while readers were away")
+  .action(async (opts: { projection: string; version?: string; live?: boolean }) => {
+    const { runSwitchCommand } = await import("../projectors/runtime/switch-command.ts");
+    console.log(JSON.stringify(await runSwitchCommand(resolveEnv(), opts), null, 2));
   });
 
 program

@@ -102,7 +102,10 @@ export interface ProjectionStore {
   readonly ordersOverlappingBatches: boolean;
   /** The position stored for `source` in the current version (or `target.version`). */
   appliedPosition(target: BatchTarget, source: string): Promise<LogPosition | undefined>;
-  /** The version readers and the live consumer use now (1 when never switched). */
+  /**
+   * The version the live consumer writes, and readers read unless pinned to a checkpoint (1 when never
+   * switched; the pin is plain keys, see projectors/runtime/version-pin.ts).
+   */
   currentVersion(prefix: string, projection: string): Promise<number>;
   /**
    * Moves readers and the live consumer from `from` to `to` in one atomic step, unless a live source of `from`

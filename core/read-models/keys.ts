@@ -29,6 +29,23 @@ export const versionBase = (prefix: string, ns: string, version: number) => `${p
 export const versionPointerKey = (prefix: string, projection: string) =>
   `${prefix}:projection:${projection}:version`;
 
+/**
+ * The version readers are pinned to (`reckon switch --version`), absent when they follow the live version. Only
+ * readers look at it: the live consumer keeps writing the version `versionPointerKey` names.
+ */
+export const pinnedVersionKey = (prefix: string, projection: string) =>
+  `${prefix}:projection:${projection}:pinned`;
+
+/** The set of versions `reckon replay --to` built beside the live one (kept until the next replay). */
+export const checkpointVersionsKey = (prefix: string, projection: string) =>
+  `${prefix}:projection:${projection}:checkpoints`;
+
+/**
+ * Relative to a version base: the position token a `reckon replay --to` built the version up to, or
+ * "building" while it runs (deleted with the version's keys).
+ */
+export const CHECKPOINT_KEY = "checkpoint";
+
 /** The hash of applied log positions (per topic:partition) of one version, stored with its effects. */
 export const APPLIED_KEY = "applied";
 

@@ -3,6 +3,7 @@ import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import type { CatalogItem } from "../../core/contracts/item.ts";
 import { ALL_CATEGORIES, DEFAULT_KEY_PREFIX, versionBase } from "../../core/read-models/keys.ts";
 import { asProjectionStore } from "../store/open.ts";
+import { readersVersion } from "../runtime/version-pin.ts";
 import { decayedValue, readWindows, SCALE, type HalfLife } from "../runtime/decay.ts";
 import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "../../core/read-models/features-config.ts";
 import { featureKeys } from "./ops.ts";
@@ -89,7 +90,7 @@ export class FeaturesReader {
     const now = Date.now();
     if (!this.cached || this.cached.until < now) {
       // The promise is cached, so the keys of one read (and concurrent requests) share one GET when it expires.
-      const version = this.store.currentVersion(this.prefix, FEATURES_PROJECTION);
+      const version = readersVersion(this.store, this.prefix, FEATURES_PROJECTION);
       this.cached = { version, until: now + 500 };
       version.catch(() => {
         if (this.cached?.version === version) this.cached = undefined; // a failed read is not kept

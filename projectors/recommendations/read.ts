@@ -2,6 +2,7 @@ import type { RedisClient } from "../../core/redis/redis.ts";
 import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import { DEFAULT_KEY_PREFIX, versionBase } from "../../core/read-models/keys.ts";
 import { asProjectionStore } from "../store/open.ts";
+import { readersVersion } from "../runtime/version-pin.ts";
 import { recommendationKeys } from "./ops.ts";
 import { RECOMMENDATIONS_NS, RECOMMENDATIONS_PROJECTION } from "./projection.ts";
 
@@ -28,7 +29,7 @@ export class RecommendationsReader {
     const now = Date.now();
     if (!this.cached || this.cached.until < now) {
       this.cached = {
-        version: await this.store.currentVersion(this.prefix, RECOMMENDATIONS_PROJECTION),
+        version: await readersVersion(this.store, this.prefix, RECOMMENDATIONS_PROJECTION),
         until: now + 500,
       };
     }

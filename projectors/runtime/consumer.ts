@@ -135,6 +135,15 @@ export class ProjectorRuntime {
           this.joined.add(projection.name);
           // A partition may come back from another member: its committed position is read again.
           this.stateLoss.forget(projection.name);
+          // A store emptied while the process was down is found now, not at the next event.
+          this.stateLoss
+            .checkCommitted(projection)
+            .catch((err: unknown) =>
+              this.log.warn(
+                { projection: projection.name, err: (err as Error).message },
+                "state check after the join failed",
+              ),
+            );
         },
         onBatch: (batch) => {
           const handling = this.handleBatch(projection, batch);

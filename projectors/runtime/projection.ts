@@ -1,5 +1,6 @@
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { LogPosition } from "../../core/contracts/position.ts";
+import type { PinnedVersion } from "./version-pin.ts";
 
 /**
  * The contract between the projector runtime (consumption over a log transport, batching, offsets, dead letters,
@@ -44,6 +45,11 @@ export interface Projection {
    * or undefined if none. Used for status, lag and read-your-writes waits.
    */
   appliedPosition(topic: string, partition: number): Promise<LogPosition | undefined>;
+  /**
+   * The past checkpoint readers are pinned to (`reckon switch --version`), or undefined when they read the
+   * live version. Status reports it, and a read-your-writes wait past its position is not reached.
+   */
+  pinnedVersion?(): Promise<PinnedVersion | undefined>;
   /**
    * Whether the store can lose state while this process runs (a separate server, e.g. Redis restarted or
    * flushed): its applied position is then compared with the committed one before every batch, else once per

@@ -8,6 +8,7 @@ import { appliedField } from "../../core/read-models/keys.ts";
 import { DEFAULT_SCRIPT_BUDGET_MS, ScriptBudget } from "./script-budget.ts";
 import { projectorScriptSeconds } from "./metrics.ts";
 import { asProjectionStore } from "../store/open.ts";
+import { pinnedVersion, type PinnedVersion } from "./version-pin.ts";
 
 /** What a Redis projection does with one message: effects to apply, or a reason to ignore it. */
 export type OpsDecision = { ops: Op[] } | { drop: string };
@@ -121,6 +122,10 @@ export class RedisProjection implements Projection {
 
   async healthy(): Promise<boolean> {
     return this.store.healthy();
+  }
+
+  pinnedVersion(): Promise<PinnedVersion | undefined> {
+    return pinnedVersion(this.store, this);
   }
 
   appliedPosition(topic: string, partition: number): Promise<LogPosition | undefined> {

@@ -14,6 +14,7 @@ import { logger } from "../../core/logger.ts";
 import { appliedField, REPLAY_SOURCE, versionBase } from "../../core/read-models/keys.ts";
 import type { RedisProjection } from "./redis-projection.ts";
 import { asProjectionStore } from "../store/open.ts";
+import { beginCheckpoint, dropUnpinnedCheckpoints, finishCheckpoint } from "./version-pin.ts";
 
 export interface ReplayOptions {
   db: Queryable;
@@ -25,8 +26,9 @@ export interface ReplayOptions {
   from?: LogPosition;
   /**
    * Rebuild the read model as it was at this position, beside the live one, and leave readers where they are
-   * (`reckon replay --to`): the new version is kept to be inspected (FeaturesReader's `version`) until the next
-   * replay of the projection deletes it.
+   * (`reckon replay --to`): the new version is a checkpoint, kept to be inspected (FeaturesReader's `version`)
+   * or pinned for readers (`reckon switch`, version-pin.ts) until the next replay of the projection deletes it
+   * (unless readers are pinned to it).
    */
   to?: LogPosition;
   batchSize?: number;
@@ -61,13 +63,17 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
   const store = projection.store;
   const batchSize = options.batchSize ?? 2000;
   const previousVersion = await store.currentVersion(projection.prefix, projection.name);
-  const version = previousVersion + 1;
+  // Past checkpoints go, but the one readers are pinned to (reckon switch) stays, and its number is not reused.
+  const { kept: pinned } = await dropUnpinnedCheckpoints(store, projection);
+  const version = Math.max(previousVersion, pinned ?? 0) + 1;
   const base = (v: number) => versionBase(projection.prefix, projection.ns, v);
   // A rebuild that died earlier may have left keys of this version behind.
   await store.deleteByPrefix(base(version));
+  const until = options.to;
+  // A version built to a past position is a checkpoint: it may be pinned (reckon switch) once it is built.
+  if (until) await beginCheckpoint(store, projection, version);
 
   let position = options.from ?? LOG_START;
-  const until = options.to;
   let total = await countLogAfter(db, position);
   // Retracted events and their retractions are left out (as of `until` when the replay stops there).
   const retracted = new RetractedEventsFilter(db, until);
@@ -130,6 +136,7 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
     }
   }
   bar?.stop();
+  if (until) await finishCheckpoint(store, projection, version, position);
   const seconds = (Date.now() - started) / 1000;
   // A past version stays beside the live one; a switched rebuild drops the version it replaced.
   const deletedKeys = switched ? await store.deleteByPrefix(base(previousVersion)) : 0;

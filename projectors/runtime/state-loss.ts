@@ -88,6 +88,20 @@ export class StateLossDetector {
       this.options.onLoss({ projection: projection.name, topic, partition, stored, committed });
   }
 
+  /**
+   * Checks every partition the projection's consumer has committed on, without waiting for a batch: after a
+   * join, a store that came back empty or old while the process was down is found even when no new event
+   * arrives (an idle log would otherwise leave readers on the emptied read model until the next event).
+   */
+  async checkCommitted(projection: Projection): Promise<void> {
+    const { topic } = this.options.transport;
+    await this.committedPosition(projection.name, topic, 0); // loads every partition's committed position
+    const partitions = [...this.positionsOf(projection.name).keys()]
+      .filter((key) => key.startsWith(`${topic}:`))
+      .map((key) => Number(key.slice(topic.length + 1)));
+    for (const partition of partitions) await this.check(projection, topic, partition);
+  }
+
   private positionsOf(projection: string): Map<string, LogPosition> {
     let positions = this.committedPositions.get(projection);
     if (!positions) this.committedPositions.set(projection, (positions = new Map()));

@@ -14,6 +14,7 @@ import { logHeadPosition, projectorLag, projectorPosition } from "../../core/met
 import type { Projection } from "../runtime/projection.ts";
 import { consumerGroup } from "../runtime/consumer.ts";
 import type { ReadModelHealth } from "../runtime/self-rebuild.ts";
+import type { PinnedVersion } from "../runtime/version-pin.ts";
 
 export type StatusOptions = CommonStatusOptions &
   (
@@ -34,7 +35,7 @@ export type StatusOptions = CommonStatusOptions &
 
 interface CommonStatusOptions {
   db: Queryable;
-  projections: readonly Pick<Projection, "name" | "appliedPosition">[];
+  projections: readonly Pick<Projection, "name" | "appliedPosition" | "pinnedVersion">[];
   groupPrefix?: string;
   /** Whether each projection's read model is intact or rebuilding after a loss (the projectors role knows). */
   readModelHealth?: (projection: string) => ReadModelHealth;
@@ -45,6 +46,12 @@ export interface ProjectorStatus {
   position: string;
   lag: number;
   read_model?: ReadModelHealth;
+  /**
+   * Present while readers are pinned to a past checkpoint (`reckon switch --version`): its version, the
+   * position it was built up to, and how many log entries readers do not see. `position` and `lag` above stay
+   * the live version's, which the live consumer keeps writing.
+   */
+  pinned?: { version: number; position: string; lag: number };
 }
 
 export interface StatusReport {
@@ -72,7 +79,9 @@ export const MAX_WAIT_MS = 5000;
 export class ProjectionStatus {
   private readonly transport: LogTransport;
   private readonly ownsTransport: boolean;
-  private readonly byName: Map<string, Pick<Projection, "name" | "appliedPosition">>;
+  private readonly byName: Map<string, Pick<Projection, "name" | "appliedPosition" | "pinnedVersion">>;
+  /** Each projection's pin, asked at most every half second by read-your-writes waits. */
+  private readonly pins = new Map<string, { value: Promise<PinnedVersion | undefined>; until: number }>();
 
   constructor(private readonly options: StatusOptions) {
     this.byName = new Map(options.projections.map((p) => [p.name, p]));
@@ -114,16 +123,37 @@ export class ProjectionStatus {
     );
   }
 
+  /** The checkpoint readers of `name` are pinned to (cached for half a second unless `fresh`). */
+  private pinOf(name: string, fresh = false): Promise<PinnedVersion | undefined> {
+    const projection = this.projection(name);
+    if (!projection.pinnedVersion) return Promise.resolve(undefined);
+    const now = Date.now();
+    const cached = this.pins.get(name);
+    if (!fresh && cached && cached.until >= now) return cached.value;
+    const value = projection.pinnedVersion();
+    this.pins.set(name, { value, until: now + 500 });
+    value.catch(() => {
+      if (this.pins.get(name)?.value === value) this.pins.delete(name); // a failed read is not kept
+    });
+    return value;
+  }
+
   async status(): Promise<StatusReport> {
     const head = await this.head();
     const projectors = await Promise.all(
       this.names.map(async (name) => {
         const position = await this.positionOf(name);
+        const pin = await this.pinOf(name, true);
         return {
           name,
           position: formatPositionToken(position),
           lag: await countLogAfter(this.options.db, position),
           at: position,
+          pinned: pin && {
+            version: pin.version,
+            position: formatPositionToken(pin.position),
+            lag: await countLogAfter(this.options.db, pin.position),
+          },
         };
       }),
     );
@@ -134,9 +164,15 @@ export class ProjectionStatus {
     }
     return {
       head: formatPositionToken(head),
-      projectors: projectors.map(({ name, position, lag }) => {
+      projectors: projectors.map(({ name, position, lag, pinned }) => {
         const readModel = this.options.readModelHealth?.(name);
-        return readModel ? { name, position, lag, read_model: readModel } : { name, position, lag };
+        return {
+          name,
+          position,
+          lag,
+          ...(readModel ? { read_model: readModel } : {}),
+          ...(pinned ? { pinned } : {}),
+        };
       }),
     };
   }
@@ -154,6 +190,11 @@ export class ProjectionStatus {
     const target = parsePositionToken(token);
     if (!target) throw new PositionTokenError(token);
     for (const name of names) this.projection(name);
+    for (const name of names) {
+      const pin = await this.pinOf(name);
+      // Readers pinned to a past checkpoint never see a later write while the pin holds: no wait can help.
+      if (pin && compareLogPositions(pin.position, target) < 0) return { reached: false, waitedMs: 0 };
+    }
     const started = Date.now();
     const deadline = started + Math.min(Math.max(timeoutMs, 0), MAX_WAIT_MS);
     const pending = new Set(names);
