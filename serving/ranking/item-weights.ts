@@ -9,7 +9,7 @@ import type { ItemId, ScoredItem } from "../recommender/types.ts";
  */
 
 /** Process-wide item numbering (ids seen in neighbour lists; bounded: reset when it grows past MAX_IDS). */
-const MAX_IDS = 4_000_000;
+const MAX_IDS = 1_000_000;
 let numbers = new Map<ItemId, number>();
 let names: ItemId[] = [];
 /** Bumped on a reset, so lists packed under an older numbering are packed again. */
