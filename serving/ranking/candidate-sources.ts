@@ -5,6 +5,7 @@ import type { ItemId, ScoredItem } from "../recommender/types.ts";
 import type { ServingConfig } from "./config.ts";
 import type { CandidateSignals } from "./features.ts";
 import type { VersionedReadModel } from "./redis-read-model.ts";
+import { byPosition, weightedListSums } from "./item-weights.ts";
 
 /** Where a recommended item came from, as the API reports it. */
 export type CandidateSource = "neighbours" | "affinity" | "trending" | "popular" | "catalog";
@@ -86,22 +87,20 @@ export const itemToItem: CandidateSourceFn = async ({ view, userId, history, blo
       : [];
   const neighbours = retrieved.filter((r) => r.source === "neighbours");
   const best = neighbours[0]?.score ?? 0;
-  const score = new Map<ItemId, number>();
-  const depth = new Map<ItemId, number>();
-  for (let i = 0; i < neighbours.length; i++) {
-    const r = neighbours[i]!;
-    score.set(r.item_id, best > 0 ? r.score / best : 0);
-    depth.set(r.item_id, 1 - i / pool);
-  }
+  // An item listed twice takes its last position in all three (as building each Map by set() did).
+  const rank = rankMap(neighbours, false);
   return {
     proposed: retrieved.map((r) => ({
       item_id: r.item_id,
       source: r.source === "neighbours" ? ("neighbours" as const) : ("popular" as const),
     })),
-    signal: { name: "retrievalRank", rank: rankMap(neighbours, false) },
+    signal: { name: "retrievalRank", rank },
     values: [
-      { name: "retrievalScore", value: score },
-      { name: "retrievalDepth", value: depth },
+      {
+        name: "retrievalScore",
+        value: byPosition(rank, (i) => (best > 0 ? neighbours[i]!.score / best : 0)),
+      },
+      { name: "retrievalDepth", value: byPosition(rank, (i) => 1 - i / pool) },
     ],
   };
 };
@@ -109,6 +108,8 @@ export const itemToItem: CandidateSourceFn = async ({ view, userId, history, blo
 /** How many of the user's latest items feed `recent_neighbours`, and the half-life (in items) of their weight. */
 export const RECENT_ITEMS = 10;
 const RECENT_HALF_LIFE = 2;
+/** 2^(−position / RECENT_HALF_LIFE) for each of the RECENT_ITEMS positions. */
+const RECENT_DECAY = Array.from({ length: RECENT_ITEMS }, (_, p) => Math.pow(2, -p / RECENT_HALF_LIFE));
 
 /**
  * Neighbours of the user's most recent item alone (what they are doing right now), and the recency-weighted
@@ -118,17 +119,10 @@ export const lastItemNeighbours: CandidateSourceFn = async ({ view, history, con
   const recent = history.slice(0, RECENT_ITEMS);
   const lists = recent.length > 0 ? await view.itemNeighbours(recent) : new Map<ItemId, ScoredItem[]>();
   const rank = rankMap(lists.get(history[0]!) ?? EMPTY);
-  const weight = new Map<ItemId, number>();
-  let best = 0;
-  for (let p = 0; p < recent.length; p++) {
-    const decay = Math.pow(2, -p / RECENT_HALF_LIFE);
-    for (const n of lists.get(recent[p]!) ?? EMPTY) {
-      const w = (weight.get(n.item_id) ?? 0) + decay * n.score;
-      weight.set(n.item_id, w);
-      if (w > best) best = w;
-    }
-  }
-  if (best > 0) for (const [id, w] of weight) weight.set(id, w / best);
+  const weight = weightedListSums(
+    recent.map((id) => lists.get(id) ?? EMPTY),
+    recent.map((_, p) => RECENT_DECAY[p]!),
+  );
   return {
     proposed: [...rank.keys()]
       .slice(0, config.perSource)

@@ -141,7 +141,7 @@ export async function eligibleCandidates(
   for (const { proposed } of sources) {
     for (const { item_id, source } of proposed) {
       if (blocked.has(item_id) || candidates.has(item_id)) continue;
-      candidates.set(item_id, { item_id, source, categoryAffinity: 0 });
+      candidates.set(item_id, newCandidate(item_id, source));
     }
   }
   const info = await view.itemInfo([...candidates.keys()]);
@@ -160,6 +160,30 @@ export async function eligibleCandidates(
     eligible.push(c);
   }
   return eligible;
+}
+
+/**
+ * Every field present from the start, in one order: candidates share one hidden class, so the sources' signal
+ * stores and the feature-row reads stay monomorphic (fields added one by one, in whatever order the sources
+ * feed them, gave every candidate its own shape).
+ */
+function newCandidate(item_id: ItemId, source: CandidateSource): Candidate {
+  // Every field of Candidate, optional ones too: a feature added to CandidateSignals must be listed here.
+  const all: { [K in keyof Required<Candidate>]: Candidate[K] } = {
+    item_id,
+    source,
+    categoryAffinity: 0,
+    retrievalRank: undefined,
+    lastItemRank: undefined,
+    trendingRank: undefined,
+    popularRank: undefined,
+    retrievalScore: undefined,
+    retrievalDepth: undefined,
+    recentNeighbours: undefined,
+    popularity: undefined,
+    info: undefined,
+  };
+  return all;
 }
 
 type RankedCandidate = Ranked & { source: CandidateSource; categories: readonly string[] };
