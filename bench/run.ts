@@ -12,6 +12,7 @@ interface BenchOptions {
   /** ingest: seconds of the measured load; embedded: events to ingest before the restart. */
   readonly seconds?: string;
   readonly events?: string;
+  readonly users?: string;
 }
 
 /**
@@ -21,8 +22,13 @@ interface BenchOptions {
 const benches: Record<string, (options: BenchOptions) => Promise<unknown>> = {
   ingest: async ({ mode, seconds }) =>
     (await import("./ingest.ts")).runIngestBench({ mode, seconds: seconds ? Number(seconds) : undefined }),
-  embedded: async ({ events }) =>
-    (await import("./embedded.ts")).runEmbeddedBench({ events: events ? Number(events) : undefined }),
+  embedded: async ({ events, users }) => {
+    const { runEmbeddedBench, countOption } = await import("./embedded.ts");
+    return runEmbeddedBench({
+      events: countOption("--events", events),
+      users: countOption("--users", users),
+    });
+  },
   serving: async ({ mode }) => (await import("./serving.ts")).runServingBench({ mode }),
   quality: async ({ dataset, api }) => (await import("./quality.ts")).runQualityBench({ dataset, api }),
   experiments: async () => (await import("./experiments.ts")).runExperimentsBench(),
@@ -52,6 +58,7 @@ const program = new Command("bench")
   )
   .option("--seconds <n>", "ingest, freshness: seconds of measured load (default 30)")
   .option("--events <n>", "embedded: events ingested before the restart (default 1000000)")
+  .option("--users <n>", "embedded: distinct users the events are spread over (default 100000)")
   .action(async (names: string[], options: BenchOptions) => {
     const selected = names.length > 0 ? names : Object.keys(benches);
     for (const name of selected) {

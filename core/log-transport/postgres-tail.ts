@@ -11,6 +11,7 @@ import {
   type LogPosition,
 } from "../contracts/position.ts";
 import { logger } from "../logger.ts";
+import { SharedLogReads } from "./postgres-tail-reads.ts";
 import type {
   DeadLetter,
   LogSubscription,
@@ -46,7 +47,8 @@ interface CommittedRow {
  * (`(transaction id, position)` order, only below `pg_snapshot_xmin`, so a slow transaction's rows are never
  * passed over), and keeps its place in `log_consumer_positions` (migration 050). A commit NOTIFY wakes every
  * subscription (in process on PGlite; over a listening connection on a Postgres server, so another process's
- * writes wake it too); a poll covers a missed one. A record's offset is its position token, so dead letters
+ * writes wake it too); a poll covers a missed one. The subscriptions share their reads (postgres-tail-reads.ts),
+ * so a commit costs one read of the log, not one per projection. A record's offset is its position token, so dead letters
  * and logs name the log entry itself.
  */
 export class PostgresTailTransport implements LogTransport {
@@ -55,6 +57,7 @@ export class PostgresTailTransport implements LogTransport {
   private readonly batchSize: number;
   private readonly pollMs: number;
   private readonly wakers = new Set<() => void>();
+  private readonly reads: SharedLogReads;
   private unlisten: Promise<() => Promise<void>> | undefined;
   private readonly log = logger.child({ component: "log-tail" });
 
@@ -62,6 +65,10 @@ export class PostgresTailTransport implements LogTransport {
     this.topic = options.topic;
     this.batchSize = options.batchSize ?? 2000;
     this.pollMs = options.pollMs ?? 100;
+    this.reads = new SharedLogReads(
+      (from, limit) => readEncodedLogBatch(this.options.db, from, limit),
+      this.pollMs,
+    );
   }
 
   async subscribe(subscription: LogSubscription): Promise<RunningSubscription> {
@@ -94,7 +101,8 @@ export class PostgresTailTransport implements LogTransport {
         wake = done;
       });
 
-    const read = (from: LogPosition) => readEncodedLogBatch(this.options.db, from, this.batchSize);
+    // Shared with the other subscriptions: after a commit the caught-up ones all ask for the same range.
+    const read = (from: LogPosition) => this.reads.get(from, this.batchSize);
     // The next batch, read while this one is projected (a Postgres server works meanwhile); used only when the
     // consumer committed exactly up to where it starts.
     let prefetched: { from: LogPosition; entries: Promise<EncodedLogEntry[]> } | undefined;
@@ -225,6 +233,7 @@ export class PostgresTailTransport implements LogTransport {
   private listening(): Promise<unknown> {
     this.unlisten ??= this.options.db
       .listen(EVENTS_CHANNEL, () => {
+        this.reads.committed();
         for (const wake of this.wakers) wake();
       })
       .catch((err: unknown) => {

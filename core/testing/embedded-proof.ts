@@ -31,6 +31,8 @@ const env = {
   RECKON_ADMIN_KEYS: keys.admin,
   RECKON_TRAIN_INTERVAL_MINUTES: "0",
   LOG_LEVEL: "info",
+  // The caller's temp directory, passed on like HOME: the platform's temp files (tsx's compile cache) go there.
+  ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
 };
 const targetOf = (p: ReckonProcess): PlatformTarget => ({
   api: p.api,

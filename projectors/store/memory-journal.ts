@@ -11,7 +11,9 @@ import { SortedSet, type Value } from "./memory-data.ts";
  *   projections.journal    JSON lines: every acknowledged write after the snapshot, {"s": seq, ...record}
  *   projections.lock       the pid of the process that has the dir open
  *
- * A write is acknowledged once its journal line is fsynced. A snapshot is written to a temporary file, fsynced
+ * A write is acknowledged once its journal line is fsynced. The line is written at once, in order, and the fsync
+ * runs on libuv's thread pool, so the event loop keeps serving meanwhile; appends that come while an fsync runs
+ * share the next one (group commit). A snapshot is written to a temporary file, fsynced
  * and renamed over the previous one; the journal is emptied after that (its lines at or below the snapshot's seq
  * are skipped at load, so a kill between the two loses and repeats nothing). A torn last journal line (a kill
  * while appending an unacknowledged write) is ignored.
@@ -57,6 +59,9 @@ export class MemoryJournal {
   private fd: number | undefined;
   /** Bytes appended since the last snapshot. */
   bytes = 0;
+  /** The fsync running now, and the one queued behind it that covers every line written since it began. */
+  private syncing: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
 
   private constructor(private readonly dir: string) {}
 
@@ -144,13 +149,45 @@ export class MemoryJournal {
     return this.fd !== undefined;
   }
 
-  /** Appends a record and waits for the disk (fsync) before returning: the write is then acknowledged. */
-  append(record: JournalRecord): void {
-    if (this.fd === undefined) throw new Error("projection store journal is closed");
+  /**
+   * Appends a record now and resolves once the disk has it (fsync): the write is then acknowledged. Records are
+   * in the file in the order of the calls, whatever order their fsyncs resolve in.
+   */
+  append(record: JournalRecord): Promise<void> {
+    if (this.fd === undefined) return Promise.reject(new Error("projection store journal is closed"));
     const line = JSON.stringify({ s: ++this.seq, ...record }) + "\n";
     fs.writeSync(this.fd, line);
-    fs.fsyncSync(this.fd);
     this.bytes += Buffer.byteLength(line);
+    return this.synced();
+  }
+
+  /** An fsync that starts after the caller's write: the one running now began before it, so wait for the next. */
+  private synced(): Promise<void> {
+    if (!this.syncing) return this.fsyncNow();
+    this.queued ??= this.syncing
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.fsyncNow();
+      });
+    return this.queued;
+  }
+
+  private fsyncNow(): Promise<void> {
+    const fd = this.fd;
+    if (fd === undefined) return Promise.reject(new Error("projection store journal is closed"));
+    const done: Promise<void> = new Promise<void>((resolve, reject) =>
+      fs.fsync(fd, (err) => (err ? reject(err) : resolve())),
+    ).finally(() => {
+      if (this.syncing === done) this.syncing = undefined;
+    });
+    this.syncing = done;
+    return done;
+  }
+
+  /** Resolves when every append made so far is on disk (or failed): a graceful close waits for it. */
+  async drained(): Promise<void> {
+    while (this.syncing || this.queued) await (this.queued ?? this.syncing)!.catch(() => undefined);
   }
 
   /** Writes every live key to a new snapshot, then empties the journal. */

@@ -48,7 +48,8 @@ const fill = (template: string, category: string, args: readonly string[]) =>
  * Redis script does; they are not journaled, so a restart drops them.
  *
  * Durability (with a data dir): every acknowledged write is appended to a journal and fsynced before the call
- * resolves; `flush()`/`close()` (and a journal past its size limit) write a snapshot and start the journal
+ * resolves (the fsync runs off the event loop and is shared by the writes that wait for it; a read may see a
+ * write before its fsync ends, as a Redis read sees a write before its AOF fsync); `flush()`/`close()` (and a journal past its size limit) write a snapshot and start the journal
  * afresh. Opening loads the snapshot and replays the journal after it, so a kill at any point keeps every
  * write that was acknowledged. One process at a time: a lock file in the data dir refuses a second one.
  */
@@ -159,7 +160,7 @@ export class MemoryProjectionStore implements ProjectionStore {
     const decided = decide(messages);
     const at = this.now();
     if (this.applyBatch(target, source, decided, at))
-      this.persist({ op: "batch", target, source, at, ...journaled(decided) });
+      await this.persist({ op: "batch", target, source, at, ...journaled(decided) });
   }
 
   /** The batch script's steps: version, position guard, ops in log order, tail ops, the new position. */
@@ -343,7 +344,7 @@ export class MemoryProjectionStore implements ProjectionStore {
       sources: [...sources],
     };
     const switched = this.doSwitch(record);
-    if (switched) this.persist(record);
+    if (switched) await this.persist(record);
     return switched;
   }
 
@@ -370,14 +371,14 @@ export class MemoryProjectionStore implements ProjectionStore {
   async deleteByPrefix(prefix: string): Promise<number> {
     const keys = await this.keysByPrefix(prefix);
     for (const k of keys) this.remove(k);
-    if (keys.length > 0) this.persist({ op: "del", keys });
+    if (keys.length > 0) await this.persist({ op: "del", keys });
     return keys.length;
   }
 
   async deleteTagged(prefix: string, tag: string): Promise<number> {
     const keys = (await this.keysByPrefix(`${prefix}:`)).filter((k) => k.includes(tag));
     for (const k of keys) this.remove(k);
-    if (keys.length > 0) this.persist({ op: "del", keys });
+    if (keys.length > 0) await this.persist({ op: "del", keys });
     return keys.length;
   }
 
@@ -495,35 +496,39 @@ export class MemoryProjectionStore implements ProjectionStore {
     }
   }
 
-  private write(command: Extract<JournalRecord, { op: "plain" }>["command"], key: string, args: string[]) {
+  private async write(
+    command: Extract<JournalRecord, { op: "plain" }>["command"],
+    key: string,
+    args: string[],
+  ) {
     const record: JournalRecord = { op: "plain", command, key, args };
     const result = this.plain(record);
-    this.persist(record);
+    await this.persist(record);
     return result;
   }
 
   async set(key: string, value: string) {
-    this.write("set", key, [value]);
+    await this.write("set", key, [value]);
   }
   async setMany(entries: readonly (readonly [string, string])[]) {
     for (const [k, v] of entries) this.writeString(k, v, false);
-    if (entries.length > 0) this.persist({ op: "setMany", entries: entries.map(([k, v]) => [k, v]) });
+    if (entries.length > 0) await this.persist({ op: "setMany", entries: entries.map(([k, v]) => [k, v]) });
   }
   async incr(key: string) {
     return this.write("incr", key, []);
   }
   async hset(key: string, fieldsAndValues: readonly string[]) {
-    this.write("hset", key, [...fieldsAndValues]);
+    await this.write("hset", key, [...fieldsAndValues]);
   }
   async sadd(key: string, members: readonly string[]) {
-    this.write("sadd", key, [...members]);
+    await this.write("sadd", key, [...members]);
   }
   async srem(key: string, members: readonly string[]) {
-    this.write("srem", key, [...members]);
+    await this.write("srem", key, [...members]);
   }
   async del(keys: readonly string[]) {
     for (const k of keys) this.remove(k);
-    if (keys.length > 0) this.persist({ op: "del", keys: [...keys] });
+    if (keys.length > 0) await this.persist({ op: "del", keys: [...keys] });
   }
 
   /** Re-applies a journaled write at load (the same steps as when it was acknowledged). */
@@ -553,11 +558,15 @@ export class MemoryProjectionStore implements ProjectionStore {
     return true;
   }
 
-  /** Journals an acknowledged write; a journal past JOURNAL_LIMIT_BYTES is folded into a new snapshot. */
-  private persist(record: JournalRecord): void {
+  /**
+   * Journals a write and resolves when it is on disk (then it is acknowledged); a journal past
+   * JOURNAL_LIMIT_BYTES is folded into a new snapshot.
+   */
+  private async persist(record: JournalRecord): Promise<void> {
     if (!this.journal) return;
-    this.journal.append(record);
+    const synced = this.journal.append(record);
     if (this.journal.bytes > JOURNAL_LIMIT_BYTES) this.snapshotNow();
+    await synced;
   }
 
   /** Writes a snapshot of every live key and starts the journal afresh. */
@@ -580,6 +589,7 @@ export class MemoryProjectionStore implements ProjectionStore {
   }
 
   async close(): Promise<void> {
+    await this.journal?.drained();
     this.snapshotNow();
     this.journal?.close();
   }
