@@ -164,7 +164,7 @@ program
   .option("--from <position>", 'start after this position token "<transaction>.<position>"')
   .option(
     "--to <position>",
-    "build the read model as it was at this position token, beside the live one (a checkpoint: reckon switch pins readers to it)",
+    "build the read model as it was at this position token, beside the live one (features, recommendations: a checkpoint reckon switch can pin readers to)",
   )
   .action(async (opts: { projection: string; from?: string; to?: string }) => {
     const { runReplayCommand } = await import("../projectors/runtime/replay-command.ts");
