@@ -1,4 +1,5 @@
 import type { RedisClient } from "../../core/redis/redis.ts";
+import { systemClock, type Clock } from "../../core/clock/clock.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { LogPosition } from "../../core/contracts/position.ts";
 import type { BatchPacing, BatchTarget, Op, ProjectionStore } from "../../core/projection-store/port.ts";
@@ -19,8 +20,10 @@ export interface RedisProjectionOptions {
   /** The projection store (an ioredis client is taken as the Redis store over it). */
   store: ProjectionStore | RedisClient;
   prefix: string;
-  /** Pure: the effects of one message. `nowMs` only sets key lifetimes, never stored values. */
+  /** Pure: the effects of one message. `nowMs` (the clock's) only sets key lifetimes, never stored values. */
   decide(message: LogMessage, nowMs: number): OpsDecision;
+  /** The business time key lifetimes are counted from (see core/clock); the system clock by default. */
+  clock?: Clock;
   /**
    * About how long one batch script may hold a single Redis (`RECKON_REDIS_SCRIPT_BUDGET_MS`; default 0,
    * one script call per batch). See script-budget.ts.
@@ -94,7 +97,7 @@ export class RedisProjection implements Projection {
     source: string,
     version?: number,
   ): Promise<ProjectionOutcome[]> {
-    const now = Date.now();
+    const now = (this.options.clock ?? systemClock).now();
     const outcomes: ProjectionOutcome[] = [];
     // Dropped messages still go to the store: their positions advance the applied position.
     await this.store.applyOps(
