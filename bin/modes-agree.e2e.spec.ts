@@ -24,9 +24,8 @@ const work = mkdtempSync(path.join(tmpdir(), "reckon-modes-agree-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 const PASSWORD = "modes-agree-clickhouse-password";
-// Half a minute before the last whole minute: no decay window boundary (whole minutes or hours) falls between it
-// and the scenario's event times, in the second before it.
-const CLOCK_MS = Math.floor(Date.now() / 60_000) * 60_000 - 30_000;
+// Business time of both runs (the scenario's events precede it by up to about 30 hours).
+const CLOCK_MS = Math.floor(Date.now() / 1000) * 1000;
 const common = {
   RECKON_FIXED_CLOCK: new Date(CLOCK_MS).toISOString(),
   PORT: "0",

@@ -106,12 +106,15 @@ function eventId(seed: number, i: number): string {
 export interface ScenarioOptions {
   /**
    * The platform runs with RECKON_FIXED_CLOCK at this instant (ms): business time stands still there, so every
-   * read is evaluated there and runs given the same instant give the same answers. The events are then placed
-   * in the second before it, a millisecond apart, and the experiment (started at the instant itself) is
-   * analysed from the first event on. Without it, events follow the wall clock from the experiment's start.
+   * read is evaluated there and runs given the same instant give the same answers. The events are then spread
+   * over the hours before it, and the experiment (started at the instant itself) is analysed from the first
+   * event on. Without it, events follow the wall clock from the experiment's start, a millisecond apart.
    */
   fixedClockMs?: number;
 }
+
+/** With a fixed clock, the time between two events: four minutes, about 30 hours for the whole scenario. */
+const FIXED_CLOCK_SPACING_MS = 240_000;
 
 /** Catalog, an experiment, and events (exposures, views, purchases); returns what was acknowledged. */
 export async function writeScenario(
@@ -145,10 +148,10 @@ export async function writeScenario(
     "experiment start",
   );
 
-  // Event times a millisecond apart, from the experiment's start on (results count exposures from the start), or
-  // with a fixed clock in the second before it (results are then read from the first event: analysisFrom).
-  const base = options.fixedClockMs === undefined ? Date.now() : options.fixedClockMs - 1000;
-  const events: object[] = [];
+  // Event times a millisecond apart from the experiment's start on (results count exposures from the start); with
+  // a fixed clock they are spread over the time before it instead (below).
+  const base = Date.now();
+  const events: Record<string, unknown>[] = [];
   let n = 0;
   const at = () => new Date(base + n).toISOString();
   for (let u = 0; u < SCENARIO_USERS; u++) {
@@ -187,6 +190,14 @@ export async function writeScenario(
       n++;
     }
   }
+  // With a fixed clock the experiment starts at the instant itself, so the events precede it: FIXED_CLOCK_SPACING_MS
+  // apart, the last one just before it, spanning more than one decay window of the short popularity half-life (6 h,
+  // 24 h windows) so that reads combine windows and decay weighs events differently. Results are read from the
+  // first event (analysisFrom).
+  const first =
+    options.fixedClockMs === undefined ? base : options.fixedClockMs - events.length * FIXED_CLOCK_SPACING_MS;
+  if (options.fixedClockMs !== undefined)
+    events.forEach((e, i) => (e.timestamp = new Date(first + i * FIXED_CLOCK_SPACING_MS).toISOString()));
   const acknowledged: string[] = [];
   let position = "";
   for (let i = 0; i < events.length; i += 100) {
@@ -199,7 +210,7 @@ export async function writeScenario(
   return {
     acknowledged,
     position,
-    ...(options.fixedClockMs === undefined ? {} : { analysisFrom: new Date(base).toISOString() }),
+    ...(options.fixedClockMs === undefined ? {} : { analysisFrom: new Date(first).toISOString() }),
   };
 }
 
