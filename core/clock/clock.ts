@@ -1,4 +1,5 @@
 import { ConfigError } from "../config/env.ts";
+import { logger } from "../logger.ts";
 
 /**
  * Where business time comes from: the instant decayed read models are evaluated at (affinities, popularity,
@@ -26,10 +27,13 @@ export function fixedClock(atMs: number): Clock {
 /** A Date of the clock's now, for the APIs that take one (`now?: () => Date` options). */
 export const dateOf = (clock: Clock) => (): Date => new Date(clock.now());
 
+/** The fixed instant already logged (every role of a process asks for the clock). */
+let announced: number | undefined;
+
 /**
  * The process's clock from its configuration: `RECKON_FIXED_CLOCK` (ms) stops business time at that instant, for
  * reproducible evaluation and tests; unset, the system clock. A production image (`NODE_ENV=production`) refuses
- * it: a clock that stands still silently freezes decay and rule windows.
+ * it: a clock that stands still freezes decay, rule windows and experiment times.
  */
 export function clockFromConfig(values: {
   RECKON_FIXED_CLOCK?: number | undefined;
@@ -40,5 +44,12 @@ export function clockFromConfig(values: {
     throw new ConfigError([
       `RECKON_FIXED_CLOCK: must not be set when NODE_ENV is "production" (it is for reproducible evaluation and tests; received ${new Date(values.RECKON_FIXED_CLOCK).toISOString()})`,
     ]);
+  if (announced !== values.RECKON_FIXED_CLOCK) {
+    announced = values.RECKON_FIXED_CLOCK;
+    logger.warn(
+      { at: new Date(announced).toISOString() },
+      "business time is fixed (RECKON_FIXED_CLOCK): decay, rule windows and experiment times do not advance",
+    );
+  }
   return fixedClock(values.RECKON_FIXED_CLOCK);
 }
