@@ -1,3 +1,4 @@
+import { clockFromConfig, dateOf } from "../core/clock/clock.ts";
 import type { Resources, RoleModule } from "../core/runtime/role.ts";
 import { ChdbClickHouseStore } from "../core/clickhouse/chdb-adapter.ts";
 import {
@@ -22,6 +23,8 @@ export const analyticsRole: RoleModule = {
   name: "analytics",
   description: "experiments API (definitions, assignment, results), recommender metrics and the dashboard",
   async start(resources) {
+    // Business time (experiment starts and stops, the results' "now"): the system clock, or a fixed one.
+    const now = dateOf(clockFromConfig(resources.env));
     const endpoint = await serveEmbeddedClickHouse(resources);
     return {
       routers: [
@@ -30,17 +33,20 @@ export const analyticsRole: RoleModule = {
           keys: resources.keys,
           statistics: clickHouseStatistics(() => resources.clickhouse(), resources.db),
           overlap: clickHouseOverlap(() => resources.clickhouse()),
+          now,
         }),
         holdoutsRouter({
           db: resources.db,
           keys: resources.keys,
           statistics: clickHouseStatistics(() => resources.clickhouse()),
+          now,
         }),
         recommendersRouter({
           db: resources.db,
           keys: resources.keys,
           clickhouse: () => resources.clickhouse(),
           windowMinutes: resources.env.RECKON_ATTRIBUTION_WINDOW_MINUTES,
+          now,
         }),
         dashboardRouter(),
       ],

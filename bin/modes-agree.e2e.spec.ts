@@ -14,15 +14,20 @@ import {
 import { startReckonProcess, type ReckonProcess } from "../core/testing/reckon-process.ts";
 
 /**
- * The same input gives the same experiment statistics and ClickHouse counts, and full recommendation lists, on the embedded stores
- * (PGlite, the Postgres tail, memory://, chdb) and on the servers (Postgres, Kafka, Redis; chdb in both):
- * one scenario, driven through the HTTP API into two `reckon start` processes, one after the other.
+ * The same input gives the same answers on the embedded stores (PGlite, the Postgres tail, memory://, chdb) and on
+ * the servers (Postgres, Kafka, Redis; chdb in both): experiment statistics, ClickHouse counts, recommendation
+ * lists (warm and cold users: items, order and scores), similar items, decayed affinities and item popularity.
+ * One scenario, driven through the HTTP API into two `reckon start` processes one after the other, both with
+ * business time fixed at the same instant (RECKON_FIXED_CLOCK), since decayed scores depend on when they are read.
  */
 const work = mkdtempSync(path.join(tmpdir(), "reckon-modes-agree-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 const PASSWORD = "modes-agree-clickhouse-password";
+// Business time of both runs (the scenario's events precede it by up to about 30 hours).
+const CLOCK_MS = Math.floor(Date.now() / 1000) * 1000;
 const common = {
+  RECKON_FIXED_CLOCK: new Date(CLOCK_MS).toISOString(),
   PORT: "0",
   HOST: "127.0.0.1",
   CLICKHOUSE_HTTP_PORT: "0",
@@ -31,6 +36,9 @@ const common = {
   RECKON_READ_KEYS: TEST_KEYS.read,
   RECKON_ADMIN_KEYS: TEST_KEYS.admin,
   RECKON_TRAIN_INTERVAL_MINUTES: "0",
+  // The first read waits for the last write's position: on a loaded machine the Kafka consumer groups may take
+  // longer than the default 2 s to join and catch up after the writes.
+  RECKON_MIN_POSITION_WAIT_MS: "30000",
   LOG_LEVEL: "info",
 };
 
@@ -40,11 +48,11 @@ async function runScenario(p: ReckonProcess): Promise<Answers> {
     keys: TEST_KEYS,
     clickhouse: { url: p.clickhouse!, user: "analyst", password: PASSWORD },
   };
-  const written = await writeScenario(target, "", 7);
+  const written = await writeScenario(target, "", 7, { fixedClockMs: CLOCK_MS });
   return readScenario(target, "", written);
 }
 
-test("experiment statistics and recommended items agree between embedded and server stores", async () => {
+test("experiment statistics and recommendation answers agree exactly between embedded and server stores", async () => {
   const embedded = await startReckonProcess({
     env: { ...common, RECKON_DATA_DIR: path.join(work, "embedded") },
   });
@@ -85,16 +93,18 @@ test("experiment statistics and recommended items agree between embedded and ser
   assert.equal(onServers.positionReached, "true");
   assert.deepEqual(onEmbedded.experiment, onServers.experiment);
   assert.deepEqual(onEmbedded.experiment.users, { control: 30, treatment: 30 });
-  // Recommended lists are not compared item by item: scores decay with the wall clock (popularity, trending) and
-  // the two runs read seconds apart, which moves near-tied candidates across ranks, so exact lists differ from run
-  // to run in either mode. Both modes must answer every user with a full list; an exact comparison needs an
-  // injectable clock in serving.
-  assert.deepEqual(
-    Object.keys(onEmbedded.recommendations).sort(),
-    Object.keys(onServers.recommendations).sort(),
-  );
-  for (const answers of [onEmbedded, onServers])
-    for (const [user, list] of Object.entries(answers.recommendations))
-      assert.equal(new Set(list.map((i) => i.item)).size, 5, `${user}: five distinct items`);
+  // Exact: the same events give the same integer window counters in both projection stores, and both modes
+  // evaluate the same formulas in the same order at the same instant, so not even the last bit of a score differs.
+  assert.deepEqual(onEmbedded.recommendations, onServers.recommendations);
+  assert.deepEqual(onEmbedded.similar, onServers.similar);
+  assert.deepEqual(onEmbedded.affinities, onServers.affinities);
+  assert.deepEqual(onEmbedded.itemStats, onServers.itemStats);
+  // What is compared is a real answer: full lists for every asked user and item, affinities for the warm users.
+  for (const [user, list] of Object.entries(onEmbedded.recommendations))
+    assert.equal(new Set(list.map((i) => i.item)).size, 5, `${user}: five distinct items`);
+  for (const [item, list] of Object.entries(onEmbedded.similar))
+    assert.ok(list.length > 0, `${item}: similar items`);
+  assert.ok(onEmbedded.affinities["user-0"]!.length > 0, "user-0 has affinities");
+  assert.deepEqual(onEmbedded.affinities["cold-user-1"], []);
   assert.deepEqual(onEmbedded.clickhouseEventsByType, onServers.clickhouseEventsByType);
 });

@@ -1,3 +1,4 @@
+import { clockFromConfig, dateOf } from "../core/clock/clock.ts";
 import type { Kafka } from "kafkajs";
 import type { RoleModule } from "../core/runtime/role.ts";
 import { eventsRouter } from "./http/events-router.ts";
@@ -15,17 +16,21 @@ export const ingestRole: RoleModule = {
   name: "ingest",
   description: "HTTP commands: events, catalog items, merchandising rules, retractions; the audit log",
   async start({ env, db, keys }) {
+    // Business time (the accepted event-time window, rule and retraction times): the system clock, or a fixed one.
+    // The catalog's updated_at stays on the system clock: serving's catalog cache polls changes by it.
+    const now = dateOf(clockFromConfig(env));
     return {
       routers: [
         eventsRouter({
           db,
           keys,
+          now,
           maxEventAgeMs: env.RECKON_MAX_EVENT_AGE_HOURS * 3_600_000,
           maxClockSkewMs: env.RECKON_MAX_CLOCK_SKEW_SECONDS * 1000,
         }),
         itemsRouter({ db, keys }),
-        rulesRouter({ db, keys }),
-        retractionsRouter({ db, keys }),
+        rulesRouter({ db, keys, now }),
+        retractionsRouter({ db, keys, now }),
         auditRouter({ db, keys }),
       ],
       openapi: (registry) => {

@@ -4,6 +4,7 @@ import type { Queryable } from "../core/postgres/database.ts";
 import type { Resources, RoleModule } from "../core/runtime/role.ts";
 import { ConfigError, type Env } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
+import { clockFromConfig } from "../core/clock/clock.ts";
 import { auditedRun } from "../core/audit/audit-command.ts";
 import { ErasedUsers } from "./erasure/erased-users.ts";
 import { eraseReadModels, type ErasureStores } from "./erasure/erase-users.ts";
@@ -40,6 +41,8 @@ export const REDIS_PROJECTION_VARIABLES = [
   ...FEATURES_VARIABLES,
   "RECKON_REDIS_PREFIX",
   "RECKON_REDIS_SCRIPT_BUDGET_MS",
+  "RECKON_FIXED_CLOCK",
+  "NODE_ENV",
 ] as const;
 export type RedisProjectionEnv = Pick<Env, (typeof REDIS_PROJECTION_VARIABLES)[number]>;
 
@@ -55,6 +58,7 @@ export const REDIS_PROJECTIONS: Readonly<
       prefix: env.RECKON_REDIS_PREFIX,
       config: featuresConfig(env),
       scriptBudgetMs: env.RECKON_REDIS_SCRIPT_BUDGET_MS,
+      clock: clockFromConfig(env),
     }),
   [RECOMMENDATIONS_PROJECTION]: (store, env, log) =>
     createRecommendationsProjection(store, {

@@ -1,3 +1,4 @@
+import { clockFromConfig, dateOf } from "../core/clock/clock.ts";
 import { ExperimentVariants } from "./experiments/variants.ts";
 import type { RoleModule } from "../core/runtime/role.ts";
 import { FeaturesReader } from "../projectors/features/read.ts";
@@ -34,7 +35,9 @@ export const servingRole: RoleModule = {
     const store = await resources.projectionStore();
     const prefix = env.RECKON_REDIS_PREFIX;
     const config = servingConfig(env);
-    const features = new FeaturesReader(store, prefix, featuresConfig(env));
+    // Business time (decay, rule windows, served-at): the system clock, or a fixed one for reproducible runs.
+    const clock = clockFromConfig(env);
+    const features = new FeaturesReader(store, prefix, featuresConfig(env), undefined, clock);
     const readModel = new RedisReadModel({
       features,
       recommendations: new RecommendationsReader(store, prefix),
@@ -106,6 +109,7 @@ export const servingRole: RoleModule = {
           search: new SearchReader(db),
           details: new ItemDetailReader(db, featuresConfig(env)),
           facetable: env.RECKON_SEARCH_FACETS,
+          clock,
           waitForPosition: (token, timeoutMs) => catalogPositions.waitForPosition(token, timeoutMs),
         }),
         servingRouter({
@@ -114,8 +118,9 @@ export const servingRole: RoleModule = {
           ranker: () => models.current(),
           config,
           rules,
+          clock,
           keys,
-          experiments: new ExperimentVariants({ db }),
+          experiments: new ExperimentVariants({ db, now: dateOf(clock) }),
           featuresAsOf: (userId, asOf) => userFeaturesAsOf(db, userId, asOf, featuresConfig(env)),
           waitForPosition: (token, timeoutMs) => positions.waitForPosition(token, timeoutMs),
           recommendationLog,

@@ -190,3 +190,17 @@ export const flag = parser(
     .enum(["0", "1", "true", "false"], { error: "must be 1, 0, true or false" })
     .transform((s) => s === "1" || s === "true"),
 );
+
+/** An ISO-8601 date-time with a time zone (`2026-01-31T12:00:00Z`), as milliseconds since the epoch. */
+const INSTANT_RULE = "must be an ISO-8601 date-time with a time zone (e.g. 2026-01-31T12:00:00Z)";
+export const instant = parser(
+  "ISO-8601 date-time",
+  z
+    .string()
+    .refine(
+      (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(s),
+      INSTANT_RULE,
+    )
+    .transform((s) => Date.parse(s))
+    .pipe(z.number({ error: INSTANT_RULE })),
+);

@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   brokerList,
   flag,
+  instant,
   keyList,
   nameList,
   numberAtLeast,
@@ -167,6 +168,11 @@ export const VARIABLES = {
   RECKON_MAX_CLOCK_SKEW_SECONDS: withDefault(numberAbove0, "300", {
     description: "How far in the future (seconds) a client's clock may be ahead.",
     readers: ["ingest", "reckon import"],
+  }),
+  RECKON_FIXED_CLOCK: optional(instant, {
+    description:
+      "For reproducible evaluation and tests only: business time stands still at this instant (ISO-8601 with a time zone). Decayed affinities, popularity and trending are read at it, merchandising rules are active at it, experiments start at it and event times are checked against it, so the same input gives the same recommendation lists and statistics whenever and wherever it runs. Caches, polls and timeouts keep the system clock. Refused when NODE_ENV is `production`. Unset: the system clock.",
+    readers: ["ingest", "projectors", "serving", "analytics", "reckon replay"],
   }),
   RECKON_ANALYTICS_WRITE_INTERVAL_MS: withDefault(wholeNumberBetween(0, 60_000), "200", {
     description:
@@ -366,8 +372,9 @@ export const VARIABLES = {
     readers: ["logger"],
   }),
   NODE_ENV: optional(text, {
-    description: "`test` lowers the default log level to `warn`; nothing else reads it.",
-    readers: ["logger"],
+    description:
+      "`test` lowers the default log level to `warn`; `production` (the image sets it) refuses RECKON_FIXED_CLOCK.",
+    readers: ["logger", "ingest", "projectors", "serving", "analytics", "reckon replay"],
   }),
 } as const;
 

@@ -12,6 +12,19 @@ export interface PlatformTarget {
 }
 
 export const SCENARIO_USERS = 60;
+/** Users the scenario asks recommendations for: warm ones of both variants, and two it never wrote events of. */
+export const ASKED_USERS = [
+  "user-0",
+  "user-1",
+  "user-2",
+  "user-3",
+  "user-10",
+  "user-25",
+  "cold-user-1",
+  "cold-user-2",
+];
+/** Items whose similar items and item detail (counts, decayed popularity) the scenario reads. */
+export const ASKED_ITEMS = ["item-0", "item-5", "item-12", "item-25"];
 export const SCENARIO_ITEMS = 30;
 const CATEGORIES = ["books", "music", "games"];
 const EXPERIMENT = "embedded-proof";
@@ -21,6 +34,8 @@ export interface Written {
   acknowledged: string[];
   /** The position token of the last write. */
   position: string;
+  /** With a fixed clock: the first event's time, where the experiment's analysis starts (see ScenarioOptions). */
+  analysisFrom?: string;
 }
 
 export interface Answers {
@@ -28,6 +43,12 @@ export interface Answers {
   positionReached: string | null;
   /** Each asked user's recommended items (prefix removed) with their scores, in the order answered. */
   recommendations: Record<string, { item: string; score: number }[]>;
+  /** Each asked item's similar items (prefix removed) with their scores, in the order answered. */
+  similar: Record<string, { item: string; score: number }[]>;
+  /** Each asked user's decayed category affinities, as `GET /v1/users/:id/features` answers them. */
+  affinities: Record<string, { category: string; score: number }[]>;
+  /** Each asked item's interaction counts and decayed popularity, as its item detail reports them. */
+  itemStats: Record<string, unknown>;
   /** The experiment's users per variant and its purchase-rate statistics. */
   experiment: {
     users: Record<string, number>;
@@ -82,8 +103,26 @@ function eventId(seed: number, i: number): string {
   return `00000000-0000-4000-8000-${hex}`;
 }
 
+export interface ScenarioOptions {
+  /**
+   * The platform runs with RECKON_FIXED_CLOCK at this instant (ms): business time stands still there, so every
+   * read is evaluated there and runs given the same instant give the same answers. The events are then spread
+   * over the hours before it, and the experiment (started at the instant itself) is analysed from the first
+   * event on. Without it, events follow the wall clock from the experiment's start, a millisecond apart.
+   */
+  fixedClockMs?: number;
+}
+
+/** With a fixed clock, the time between two events: four minutes, about 30 hours for the whole scenario. */
+const FIXED_CLOCK_SPACING_MS = 240_000;
+
 /** Catalog, an experiment, and events (exposures, views, purchases); returns what was acknowledged. */
-export async function writeScenario(target: PlatformTarget, prefix: string, seed: number): Promise<Written> {
+export async function writeScenario(
+  target: PlatformTarget,
+  prefix: string,
+  seed: number,
+  options: ScenarioOptions = {},
+): Promise<Written> {
   const items = Array.from({ length: SCENARIO_ITEMS }, (_, i) => ({
     item_id: `${prefix}item-${i}`,
     title: `Item ${i}`,
@@ -109,9 +148,10 @@ export async function writeScenario(target: PlatformTarget, prefix: string, seed
     "experiment start",
   );
 
-  // Event times from the experiment's start on, a millisecond apart (results count exposures after the start).
+  // Event times a millisecond apart from the experiment's start on (results count exposures from the start); with
+  // a fixed clock they are spread over the time before it instead (below).
   const base = Date.now();
-  const events: object[] = [];
+  const events: Record<string, unknown>[] = [];
   let n = 0;
   const at = () => new Date(base + n).toISOString();
   for (let u = 0; u < SCENARIO_USERS; u++) {
@@ -150,6 +190,14 @@ export async function writeScenario(target: PlatformTarget, prefix: string, seed
       n++;
     }
   }
+  // With a fixed clock the experiment starts at the instant itself, so the events precede it: FIXED_CLOCK_SPACING_MS
+  // apart, the last one just before it, spanning more than one decay window of the short popularity half-life (6 h,
+  // 24 h windows) so that reads combine windows and decay weighs events differently. Results are read from the
+  // first event (analysisFrom).
+  const first =
+    options.fixedClockMs === undefined ? base : options.fixedClockMs - events.length * FIXED_CLOCK_SPACING_MS;
+  if (options.fixedClockMs !== undefined)
+    events.forEach((e, i) => (e.timestamp = new Date(first + i * FIXED_CLOCK_SPACING_MS).toISOString()));
   const acknowledged: string[] = [];
   let position = "";
   for (let i = 0; i < events.length; i += 100) {
@@ -159,39 +207,78 @@ export async function writeScenario(target: PlatformTarget, prefix: string, seed
       if (r.status === "accepted" || r.status === "duplicate") acknowledged.push(r.event_id);
     if (res.body.position) position = res.body.position as string;
   }
-  return { acknowledged, position };
+  return {
+    acknowledged,
+    position,
+    ...(options.fixedClockMs === undefined ? {} : { analysisFrom: new Date(first).toISOString() }),
+  };
 }
 
 /** Reads back what the projections made of the scenario (waiting for the analytics projection to catch up). */
 export async function readScenario(
   target: PlatformTarget,
   prefix: string,
-  written: Pick<Written, "position">,
+  written: Pick<Written, "position" | "analysisFrom">,
   timeoutMs = 120_000,
 ): Promise<Answers> {
-  const users = [0, 1, 2, 3, 10, 25].map((u) => `${prefix}user-${u}`);
+  const deadline = Date.now() + timeoutMs;
+  const users = ASKED_USERS.map((u) => `${prefix}${u}`);
+  const token = encodeURIComponent(written.position);
   const first = await call(
     target,
     "GET",
-    `/v1/recommendations/${users[0]}?n=5&min_position=${encodeURIComponent(written.position)}`,
+    `/v1/recommendations/${users[0]}?n=5&min_position=${token}`,
     "read",
   );
   expectStatus(first, [200], "recommendations with min_position");
+  // The answers below are compared exactly between runs: read them only once the online read models (and, for
+  // item details, the catalog read models) hold every written event. The first answer's header is reported.
+  for (let reached = first.headers.get("x-reckon-position-reached"); reached !== "true";) {
+    if (Date.now() > deadline) throw new Error(`online read models did not reach ${written.position}`);
+    const again = await call(
+      target,
+      "GET",
+      `/v1/recommendations/${users[0]}?n=5&min_position=${token}`,
+      "read",
+    );
+    expectStatus(again, [200], "recommendations with min_position");
+    reached = again.headers.get("x-reckon-position-reached");
+  }
+  const scored = (items: { item_id: string; score: number }[]) =>
+    items.map((i) => ({ item: i.item_id.slice(prefix.length), score: i.score }));
   const recommendations: Answers["recommendations"] = {};
+  const affinities: Answers["affinities"] = {};
   for (const user of users) {
     const res = await call(target, "GET", `/v1/recommendations/${user}?n=5`, "read");
     expectStatus(res, [200], "recommendations");
-    recommendations[user.slice(prefix.length)] = (res.body.items as { item_id: string; score: number }[]).map(
-      (i) => ({ item: i.item_id.slice(prefix.length), score: i.score }),
-    );
+    recommendations[user.slice(prefix.length)] = scored(res.body.items);
+    const features = await call(target, "GET", `/v1/users/${user}/features`, "read");
+    expectStatus(features, [200], "user features");
+    affinities[user.slice(prefix.length)] = features.body.affinities;
+  }
+  const similar: Answers["similar"] = {};
+  const itemStats: Answers["itemStats"] = {};
+  for (const item of ASKED_ITEMS.map((i) => `${prefix}${i}`)) {
+    const res = await call(target, "GET", `/v1/items/${item}/similar?n=5`, "read");
+    expectStatus(res, [200], "similar items");
+    similar[item.slice(prefix.length)] = scored(res.body.items);
+    for (;;) {
+      const detail = await call(target, "GET", `/v1/items/${item}/detail?min_position=${token}`, "read");
+      expectStatus(detail, [200], "item detail");
+      if (detail.headers.get("x-reckon-position-reached") === "true") {
+        itemStats[item.slice(prefix.length)] = detail.body.stats;
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`item detail of ${item} did not reach ${written.position}`);
+    }
   }
 
   const key = `${prefix}${EXPERIMENT}`;
-  const deadline = Date.now() + timeoutMs;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let results: any;
   for (;;) {
-    const res = await call(target, "GET", `/v1/experiments/${key}/results?cumulative=false`, "read");
+    const from = written.analysisFrom ? `&from=${encodeURIComponent(written.analysisFrom)}` : "";
+    const res = await call(target, "GET", `/v1/experiments/${key}/results?cumulative=false${from}`, "read");
     // 503 while the analytics store is still being set up after a start.
     expectStatus(res, Date.now() > deadline ? [200] : [200, 503], "experiment results");
     results = res.body;
@@ -231,6 +318,9 @@ export async function readScenario(
   return {
     positionReached: first.headers.get("x-reckon-position-reached"),
     recommendations,
+    similar,
+    affinities,
+    itemStats,
     experiment: {
       users: results.users,
       control: { users: rate.control.users, mean: rate.control.mean },

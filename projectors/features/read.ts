@@ -1,4 +1,5 @@
 import type { RedisClient } from "../../core/redis/redis.ts";
+import { systemClock, type Clock } from "../../core/clock/clock.ts";
 import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import type { CatalogItem } from "../../core/contracts/item.ts";
 import { ALL_CATEGORIES, DEFAULT_KEY_PREFIX, versionBase } from "../../core/read-models/keys.ts";
@@ -68,7 +69,7 @@ export interface ScoredItem {
 
 /**
  * What serving reads from the features projection. Every read resolves the version readers use (cached for
- * half a second, so a switch after a rebuild is picked up at once in practice). `atMs` defaults to now:
+ * half a second, so a switch after a rebuild is picked up at once in practice). `atMs` defaults to the clock's now:
  * decayed values are evaluated at that time.
  */
 export class FeaturesReader {
@@ -81,6 +82,8 @@ export class FeaturesReader {
     private readonly config: FeaturesConfig = DEFAULT_FEATURES_CONFIG,
     /** Read this version instead of the one readers use (a past read model built by `reckon replay --to`). */
     private readonly version?: number,
+    /** The business time decayed values are read at when a read names none (see core/clock). */
+    private readonly clock: Clock = systemClock,
   ) {
     this.store = asProjectionStore(store);
   }
@@ -114,7 +117,7 @@ export class FeaturesReader {
    * command: serving reads this on every request, and each command costs more client CPU (encoding, reply
    * parsing, promise hops) than Redis takes to run it. All keys carry the user's hash tag: one cluster slot.
    */
-  async getRankingState(userId: string, atMs = Date.now()): Promise<RankingState> {
+  async getRankingState(userId: string, atMs = this.clock.now()): Promise<RankingState> {
     const h = this.config.affinity;
     const windows = readWindows(h, atMs);
     // The dismissal hashes ride in the same command (same user hash tag): negative feedback costs no round trip.
@@ -161,7 +164,7 @@ export class FeaturesReader {
     return [...seen];
   }
 
-  async getUserFeatures(userId: string, atMs = Date.now()): Promise<UserFeatures> {
+  async getUserFeatures(userId: string, atMs = this.clock.now()): Promise<UserFeatures> {
     const [profile, state] = await Promise.all([
       this.store.hgetall(await this.key(featureKeys.userProfile(userId))),
       this.getRankingState(userId, atMs),
@@ -180,7 +183,7 @@ export class FeaturesReader {
     };
   }
 
-  async getItemPopularity(itemId: string, atMs = Date.now()): Promise<ItemPopularity> {
+  async getItemPopularity(itemId: string, atMs = this.clock.now()): Promise<ItemPopularity> {
     const score = async (h: HalfLife) => {
       const windows = readWindows(h, atMs);
       const values = await Promise.all(
@@ -215,7 +218,7 @@ export class FeaturesReader {
     category: string | undefined,
     n = 20,
     horizon: "short" | "long" = "short",
-    atMs = Date.now(),
+    atMs = this.clock.now(),
   ): Promise<ScoredItem[]> {
     const h = horizon === "short" ? this.config.popularityShort : this.config.popularityLong;
     const windows = readWindows(h, atMs);

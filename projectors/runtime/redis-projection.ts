@@ -1,4 +1,5 @@
 import type { RedisClient } from "../../core/redis/redis.ts";
+import { systemClock, type Clock } from "../../core/clock/clock.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { LogPosition } from "../../core/contracts/position.ts";
 import type { BatchPacing, BatchTarget, Op, ProjectionStore } from "../../core/projection-store/port.ts";
@@ -20,8 +21,10 @@ export interface RedisProjectionOptions {
   /** The projection store (an ioredis client is taken as the Redis store over it). */
   store: ProjectionStore | RedisClient;
   prefix: string;
-  /** Pure: the effects of one message. `nowMs` only sets key lifetimes, never stored values. */
+  /** Pure: the effects of one message. `nowMs` (the clock's) only sets key lifetimes, never stored values. */
   decide(message: LogMessage, nowMs: number): OpsDecision;
+  /** The business time key lifetimes are counted from (see core/clock); the system clock by default. */
+  clock?: Clock;
   /**
    * Reads what deciding `messages` needs beyond the messages themselves (the log, for an undo that replays a
    * user's tail) and returns the decide function for this batch. Called once per applyMessages, before the
@@ -101,7 +104,7 @@ export class RedisProjection implements Projection {
     source: string,
     version?: number,
   ): Promise<ProjectionOutcome[]> {
-    const now = Date.now();
+    const now = (this.options.clock ?? systemClock).now();
     const decide = this.options.prepare ? await this.options.prepare(messages) : this.options.decide;
     const outcomes: ProjectionOutcome[] = [];
     // Dropped messages still go to the store: their positions advance the applied position.

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock/clock.ts";
 import { randomUUID } from "node:crypto";
 import type { FieldError } from "../../core/contracts/validation.ts";
 import { rankForUser } from "../ranking/rank.ts";
@@ -73,7 +74,7 @@ export async function answerRecommendations(
   deps.recommendationLog?.record({
     recommendationId,
     userId,
-    at: new Date(),
+    at: new Date((deps.clock ?? systemClock).now()),
     modelVersion,
     experiment: variant,
     items: outcome.items,

@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock/clock.ts";
 import type { ExperimentVariants } from "../experiments/variants.ts";
 import { randomUUID } from "node:crypto";
 import { Router, type Response } from "express";
@@ -67,7 +68,7 @@ export function servingRouter(deps: ServingRouterDeps): Router {
   router.get("/v1/users/:userId/features", read, async (req, res) => {
     const userId = req.params.userId as string;
     const idError = checkId("userId", userId);
-    const asOf = parseAsOf(req.query.as_of, new Date());
+    const asOf = parseAsOf(req.query.as_of, new Date((deps.clock ?? systemClock).now()));
     if (idError || !asOf.ok)
       return send(res, badRequest([...(idError ? [idError] : []), ...(asOf.ok ? [] : [asOf.error])]));
     if (asOf.asOf !== undefined) {

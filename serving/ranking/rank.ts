@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from "../../core/clock/clock.ts";
 import type { FeaturesReader, RankingState } from "../../projectors/features/read.ts";
 import type { ItemId, ItemInfo } from "../recommender/types.ts";
 import type { Ranker } from "../models/model-holder.ts";
@@ -67,6 +68,8 @@ export interface RankingDeps {
   config: ServingConfig;
   /** The stored merchandising rules (absent: none). */
   rules?: RulesSource;
+  /** The business time rules are active at (see core/clock); the system clock when absent. */
+  clock?: Clock;
 }
 
 interface Candidate extends CandidateSignals {
@@ -250,7 +253,7 @@ async function applyRules(
     request: req.merchandising ?? { pins: [], weights: [] },
     stored: (deps.rules ?? NO_STORED_RULES).current(),
     context: req.context ?? {},
-    nowMs: Date.now(),
+    nowMs: (deps.clock ?? systemClock).now(),
     notInterestedFactor: deps.config.notInterestedFactor,
   });
   let list = ranked;

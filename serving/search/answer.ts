@@ -1,3 +1,4 @@
+import { systemClock } from "../../core/clock/clock.ts";
 import { randomUUID } from "node:crypto";
 import type { FieldError } from "../../core/contracts/validation.ts";
 import type { ItemDetailReader, SearchQuery, SearchReader } from "../../projectors/search/read.ts";
@@ -164,7 +165,7 @@ export async function answerItemDetail(
   const { params } = parsed;
   const waited = await waitIfAsked(deps, params.minPosition);
   if (isAnswer(waited)) return waited;
-  const detail = await deps.details.read(itemId, (deps.now ?? Date.now)());
+  const detail = await deps.details.read(itemId, deps.now ? deps.now() : (deps.clock ?? systemClock).now());
   if (!detail)
     return {
       status: 404,
