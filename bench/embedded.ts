@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import os from "node:os";
 import { machine, startEmbeddedServer } from "./support.ts";
 
 /**
@@ -141,7 +142,8 @@ export async function runEmbeddedBench(options: { events?: number; users?: numbe
     const restartPeakRss = statusMib(second.child.pid!, "VmHWM");
     return {
       bench: "embedded",
-      machine: machine(),
+      // The load average says how far the shared machine's other work slowed this run.
+      machine: { ...machine(), load_average_1m_at_end: round(os.loadavg()[0]!) },
       data: {
         events: acknowledged,
         users,
