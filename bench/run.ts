@@ -31,6 +31,8 @@ const benches: Record<string, (options: BenchOptions) => Promise<unknown>> = {
   },
   serving: async ({ mode }) => (await import("./serving.ts")).runServingBench({ mode }),
   quality: async ({ dataset, api }) => (await import("./quality.ts")).runQualityBench({ dataset, api }),
+  "quality-mirror": async ({ dataset }) =>
+    (await import("./quality-mirror.ts")).runQualityMirror({ dataset }),
   experiments: async () => (await import("./experiments.ts")).runExperimentsBench(),
   freshness: async ({ mode, seconds }) =>
     (await import("./freshness.ts")).runFreshnessBench({
@@ -47,7 +49,7 @@ const program = new Command("bench")
   .argument("[names...]", `benchmarks to run: ${Object.keys(benches).join(", ")} (default: all)`)
   .option(
     "--dataset <dir>",
-    "ratings data set folder (a MovieLens ratings.csv) for the quality bench; env RECKON_ML_DATASET",
+    "ratings data set folder (a MovieLens ratings.csv) for the quality benches; env RECKON_ML_DATASET",
     process.env.RECKON_ML_DATASET ?? DEFAULT_DATASET_DIR,
   )
   .option("--no-api", "quality bench: offline figures only, without the API run (needs no stack)")

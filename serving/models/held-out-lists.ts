@@ -1,5 +1,5 @@
 import type { RankingState } from "../../projectors/features/read.ts";
-import { splitPerUser, splitPerUserTemporal, compareIds } from "../eval/split.ts";
+import { splitPerUser, splitPerUserTemporal, compareIds, type Split } from "../eval/split.ts";
 import { RECKON_MODEL, RECKON_TRAIN_OPTIONS } from "../eval/run-eval.ts";
 import { buildInteractionMatrix, historiesByRecency, type Interaction } from "../recommender/interactions.ts";
 import { InMemoryReadModel } from "../recommender/memory-read-model.ts";
@@ -46,6 +46,14 @@ export function heldOutUsers(
     protocol === "random"
       ? splitPerUser(interactions, { seed: options.seed })
       : splitPerUserTemporal(interactions);
+  return splitUsers(split, options);
+}
+
+/**
+ * Every test user of a given split with the retrieval context serving would build for them from the training
+ * part (a probe of the batch model trained on it), fitting or gate side by a hash of the id.
+ */
+export function splitUsers(split: Split, options: HeldOutOptions): HeldOutUser[] {
   const artifact = trainModel(RECKON_MODEL, buildInteractionMatrix(split.train), RECKON_TRAIN_OPTIONS);
   const histories = historiesByRecency(split.train);
   const latest = latestTimes(split.train);
