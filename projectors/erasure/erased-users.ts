@@ -14,9 +14,9 @@ export interface ErasedUsersOptions {
 }
 
 /**
- * The suppression records as a projector consults them: an interaction event of an erased user, written by a
- * transaction older than the erasure, is skipped (the Kafka topic keeps such events until its retention
- * passes). Loaded at start, re-read on every erasure's NOTIFY and periodically (a notification sent while the
+ * The suppression records as a projector consults them: a log entry of an erased user (an interaction, a
+ * retraction of one, a list served to them) written by a transaction older than the erasure is skipped (the
+ * Kafka topic keeps such entries until its retention passes). Loaded at start, re-read on every erasure's NOTIFY and periodically (a notification sent while the
  * listening connection was down is lost).
  */
 export class ErasedUsers {
@@ -40,8 +40,10 @@ export class ErasedUsers {
 
   /** Whether no projection may apply `message`. */
   readonly skips = (message: LogMessage): boolean => {
-    if (message.kind !== "interaction" || this.before.size === 0) return false;
-    const before = this.before.get(message.event.user_id);
+    if (this.before.size === 0) return false;
+    const user = userOf(message);
+    if (user === undefined) return false;
+    const before = this.before.get(user);
     return before !== undefined && BigInt(message.transaction_id) < before;
   };
 
@@ -64,5 +66,17 @@ export class ErasedUsers {
     if (this.timer) clearInterval(this.timer);
     await this.unlisten?.();
     await this.refreshing;
+  }
+}
+
+/** The user a log entry is about, for the kinds that name one. */
+function userOf(message: LogMessage): string | undefined {
+  switch (message.kind) {
+    case "interaction":
+    case "retraction":
+    case "recommendation":
+      return message.event.user_id;
+    default:
+      return undefined;
   }
 }

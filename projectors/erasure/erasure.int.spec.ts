@@ -32,6 +32,9 @@ import { ANALYTICS_DATABASE, migrateAnalyticsSchema } from "../analytics/migrate
 import type { RunningExperimentsSource } from "../analytics/experiment-totals.ts";
 import { eraseReadModels, eraseUsers, type ErasureStores } from "./erase-users.ts";
 import { ErasedUsers } from "./erased-users.ts";
+import { FeaturesReader } from "../features/read.ts";
+import { retractEvents } from "../../ingest/retraction/retract.ts";
+import { parseRetractionRequest, type RetractionRequest } from "../../ingest/retraction/request.ts";
 
 const env = stackEnv();
 const PARTITIONS = 1;
@@ -341,3 +344,74 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promi
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+describe("erasing a user whose events were retracted", () => {
+  const prefix = uniqueName("rkeraser");
+  let t: TestDatabase;
+  let store: ProjectionStore;
+
+  before(async () => {
+    t = await createTestDatabase();
+    store = await openProjectionStore(env.REDIS_URL);
+  });
+  after(async () => {
+    await store.deleteByPrefix(`${prefix}:`);
+    await store.close();
+    await t.drop();
+  });
+
+  const view = (user: string): InteractionEvent => ({
+    event_id: randomUUID(),
+    type: "view",
+    user_id: user,
+    item_id: "item-1",
+    timestamp: new Date().toISOString(),
+  });
+
+  test("the retractions, which carry a copy of the user's events, go too; projectors skip them; a rebuild holds no trace", async () => {
+    const views = [view("ra"), view("ra"), view("rb")];
+    await appendInteractionEvents(t.db, views);
+    const parsed = parseRetractionRequest({ event_ids: [views[0]!.event_id] });
+    assert.ok(parsed.ok, JSON.stringify(parsed));
+    await retractEvents(t.db, parsed.request as RetractionRequest, { actor: "test" });
+    const logged = await readLogBatch(t.db, LOG_START, 1000);
+    const retraction = logged.find((m) => m.kind === "retraction");
+    assert.equal(retraction?.kind === "retraction" && retraction.event.original.user_id, "ra");
+    const otherUsers = logged.find((m) => m.kind === "interaction" && m.event.user_id === "rb")!;
+
+    const stores: ErasureStores = {
+      db: t.db,
+      projectionStore: async () => store,
+      prefix,
+      analyticsDatabase: ANALYTICS_DATABASE,
+    };
+    const receipt = await eraseUsers(stores, ["ra"], new Date());
+    assert.equal(receipt.users[0]!.postgres_events, 3, "two views and the retraction of one");
+    const { rows } = await t.db.query("SELECT kind FROM events WHERE user_id = 'ra'");
+    assert.deepEqual(rows, [], "no log entry of any kind names the user");
+
+    // A copy of the retraction still on the topic is skipped like the interactions.
+    const erased = new ErasedUsers(t.db);
+    await erased.start();
+    try {
+      assert.equal(erased.skips(retraction!), true);
+      assert.equal(erased.skips(otherUsers), false);
+    } finally {
+      await erased.stop();
+    }
+
+    // A rebuild from the log: nothing of the user, and no undo of their retraction taken from the others' counts.
+    await replayProjection({
+      db: t.db,
+      projection: createFeaturesProjection(store, { prefix }),
+      topic: "live",
+      partitions: PARTITIONS,
+    });
+    assert.deepEqual(
+      (await store.keysByPrefix(`${prefix}:`)).filter((k) => k.includes("{u:ra}")),
+      [],
+    );
+    const popularity = await new FeaturesReader(store, prefix).getItemPopularity("item-1");
+    assert.deepEqual(popularity.counts, { view: 1 }, "rb's view only");
+  });
+});

@@ -7,7 +7,8 @@ export const ERASURES_CHANNEL = "reckon_erasures";
 const OLDER_WRITERS_TIMEOUT_MS = 10_000;
 
 /**
- * Deletes the users' interaction events from the log and records (or renews) their suppression record, in one
+ * Deletes the users' entries from the log (every kind that names a user: interactions, the retractions that
+ * carry a copy of one, the lists served to them) and records (or renews) their suppression record, in one
  * transaction. Rows are deleted, not crypto-shredded: the log is the outbox and every projection's replay
  * source, so a replay or a relay restart reading it can only see what is still there.
  *
@@ -16,7 +17,7 @@ const OLDER_WRITERS_TIMEOUT_MS = 10_000;
  * erasure may still be running and commit the user's events after the DELETE: the erasure waits until every
  * such writer has ended and deletes once more.
  *
- * Returns the events deleted per user (users with none are absent).
+ * Returns the log entries deleted per user (users with none are absent).
  */
 export async function erasePostgresEvents(
   db: Database,
@@ -49,7 +50,7 @@ async function deleteOlderEvents(db: Queryable, userIds: readonly string[], xid:
   const { rows } = await db.query<{ user_id: string; n: number }>(
     `WITH gone AS (
        DELETE FROM events
-        WHERE kind = 'interaction' AND user_id = ANY($1::text[]) AND transaction_id < $2::text::xid8
+        WHERE user_id = ANY($1::text[]) AND transaction_id < $2::text::xid8
        RETURNING user_id)
      SELECT user_id, count(*)::int AS n FROM gone GROUP BY user_id`,
     [userIds, xid],
