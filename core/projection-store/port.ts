@@ -49,7 +49,9 @@ export type Op =
   /** INCRBY on a string key; the key is deleted when its value falls to 0 or below. Kept in log order. */
   | ["incrby_drop", key: string, by: string]
   /** Replaces a sorted set by these members (none: deletes the key). Kept in log order. */
-  | ["zreplace", key: string, ...scoresAndMembers: string[]];
+  | ["zreplace", key: string, ...scoresAndMembers: string[]]
+  /** Replaces a hash by these fields (none: deletes the key). Kept in log order. */
+  | ["hreplace", key: string, ...fieldsAndValues: string[]];
 
 export interface OpsMessage {
   position: LogPosition;

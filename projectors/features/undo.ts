@@ -2,7 +2,8 @@ import type { LogMessage, RetractionEvent } from "../../core/contracts/log-messa
 import type { Op } from "../runtime/redis-batch.ts";
 import type { OpsDecision } from "../runtime/redis-projection.ts";
 import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
-import { featureOps } from "./ops.ts";
+import { featureKeys, featureOps } from "./ops.ts";
+import { userActivityUndoOps } from "./user-activity.ts";
 
 type RetractionMessage = Extract<LogMessage, { kind: "retraction" }>;
 
@@ -13,13 +14,17 @@ type RetractionMessage = Extract<LogMessage, { kind: "retraction" }>;
  * as if the original never came). The category fan-out is expanded over the categories the original was
  * applied with (carried by the retraction), not the item's categories now.
  *
- * Not undone here: `hmax` (last activity), `zadd_gt`/`zcap` (the recent list) keep maxima and trims that a
- * subtraction cannot take back; a rebuild, which skips retracted events (core/event-store/retracted-events.ts), does.
+ * `hmax` (last activity) and `zadd_gt`/`zcap` (the recent list) keep maxima and trims that a subtraction cannot
+ * take back: with `userLog` (the retracting user's log, runtime/user-log.ts) the user's profile and recent list
+ * are recomputed from it without the retracted events and replaced (user-activity.ts; the profile's counts with
+ * them). Without it (a projection given no log), counts are subtracted and the rest is left to a rebuild, which
+ * skips retracted events (core/event-store/retracted-events.ts).
  */
 export function featureUndoOps(
   message: RetractionMessage,
   config: FeaturesConfig,
   nowMs: number,
+  userLog?: readonly LogMessage[],
 ): OpsDecision {
   const r = message.event;
   const original: LogMessage = { ...message, kind: "interaction", event: r.original };
@@ -27,7 +32,11 @@ export function featureUndoOps(
   if (!("ops" in decision)) return decision;
   const ops: Op[] = [];
   for (const op of decision.ops) ops.push(...undoOp(op, r));
-  return { ops };
+  if (userLog === undefined) return { ops };
+  const profile = featureKeys.userProfile(r.user_id);
+  return {
+    ops: [...ops.filter((op) => op[1] !== profile), ...userActivityUndoOps(userLog, message, config)],
+  };
 }
 
 const negate = (by: string): string => (BigInt(by) === 0n ? "0" : String(-BigInt(by)));

@@ -50,7 +50,7 @@ local n = #a
  * The branches of the op loop both paths share (`kind` is a[i]; `base` prefixes relative keys): `I` HINCRBY,
  * `Z` ZINCRBY, `M` hash field max, `H` merged hash increments and maxima, `G` ZADD GT, `N` a catalog write that
  * only a newer version wins, after which `afterCatalogWrite` runs (with `key` in scope); an undo's `J`
- * (zincrby_drop), `K` (incrby_drop) and `P` (zreplace), which read only the key they write. Needs LUA_TRIM. Starts with `if`;
+ * (zincrby_drop), `K` (incrby_drop), `P` (zreplace) and `Q` (hreplace), which read only the key they write. Needs LUA_TRIM. Starts with `if`;
  * the caller adds its own `elseif` branches and the `end`.
  */
 export const luaKeyedOps = (afterCatalogWrite = "") => `
@@ -108,6 +108,11 @@ export const luaKeyedOps = (afterCatalogWrite = "") => `
     local key, m = base .. a[i + 1], tonumber(a[i + 2])
     redis.call('DEL', key)
     if m > 0 then redis.call('ZADD', key, unpack(a, i + 3, i + 2 + 2 * m)) end
+    i = i + 3 + 2 * m
+  elseif kind == 'Q' then
+    local key, m = base .. a[i + 1], tonumber(a[i + 2])
+    redis.call('DEL', key)
+    if m > 0 then redis.call('HSET', key, unpack(a, i + 3, i + 2 + 2 * m)) end
     i = i + 3 + 2 * m`;
 
 /**

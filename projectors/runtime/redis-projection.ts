@@ -28,6 +28,13 @@ export interface RedisProjectionOptions {
    */
   prepare?(messages: readonly LogMessage[]): Promise<(message: LogMessage, nowMs: number) => OpsDecision>;
   /**
+   * Messages applied in a store call of their own, after the batch's earlier messages and before its later ones:
+   * those whose ops replace a key (`zreplace`, `hreplace`) that other messages of the batch merge updates into
+   * (batch-encoding.ts merges commutative ops over a whole call and refuses to reorder them across a replace).
+   * Only retractions are (rare; replay.ts leaves them out, so a rebuild's batches stay one call each).
+   */
+  appliesAlone?(message: LogMessage): boolean;
+  /**
    * About how long one batch script may hold a single Redis (`RECKON_REDIS_SCRIPT_BUDGET_MS`; default 0,
    * one script call per batch). See script-budget.ts.
    */
@@ -104,18 +111,20 @@ export class RedisProjection implements Projection {
     const decide = this.options.prepare ? await this.options.prepare(messages) : this.options.decide;
     const outcomes: ProjectionOutcome[] = [];
     // Dropped messages still go to the store: their positions advance the applied position.
-    await this.store.applyOps(
-      this.target(version),
-      source,
-      messages,
-      (part) =>
-        part.map((message) => {
-          const decision = decide(message, now);
-          outcomes.push("ops" in decision ? { kind: "ok" } : { kind: "drop", reason: decision.drop });
-          return { position: toLogPosition(message), ops: "ops" in decision ? decision.ops : [] };
-        }),
-      this.pacing,
-    );
+    const alone = this.options.appliesAlone;
+    for (const run of alone ? splitAround(messages, alone) : [messages])
+      await this.store.applyOps(
+        this.target(version),
+        source,
+        run,
+        (part) =>
+          part.map((message) => {
+            const decision = decide(message, now);
+            outcomes.push("ops" in decision ? { kind: "ok" } : { kind: "drop", reason: decision.drop });
+            return { position: toLogPosition(message), ops: "ops" in decision ? decision.ops : [] };
+          }),
+        this.pacing,
+      );
     return outcomes;
   }
 
@@ -126,4 +135,21 @@ export class RedisProjection implements Projection {
   appliedPosition(topic: string, partition: number): Promise<LogPosition | undefined> {
     return this.store.appliedPosition(this.target(), appliedField(topic, partition));
   }
+}
+
+/** `messages` in log order as runs: each message `alone` picks is a run by itself. */
+export function splitAround<M>(messages: readonly M[], alone: (m: M) => boolean): (readonly M[])[] {
+  const runs: M[][] = [];
+  let run: M[] = [];
+  for (const m of messages) {
+    if (!alone(m)) {
+      run.push(m);
+      continue;
+    }
+    if (run.length > 0) runs.push(run);
+    runs.push([m]);
+    run = [];
+  }
+  if (run.length > 0 || runs.length === 0) runs.push(run);
+  return runs;
 }

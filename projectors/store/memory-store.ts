@@ -274,6 +274,15 @@ export class MemoryProjectionStore implements ProjectionStore {
           set.set(scoresAndMembers[i + 1]!, parseScore(scoresAndMembers[i]!));
         break;
       }
+      case "hreplace": {
+        const [, key, ...fieldsAndValues] = op;
+        this.remove(base + key);
+        if (fieldsAndValues.length === 0) break;
+        const h = this.hash(base + key);
+        for (let i = 0; i + 1 < fieldsAndValues.length; i += 2)
+          h.set(fieldsAndValues[i]!, fieldsAndValues[i + 1]!);
+        break;
+      }
     }
   }
 
