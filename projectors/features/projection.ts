@@ -39,6 +39,9 @@ export function createFeaturesProjection(
     prefix: options.prefix ?? DEFAULT_KEY_PREFIX,
     scriptBudgetMs: options.scriptBudgetMs,
     decide,
+    // An undo's ops are order-dependent (they drop what reaches 0, replace the user's profile and recent list) on
+    // keys the batch's other events merge updates into: a retraction is applied by itself, in log order.
+    appliesAlone: (message: LogMessage) => message.kind === "retraction",
     ...(log === undefined
       ? {}
       : {
@@ -50,8 +53,6 @@ export function createFeaturesProjection(
                 ? featureUndoOps(message, config, nowMs, logs.get(message.event.user_id) ?? [])
                 : decide(message, nowMs);
           },
-          // The undo replaces the user's profile and recent list, which the batch's other events merge into.
-          appliesAlone: (message: LogMessage) => message.kind === "retraction",
         }),
   });
 }

@@ -11,7 +11,9 @@ type RetractionMessage = Extract<LogMessage, { kind: "retraction" }>;
  * The effects of a retraction on the features read model: the original's own ops (featureOps, the same code
  * that applied it) with every increment negated, so counts, decayed affinities and decayed popularity lose
  * exactly what the original added (decay counters are integers per window, runtime/decay.ts, so the sum is
- * as if the original never came). The category fan-out is expanded over the categories the original was
+ * as if the original never came), and a count or score taken to 0 is no entry (`hincrby_drop`,
+ * `zincrby_drop`), as in a projection that never had the original. These ops are order-dependent: the
+ * projection applies a retraction in a store call of its own (projection.ts). The category fan-out is expanded over the categories the original was
  * applied with (carried by the retraction), not the item's categories now.
  *
  * `hmax` (last activity) and `zadd_gt`/`zcap` (the recent list) keep maxima and trims that a subtraction cannot
@@ -33,20 +35,23 @@ export function featureUndoOps(
   const ops: Op[] = [];
   for (const op of decision.ops) ops.push(...undoOp(op, r));
   if (userLog === undefined) return { ops };
-  const profile = featureKeys.userProfile(r.user_id);
+  const replaced = new Set([featureKeys.userProfile(r.user_id), featureKeys.userRecent(r.user_id)]);
   return {
-    ops: [...ops.filter((op) => op[1] !== profile), ...userActivityUndoOps(userLog, message, config)],
+    ops: [...ops.filter((op) => !replaced.has(op[1])), ...userActivityUndoOps(userLog, message, config)],
   };
 }
+
+/** zincrby_drop trims a member it adds; a subtraction adds none, so its sets are never trimmed. */
+const NO_CAP = String(Number.MAX_SAFE_INTEGER);
 
 const negate = (by: string): string => (BigInt(by) === 0n ? "0" : String(-BigInt(by)));
 
 function undoOp(op: Op, r: RetractionEvent): Op[] {
   switch (op[0]) {
     case "hincrby":
-      return [["hincrby", op[1], op[2], negate(op[3])]];
+      return [["hincrby_drop", op[1], op[2], negate(op[3])]];
     case "zincrby":
-      return [["zincrby", op[1], negate(op[2]), op[3]]];
+      return [["zincrby_drop", op[1], negate(op[2]), op[3], NO_CAP]];
     case "pexpire":
       return [op];
     case "catfan": {
@@ -71,9 +76,9 @@ function expand(op: Op, category: string, args: readonly string[]): Op[] {
   const f = (s: string) => fill(s, category, args);
   switch (op[0]) {
     case "hincrby":
-      return [["hincrby", f(op[1]), f(op[2]), f(op[3])]];
+      return [["hincrby_drop", f(op[1]), f(op[2]), f(op[3])]];
     case "zincrby":
-      return [["zincrby", f(op[1]), f(op[2]), f(op[3])]];
+      return [["zincrby_drop", f(op[1]), f(op[2]), f(op[3]), NO_CAP]];
     case "pexpire":
       return [["pexpire", f(op[1]), f(op[2])]];
     default:

@@ -20,8 +20,8 @@ import type { Op, OpsMessage, ResolvedOp } from "./redis-batch.ts";
  * Stream: sequential ops as `N key version nFieldValues f v…`, `D id nInner (op key arg value)…` (a catfan
  * template, sent before its first use: per event only the arguments differ, and the template was 28 of a feature
  * event's ~65 fields), `F key field templateId nArgs arg…`, `C histKey item timeMs histCap nbrCap`, an undo's
- * `J key by member cap` (zincrby_drop), `K key by` (incrby_drop), `P key nMembers (score member)…` (zreplace) and
- * `Q key nFields (field value)…` (hreplace);
+ * `J key by member cap` (zincrby_drop), `K key by` (incrby_drop), `U key field by` (hincrby_drop),
+ * `P key nMembers (score member)…` (zreplace) and `Q key nFields (field value)…` (hreplace);
  * merged ops as
  * `I key field by`, `Z key by member`, `M key field value`, `G key score member`, `H key nIncrements nMaxima (field by)… (field value)…`; then `|`; then `T key cap` and
  * `E key ms`.
@@ -169,6 +169,10 @@ function encodeSequential(sequential: SequentialOps, op: Op | ResolvedOp): void 
     case "incrby_drop":
       keys.add(op[1]);
       out.push("K", op[1], op[2]);
+      break;
+    case "hincrby_drop":
+      keys.add(op[1]);
+      out.push("U", op[1], op[2], op[3]);
       break;
     case "zreplace": {
       const [, key, ...scoresAndMembers] = op;

@@ -274,6 +274,16 @@ export class MemoryProjectionStore implements ProjectionStore {
           set.set(scoresAndMembers[i + 1]!, parseScore(scoresAndMembers[i]!));
         break;
       }
+      case "hincrby_drop": {
+        const key = base + op[1];
+        const h = this.hash(key);
+        const next = addInteger(h.get(op[2]), op[3]);
+        if (BigInt(next) <= 0n) {
+          h.delete(op[2]);
+          this.dropIfEmpty(key, h.size);
+        } else h.set(op[2], next);
+        break;
+      }
       case "hreplace": {
         const [, key, ...fieldsAndValues] = op;
         this.remove(base + key);
