@@ -172,10 +172,15 @@ for (const backend of PROJECTION_STORES) {
       await catchUp();
       const withSome = await dump(prefix);
       assert.deepEqual(withSome, await projectionOf(await logWithoutRetracted(t.db)));
-      // Retracted after: the purchase that trimmed view:i1, a user's only event, a user's latest activity, and
-      // every event of the bot.
+      // Retracted after: the purchase that trimmed view:i1, a user's only event, a user's latest activity, a
+      // dismissal, and every event of the bot.
       await retract(t.db, {
-        event_ids: [id("u1", "i4", "purchase"), id("u4", "i6", "view"), id("u3", "i6", "add_to_cart")],
+        event_ids: [
+          id("u1", "i4", "purchase"),
+          id("u4", "i6", "view"),
+          id("u3", "i6", "add_to_cart"),
+          id("u2", "i5", "not_interested"),
+        ],
       });
       await retract(t.db, { user_id: "bot" });
       await catchUp();
@@ -190,7 +195,14 @@ for (const backend of PROJECTION_STORES) {
       ]);
       assert.equal((retracted["{u:u1}:p"] as Record<string, string>).last, String(T0 + 5 * MINUTE));
       assert.equal((retracted["{u:u3}:p"] as Record<string, string>).last, String(T0 + MINUTE));
-      for (const key of ["{u:bot}:p", "{u:bot}:recent", "{u:u4}:p", "{u:u4}:recent"])
+      for (const key of [
+        "{u:bot}:p",
+        "{u:bot}:recent",
+        "{u:u4}:p",
+        "{u:u4}:recent",
+        "{u:u2}:nope",
+        "{u:u2}:nope:cats",
+      ])
         assert.ok(!(key in retracted), `${key} is deleted`);
 
       // Originals, their retraction and later events of the same users and items in one batch: the undo replaces

@@ -2,6 +2,7 @@ import type { LogMessage, RetractionEvent } from "../../core/contracts/log-messa
 import type { Op } from "../runtime/redis-batch.ts";
 import type { OpsDecision } from "../runtime/redis-projection.ts";
 import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
+import { NOT_INTERESTED } from "../../core/contracts/event.ts";
 import { featureKeys, featureOps } from "./ops.ts";
 import { userActivityUndoOps } from "./user-activity.ts";
 
@@ -33,9 +34,14 @@ export function featureUndoOps(
   const decision = featureOps(original, config, nowMs);
   if (!("ops" in decision)) return decision;
   const ops: Op[] = [];
-  for (const op of decision.ops) ops.push(...undoOp(op, r));
+  const dismissal = r.original.type === NOT_INTERESTED;
+  for (const op of decision.ops) ops.push(...(dismissal ? undoDismissalOp(op, r) : undoOp(op, r)));
   if (userLog === undefined) return { ops };
-  const replaced = new Set([featureKeys.userProfile(r.user_id), featureKeys.userRecent(r.user_id)]);
+  const replaced = new Set([
+    featureKeys.userProfile(r.user_id),
+    featureKeys.userRecent(r.user_id),
+    featureKeys.userDismissed(r.user_id),
+  ]);
   return {
     ops: [...ops.filter((op) => !replaced.has(op[1])), ...userActivityUndoOps(userLog, message, config)],
   };
@@ -64,6 +70,26 @@ function undoOp(op: Op, r: RetractionEvent): Op[] {
     }
     default:
       // hmax, zadd_gt, zcap, hset_newer: maxima and trims, not sums (see featureUndoOps).
+      return [];
+  }
+}
+
+/**
+ * A "not_interested" original (negative-feedback-ops.ts): its profile count is subtracted, each category it
+ * was applied with loses one dismissal; the dismissed item's latest time is a maximum, left to the user's log
+ * (user-activity.ts) or a rebuild.
+ */
+function undoDismissalOp(op: Op, r: RetractionEvent): Op[] {
+  switch (op[0]) {
+    case "hincrby":
+      return [["hincrby_drop", op[1], op[2], negate(op[3])]];
+    case "pexpire":
+      return [op];
+    case "catfan": {
+      const key = featureKeys.userDismissedCategories(r.user_id);
+      return r.categories.map((category): Op => ["hincrby_drop", key, category, "-1"]);
+    }
+    default:
       return [];
   }
 }

@@ -81,6 +81,44 @@ describe("featureUndoOps", () => {
   });
 });
 
+describe("featureUndoOps of a not_interested", () => {
+  it("takes one dismissal from each category it was applied with and replaces the dismissed items", () => {
+    const at = (minute: number) => new Date(Date.parse(T) + minute * 60_000).toISOString();
+    const nope = (event_id: string, item: string, minute: number): InteractionEvent => ({
+      event_id,
+      type: "not_interested",
+      user_id: "u1",
+      item_id: item,
+      timestamp: at(minute),
+    });
+    const logged = (e: InteractionEvent, position: number): LogMessage => ({
+      position,
+      transaction_id: "9",
+      received_at: e.timestamp,
+      kind: "interaction",
+      event: e,
+    });
+    const n1 = nope("n1", "i1", 0);
+    const n2 = nope("n2", "i1", -3);
+    const n3 = nope("n3", "i2", -2);
+    const retraction = { ...message, event: { ...message.event, retracts: "n1", original: n1 } };
+    const ttl = String(DEFAULT_FEATURES_CONFIG.userTtlMs);
+    const userLog = [logged(n2, 1), logged(n3, 2), logged(n1, 3), retraction];
+    const decision = featureUndoOps(retraction, DEFAULT_FEATURES_CONFIG, NOW, userLog);
+    assert.ok("ops" in decision);
+    assert.deepEqual(decision.ops, [
+      ["hincrby_drop", "{u:u1}:nope:cats", "shoes", "-1"],
+      ["hincrby_drop", "{u:u1}:nope:cats", "sale", "-1"],
+      ["hreplace", "{u:u1}:p", "last", String(Date.parse(at(-2))), "n:not_interested", "2"],
+      ["pexpire", "{u:u1}:p", ttl],
+      ["zreplace", "{u:u1}:recent"],
+      // i1's dismissal falls back to the earlier one.
+      ["hreplace", "{u:u1}:nope", "i1", String(Date.parse(at(-3))), "i2", String(Date.parse(at(-2)))],
+      ["pexpire", "{u:u1}:nope", ttl],
+    ]);
+  });
+});
+
 /** The original's item count, popularity and affinity increments, negated (scores taken to 0 are dropped). */
 function negatedIncrements() {
   const c = DEFAULT_FEATURES_CONFIG;

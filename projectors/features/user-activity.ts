@@ -12,6 +12,8 @@ export interface UserActivity {
   profile: [field: string, value: string][];
   /** `<type>:<item>` → latest event time (ms), lowest rank first, at most `recentCap`. */
   recent: [member: string, timeMs: number][];
+  /** Items the user dismissed ("not_interested") → latest such time (ms), in code-unit order. */
+  dismissed: [item: string, timeMs: string][];
 }
 
 /** Redis sorted-set order: score, then member bytes (what `zcap` trims first). */
@@ -22,18 +24,25 @@ const byRank = (a: [string, number], b: [string, number]): number =>
  * Replays featureOps' profile and recent-list ops over one user's interactions in log order: every interaction
  * counts in `n:<type>` and raises `last`; one with an item that is not negative feedback raises its
  * `<type>:<item>` entry (ZADD GT), and the list keeps the `recentCap` highest ranks (trimming once at the end
- * keeps the same entries as trimming after every add, since entries only rise).
+ * keeps the same entries as trimming after every add, since entries only rise); a "not_interested" one raises
+ * the item's dismissal time instead (negative-feedback-ops.ts).
  */
 export function userActivity(events: readonly InteractionEvent[], recentCap: number): UserActivity {
   const counts = new Map<string, number>();
   let last: number | undefined;
   const recent = new Map<string, number>();
+  const dismissed = new Map<string, number>();
   for (const e of events) {
     const t = Date.parse(e.timestamp);
     const field = `n:${e.type}`;
     counts.set(field, (counts.get(field) ?? 0) + 1);
     if (last === undefined || t > last) last = t;
-    if (e.item_id === undefined || e.type === NOT_INTERESTED) continue;
+    if (e.item_id === undefined) continue;
+    if (e.type === NOT_INTERESTED) {
+      const present = dismissed.get(e.item_id);
+      if (present === undefined || t > present) dismissed.set(e.item_id, t);
+      continue;
+    }
     const member = `${e.type}:${e.item_id}`;
     const present = recent.get(member);
     if (present === undefined || t > present) recent.set(member, t);
@@ -42,7 +51,13 @@ export function userActivity(events: readonly InteractionEvent[], recentCap: num
   if (last !== undefined) profile.push(["last", String(last)]);
   profile.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const ranked = [...recent].sort(byRank);
-  return { profile, recent: ranked.slice(Math.max(0, ranked.length - recentCap)) };
+  return {
+    profile,
+    recent: ranked.slice(Math.max(0, ranked.length - recentCap)),
+    dismissed: [...dismissed]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([i, t]) => [i, String(t)]),
+  };
 }
 
 /**
@@ -67,8 +82,9 @@ export function interactionsAfterRetraction(
 }
 
 /**
- * The ops that set the retracting user's profile (counts by type, last activity) and recent list to what the
- * user's log gives without the retracted events: a latest time or a trimmed entry cannot be subtracted (a max
+ * The ops that set the retracting user's profile (counts by type, last activity) and recent list (and, when the
+ * retracted event is a "not_interested", the user's dismissed items) to what the user's log gives without the
+ * retracted events: a latest time or a trimmed entry cannot be subtracted (a max
  * does not remember the runner-up, a trim forgets what it dropped), so both are recomputed and replaced.
  * Idempotent: retracting again, or a redelivery, writes the same.
  *
@@ -81,7 +97,7 @@ export function userActivityUndoOps(
   config: Pick<FeaturesConfig, "recentCap" | "userTtlMs">,
 ): Op[] {
   const user = retraction.event.user_id;
-  const { profile, recent } = userActivity(
+  const { profile, recent, dismissed } = userActivity(
     interactionsAfterRetraction(userLog, retraction),
     config.recentCap,
   );
@@ -92,5 +108,10 @@ export function userActivityUndoOps(
   if (profile.length > 0) ops.push(["pexpire", profileKey, ttl]);
   ops.push(["zreplace", recentKey, ...recent.flatMap(([m, t]) => [String(t), m])]);
   if (recent.length > 0) ops.push(["pexpire", recentKey, ttl]);
+  if (retraction.event.original.type === NOT_INTERESTED) {
+    const dismissedKey = featureKeys.userDismissed(user);
+    ops.push(["hreplace", dismissedKey, ...dismissed.flat()]);
+    if (dismissed.length > 0) ops.push(["pexpire", dismissedKey, ttl]);
+  }
   return ops;
 }

@@ -73,11 +73,12 @@ describe("userActivity", () => {
         ["view:i1", ms(3)],
         ["purchase:i5", ms(5)],
       ],
+      dismissed: [["i3", String(ms(4))]],
     });
   });
 
   it("is empty for no interactions", () => {
-    assert.deepEqual(userActivity([], 3), { profile: [], recent: [] });
+    assert.deepEqual(userActivity([], 3), { profile: [], recent: [], dismissed: [] });
   });
 });
 
