@@ -40,7 +40,7 @@ export function createFeaturesProjection(
     scriptBudgetMs: options.scriptBudgetMs,
     decide,
     // An undo's ops are order-dependent (they drop what reaches 0, replace the user's profile and recent list) on
-    // keys the batch's other events merge updates into: a retraction is applied by itself, in log order.
+    // keys the batch's other events merge updates into: retractions are applied apart, in log order.
     appliesAlone: (message: LogMessage) => message.kind === "retraction",
     ...(log === undefined
       ? {}

@@ -28,10 +28,12 @@ export interface RedisProjectionOptions {
    */
   prepare?(messages: readonly LogMessage[]): Promise<(message: LogMessage, nowMs: number) => OpsDecision>;
   /**
-   * Messages applied in a store call of their own, after the batch's earlier messages and before its later ones:
-   * those whose ops replace a key (`zreplace`, `hreplace`) that other messages of the batch merge updates into
-   * (batch-encoding.ts merges commutative ops over a whole call and refuses to reorder them across a replace).
-   * Only retractions are (rare; replay.ts leaves them out, so a rebuild's batches stay one call each).
+   * Messages applied apart from the others, after the batch's earlier messages and before its later ones (a
+   * run of consecutive ones in one store call): those whose ops are order-dependent (`zreplace`, `hreplace`,
+   * the `_drop` increments) on keys that other messages of the batch merge updates into (batch-encoding.ts
+   * merges commutative ops over a whole call and refuses to reorder them across such an op). Only ops that are
+   * all order-dependent (but `pexpire`) may share a call this way. Only retractions are (rare; replay.ts leaves
+   * them out, so a rebuild's batches stay one call each).
    */
   appliesAlone?(message: LogMessage): boolean;
   /**
@@ -137,18 +139,21 @@ export class RedisProjection implements Projection {
   }
 }
 
-/** `messages` in log order as runs: each message `alone` picks is a run by itself. */
+/**
+ * `messages` in log order as runs: the messages `alone` picks apart from the others, consecutive picked ones
+ * together (their ops are all order-dependent, so they share a call: see RedisProjectionOptions.appliesAlone).
+ */
 export function splitAround<M>(messages: readonly M[], alone: (m: M) => boolean): (readonly M[])[] {
   const runs: M[][] = [];
   let run: M[] = [];
+  let picked = false;
   for (const m of messages) {
-    if (!alone(m)) {
-      run.push(m);
-      continue;
+    if (alone(m) !== picked && run.length > 0) {
+      runs.push(run);
+      run = [];
     }
-    if (run.length > 0) runs.push(run);
-    runs.push([m]);
-    run = [];
+    picked = alone(m);
+    run.push(m);
   }
   if (run.length > 0 || runs.length === 0) runs.push(run);
   return runs;
