@@ -14,8 +14,9 @@ type RetractionMessage = Extract<LogMessage, { kind: "retraction" }>;
  * exactly what the original added (decay counters are integers per window, runtime/decay.ts, so the sum is
  * as if the original never came), and a count or score taken to 0 is no entry (`hincrby_drop`,
  * `zincrby_drop`), as in a projection that never had the original. These ops are order-dependent: the
- * projection applies a retraction in a store call of its own (projection.ts). The category fan-out is expanded over the categories the original was
- * applied with (carried by the retraction), not the item's categories now.
+ * projection applies retractions apart from the batch's other events (projection.ts). The category fan-out is
+ * expanded over the categories the original was applied with (carried by the retraction), not the item's
+ * categories now; a "not_interested" original takes one dismissal from each of them (undoDismissalOp).
  *
  * `hmax` (last activity) and `zadd_gt`/`zcap` (the recent list) keep maxima and trims that a subtraction cannot
  * take back: with `userLog` (the retracting user's log, runtime/user-log.ts) the user's profile and recent list
