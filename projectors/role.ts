@@ -53,8 +53,9 @@ export const REDIS_PROJECTIONS: Readonly<
     (store: ProjectionStore | RedisClient, env: RedisProjectionEnv, log?: Queryable) => RedisProjection
   >
 > = {
-  [FEATURES_PROJECTION]: (store, env) =>
+  [FEATURES_PROJECTION]: (store, env, log) =>
     createFeaturesProjection(store, {
+      ...(log ? { log } : {}),
       prefix: env.RECKON_REDIS_PREFIX,
       config: featuresConfig(env),
       scriptBudgetMs: env.RECKON_REDIS_SCRIPT_BUDGET_MS,

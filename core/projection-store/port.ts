@@ -46,10 +46,14 @@ export type Op =
    * new is trimmed to `cap` as `cooc`'s increments are. Order-dependent: kept in log order.
    */
   | ["zincrby_drop", key: string, by: string, member: string, cap: string]
+  /** HINCRBY; a field whose value falls to 0 or below is removed (and an emptied hash with it). Kept in log order. */
+  | ["hincrby_drop", key: string, field: string, by: string]
   /** INCRBY on a string key; the key is deleted when its value falls to 0 or below. Kept in log order. */
   | ["incrby_drop", key: string, by: string]
   /** Replaces a sorted set by these members (none: deletes the key). Kept in log order. */
-  | ["zreplace", key: string, ...scoresAndMembers: string[]];
+  | ["zreplace", key: string, ...scoresAndMembers: string[]]
+  /** Replaces a hash by these fields (none: deletes the key). Kept in log order. */
+  | ["hreplace", key: string, ...fieldsAndValues: string[]];
 
 export interface OpsMessage {
   position: LogPosition;

@@ -2,7 +2,9 @@ import type { LogMessage, RetractionEvent } from "../../core/contracts/log-messa
 import type { Op } from "../runtime/redis-batch.ts";
 import type { OpsDecision } from "../runtime/redis-projection.ts";
 import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
-import { featureOps } from "./ops.ts";
+import { NOT_INTERESTED } from "../../core/contracts/event.ts";
+import { featureKeys, featureOps } from "./ops.ts";
+import { userActivityUndoOps } from "./user-activity.ts";
 
 type RetractionMessage = Extract<LogMessage, { kind: "retraction" }>;
 
@@ -10,34 +12,53 @@ type RetractionMessage = Extract<LogMessage, { kind: "retraction" }>;
  * The effects of a retraction on the features read model: the original's own ops (featureOps, the same code
  * that applied it) with every increment negated, so counts, decayed affinities and decayed popularity lose
  * exactly what the original added (decay counters are integers per window, runtime/decay.ts, so the sum is
- * as if the original never came). The category fan-out is expanded over the categories the original was
- * applied with (carried by the retraction), not the item's categories now.
+ * as if the original never came), and a count or score taken to 0 is no entry (`hincrby_drop`,
+ * `zincrby_drop`), as in a projection that never had the original. These ops are order-dependent: the
+ * projection applies retractions apart from the batch's other events (projection.ts). The category fan-out is
+ * expanded over the categories the original was applied with (carried by the retraction), not the item's
+ * categories now; a "not_interested" original takes one dismissal from each of them (undoDismissalOp).
  *
- * Not undone here: `hmax` (last activity), `zadd_gt`/`zcap` (the recent list) keep maxima and trims that a
- * subtraction cannot take back; a rebuild, which skips retracted events (core/event-store/retracted-events.ts), does.
+ * `hmax` (last activity) and `zadd_gt`/`zcap` (the recent list) keep maxima and trims that a subtraction cannot
+ * take back: with `userLog` (the retracting user's log, runtime/user-log.ts) the user's profile and recent list
+ * are recomputed from it without the retracted events and replaced (user-activity.ts; the profile's counts with
+ * them). Without it (a projection given no log), counts are subtracted and the rest is left to a rebuild, which
+ * skips retracted events (core/event-store/retracted-events.ts).
  */
 export function featureUndoOps(
   message: RetractionMessage,
   config: FeaturesConfig,
   nowMs: number,
+  userLog?: readonly LogMessage[],
 ): OpsDecision {
   const r = message.event;
   const original: LogMessage = { ...message, kind: "interaction", event: r.original };
   const decision = featureOps(original, config, nowMs);
   if (!("ops" in decision)) return decision;
   const ops: Op[] = [];
-  for (const op of decision.ops) ops.push(...undoOp(op, r));
-  return { ops };
+  const dismissal = r.original.type === NOT_INTERESTED;
+  for (const op of decision.ops) ops.push(...(dismissal ? undoDismissalOp(op, r) : undoOp(op, r)));
+  if (userLog === undefined) return { ops };
+  const replaced = new Set([
+    featureKeys.userProfile(r.user_id),
+    featureKeys.userRecent(r.user_id),
+    featureKeys.userDismissed(r.user_id),
+  ]);
+  return {
+    ops: [...ops.filter((op) => !replaced.has(op[1])), ...userActivityUndoOps(userLog, message, config)],
+  };
 }
+
+/** zincrby_drop trims a member it adds; a subtraction adds none, so its sets are never trimmed. */
+const NO_CAP = String(Number.MAX_SAFE_INTEGER);
 
 const negate = (by: string): string => (BigInt(by) === 0n ? "0" : String(-BigInt(by)));
 
 function undoOp(op: Op, r: RetractionEvent): Op[] {
   switch (op[0]) {
     case "hincrby":
-      return [["hincrby", op[1], op[2], negate(op[3])]];
+      return [["hincrby_drop", op[1], op[2], negate(op[3])]];
     case "zincrby":
-      return [["zincrby", op[1], negate(op[2]), op[3]]];
+      return [["zincrby_drop", op[1], negate(op[2]), op[3], NO_CAP]];
     case "pexpire":
       return [op];
     case "catfan": {
@@ -54,6 +75,26 @@ function undoOp(op: Op, r: RetractionEvent): Op[] {
   }
 }
 
+/**
+ * A "not_interested" original (negative-feedback-ops.ts): its profile count is subtracted, each category it
+ * was applied with loses one dismissal; the dismissed item's latest time is a maximum, left to the user's log
+ * (user-activity.ts) or a rebuild.
+ */
+function undoDismissalOp(op: Op, r: RetractionEvent): Op[] {
+  switch (op[0]) {
+    case "hincrby":
+      return [["hincrby_drop", op[1], op[2], negate(op[3])]];
+    case "pexpire":
+      return [op];
+    case "catfan": {
+      const key = featureKeys.userDismissedCategories(r.user_id);
+      return r.categories.map((category): Op => ["hincrby_drop", key, category, "-1"]);
+    }
+    default:
+      return [];
+  }
+}
+
 /** `$c` → the category, `$1`…`$9` → the catfan's arguments (as the stores expand templates). */
 const fill = (field: string, category: string, args: readonly string[]): string =>
   field.replace(/\$([0-9c])/g, (m, x: string) => (x === "c" ? category : (args[Number(x) - 1] ?? m)));
@@ -62,9 +103,9 @@ function expand(op: Op, category: string, args: readonly string[]): Op[] {
   const f = (s: string) => fill(s, category, args);
   switch (op[0]) {
     case "hincrby":
-      return [["hincrby", f(op[1]), f(op[2]), f(op[3])]];
+      return [["hincrby_drop", f(op[1]), f(op[2]), f(op[3])]];
     case "zincrby":
-      return [["zincrby", f(op[1]), f(op[2]), f(op[3])]];
+      return [["zincrby_drop", f(op[1]), f(op[2]), f(op[3]), NO_CAP]];
     case "pexpire":
       return [["pexpire", f(op[1]), f(op[2])]];
     default:

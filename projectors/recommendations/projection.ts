@@ -6,7 +6,7 @@ import { RedisProjection, type OpsDecision } from "../runtime/redis-projection.t
 import { DEFAULT_KEY_PREFIX } from "../../core/read-models/keys.ts";
 import { DEFAULT_RECOMMENDATIONS_CONFIG, recommendationOps, type RecommendationsConfig } from "./ops.ts";
 import { coocUndoOps } from "./undo.ts";
-import { readRetractingUsersLogs } from "./user-log.ts";
+import { readRetractingUsersLogs } from "../runtime/user-log.ts";
 
 export const RECOMMENDATIONS_PROJECTION = "recommendations";
 export const RECOMMENDATIONS_NS = "r";

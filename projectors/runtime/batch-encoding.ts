@@ -20,7 +20,8 @@ import type { Op, OpsMessage, ResolvedOp } from "./redis-batch.ts";
  * Stream: sequential ops as `N key version nFieldValues f v…`, `D id nInner (op key arg value)…` (a catfan
  * template, sent before its first use: per event only the arguments differ, and the template was 28 of a feature
  * event's ~65 fields), `F key field templateId nArgs arg…`, `C histKey item timeMs histCap nbrCap`, an undo's
- * `J key by member cap` (zincrby_drop), `K key by` (incrby_drop) and `P key nMembers (score member)…` (zreplace);
+ * `J key by member cap` (zincrby_drop), `K key by` (incrby_drop), `U key field by` (hincrby_drop),
+ * `P key nMembers (score member)…` (zreplace) and `Q key nFields (field value)…` (hreplace);
  * merged ops as
  * `I key field by`, `Z key by member`, `M key field value`, `G key score member`, `H key nIncrements nMaxima (field by)… (field value)…`; then `|`; then `T key cap` and
  * `E key ms`.
@@ -169,12 +170,24 @@ function encodeSequential(sequential: SequentialOps, op: Op | ResolvedOp): void 
       keys.add(op[1]);
       out.push("K", op[1], op[2]);
       break;
+    case "hincrby_drop":
+      keys.add(op[1]);
+      out.push("U", op[1], op[2], op[3]);
+      break;
     case "zreplace": {
       const [, key, ...scoresAndMembers] = op;
       if (scoresAndMembers.length % 2 !== 0)
         throw new Error(`zreplace ${key}: scores and members come in pairs`);
       keys.add(key);
       out.push("P", key, String(scoresAndMembers.length / 2), ...scoresAndMembers);
+      break;
+    }
+    case "hreplace": {
+      const [, key, ...fieldsAndValues] = op;
+      if (fieldsAndValues.length % 2 !== 0)
+        throw new Error(`hreplace ${key}: fields and values come in pairs`);
+      keys.add(key);
+      out.push("Q", key, String(fieldsAndValues.length / 2), ...fieldsAndValues);
       break;
     }
   }

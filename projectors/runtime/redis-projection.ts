@@ -32,6 +32,15 @@ export interface RedisProjectionOptions {
    */
   prepare?(messages: readonly LogMessage[]): Promise<(message: LogMessage, nowMs: number) => OpsDecision>;
   /**
+   * Messages applied apart from the others, after the batch's earlier messages and before its later ones (a
+   * run of consecutive ones in one store call): those whose ops are order-dependent (`zreplace`, `hreplace`,
+   * the `_drop` increments) on keys that other messages of the batch merge updates into (batch-encoding.ts
+   * merges commutative ops over a whole call and refuses to reorder them across such an op). Only ops that are
+   * all order-dependent (but `pexpire`) may share a call this way. Only retractions are (rare; replay.ts leaves
+   * them out, so a rebuild's batches stay one call each).
+   */
+  appliesAlone?(message: LogMessage): boolean;
+  /**
    * About how long one batch script may hold a single Redis (`RECKON_REDIS_SCRIPT_BUDGET_MS`; default 0,
    * one script call per batch). See script-budget.ts.
    */
@@ -108,18 +117,20 @@ export class RedisProjection implements Projection {
     const decide = this.options.prepare ? await this.options.prepare(messages) : this.options.decide;
     const outcomes: ProjectionOutcome[] = [];
     // Dropped messages still go to the store: their positions advance the applied position.
-    await this.store.applyOps(
-      this.target(version),
-      source,
-      messages,
-      (part) =>
-        part.map((message) => {
-          const decision = decide(message, now);
-          outcomes.push("ops" in decision ? { kind: "ok" } : { kind: "drop", reason: decision.drop });
-          return { position: toLogPosition(message), ops: "ops" in decision ? decision.ops : [] };
-        }),
-      this.pacing,
-    );
+    const alone = this.options.appliesAlone;
+    for (const run of alone ? splitAround(messages, alone) : [messages])
+      await this.store.applyOps(
+        this.target(version),
+        source,
+        run,
+        (part) =>
+          part.map((message) => {
+            const decision = decide(message, now);
+            outcomes.push("ops" in decision ? { kind: "ok" } : { kind: "drop", reason: decision.drop });
+            return { position: toLogPosition(message), ops: "ops" in decision ? decision.ops : [] };
+          }),
+        this.pacing,
+      );
     return outcomes;
   }
 
@@ -134,4 +145,24 @@ export class RedisProjection implements Projection {
   appliedPosition(topic: string, partition: number): Promise<LogPosition | undefined> {
     return this.store.appliedPosition(this.target(), appliedField(topic, partition));
   }
+}
+
+/**
+ * `messages` in log order as runs: the messages `alone` picks apart from the others, consecutive picked ones
+ * together (their ops are all order-dependent, so they share a call: see RedisProjectionOptions.appliesAlone).
+ */
+export function splitAround<M>(messages: readonly M[], alone: (m: M) => boolean): (readonly M[])[] {
+  const runs: M[][] = [];
+  let run: M[] = [];
+  let picked = false;
+  for (const m of messages) {
+    if (alone(m) !== picked && run.length > 0) {
+      runs.push(run);
+      run = [];
+    }
+    picked = alone(m);
+    run.push(m);
+  }
+  if (run.length > 0 || runs.length === 0) runs.push(run);
+  return runs;
 }

@@ -275,6 +275,25 @@ export class MemoryProjectionStore implements ProjectionStore {
           set.set(scoresAndMembers[i + 1]!, parseScore(scoresAndMembers[i]!));
         break;
       }
+      case "hincrby_drop": {
+        const key = base + op[1];
+        const h = this.hash(key);
+        const next = addInteger(h.get(op[2]), op[3]);
+        if (BigInt(next) <= 0n) {
+          h.delete(op[2]);
+          this.dropIfEmpty(key, h.size);
+        } else h.set(op[2], next);
+        break;
+      }
+      case "hreplace": {
+        const [, key, ...fieldsAndValues] = op;
+        this.remove(base + key);
+        if (fieldsAndValues.length === 0) break;
+        const h = this.hash(base + key);
+        for (let i = 0; i + 1 < fieldsAndValues.length; i += 2)
+          h.set(fieldsAndValues[i]!, fieldsAndValues[i + 1]!);
+        break;
+      }
     }
   }
 

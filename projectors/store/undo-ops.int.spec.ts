@@ -1,6 +1,7 @@
-// The undo ops of the projection-store port (zincrby_drop, incrby_drop, zreplace; see core/projection-store/
-// port.ts) give the same state on every adapter, with exact values: a score or count taken to 0 or below is no
-// entry, a new neighbour is trimmed to the cap, a replaced set holds only its new members, an empty one no key.
+// The undo ops of the projection-store port (zincrby_drop, incrby_drop, hincrby_drop, zreplace, hreplace; see
+// core/projection-store/port.ts) give the same state on every adapter, with exact values: a score, count or field
+// taken to 0 or below is no entry, a new neighbour is trimmed to the cap, a replaced set or hash holds only its
+// new members, an empty one no key.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Op, OpsMessage } from "../../core/projection-store/port.ts";
@@ -17,6 +18,9 @@ const batches: Op[][] = [
     ["incrby_drop", "{i:a}:cnt", "5"],
     ["zreplace", "{u:u}:h", "1", "p", "2", "q"],
     ["pexpire", "{u:u}:h", "60000"],
+    ["hincrby_drop", "{i:a}:n", "view", "3"],
+    ["hincrby_drop", "{i:a}:n", "click", "1"],
+    ["hreplace", "{u:u}:p", "last", "9", "n:view", "2"],
   ],
   [
     ["zincrby_drop", "{i:a}:nbrs", "-2", "z", "2"],
@@ -24,16 +28,33 @@ const batches: Op[][] = [
     ["incrby_drop", "{i:a}:cnt", "-5"],
     ["zreplace", "{u:u}:h", "5", "r"],
     ["zreplace", "{u:v}:h"],
+    ["hincrby_drop", "{i:a}:n", "view", "-1"],
+    ["hincrby_drop", "{i:a}:n", "click", "-2"],
+    ["hreplace", "{u:u}:p", "n:click", "1"],
+    ["hreplace", "{u:v}:p"],
   ],
   [
     ["zincrby_drop", "{i:a}:nbrs", "-3", "x", "2"],
     ["zreplace", "{u:u}:h"],
+    ["hincrby_drop", "{i:a}:n", "view", "-2"],
+    ["hreplace", "{u:u}:p"],
   ],
 ];
 
 const expected: Record<string, unknown>[] = [
-  { "{i:a}:cnt": "5", "{i:a}:nbrs": ["z", "2", "x", "3"], "{u:u}:h": ["p", "1", "q", "2"] },
-  { "{i:a}:nbrs": ["x", "3"], "{u:u}:h": ["r", "5"] },
+  {
+    "{i:a}:cnt": "5",
+    "{i:a}:nbrs": ["z", "2", "x", "3"],
+    "{u:u}:h": ["p", "1", "q", "2"],
+    "{i:a}:n": { click: "1", view: "3" },
+    "{u:u}:p": { last: "9", "n:view": "2" },
+  },
+  {
+    "{i:a}:nbrs": ["x", "3"],
+    "{u:u}:h": ["r", "5"],
+    "{i:a}:n": { view: "2" },
+    "{u:u}:p": { "n:click": "1" },
+  },
   {},
 ];
 

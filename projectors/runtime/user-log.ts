@@ -4,9 +4,10 @@ import { toLogMessage, type LogRow } from "../../core/event-store/log-reader.ts"
 
 /**
  * Each user's interactions and retractions in log order, up to and including the latest retraction of that user
- * among `messages`: what an exact co-occurrence undo replays (undo.ts). Only users with a retraction in the batch
- * are read, each bounded by the position of that retraction (rows at or before it are committed: the log was
- * delivered in order up to it), through the `events (user_id, …)` index.
+ * among `messages`: what an undo that recomputes a user's entries replays (recommendations/undo.ts,
+ * features/user-activity.ts). Only users with a retraction in the batch are read, each bounded by the position of
+ * that retraction (rows at or before it are committed: the log was delivered in order up to it), through the
+ * `events (user_id, …)` index.
  */
 export async function readRetractingUsersLogs(
   db: Queryable,
