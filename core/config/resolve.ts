@@ -11,6 +11,7 @@ import {
   clickHouseEndpointNeedsLocalPassword,
   keysConfigured,
   layerSources,
+  localFilesWanted,
   localStackRequested,
   storesConfigured,
   type LayeredEnv,
@@ -34,12 +35,12 @@ export function resolveRaw(env: RawEnv = process.env): LayeredEnv {
   if (localStackRequested(env) && !storesConfigured(env)) bringLocalStackUp();
   if (!keysConfigured(env)) ensureLocalKeysFile();
   if (clickHouseEndpointNeedsLocalPassword(env)) ensureLocalClickHousePassword();
-  return layerSources(env, readLocalFiles(), DEFAULT_DATA_DIR);
+  return layerSources(env, readLocalFiles(localFilesWanted(env)), DEFAULT_DATA_DIR);
 }
 
 /** What `resolveEnv` would use, without starting or writing anything (for `reckon config`). */
 export function layeredEnv(env: RawEnv = process.env): LayeredEnv {
-  return layerSources(env, readLocalFiles(), DEFAULT_DATA_DIR);
+  return layerSources(env, readLocalFiles(localFilesWanted(env)), DEFAULT_DATA_DIR);
 }
 
 /** RECKON_WORKERS, which `reckon start` needs before it forks (each worker then resolves the rest). */

@@ -39,6 +39,12 @@ export interface LayeredEnv {
   notes: string[];
 }
 
+/** Which of the local files (.reckon/stack.env, .reckon/keys.env) `layerSources` takes values from for `env`. */
+export const localFilesWanted = (env: RawEnv): { stack: boolean; keys: boolean } => ({
+  stack: localStackRequested(env) && !storesConfigured(env),
+  keys: !keysConfigured(env) || clickHouseEndpointNeedsLocalPassword(env),
+});
+
 /**
  * The environment, completed the way `reckon start` does, never over a value the environment sets: each unset
  * store URL names its embedded store under the data directory (`dataDir`), or, with RECKON_LOCAL_STACK and no

@@ -28,9 +28,14 @@ export interface LocalFiles {
   keys: Record<string, string>;
 }
 
-export function readLocalFiles(): LocalFiles {
+/**
+ * Reads the files the configuration will use (`wanted`; see core/config/sources.ts localFilesWanted), and only
+ * those: a process whose environment configures everything never opens them, so it runs from a checkout whose
+ * `.reckon/` another user owns (the keys file is that user's, mode 0600).
+ */
+export function readLocalFiles(wanted: { stack: boolean; keys: boolean }): LocalFiles {
   const read = (file: string) => (existsSync(file) ? parseEnvFile(readFileSync(file, "utf8")) : {});
-  return { stack: read(STACK_ENV), keys: read(KEYS_ENV) };
+  return { stack: wanted.stack ? read(STACK_ENV) : {}, keys: wanted.keys ? read(KEYS_ENV) : {} };
 }
 
 /** Brings the local stack up (idempotent, quick when already up); it writes .reckon/stack.env. */

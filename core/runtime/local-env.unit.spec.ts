@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { layerSources } from "../config/sources.ts";
+import { layerSources, localFilesWanted } from "../config/sources.ts";
 import { ensureLocalClickHousePassword } from "./local-env.ts";
 
 describe("local ClickHouse endpoint credentials", () => {
@@ -45,5 +45,44 @@ describe("local ClickHouse endpoint credentials", () => {
       dir,
     );
     assert.equal(layered.values.CLICKHOUSE_HTTP_PASSWORD, undefined);
+  });
+});
+
+describe("which local files the configuration reads", () => {
+  const keys = {
+    RECKON_WRITE_KEYS: "configured-write-key-01",
+    RECKON_READ_KEYS: "configured-read-key-001",
+    RECKON_ADMIN_KEYS: "configured-admin-key-01",
+  };
+
+  it("none when the environment configures the keys and the endpoint's password (embedded stores)", () => {
+    assert.deepEqual(localFilesWanted({ ...keys, CLICKHOUSE_HTTP_PASSWORD: "configured-password" }), {
+      stack: false,
+      keys: false,
+    });
+  });
+
+  it("the keys file while no key is configured, or the in-process endpoint has no password", () => {
+    assert.deepEqual(localFilesWanted({ CLICKHOUSE_HTTP_PASSWORD: "configured-password" }), {
+      stack: false,
+      keys: true,
+    });
+    assert.deepEqual(localFilesWanted(keys), { stack: false, keys: true });
+    assert.deepEqual(localFilesWanted({ ...keys, CLICKHOUSE_URL: "http://clickhouse:8123" }), {
+      stack: false,
+      keys: false,
+    });
+  });
+
+  it("the stack file only with RECKON_LOCAL_STACK and no store configured", () => {
+    const configured = { ...keys, CLICKHOUSE_HTTP_PASSWORD: "configured-password" };
+    assert.deepEqual(localFilesWanted({ ...configured, RECKON_LOCAL_STACK: "1" }), {
+      stack: true,
+      keys: false,
+    });
+    assert.deepEqual(
+      localFilesWanted({ ...configured, RECKON_LOCAL_STACK: "1", DATABASE_URL: "postgres://db/reckon" }),
+      { stack: false, keys: false },
+    );
   });
 });
