@@ -6,7 +6,7 @@ import { ConfigError, type Env } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
 import { clockFromConfig } from "../core/clock/clock.ts";
 import { auditedRun } from "../core/audit/audit-command.ts";
-import { ErasedUsers } from "./erasure/erased-users.ts";
+import { ErasedUsers, usersOf } from "./erasure/erased-users.ts";
 import { eraseReadModels, type ErasureStores } from "./erasure/erase-users.ts";
 import { erasureRouter, registerErasureOpenApi } from "./erasure/erasure-router.ts";
 import { ANALYTICS_DATABASE } from "./analytics/migrate.ts";
@@ -128,6 +128,7 @@ export function createProjectorsRole(
         isolateAfter: env.RECKON_PROJECTOR_ISOLATE_AFTER,
         onStateLost: (loss) => selfRebuild.report(loss),
         skip: erased.skips,
+        onSkippedAfterApply: (messages) => eraseReadModels(erasureStores, usersOf(messages)),
       });
       const status = new ProjectionStatus({
         db,

@@ -70,7 +70,7 @@ export class ErasedUsers {
 }
 
 /** The user a log entry is about, for the kinds that name one. */
-function userOf(message: LogMessage): string | undefined {
+export function userOf(message: LogMessage): string | undefined {
   switch (message.kind) {
     case "interaction":
     case "retraction":
@@ -79,4 +79,9 @@ function userOf(message: LogMessage): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** The distinct users `messages` name. */
+export function usersOf(messages: readonly LogMessage[]): string[] {
+  return [...new Set(messages.flatMap((m) => userOf(m) ?? []))];
 }

@@ -31,7 +31,7 @@ import { replayAnalytics } from "../analytics/replay.ts";
 import { ANALYTICS_DATABASE, migrateAnalyticsSchema } from "../analytics/migrate.ts";
 import type { RunningExperimentsSource } from "../analytics/experiment-totals.ts";
 import { eraseReadModels, eraseUsers, type ErasureStores } from "./erase-users.ts";
-import { ErasedUsers } from "./erased-users.ts";
+import { ErasedUsers, usersOf } from "./erased-users.ts";
 import { FeaturesReader } from "../features/read.ts";
 import { retractEvents } from "../../ingest/retraction/retract.ts";
 import { parseRetractionRequest, type RetractionRequest } from "../../ingest/retraction/request.ts";
@@ -413,5 +413,89 @@ describe("erasing a user whose events were retracted", () => {
     );
     const popularity = await new FeaturesReader(store, prefix).getItemPopularity("item-1");
     assert.deepEqual(popularity.counts, { view: 1 }, "rb's view only");
+  });
+});
+
+describe("an erasure learnt while a projector applies the user's events", () => {
+  const kafka = createKafka(env.KAFKA_BROKERS, "erasure-race-test");
+  const topic = uniqueName("test.events");
+  const prefix = uniqueName("rkerasr");
+  let t: TestDatabase;
+  let store: ProjectionStore;
+
+  before(async () => {
+    t = await createTestDatabase();
+    store = await openProjectionStore(env.REDIS_URL);
+  });
+  after(async () => {
+    await store.deleteByPrefix(`${prefix}:`);
+    await store.close();
+    await t.drop();
+  });
+
+  test("the keys the batch wrote after the erasure's deletions are erased once more", async () => {
+    const view = (user: string): InteractionEvent => ({
+      event_id: randomUUID(),
+      type: "view",
+      user_id: user,
+      item_id: "item-1",
+      timestamp: new Date().toISOString(),
+    });
+    await appendInteractionEvents(t.db, [view("uc"), view("ud")]);
+    const stores: ErasureStores = {
+      db: t.db,
+      projectionStore: async () => store,
+      prefix,
+      analyticsDatabase: ANALYTICS_DATABASE,
+    };
+    const erased = new ErasedUsers(t.db, { onErased: (ids) => eraseReadModels(stores, ids) });
+    await erased.start();
+    // The race, made certain: the batch passed the skip check, then the erasure lands (its deletions find
+    // nothing yet), then the batch's writes land.
+    const features = createFeaturesProjection(store, { prefix });
+    let erasedMidApply = false;
+    const racing = new Proxy(features, {
+      get(target, prop, receiver) {
+        if (prop === "apply")
+          return async (batch: Parameters<typeof features.apply>[0]) => {
+            if (!erasedMidApply) {
+              erasedMidApply = true;
+              await t.db.query(
+                "INSERT INTO user_erasures (user_id, before_xid) VALUES ('uc', pg_current_xact_id())",
+              );
+              await erased.refresh();
+            }
+            return target.apply(batch);
+          };
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const runtime = new ProjectorRuntime({
+      kafka,
+      topic,
+      dlqTopic: `${topic}.dlq`,
+      partitions: PARTITIONS,
+      groupPrefix: `${uniqueName("test.projector")}.`,
+      projections: [racing],
+      skip: erased.skips,
+      onSkippedAfterApply: (messages) => eraseReadModels(stores, usersOf(messages)),
+    });
+    await runtime.start();
+    const relay = new Relay({ db: t.db, kafka, topic, partitions: PARTITIONS, name: `relay:${topic}` });
+    await relay.start();
+    try {
+      const profile = (user: string) => store.hgetall(`${prefix}:f:v1:{u:${user}}:p`);
+      const ucKeys = async () => (await store.keysByPrefix(`${prefix}:`)).filter((k) => k.includes("{u:uc}"));
+      // The batch is applied (ud's profile), then its late-erased users are erased again before its commit.
+      await waitFor(async () => Object.keys(await profile("ud")).length > 0, 30_000);
+      await waitFor(async () => (await ucKeys()).length === 0, 10_000).catch(() => undefined);
+      assert.ok(erasedMidApply);
+      assert.deepEqual(await ucKeys(), []);
+    } finally {
+      await relay.stop();
+      await runtime.stop();
+      await erased.stop();
+    }
   });
 });

@@ -70,6 +70,12 @@ interface RuntimeOptions {
    * skipped like a drop, and the offset moves past them.
    */
   skip?: (message: LogMessage) => boolean;
+  /**
+   * Called after a chunk is applied with the applied messages `skip` refuses now: an erasure learnt while the
+   * chunk was being applied, whose deletions may have run before the chunk's writes landed. The callback erases
+   * those users' read models once more, after the writes (see projectors/erasure/).
+   */
+  onSkippedAfterApply?: (messages: LogMessage[]) => Promise<unknown>;
 }
 
 const DEFAULT_ISOLATE_AFTER = defaultsOf(["RECKON_PROJECTOR_ISOLATE_AFTER"]).RECKON_PROJECTOR_ISOLATE_AFTER;
@@ -205,6 +211,10 @@ export class ProjectorRuntime {
           // "rejected" messages are dead letters already (stored before the rest was applied).
           if (outcome.kind === "dead_letter") dead.push({ record: valid[i]!.record, reason: outcome.reason });
         });
+        const skipsNow = this.options.skip
+          ? valid.map((v) => v.message).filter((m) => this.options.skip!(m))
+          : [];
+        if (skipsNow.length > 0) await this.options.onSkippedAfterApply?.(skipsNow);
       }
       if (dead.length > 0 && !(await this.sendDeadLetters(projection.name, batch, dead))) return;
       const last = records[records.length - 1]!.offset;
