@@ -14,9 +14,8 @@ import { startReckonProcess, type ReckonProcess } from "../core/testing/reckon-p
 import { openDatabase, type Database } from "../core/postgres/database.ts";
 import { openClickHouse } from "../core/clickhouse/open.ts";
 import type { ClickHouseStore } from "../core/clickhouse/port.ts";
-import { readLogBatch, toLogPosition } from "../core/event-store/log-reader.ts";
-import { LOG_START, parsePositionToken, type LogPosition } from "../core/contracts/position.ts";
-import type { LogMessage } from "../core/contracts/log-message.ts";
+import { toLogPosition } from "../core/event-store/log-reader.ts";
+import { parsePositionToken } from "../core/contracts/position.ts";
 import type { ProjectionStore } from "../core/projection-store/port.ts";
 import { DEFAULT_KEY_PREFIX } from "../core/read-models/keys.ts";
 import { DEFAULT_FEATURES_CONFIG } from "../core/read-models/features-config.ts";
@@ -30,6 +29,7 @@ import { replayAnalytics } from "../projectors/analytics/replay.ts";
 import { ANALYTICS_DATABASE } from "../projectors/analytics/migrate.ts";
 import { inDatabase } from "../projectors/analytics/as-of.ts";
 import { clickHouseStatistics } from "../analytics/experiments/clickhouse-statistics.ts";
+import { readWholeLog, withoutRetracted } from "../core/testing/log.ts";
 
 const root = mkdtempSync(path.join(tmpdir(), "reckon-embedded-lifecycle-"));
 const dataDir = path.join(root, "data");
@@ -111,25 +111,6 @@ function event(user: string, type: string, item?: string, variant?: string) {
     // Made when sent: after the experiment's start, and the first batch's before the as_of time.
     timestamp: new Date().toISOString(),
   };
-}
-
-async function readAll(db: Database, from: LogPosition = LOG_START): Promise<LogMessage[]> {
-  const out: LogMessage[] = [];
-  let at = from;
-  for (;;) {
-    const batch = await readLogBatch(db, at, 1000);
-    if (batch.length === 0) return out;
-    out.push(...batch);
-    at = toLogPosition(batch[batch.length - 1]!);
-  }
-}
-
-/** The log without the retracted events and without the retractions: what "never sent" means. */
-function withoutRetracted(log: readonly LogMessage[]): LogMessage[] {
-  const retracted = new Set(log.flatMap((m) => (m.kind === "retraction" ? [m.event.retracts] : [])));
-  return log.filter(
-    (m) => m.kind !== "retraction" && !(m.kind === "interaction" && retracted.has(m.event.event_id)),
-  );
 }
 
 /**
@@ -376,7 +357,7 @@ describe("erasure, retraction and as_of on the embedded composition", () => {
     });
 
     const { db, store, ch } = await opened();
-    const log = await readAll(db);
+    const log = await readWholeLog(db);
     assert.ok(log.length > 30);
     assert.deepEqual(
       log.filter((m) => m.kind === "interaction" && m.event.user_id === VICTIM),
@@ -403,7 +384,7 @@ describe("erasure, retraction and as_of on the embedded composition", () => {
     const outcome = answers.retraction!.body as { retracted: number };
     assert.equal(outcome.retracted, retracted.length);
     const { db, store, ch } = await opened();
-    const log = await readAll(db);
+    const log = await readWholeLog(db);
     const at = base + 3_600_000;
 
     const expectedPrefix = "rk_expected";

@@ -9,13 +9,8 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createTestDatabase, type TestDatabase } from "../../core/testing/stack.ts";
 import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
-import { readLogBatch, readLogHead, toLogPosition } from "../../core/event-store/log-reader.ts";
-import {
-  compareLogPositions,
-  LOG_START,
-  parsePositionToken,
-  type LogPosition,
-} from "../../core/contracts/position.ts";
+import { readLogHead, toLogPosition } from "../../core/event-store/log-reader.ts";
+import { LOG_START, type LogPosition } from "../../core/contracts/position.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { InteractionEvent } from "../../core/contracts/event.ts";
 import { writeItems } from "../catalog-store.ts";
@@ -37,6 +32,7 @@ import { FIXTURE_EXPERIMENT, T0, fixtureEvents } from "../../analytics/queries/t
 import { loadVariantStatisticsWithSource } from "../../analytics/queries/experiment-stats.ts";
 import { retractEvents } from "./retract.ts";
 import { parseRetractionRequest, type RetractionRequest } from "./request.ts";
+import { logWithoutRetracted, readWholeLog, waitVisible } from "../../core/testing/log.ts";
 
 const HOUR = 3_600_000;
 /** Reads are evaluated at this time (decayed values), after every event. */
@@ -76,50 +72,17 @@ function extraEvents(): InteractionEvent[] {
   return out;
 }
 
-async function readAll(db: TestDatabase["db"], after: LogPosition = LOG_START): Promise<LogMessage[]> {
-  const out: LogMessage[] = [];
-  let at = after;
-  for (;;) {
-    const batch = await readLogBatch(db, at, 1000);
-    if (batch.length === 0) return out;
-    out.push(...batch);
-    at = toLogPosition(batch[batch.length - 1]!);
-  }
-}
-
-/** The log without the retracted events and without the retractions: what "never sent" means. */
-async function logWithoutRetracted(db: TestDatabase["db"]): Promise<LogMessage[]> {
-  const log = await readAll(db);
-  const retracted = new Set(log.flatMap((m) => (m.kind === "retraction" ? [m.event.retracts] : [])));
-  return log.filter(
-    (m) => m.kind !== "retraction" && !(m.kind === "interaction" && retracted.has(m.event.event_id)),
-  );
-}
-
-/**
- * Waits until a log reader sees `position`: readers stop below the oldest running transaction of the whole
- * Postgres server, which other suites' transactions may hold back for a moment.
- */
-async function visible(
-  db: TestDatabase["db"],
-  position: LogPosition | string | null | undefined,
-): Promise<void> {
-  if (position === null || position === undefined) return;
-  const p = typeof position === "string" ? parsePositionToken(position)! : position;
-  while (compareLogPositions(await readLogHead(db), p) < 0) await new Promise((r) => setTimeout(r, 20));
-}
-
 async function retract(db: TestDatabase["db"], body: Record<string, unknown>) {
   const parsed = parseRetractionRequest(body);
   assert.ok(parsed.ok, JSON.stringify(parsed));
   const outcome = await retractEvents(db, parsed.request as RetractionRequest, CALLER);
-  await visible(db, outcome.position);
+  await waitVisible(db, outcome.position);
   return outcome;
 }
 
 /** Appends and waits until log readers see the events. */
 async function append(db: TestDatabase["db"], events: InteractionEvent[]): Promise<void> {
-  await visible(db, (await appendInteractionEvents(db, events)).head);
+  await waitVisible(db, (await appendInteractionEvents(db, events)).head);
 }
 
 async function countLog(db: TestDatabase["db"]): Promise<number> {
@@ -163,7 +126,7 @@ for (const backend of PROJECTION_STORES) {
 
     /** The live consumer: the log's new entries, in log order, as one partition. */
     const catchUp = async () => {
-      const batch = await readAll(t.db, applied);
+      const batch = await readWholeLog(t.db, applied);
       if (batch.length === 0) return;
       await live.features.applyMessages(batch, "t:0");
       await live.recommendations.applyMessages(batch, "t:0");
@@ -210,7 +173,7 @@ for (const backend of PROJECTION_STORES) {
         item("item-3", ["b"]),
         item("item-4", ["c"]),
       ];
-      await visible(t.db, (await writeItems(t.db, items, new Date(T0))).head);
+      await waitVisible(t.db, (await writeItems(t.db, items, new Date(T0))).head);
       sequence = 0;
       for (const batch of fixtureEvents()) await append(t.db, batch);
       const extras = extraEvents();
@@ -263,14 +226,14 @@ for (const backend of PROJECTION_STORES) {
         [{ item_id: "item-3", categories: ["d"], attributes: {}, available: true }],
         new Date(T0 + HOUR),
       );
-      await visible(t.db, moved.head);
+      await waitVisible(t.db, moved.head);
       await catchUp();
       const r2 = await retract(t.db, { event_ids: named });
       assert.equal(r2.retracted, 3);
       const r3 = await retract(t.db, { experiment: "other-test", type: "exposure" });
       assert.equal(r3.retracted, 1);
       await catchUp();
-      const retractions = (await readAll(t.db)).filter((m) => m.kind === "retraction");
+      const retractions = (await readWholeLog(t.db)).filter((m) => m.kind === "retraction");
       assert.equal(retractions.length, 16);
       const u2click = retractions.find((m) => m.kind === "retraction" && m.event.retracts === named[2]);
       assert.deepEqual(u2click?.kind === "retraction" && u2click.event.categories, ["b"]);
@@ -322,7 +285,7 @@ for (const backend of PROJECTION_STORES) {
     it("replay --to builds the read model as it was at a past position beside the live one", async () => {
       const store = await suite.store();
       // The position just before the first retraction: the bot's events were still there.
-      const log = await readAll(t.db);
+      const log = await readWholeLog(t.db);
       const firstRetraction = log.findIndex((m) => m.kind === "retraction");
       const past = toLogPosition(log[firstRetraction - 1]!);
       const liveVersion = await store.currentVersion(live.prefix, "features");
@@ -401,7 +364,7 @@ describe("retraction in the analytics store (chdb)", () => {
     for (const batch of fixture) await append(t.db, batch);
     await append(t.db, extraEvents());
     const all = fixture.flat();
-    await project(await readAll(t.db));
+    await project(await readWholeLog(t.db));
     const before = await snapshot();
     assert.equal(before.fromTotals.source, "user_totals");
 
@@ -415,7 +378,7 @@ describe("retraction in the analytics store (chdb)", () => {
     const head = await readLogHead(t.db);
     assert.equal((await retract(t.db, { event_ids: ids })).retracted, 3);
     assert.equal((await retract(t.db, { user_id: "bot" })).retracted, 12);
-    await project(await readAll(t.db, head));
+    await project(await readWholeLog(t.db, head));
     const retracted = await snapshot();
     assert.equal(retracted.fromTotals.source, "user_totals");
     assert.notDeepEqual(retracted.fromTotals.statistics, before.fromTotals.statistics);
@@ -429,7 +392,7 @@ describe("retraction in the analytics store (chdb)", () => {
     assert.ok(!retracted.totals.some((r) => (r as { user_id: string }).user_id === "u5"));
 
     // Redelivery of the whole log (originals and retractions again) changes nothing.
-    await project(await readAll(t.db));
+    await project(await readWholeLog(t.db));
     assert.deepEqual(await snapshot(), retracted);
 
     // Never sent: a projection of the log without those events, from empty tables.

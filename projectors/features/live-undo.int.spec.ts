@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createTestDatabase, type TestDatabase } from "../../core/testing/stack.ts";
 import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
-import { readLogBatch, readLogHead, toLogPosition } from "../../core/event-store/log-reader.ts";
-import { compareLogPositions, LOG_START, type LogPosition } from "../../core/contracts/position.ts";
+import { toLogPosition } from "../../core/event-store/log-reader.ts";
+import { LOG_START, type LogPosition } from "../../core/contracts/position.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { InteractionEvent } from "../../core/contracts/event.ts";
 import { APPLIED_KEY } from "../../core/read-models/keys.ts";
@@ -20,6 +20,7 @@ import { writeItems } from "../../ingest/catalog-store.ts";
 import { retractEvents } from "../../ingest/retraction/retract.ts";
 import { parseRetractionRequest, type RetractionRequest } from "../../ingest/retraction/request.ts";
 import { createFeaturesProjection } from "./projection.ts";
+import { logWithoutRetracted, readWholeLog, waitVisible } from "../../core/testing/log.ts";
 
 /** A recent list of 3, so trims are part of the batch. */
 const CONFIG: FeaturesConfig = { ...DEFAULT_FEATURES_CONFIG, recentCap: 3 };
@@ -60,39 +61,13 @@ function mixedBatch(): InteractionEvent[] {
   return out;
 }
 
-async function readAll(db: TestDatabase["db"], from: LogPosition = LOG_START): Promise<LogMessage[]> {
-  const out: LogMessage[] = [];
-  let at = from;
-  for (;;) {
-    const batch = await readLogBatch(db, at, 1000);
-    if (batch.length === 0) return out;
-    out.push(...batch);
-    at = toLogPosition(batch[batch.length - 1]!);
-  }
-}
-
-/** The log without the retracted events and without the retractions: what "never sent" means. */
-async function logWithoutRetracted(db: TestDatabase["db"]): Promise<LogMessage[]> {
-  const log = await readAll(db);
-  const retracted = new Set(log.flatMap((m) => (m.kind === "retraction" ? [m.event.retracts] : [])));
-  return log.filter(
-    (m) => m.kind !== "retraction" && !(m.kind === "interaction" && retracted.has(m.event.event_id)),
-  );
-}
-
-async function visible(db: TestDatabase["db"], position: LogPosition | undefined): Promise<void> {
-  if (position === undefined) return;
-  while (compareLogPositions(await readLogHead(db), position) < 0)
-    await new Promise((r) => setTimeout(r, 20));
-}
-
 async function retract(db: TestDatabase["db"], body: Record<string, unknown>) {
   const parsed = parseRetractionRequest(body);
   assert.ok(parsed.ok, JSON.stringify(parsed));
   const outcome = await retractEvents(db, parsed.request as RetractionRequest, { actor: "test-key" });
   if (outcome.position) {
     const [tx, pos] = outcome.position.split(".");
-    await visible(db, { transactionId: BigInt(tx!), position: Number(pos) });
+    await waitVisible(db, { transactionId: BigInt(tx!), position: Number(pos) });
   }
   return outcome;
 }
@@ -111,7 +86,7 @@ for (const backend of PROJECTION_STORES) {
     /** The live consumer: the log's new entries in batches of `size` (4: originals and undos share some). */
     const catchUp = async (size = 4) => {
       const projection = await live();
-      const batch = await readAll(t.db, applied);
+      const batch = await readWholeLog(t.db, applied);
       for (let i = 0; i < batch.length; i += size)
         await projection.applyMessages(batch.slice(i, i + size), "t:0");
       if (batch.length > 0) applied = toLogPosition(batch[batch.length - 1]!);
@@ -151,10 +126,10 @@ for (const backend of PROJECTION_STORES) {
         item("i5", ["b", "c"]),
         item("i6", ["a"]),
       ];
-      await visible(t.db, (await writeItems(t.db, items, new Date(T0))).head);
+      await waitVisible(t.db, (await writeItems(t.db, items, new Date(T0))).head);
       sent.push(...mixedBatch());
       const { head } = await appendInteractionEvents(t.db, sent);
-      await visible(t.db, head);
+      await waitVisible(t.db, head);
     });
 
     after(async () => {
@@ -213,9 +188,9 @@ for (const backend of PROJECTION_STORES) {
         event("u2", "view", "i6", 22),
       ];
       const later = [event("u1", "view", "i2", 23), event("u2", "purchase", "i3", 24)];
-      await visible(t.db, (await appendInteractionEvents(t.db, more)).head);
+      await waitVisible(t.db, (await appendInteractionEvents(t.db, more)).head);
       await retract(t.db, { event_ids: [more[1]!.event_id, more[2]!.event_id] });
-      await visible(t.db, (await appendInteractionEvents(t.db, later)).head);
+      await waitVisible(t.db, (await appendInteractionEvents(t.db, later)).head);
       await catchUp(100);
       const shared = await dump(prefix);
       assert.deepEqual(shared, await projectionOf(await logWithoutRetracted(t.db)));
@@ -236,7 +211,7 @@ for (const backend of PROJECTION_STORES) {
       assert.equal(again.retracted, 0);
       await catchUp();
       const projection = await live();
-      await projection.applyMessages(await readAll(t.db), "t:0");
+      await projection.applyMessages(await readWholeLog(t.db), "t:0");
       assert.deepEqual(await dump(prefix), reads);
     });
   });

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createTestDatabase, type TestDatabase } from "../../core/testing/stack.ts";
 import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
-import { readLogBatch, readLogHead, toLogPosition } from "../../core/event-store/log-reader.ts";
-import { compareLogPositions, LOG_START, type LogPosition } from "../../core/contracts/position.ts";
+import { toLogPosition } from "../../core/event-store/log-reader.ts";
+import { LOG_START, type LogPosition } from "../../core/contracts/position.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { InteractionEvent } from "../../core/contracts/event.ts";
 import { APPLIED_KEY } from "../../core/read-models/keys.ts";
@@ -18,6 +18,7 @@ import { retractEvents } from "../../ingest/retraction/retract.ts";
 import { parseRetractionRequest, type RetractionRequest } from "../../ingest/retraction/request.ts";
 import { createRecommendationsProjection } from "./projection.ts";
 import type { RecommendationsConfig } from "./ops.ts";
+import { logWithoutRetracted, readWholeLog, waitVisible } from "../../core/testing/log.ts";
 
 /** A history of 3 items, so trims and items returning after one are part of the batch. */
 const CONFIG: RecommendationsConfig = { historyCap: 3, neighbourCap: 100, userTtlMs: 86_400_000 };
@@ -58,39 +59,13 @@ function mixedBatch(): InteractionEvent[] {
   return out;
 }
 
-async function readAll(db: TestDatabase["db"], from: LogPosition = LOG_START): Promise<LogMessage[]> {
-  const out: LogMessage[] = [];
-  let at = from;
-  for (;;) {
-    const batch = await readLogBatch(db, at, 1000);
-    if (batch.length === 0) return out;
-    out.push(...batch);
-    at = toLogPosition(batch[batch.length - 1]!);
-  }
-}
-
-/** The log without the retracted events and without the retractions: what "never sent" means. */
-async function logWithoutRetracted(db: TestDatabase["db"]): Promise<LogMessage[]> {
-  const log = await readAll(db);
-  const retracted = new Set(log.flatMap((m) => (m.kind === "retraction" ? [m.event.retracts] : [])));
-  return log.filter(
-    (m) => m.kind !== "retraction" && !(m.kind === "interaction" && retracted.has(m.event.event_id)),
-  );
-}
-
-async function visible(db: TestDatabase["db"], position: LogPosition | undefined): Promise<void> {
-  if (position === undefined) return;
-  while (compareLogPositions(await readLogHead(db), position) < 0)
-    await new Promise((r) => setTimeout(r, 20));
-}
-
 async function retract(db: TestDatabase["db"], body: Record<string, unknown>) {
   const parsed = parseRetractionRequest(body);
   assert.ok(parsed.ok, JSON.stringify(parsed));
   const outcome = await retractEvents(db, parsed.request as RetractionRequest, { actor: "test-key" });
   if (outcome.position) {
     const [tx, pos] = outcome.position.split(".");
-    await visible(db, { transactionId: BigInt(tx!), position: Number(pos) });
+    await waitVisible(db, { transactionId: BigInt(tx!), position: Number(pos) });
   }
   return outcome;
 }
@@ -109,7 +84,7 @@ for (const backend of PROJECTION_STORES) {
     /** The live consumer: the log's new entries in batches of 4, so originals and undos share some batches. */
     const catchUp = async () => {
       const projection = await live();
-      const batch = await readAll(t.db, applied);
+      const batch = await readWholeLog(t.db, applied);
       for (let i = 0; i < batch.length; i += 4) await projection.applyMessages(batch.slice(i, i + 4), "t:0");
       if (batch.length > 0) applied = toLogPosition(batch[batch.length - 1]!);
     };
@@ -136,7 +111,7 @@ for (const backend of PROJECTION_STORES) {
       sequence = 0;
       sent.push(...mixedBatch());
       const { head } = await appendInteractionEvents(t.db, sent);
-      await visible(t.db, head);
+      await waitVisible(t.db, head);
     });
 
     after(async () => {
@@ -170,7 +145,7 @@ for (const backend of PROJECTION_STORES) {
       assert.equal(again.retracted, 0);
       await catchUp();
       const projection = await live();
-      await projection.applyMessages(await readAll(t.db), "t:0");
+      await projection.applyMessages(await readWholeLog(t.db), "t:0");
       assert.deepEqual(await dump(prefix), reads);
     });
   });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createTestDatabase, type TestDatabase } from "../../core/testing/stack.ts";
 import { appendInteractionEvents } from "../../core/event-store/event-store.ts";
-import { readLogBatch, readLogHead, toLogPosition } from "../../core/event-store/log-reader.ts";
+import { readLogHead, toLogPosition } from "../../core/event-store/log-reader.ts";
 import {
   compareLogPositions,
   formatPositionToken,
@@ -30,6 +30,7 @@ import type { RedisProjection } from "./redis-projection.ts";
 import { replayProjection } from "./replay.ts";
 import { runSwitchCommand } from "./switch-command.ts";
 import { beginCheckpoint, checkpointVersions, SwitchRefused } from "./version-pin.ts";
+import { readWholeLog } from "../../core/testing/log.ts";
 
 const T0 = Date.parse("2026-02-01T00:00:00.000Z");
 const HOUR = 3_600_000;
@@ -52,17 +53,6 @@ function events(count: number, hours: number): InteractionEvent[] {
       timestamp: new Date(T0 + (hours + i) * HOUR).toISOString(),
     };
   });
-}
-
-async function readAll(db: TestDatabase["db"], from: LogPosition = LOG_START): Promise<LogMessage[]> {
-  const out: LogMessage[] = [];
-  let at = from;
-  for (;;) {
-    const batch = await readLogBatch(db, at, 1000);
-    if (batch.length === 0) return out;
-    out.push(...batch);
-    at = toLogPosition(batch[batch.length - 1]!);
-  }
 }
 
 /** Appends and waits until log readers see the events (other suites' transactions may hold them back). */
@@ -114,7 +104,7 @@ for (const backend of PROJECTION_STORES) {
 
     /** The live consumer: the log's new entries, in log order, as the tail's one partition of topic "t". */
     const catchUp = async () => {
-      const batch = await readAll(t.db, applied);
+      const batch = await readWholeLog(t.db, applied);
       if (batch.length === 0) return;
       await live.features.applyMessages(batch, "t:0");
       await live.recommendations.applyMessages(batch, "t:0");
@@ -165,7 +155,7 @@ for (const backend of PROJECTION_STORES) {
 
     it("pins readers to a checkpoint: they read the past state while the live version applies new events", async () => {
       const past = await readsOfProjection(
-        (await readAll(t.db)).filter((m) => compareLogPositions(toLogPosition(m), checkpoint) <= 0),
+        (await readWholeLog(t.db)).filter((m) => compareLogPositions(toLogPosition(m), checkpoint) <= 0),
       );
       const built = {
         features: await replayProjection({
@@ -204,7 +194,7 @@ for (const backend of PROJECTION_STORES) {
       await catchUp();
       assert.equal(await store.currentVersion(prefix, "features"), liveVersion);
       assert.deepEqual(await reads(store, prefix), past);
-      const { users, items, trending } = await readsOfProjection(await readAll(t.db));
+      const { users, items, trending } = await readsOfProjection(await readWholeLog(t.db));
       assert.deepEqual(await reads(store, prefix, liveVersion), { users, items, trending });
     });
 
@@ -214,7 +204,7 @@ for (const backend of PROJECTION_STORES) {
       try {
         const report = await status.status();
         const head = await readLogHead(t.db);
-        const behind = (await readAll(t.db, checkpoint)).length;
+        const behind = (await readWholeLog(t.db, checkpoint)).length;
         assert.deepEqual(report.projectors, [
           {
             name: "features",
@@ -283,7 +273,7 @@ for (const backend of PROJECTION_STORES) {
         version: String(await store.currentVersion(prefix, "recommendations")),
       });
       assert.equal(backRecommendations.changed, true);
-      assert.deepEqual(await reads(store, prefix), await readsOfProjection(await readAll(t.db)));
+      assert.deepEqual(await reads(store, prefix), await readsOfProjection(await readWholeLog(t.db)));
       const again = await runSwitch({ projection: "features", live: true });
       assert.equal(again.changed, false);
       assert.equal(await live.features.pinnedVersion(), undefined);
