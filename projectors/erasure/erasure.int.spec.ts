@@ -42,6 +42,23 @@ const running: RunningExperimentsSource = {
   running: async () => [{ key: FIXTURE_EXPERIMENT.key, version: 1, definition: FIXTURE_EXPERIMENT }],
 };
 
+/** A view of item-1 by `user`, now. */
+const view = (user: string): InteractionEvent => ({
+  event_id: randomUUID(),
+  type: "view",
+  user_id: user,
+  item_id: "item-1",
+  timestamp: new Date().toISOString(),
+});
+
+/** The erasure's stores for a deployment without ClickHouse. */
+const storesWithoutClickHouse = (t: TestDatabase, store: ProjectionStore, prefix: string): ErasureStores => ({
+  db: t.db,
+  projectionStore: async () => store,
+  prefix,
+  analyticsDatabase: ANALYTICS_DATABASE,
+});
+
 /** Every ClickHouse row of `user` in the analytics tables that hold users, by table. */
 async function clickHouseRowsOf(ch: ClickHouseStore, user: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -265,14 +282,6 @@ describe("a projector reading the user's events still on the Kafka topic", () =>
     await t.drop();
   });
 
-  const view = (user: string): InteractionEvent => ({
-    event_id: randomUUID(),
-    type: "view",
-    user_id: user,
-    item_id: "item-1",
-    timestamp: new Date().toISOString(),
-  });
-
   test("skips them, keeps what the user sends after the erasure, and re-deletes keys it applied late", async () => {
     await appendInteractionEvents(t.db, [view("ua"), view("ua"), view("ub")]);
     // Published before the erasure: the copies on the topic outlive the rows.
@@ -283,12 +292,7 @@ describe("a projector reading the user's events still on the Kafka topic", () =>
     );
     await relay.stop();
 
-    const stores: ErasureStores = {
-      db: t.db,
-      projectionStore: async () => store,
-      prefix,
-      analyticsDatabase: ANALYTICS_DATABASE,
-    };
+    const stores = storesWithoutClickHouse(t, store, prefix);
     const receipt = await eraseUsers(stores, ["ua"], new Date());
     assert.equal(receipt.users[0]!.postgres_events, 2);
     assert.equal(receipt.users[0]!.clickhouse_rows, null);
@@ -360,14 +364,6 @@ describe("erasing a user whose events were retracted", () => {
     await t.drop();
   });
 
-  const view = (user: string): InteractionEvent => ({
-    event_id: randomUUID(),
-    type: "view",
-    user_id: user,
-    item_id: "item-1",
-    timestamp: new Date().toISOString(),
-  });
-
   test("the retractions, which carry a copy of the user's events, go too; projectors skip them; a rebuild holds no trace", async () => {
     const views = [view("ra"), view("ra"), view("rb")];
     await appendInteractionEvents(t.db, views);
@@ -379,12 +375,7 @@ describe("erasing a user whose events were retracted", () => {
     assert.equal(retraction?.kind === "retraction" && retraction.event.original.user_id, "ra");
     const otherUsers = logged.find((m) => m.kind === "interaction" && m.event.user_id === "rb")!;
 
-    const stores: ErasureStores = {
-      db: t.db,
-      projectionStore: async () => store,
-      prefix,
-      analyticsDatabase: ANALYTICS_DATABASE,
-    };
+    const stores = storesWithoutClickHouse(t, store, prefix);
     const receipt = await eraseUsers(stores, ["ra"], new Date());
     assert.equal(receipt.users[0]!.postgres_events, 3, "two views and the retraction of one");
     const { rows } = await t.db.query("SELECT kind FROM events WHERE user_id = 'ra'");
@@ -434,20 +425,8 @@ describe("an erasure learnt while a projector applies the user's events", () => 
   });
 
   test("the keys the batch wrote after the erasure's deletions are erased once more", async () => {
-    const view = (user: string): InteractionEvent => ({
-      event_id: randomUUID(),
-      type: "view",
-      user_id: user,
-      item_id: "item-1",
-      timestamp: new Date().toISOString(),
-    });
     await appendInteractionEvents(t.db, [view("uc"), view("ud")]);
-    const stores: ErasureStores = {
-      db: t.db,
-      projectionStore: async () => store,
-      prefix,
-      analyticsDatabase: ANALYTICS_DATABASE,
-    };
+    const stores = storesWithoutClickHouse(t, store, prefix);
     const erased = new ErasedUsers(t.db, { onErased: (ids) => eraseReadModels(stores, ids) });
     await erased.start();
     // The race, made certain: the batch passed the skip check, then the erasure lands (its deletions find
