@@ -2,9 +2,16 @@
 import { Command, Option } from "commander";
 import path from "node:path";
 import { compositionOfEnv, openResources, startPlatform, stopOnSignals } from "./platform.ts";
-import { DEFAULT_DATA_DIR, layeredEnv, resolveEnv, workersSetting } from "../core/config/resolve.ts";
+import {
+  DEFAULT_DATA_DIR,
+  layeredEnv,
+  resolveEnv,
+  resolveRaw,
+  workersSetting,
+} from "../core/config/resolve.ts";
 import { compositionOf, compositionProblems, describeComposition } from "../core/config/composition.ts";
-import { dataDirOf } from "../core/config/sources.ts";
+import { dataDirOf, describeLocalKeys } from "../core/config/sources.ts";
+import { KEYS_ENV } from "../core/runtime/local-env.ts";
 import { configCommand } from "../core/config/command.ts";
 import type { RoleName } from "../core/runtime/role.ts";
 import { ALL_ROLES } from "./roles.ts";
@@ -13,7 +20,7 @@ import { migrate } from "../core/postgres/migrate.ts";
 import { openDatabase } from "../core/postgres/database.ts";
 import { importFile } from "../ingest/import/import-file.ts";
 import { parseMapping } from "../ingest/import/rows-to-events.ts";
-import { ConfigError } from "../core/config/env.ts";
+import { ConfigError, loadEnv } from "../core/config/env.ts";
 import { logger } from "../core/logger.ts";
 
 /** `reckon`: one CLI, a subcommand per role (commander: the standard, typed CLI parser for Node). */
@@ -22,7 +29,8 @@ const program = new Command("reckon")
   .showHelpAfterError();
 
 async function runRoles(roles: readonly RoleName[]): Promise<void> {
-  const env = resolveEnv();
+  const layered = resolveRaw();
+  const env = loadEnv(layered.values);
   const problems = compositionProblems(compositionOfEnv(env), {
     roles,
     workers: 1,
@@ -31,7 +39,7 @@ async function runRoles(roles: readonly RoleName[]): Promise<void> {
   if (problems.length > 0) throw new ConfigError(problems);
   const resources = await openResources(env);
   const platform = await startPlatform(resources, roles);
-  if (env.RECKON_WORKER_INDEX === 0) printComposition(env, roles);
+  if (env.RECKON_WORKER_INDEX === 0) printComposition(env, roles, describeLocalKeys(layered, KEYS_ENV));
   stopOnSignals(async () => {
     await platform.stop();
     await resources.close();
@@ -39,7 +47,11 @@ async function runRoles(roles: readonly RoleName[]): Promise<void> {
 }
 
 /** The block that says what each store runs on and how to switch it to a server, on stderr at start. */
-function printComposition(env: ReturnType<typeof resolveEnv>, roles: readonly RoleName[]): void {
+function printComposition(
+  env: ReturnType<typeof resolveEnv>,
+  roles: readonly RoleName[],
+  localKeys: string | undefined,
+): void {
   const composition = compositionOfEnv(env);
   const endpoint =
     composition.clickhouse.embedded && roles.includes("analytics") && env.CLICKHOUSE_HTTP_PASSWORD
@@ -48,7 +60,7 @@ function printComposition(env: ReturnType<typeof resolveEnv>, roles: readonly Ro
         : `http://${env.CLICKHOUSE_HTTP_HOST}:${env.CLICKHOUSE_HTTP_PORT} (user ${env.CLICKHOUSE_HTTP_USER})`
       : undefined;
   // stderr: stdout carries the JSON log lines (pino), which collectors and the benchmarks parse.
-  process.stderr.write(`${describeComposition(composition, endpoint)}\n`);
+  process.stderr.write(`${describeComposition(composition, endpoint)}\n${localKeys ? `${localKeys}\n` : ""}`);
 }
 
 program

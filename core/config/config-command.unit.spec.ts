@@ -84,7 +84,7 @@ describe("reckon config", () => {
     const config = effectiveConfiguration(layerSources(STACK, { stack: {}, keys: {} }, DATA_DIR));
     assert.deepEqual(config.notes, [
       "RECKON_LOCAL_STACK=1 and no .reckon/stack.env yet: `reckon start` brings the local stack up and writes it",
-      "no API key configured and no .reckon/keys.env yet: `reckon start` generates local keys into it",
+      "no API key configured and none in .reckon/keys.env yet: `reckon start` generates local keys into it",
     ]);
     assert.deepEqual(config.problems, [
       "DATABASE_URL is required: Invalid input: expected string, received undefined",

@@ -2,6 +2,7 @@ import {
   bringLocalStackUp,
   ensureLocalClickHousePassword,
   ensureLocalKeysFile,
+  KEYS_ENV,
   readLocalFiles,
   STATE_DIR,
 } from "../runtime/local-env.ts";
@@ -33,9 +34,18 @@ export function resolveEnv(env: RawEnv = process.env): Env {
 /** The completed raw values `resolveEnv` parses (start-up also decides the composition from them). */
 export function resolveRaw(env: RawEnv = process.env): LayeredEnv {
   if (localStackRequested(env) && !storesConfigured(env)) bringLocalStackUp();
-  if (!keysConfigured(env)) ensureLocalKeysFile();
-  if (clickHouseEndpointNeedsLocalPassword(env)) ensureLocalClickHousePassword();
+  ensureLocalSecrets(env);
   return layerSources(env, readLocalFiles(localFilesWanted(env)), DEFAULT_DATA_DIR);
+}
+
+/**
+ * Generates into the keys file what a local install needs and `env` does not configure: the API keys while no
+ * key is configured, the in-process SQL endpoint's password while none is. A value the environment sets wins
+ * and nothing is written for it.
+ */
+export function ensureLocalSecrets(env: RawEnv, keysFile = KEYS_ENV): void {
+  if (!keysConfigured(env)) ensureLocalKeysFile(keysFile);
+  if (clickHouseEndpointNeedsLocalPassword(env)) ensureLocalClickHousePassword(keysFile);
 }
 
 /** What `resolveEnv` would use, without starting or writing anything (for `reckon config`). */

@@ -82,9 +82,9 @@ export function layerSources(
   }
   if (!keysConfigured(env)) {
     fill(files.keys, ".reckon/keys.env");
-    if (Object.keys(files.keys).length === 0)
+    if (!KEY_VARIABLES.some((name) => isSet(files.keys, name)))
       notes.push(
-        "no API key configured and no .reckon/keys.env yet: `reckon start` generates local keys into it",
+        "no API key configured and none in .reckon/keys.env yet: `reckon start` generates local keys into it",
       );
   }
   // The endpoint's generated password is taken whenever none is configured, also beside configured API keys.
@@ -101,4 +101,17 @@ export function layerSources(
 /** Where `name`'s effective value comes from. */
 export function sourceOf(layered: LayeredEnv, name: string): Source {
   return layered.fromFile[name] ?? (isSet(layered.values, name) ? "env" : "default");
+}
+
+/**
+ * The start banner's line saying where the API keys come from when they are the generated local ones (the file
+ * to read them from, and how to use one's own); undefined when the environment configures them.
+ */
+export function describeLocalKeys(layered: LayeredEnv, keysFile: string): string | undefined {
+  const fromFile = KEY_VARIABLES.filter((name) => layered.fromFile[name] === ".reckon/keys.env");
+  if (fromFile.length === 0) return undefined;
+  return (
+    `  ${"API keys".padEnd(18)}generated locally: ${fromFile.join(", ")} in ${keysFile}\n` +
+    `  ${"".padEnd(18)}→ set ${KEY_VARIABLES.join(", ")} to use your own`
+  );
 }
