@@ -4,11 +4,12 @@ import type { ProjectionStore } from "../../core/projection-store/port.ts";
 import type { Queryable } from "../../core/postgres/database.ts";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import { RedisProjection, type OpsDecision } from "../runtime/redis-projection.ts";
-import { readRetractingUsersLogs } from "../runtime/user-log.ts";
+import { undoOpsOfRetractions } from "../runtime/user-log.ts";
 import { DEFAULT_KEY_PREFIX } from "../../core/read-models/keys.ts";
 import { DEFAULT_FEATURES_CONFIG, type FeaturesConfig } from "../../core/read-models/features-config.ts";
 import { featureOps } from "./ops.ts";
 import { featureUndoOps } from "./undo.ts";
+import { userActivityUndoOpsOfRetractions } from "./user-activity.ts";
 
 export const FEATURES_PROJECTION = "features";
 export const FEATURES_NS = "f";
@@ -50,10 +51,12 @@ export function createFeaturesProjection(
       : {
           async prepare(messages: readonly LogMessage[]) {
             if (!messages.some((m) => m.kind === "retraction")) return decide;
-            const logs = await readRetractingUsersLogs(log, messages);
+            const activityOps = await undoOpsOfRetractions(log, messages, (userLog, retractions) =>
+              userActivityUndoOpsOfRetractions(userLog, retractions, config),
+            );
             return (message: LogMessage, nowMs: number) =>
               message.kind === "retraction"
-                ? featureUndoOps(message, config, nowMs, logs.get(message.event.user_id) ?? [])
+                ? featureUndoOps(message, config, nowMs, activityOps.get(message.event.event_id))
                 : decide(message, nowMs);
           },
         }),

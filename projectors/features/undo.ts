@@ -4,7 +4,6 @@ import type { OpsDecision } from "../runtime/redis-projection.ts";
 import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
 import { NOT_INTERESTED } from "../../core/contracts/event.ts";
 import { featureKeys, featureOps } from "./ops.ts";
-import { userActivityUndoOps } from "./user-activity.ts";
 
 type RetractionMessage = Extract<LogMessage, { kind: "retraction" }>;
 
@@ -19,16 +18,16 @@ type RetractionMessage = Extract<LogMessage, { kind: "retraction" }>;
  * categories now; a "not_interested" original takes one dismissal from each of them (undoDismissalOp).
  *
  * `hmax` (last activity) and `zadd_gt`/`zcap` (the recent list) keep maxima and trims that a subtraction cannot
- * take back: with `userLog` (the retracting user's log, runtime/user-log.ts) the user's profile and recent list
- * are recomputed from it without the retracted events and replaced (user-activity.ts; the profile's counts with
- * them). Without it (a projection given no log), counts are subtracted and the rest is left to a rebuild, which
+ * take back: with `activityOps` (userActivityUndoOps of the retracting user's log, runtime/user-log.ts) the user's
+ * profile and recent list are recomputed from it without the retracted events and replaced (user-activity.ts;
+ * the profile's counts with them). Without them (a projection given no log), counts are subtracted and the rest is left to a rebuild, which
  * skips retracted events (core/event-store/retracted-events.ts).
  */
 export function featureUndoOps(
   message: RetractionMessage,
   config: FeaturesConfig,
   nowMs: number,
-  userLog?: readonly LogMessage[],
+  activityOps?: readonly Op[],
 ): OpsDecision {
   const r = message.event;
   const original: LogMessage = { ...message, kind: "interaction", event: r.original };
@@ -37,14 +36,14 @@ export function featureUndoOps(
   const ops: Op[] = [];
   const dismissal = r.original.type === NOT_INTERESTED;
   for (const op of decision.ops) ops.push(...(dismissal ? undoDismissalOp(op, r) : undoOp(op, r)));
-  if (userLog === undefined) return { ops };
+  if (activityOps === undefined) return { ops };
   const replaced = new Set([
     featureKeys.userProfile(r.user_id),
     featureKeys.userRecent(r.user_id),
     featureKeys.userDismissed(r.user_id),
   ]);
   return {
-    ops: [...ops.filter((op) => !replaced.has(op[1])), ...userActivityUndoOps(userLog, message, config)],
+    ops: [...ops.filter((op) => !replaced.has(op[1])), ...activityOps],
   };
 }
 

@@ -5,6 +5,7 @@ import type { InteractionEvent } from "../../core/contracts/event.ts";
 import { DEFAULT_FEATURES_CONFIG } from "../../core/read-models/features-config.ts";
 import { windowIncrement, windowIndex } from "../runtime/decay.ts";
 import { featureUndoOps } from "./undo.ts";
+import { userActivityUndoOps } from "./user-activity.ts";
 
 const NOW = Date.parse("2026-03-01T00:00:00.000Z");
 const T = "2026-02-27T10:30:00.000Z";
@@ -63,7 +64,12 @@ describe("featureUndoOps", () => {
       interaction("e2", "not_interested", "i3", -1),
       message,
     ];
-    const decision = featureUndoOps(message, DEFAULT_FEATURES_CONFIG, NOW, userLog);
+    const decision = featureUndoOps(
+      message,
+      DEFAULT_FEATURES_CONFIG,
+      NOW,
+      userActivityUndoOps(userLog, message, DEFAULT_FEATURES_CONFIG),
+    );
     assert.ok("ops" in decision);
     const ttl = String(DEFAULT_FEATURES_CONFIG.userTtlMs);
     // The profile's count is replaced with the rest, not decremented beside it (one writer per key in the call).
@@ -104,7 +110,12 @@ describe("featureUndoOps of a not_interested", () => {
     const retraction = { ...message, event: { ...message.event, retracts: "n1", original: n1 } };
     const ttl = String(DEFAULT_FEATURES_CONFIG.userTtlMs);
     const userLog = [logged(n2, 1), logged(n3, 2), logged(n1, 3), retraction];
-    const decision = featureUndoOps(retraction, DEFAULT_FEATURES_CONFIG, NOW, userLog);
+    const decision = featureUndoOps(
+      retraction,
+      DEFAULT_FEATURES_CONFIG,
+      NOW,
+      userActivityUndoOps(userLog, retraction, DEFAULT_FEATURES_CONFIG),
+    );
     assert.ok("ops" in decision);
     assert.deepEqual(decision.ops, [
       ["hincrby_drop", "{u:u1}:nope:cats", "shoes", "-1"],

@@ -96,11 +96,20 @@ export function userActivityUndoOps(
   retraction: RetractionMessage,
   config: Pick<FeaturesConfig, "recentCap" | "userTtlMs">,
 ): Op[] {
-  const user = retraction.event.user_id;
-  const { profile, recent, dismissed } = userActivity(
-    interactionsAfterRetraction(userLog, retraction),
-    config.recentCap,
+  return activityReplaceOps(
+    retraction,
+    userActivity(interactionsAfterRetraction(userLog, retraction), config.recentCap),
+    config,
   );
+}
+
+/** The ops that replace the retracting user's profile, recent list (and dismissed items) with `activity`. */
+function activityReplaceOps(
+  retraction: RetractionMessage,
+  { profile, recent, dismissed }: UserActivity,
+  config: Pick<FeaturesConfig, "userTtlMs">,
+): Op[] {
+  const user = retraction.event.user_id;
   const ttl = String(config.userTtlMs);
   const profileKey = featureKeys.userProfile(user);
   const recentKey = featureKeys.userRecent(user);
@@ -114,4 +123,144 @@ export function userActivityUndoOps(
     if (dismissed.length > 0) ops.push(["pexpire", dismissedKey, ttl]);
   }
   return ops;
+}
+
+/**
+ * userActivityUndoOps of each retraction in `retractions` (event ids), computed in one pass over `userLog` (the
+ * user's interactions and retractions in log order, up to and including the last of them) instead of one
+ * replay of the log per retraction: what a batch holding many retractions of one user needs. The pass keeps the
+ * user's live interactions as counts, times and items, taking each retracted one out as its retraction comes;
+ * each retraction gets what userActivity gives for the interactions live at it, so its ops stay exact on their
+ * own and do not depend on how the log is cut into batches.
+ */
+export function userActivityUndoOpsOfRetractions(
+  userLog: readonly LogMessage[],
+  retractions: ReadonlySet<string>,
+  config: Pick<FeaturesConfig, "recentCap" | "userTtlMs">,
+): Map<string, Op[]> {
+  const out = new Map<string, Op[]>();
+  const live = new LiveActivity();
+  const byId = new Map<string, InteractionEvent>();
+  const takenBack = new Set<string>();
+  for (const m of userLog) {
+    if (m.kind === "interaction") {
+      const id = m.event.event_id.toLowerCase();
+      // An interaction taken back before it comes (a retraction ahead of its original) never counts.
+      if (takenBack.has(id)) continue;
+      live.add(m.event);
+      byId.set(id, m.event);
+    } else if (m.kind === "retraction") {
+      const target = m.event.retracts.toLowerCase();
+      const original = byId.get(target);
+      if (original !== undefined) {
+        live.remove(original);
+        byId.delete(target);
+      }
+      takenBack.add(target);
+      if (retractions.has(m.event.event_id))
+        out.set(
+          m.event.event_id,
+          activityReplaceOps(
+            m,
+            live.activity(config.recentCap, m.event.original.type === NOT_INTERESTED),
+            config,
+          ),
+        );
+    }
+  }
+  return out;
+}
+
+/** A user's interactions as userActivity counts them, with interactions added and removed one at a time. */
+class LiveActivity {
+  private readonly counts = new Map<string, number>();
+  /** Every interaction's time (for `last`), ascending. */
+  private readonly times: number[] = [];
+  /** `<type>:<item>` → the times of its interactions; item → its dismissals' times. */
+  private readonly recent = new Map<string, number[]>();
+  private readonly dismissed = new Map<string, number[]>();
+  /** Each recent member with its latest time, lowest rank first (the recent list is its top `recentCap`). */
+  private readonly ranked: [member: string, timeMs: number][] = [];
+
+  add(e: InteractionEvent): void {
+    this.count(e, 1);
+    const t = Date.parse(e.timestamp);
+    this.times.splice(sortedIndex(this.times, t), 0, t);
+    this.update(e, (times) => times.push(t));
+  }
+
+  remove(e: InteractionEvent): void {
+    this.count(e, -1);
+    const t = Date.parse(e.timestamp);
+    this.times.splice(sortedIndex(this.times, t), 1);
+    this.update(e, (times) => times.splice(times.indexOf(t), 1));
+  }
+
+  /** What userActivity gives for the live interactions (its dismissed items only when asked: they cost a sort). */
+  activity(recentCap: number, withDismissed: boolean): UserActivity {
+    const profile: [string, string][] = [...this.counts].map(([f, n]) => [f, String(n)]);
+    if (this.times.length > 0) profile.push(["last", String(this.times[this.times.length - 1])]);
+    profile.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const dismissed = withDismissed
+      ? [...this.dismissed]
+          .map(([item, times]): [string, string] => [item, String(latest(times))])
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      : [];
+    return {
+      profile,
+      recent: this.ranked.slice(Math.max(0, this.ranked.length - recentCap)).map(([m, t]) => [m, t]),
+      dismissed,
+    };
+  }
+
+  private count(e: InteractionEvent, by: number): void {
+    const field = `n:${e.type}`;
+    const n = (this.counts.get(field) ?? 0) + by;
+    if (n === 0) this.counts.delete(field);
+    else this.counts.set(field, n);
+  }
+
+  /** Changes the times of `e`'s item where userActivity keeps it (recent list, dismissed items, or nowhere). */
+  private update(e: InteractionEvent, change: (times: number[]) => void): void {
+    if (e.item_id === undefined) return;
+    const dismissal = e.type === NOT_INTERESTED;
+    const map = dismissal ? this.dismissed : this.recent;
+    const key = dismissal ? e.item_id : `${e.type}:${e.item_id}`;
+    const times = map.get(key) ?? [];
+    const before = times.length > 0 ? latest(times) : undefined;
+    change(times);
+    if (times.length > 0) map.set(key, times);
+    else map.delete(key);
+    if (dismissal) return;
+    const after = times.length > 0 ? latest(times) : undefined;
+    if (after === before) return;
+    if (before !== undefined) this.ranked.splice(rankIndex(this.ranked, [key, before]), 1);
+    if (after !== undefined) this.ranked.splice(rankIndex(this.ranked, [key, after]), 0, [key, after]);
+  }
+}
+
+const latest = (times: readonly number[]): number => times.reduce((a, b) => (b > a ? b : a));
+
+/** The first index of `ranked` (in byRank order) not below `entry`. */
+function rankIndex(ranked: readonly [string, number][], entry: [string, number]): number {
+  let low = 0;
+  let high = ranked.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (byRank(ranked[mid]!, entry) < 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** The first index of `sorted` (ascending) whose value is at least `value`. */
+function sortedIndex(sorted: readonly number[], value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid]! < value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }

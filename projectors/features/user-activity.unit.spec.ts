@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { InteractionEvent } from "../../core/contracts/event.ts";
-import { interactionsAfterRetraction, userActivity, userActivityUndoOps } from "./user-activity.ts";
+import {
+  interactionsAfterRetraction,
+  userActivity,
+  userActivityUndoOps,
+  userActivityUndoOpsOfRetractions,
+} from "./user-activity.ts";
+import { syntheticUserLog } from "../runtime/synthetic-user-log.ts";
 
 const T0 = Date.parse("2026-04-01T00:00:00.000Z");
 const at = (minute: number) => new Date(T0 + minute * 60_000).toISOString();
@@ -128,4 +134,22 @@ describe("userActivityUndoOps", () => {
     const r2 = retraction("r2", a, 3);
     assert.deepEqual(userActivityUndoOps([interaction(a, 1), r1, r2], r2, config), once);
   });
+});
+
+describe("userActivityUndoOpsOfRetractions", () => {
+  for (const [seed, recentCap, items] of [
+    [1, 2, 8],
+    [2, 5, 40],
+    [3, 50, 40],
+  ] as const)
+    it(`gives each retraction of a batch userActivityUndoOps' ops in one pass (seed ${seed}, cap ${recentCap}, ${items} items)`, () => {
+      const { log, retractions } = syntheticUserLog({ interactions: 400, retractions: 80, items, seed });
+      const config = { recentCap, userTtlMs: 1000 };
+      const batch = new Set(retractions.slice(30));
+      const ops = userActivityUndoOpsOfRetractions(log, batch, config);
+      assert.deepEqual([...ops.keys()], retractions.slice(30));
+      for (const m of log)
+        if (m.kind === "retraction" && batch.has(m.event.event_id))
+          assert.deepEqual(ops.get(m.event.event_id), userActivityUndoOps(log, m, config), m.event.event_id);
+    });
 });

@@ -81,11 +81,12 @@ for (const backend of PROJECTION_STORES) {
     const live = async () =>
       createRecommendationsProjection(await suite.store(), { prefix, config: CONFIG, log: t.db });
 
-    /** The live consumer: the log's new entries in batches of 4, so originals and undos share some batches. */
-    const catchUp = async () => {
+    /** The live consumer: the log's new entries in batches of `size` (4: originals and undos share some). */
+    const catchUp = async (size = 4) => {
       const projection = await live();
       const batch = await readWholeLog(t.db, applied);
-      for (let i = 0; i < batch.length; i += 4) await projection.applyMessages(batch.slice(i, i + 4), "t:0");
+      for (let i = 0; i < batch.length; i += size)
+        await projection.applyMessages(batch.slice(i, i + size), "t:0");
       if (batch.length > 0) applied = toLogPosition(batch[batch.length - 1]!);
     };
 
@@ -147,6 +148,37 @@ for (const backend of PROJECTION_STORES) {
       const projection = await live();
       await projection.applyMessages(await readWholeLog(t.db), "t:0");
       assert.deepEqual(await dump(prefix), reads);
+    });
+
+    it("many retractions of one user in one batch, around the user's new events, equal a projection of the log without them", async () => {
+      const types = ["view", "click", "purchase", "not_interested", "view", "add_to_cart"];
+      // Items i1…i6 over and over: trims (cap 3), returns, out-of-order times, dismissals.
+      const heavy = Array.from({ length: 60 }, (_, i) =>
+        event("heavy", types[i % types.length]!, `i${((i * 7) % 6) + 1}`, 100 + ((i * 13) % 50)),
+      );
+      const append = async (events: InteractionEvent[]) =>
+        waitVisible(t.db, (await appendInteractionEvents(t.db, events)).head);
+      await append(heavy.slice(0, 40));
+      await catchUp();
+      // One batch: 15 retractions of projected events, 20 new events, 12 more retractions (old and new).
+      const first = heavy
+        .slice(0, 40)
+        .filter((_, i) => i % 3 !== 1)
+        .slice(0, 15);
+      await retract(t.db, { event_ids: first.map((e) => e.event_id) });
+      await append(heavy.slice(40));
+      const more = [
+        ...heavy
+          .slice(0, 40)
+          .filter((_, i) => i % 3 === 1)
+          .slice(0, 6),
+        ...heavy.slice(44, 56).filter((_, i) => i % 2 === 0),
+      ];
+      await retract(t.db, { event_ids: more.map((e) => e.event_id) });
+      const pending = await readWholeLog(t.db, applied);
+      assert.equal(pending.filter((m) => m.kind === "retraction" && m.event.user_id === "heavy").length, 27);
+      await catchUp(1_000);
+      assert.deepEqual(await dump(prefix), await projectionOf(await logWithoutRetracted(t.db)));
     });
   });
 }

@@ -5,8 +5,8 @@ import type { LogMessage } from "../../core/contracts/log-message.ts";
 import { RedisProjection, type OpsDecision } from "../runtime/redis-projection.ts";
 import { DEFAULT_KEY_PREFIX } from "../../core/read-models/keys.ts";
 import { DEFAULT_RECOMMENDATIONS_CONFIG, recommendationOps, type RecommendationsConfig } from "./ops.ts";
-import { coocUndoOps } from "./undo.ts";
-import { readRetractingUsersLogs } from "../runtime/user-log.ts";
+import { coocUndoOpsOfRetractions } from "./undo.ts";
+import { undoOpsOfRetractions } from "../runtime/user-log.ts";
 
 export const RECOMMENDATIONS_PROJECTION = "recommendations";
 export const RECOMMENDATIONS_NS = "r";
@@ -41,10 +41,12 @@ export function createRecommendationsProjection(
     async prepare(messages) {
       const log = options.log;
       if (log === undefined || !messages.some((m) => m.kind === "retraction")) return decide;
-      const logs = await readRetractingUsersLogs(log, messages);
+      const undoOps = await undoOpsOfRetractions(log, messages, (userLog, retractions) =>
+        coocUndoOpsOfRetractions(userLog, retractions, config),
+      );
       return (message) => {
         if (message.kind !== "retraction") return decide(message);
-        const ops = coocUndoOps(logs.get(message.event.user_id) ?? [], message, config);
+        const ops = undoOps.get(message.event.event_id) ?? [];
         return ops.length > 0 ? { ops } : { drop: "the retraction changes no co-occurrence" };
       };
     },

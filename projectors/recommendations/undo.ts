@@ -33,28 +33,40 @@ const byRank = (a: [string, number], b: [string, number]): number =>
  * the history is trimmed to `historyCap`; an item already there only raises its time.
  */
 export function coocContribution(events: readonly CoocEvent[], historyCap: number): CoocContribution {
-  const pairs = new Map<string, number>();
-  const counts = new Map<string, number>();
+  const counted: Counted = { pairs: new Map(), counts: new Map() };
   const history = new Map<string, number>();
-  const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
-  for (const { item, timeMs } of events) {
-    const present = history.get(item);
-    if (present !== undefined) {
-      if (timeMs > present) history.set(item, timeMs);
-      continue;
-    }
-    for (const other of history.keys()) {
-      bump(pairs, other + PAIR + item);
-      bump(pairs, item + PAIR + other);
-    }
-    bump(counts, item);
-    history.set(item, timeMs);
-    if (history.size > historyCap) {
-      const ranked = [...history].sort(byRank);
-      for (const [dropped] of ranked.slice(0, history.size - historyCap)) history.delete(dropped);
-    }
+  for (const event of events) coocStep(history, event, historyCap, counted);
+  return { ...counted, history: [...history].sort(byRank) };
+}
+
+/** What a replay counts: the `pairs` and `counts` of a CoocContribution. */
+type Counted = Pick<CoocContribution, "pairs" | "counts">;
+
+/** One interaction of coocContribution's replay: updates `history`, and `counted` when given. */
+function coocStep(
+  history: Map<string, number>,
+  { item, timeMs }: CoocEvent,
+  historyCap: number,
+  counted?: Counted,
+) {
+  const present = history.get(item);
+  if (present !== undefined) {
+    if (timeMs > present) history.set(item, timeMs);
+    return;
   }
-  return { pairs, counts, history: [...history].sort(byRank) };
+  if (counted !== undefined) {
+    const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+    for (const other of history.keys()) {
+      bump(counted.pairs, other + PAIR + item);
+      bump(counted.pairs, item + PAIR + other);
+    }
+    bump(counted.counts, item);
+  }
+  history.set(item, timeMs);
+  if (history.size > historyCap) {
+    const ranked = [...history].sort(byRank);
+    for (const [dropped] of ranked.slice(0, history.size - historyCap)) history.delete(dropped);
+  }
 }
 
 /** The interactions co-occurrence counts (recommendationOps' rule), as CoocEvents. */
@@ -116,6 +128,133 @@ export function coocUndoOps(
   );
   return contributionDeltaOps(retraction.event.user_id, before, after, config);
 }
+
+/** One of the user's live interactions in the replay of coocUndoOpsOfRetractions. */
+interface LiveInteraction {
+  id: string;
+  event: CoocEvent;
+  /** The history before this interaction, kept on some of them so a replay can start there. */
+  snapshot?: Map<string, number>;
+}
+
+/** How often (in live interactions appended) the replay keeps a snapshot of the history. */
+const SNAPSHOT_EVERY = 16;
+
+/**
+ * coocUndoOps of each retraction in `retractions` (event ids), computed in one pass over `userLog` (the user's
+ * interactions and retractions in log order, up to and including the last of them) instead of one replay of the
+ * log per retraction: what a batch holding many retractions of one user needs.
+ *
+ * The pass keeps the user's live interactions (those no earlier retraction took back) and the history their
+ * replay ends with. A retraction's delta comes from the interactions at and after its original only (the
+ * contribution before it is the same with and without it): two replays from the history before the original,
+ * one with and one without it, until their histories agree (from there on they count the same), usually after a
+ * few times `historyCap` interactions. Each retraction stays exact on its own, as coocUndoOps is, so the ops do
+ * not depend on how the log is cut into batches (a redelivery cut elsewhere applies the same).
+ */
+export function coocUndoOpsOfRetractions(
+  userLog: readonly LogMessage[],
+  retractions: ReadonlySet<string>,
+  config: Pick<RecommendationsConfig, "historyCap" | "neighbourCap" | "userTtlMs">,
+): Map<string, Op[]> {
+  const cap = config.historyCap;
+  const out = new Map<string, Op[]>();
+  const takenBack = new Set<string>();
+  // Before the first retraction asked for, the interactions are only collected (replayed once, at it).
+  let collected: LiveInteraction[] | undefined = [];
+  const live: LiveInteraction[] = [];
+  const byId = new Map<string, LiveInteraction>();
+  let history = new Map<string, number>();
+  const append = (interaction: LiveInteraction) => {
+    if (live.length % SNAPSHOT_EVERY === 0) interaction.snapshot = new Map(history);
+    coocStep(history, interaction.event, cap);
+    live.push(interaction);
+    byId.set(interaction.id, interaction);
+  };
+  for (const m of userLog) {
+    if (m.kind === "interaction") {
+      const event = coocEventOf(m);
+      if (event === undefined) continue;
+      const interaction = { id: m.event.event_id.toLowerCase(), event };
+      if (collected) collected.push(interaction);
+      else append(interaction);
+      continue;
+    }
+    if (m.kind !== "retraction") continue;
+    const target = m.event.retracts.toLowerCase();
+    if (collected && retractions.has(m.event.event_id)) {
+      for (const interaction of collected) if (!takenBack.has(interaction.id)) append(interaction);
+      collected = undefined;
+    }
+    if (!collected) {
+      const original = takenBack.has(target) ? undefined : byId.get(target);
+      const ops: Op[] = [];
+      if (original !== undefined) {
+        const removed = removeLive(live, original, history, cap);
+        byId.delete(original.id);
+        history = removed.history;
+        ops.push(...contributionDeltaOps(m.event.user_id, removed.before, removed.after, config));
+      }
+      if (retractions.has(m.event.event_id)) out.set(m.event.event_id, ops);
+    }
+    takenBack.add(target);
+  }
+  return out;
+}
+
+/**
+ * Takes `original` out of `live` (whose replay ends with `history`): the contributions from it on with and
+ * without it (what contributionDeltaOps needs; both begin from the same history, so the counts before it cancel),
+ * and the history the replay without it ends with. Snapshots after it are brought up to date.
+ */
+function removeLive(
+  live: LiveInteraction[],
+  original: LiveInteraction,
+  history: Map<string, number>,
+  cap: number,
+): { before: CoocContribution; after: CoocContribution; history: Map<string, number> } {
+  const index = live.indexOf(original);
+  let from = index;
+  while (from > 0 && live[from]!.snapshot === undefined) from--;
+  const start = new Map(live[from]?.snapshot ?? []);
+  for (let i = from; i < index; i++) coocStep(start, live[i]!.event, cap);
+  const replay = (history: Map<string, number>) => ({
+    history,
+    pairs: new Map<string, number>(),
+    counts: new Map<string, number>(),
+  });
+  const withIt = replay(new Map(start));
+  const without = replay(start);
+  coocStep(withIt.history, original.event, cap, withIt);
+  let converged = false;
+  for (let i = index + 1; i < live.length && !converged; i++) {
+    if (live[i]!.snapshot !== undefined) live[i]!.snapshot = new Map(without.history);
+    coocStep(withIt.history, live[i]!.event, cap, withIt);
+    coocStep(without.history, live[i]!.event, cap, without);
+    converged = sameEntries(withIt.history, without.history);
+  }
+  if (
+    original.snapshot !== undefined &&
+    live[index + 1] !== undefined &&
+    live[index + 1]!.snapshot === undefined
+  )
+    live[index + 1]!.snapshot = new Map(original.snapshot);
+  live.splice(index, 1);
+  // Converged: the rest of the replay, and so its final history, is the same without the original.
+  const final = converged ? history : without.history;
+  return {
+    before: {
+      pairs: withIt.pairs,
+      counts: withIt.counts,
+      history: [...(converged ? history : withIt.history)].sort(byRank),
+    },
+    after: { pairs: without.pairs, counts: without.counts, history: [...final].sort(byRank) },
+    history: final,
+  };
+}
+
+const sameEntries = (a: Map<string, number>, b: Map<string, number>): boolean =>
+  a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 
 /** Ops that turn `before`'s contribution of `user` into `after`'s: pair and count deltas, the new history. */
 export function contributionDeltaOps(

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { LogMessage } from "../../core/contracts/log-message.ts";
 import type { InteractionEvent } from "../../core/contracts/event.ts";
-import { coocContribution, coocUndoOps } from "./undo.ts";
+import { coocContribution, coocUndoOps, coocUndoOpsOfRetractions } from "./undo.ts";
+import { syntheticUserLog } from "../runtime/synthetic-user-log.ts";
 
 const CONFIG = { historyCap: 2, neighbourCap: 100, userTtlMs: 1000 };
 const at = (ms: number) => new Date(ms).toISOString();
@@ -137,4 +138,29 @@ describe("coocUndoOps", () => {
     const undoExposure = retraction(exposure);
     assert.deepEqual(coocUndoOps([a1, exposure, undoExposure], undoExposure, CONFIG), []);
   });
+});
+
+describe("coocUndoOpsOfRetractions", () => {
+  // Trims (caps 2 and 3), items returning, dismissals and exposures, retractions before the batch's, again, absent.
+  for (const [seed, historyCap, items] of [
+    [1, 2, 8],
+    [2, 3, 40],
+    [3, 20, 40],
+    [4, 5, 8],
+  ] as const)
+    it(`gives each retraction of a batch coocUndoOps' ops in one pass (seed ${seed}, cap ${historyCap}, ${items} items)`, () => {
+      const { log, retractions } = syntheticUserLog({ interactions: 400, retractions: 80, items, seed });
+      const config = { ...CONFIG, historyCap };
+      const batch = new Set(retractions.slice(30));
+      const ops = coocUndoOpsOfRetractions(log, batch, config);
+      assert.deepEqual([...ops.keys()], retractions.slice(30));
+      let changed = 0;
+      for (const m of log)
+        if (m.kind === "retraction" && batch.has(m.event.event_id)) {
+          const one = coocUndoOps(log, m, config);
+          if (one.length > 0) changed++;
+          assert.deepEqual(ops.get(m.event.event_id), one, m.event.event_id);
+        }
+      assert.ok(changed >= 10, `the log exercises undos that change something (${changed})`);
+    });
 });

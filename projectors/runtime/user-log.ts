@@ -29,3 +29,32 @@ export async function readRetractingUsersLogs(
   }
   return logs;
 }
+
+/** The event ids of each user's retractions among `messages`, by user. */
+export function retractionsByUser(messages: readonly LogMessage[]): Map<string, Set<string>> {
+  const byUser = new Map<string, Set<string>>();
+  for (const m of messages)
+    if (m.kind === "retraction") {
+      const ids = byUser.get(m.event.user_id) ?? new Set<string>();
+      ids.add(m.event.event_id);
+      byUser.set(m.event.user_id, ids);
+    }
+  return byUser;
+}
+
+/**
+ * The ops of every retraction among `messages` (by event id), each user's computed by `undoOfUser` from that
+ * user's log read once and the ids of the user's retractions: one read and one replay per retracting user for
+ * the whole batch, however many of the user's retractions it holds.
+ */
+export async function undoOpsOfRetractions<T>(
+  db: Queryable,
+  messages: readonly LogMessage[],
+  undoOfUser: (userLog: readonly LogMessage[], retractions: ReadonlySet<string>) => Map<string, T>,
+): Promise<Map<string, T>> {
+  const logs = await readRetractingUsersLogs(db, messages);
+  const out = new Map<string, T>();
+  for (const [user, ids] of retractionsByUser(messages))
+    for (const [id, value] of undoOfUser(logs.get(user) ?? [], ids)) out.set(id, value);
+  return out;
+}
