@@ -229,7 +229,7 @@ function rebuildersFor(
       );
     else if (projection instanceof RedisProjection)
       rebuilders[projection.name] = audited(projection.name, async () =>
-        replayProjection({ db, projection, ...(await live()) }),
+        replayProjection({ db, projection, command: "a self-rebuild", ...(await live()) }),
       );
     else if (projection.name === ANALYTICS_PROJECTION_NAME)
       rebuilders[projection.name] = audited(projection.name, async () =>

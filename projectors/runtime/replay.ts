@@ -1,7 +1,7 @@
 import { replayProgressBar } from "./replay-progress.ts";
 import type { RedisClient } from "../../core/redis/redis.ts";
 import type { ProjectionStore } from "../../core/projection-store/port.ts";
-import type { Queryable } from "../../core/postgres/database.ts";
+import type { Database, Queryable } from "../../core/postgres/database.ts";
 import { countLogAfter, readLogBatch, toLogPosition } from "../../core/event-store/log-reader.ts";
 import {
   compareLogPositions,
@@ -15,9 +15,16 @@ import { appliedField, REPLAY_SOURCE, versionBase } from "../../core/read-models
 import type { RedisProjection } from "./redis-projection.ts";
 import { asProjectionStore } from "../store/open.ts";
 import { beginCheckpoint, dropUnpinnedCheckpoints, finishCheckpoint } from "./version-pin.ts";
+import { withProjectionVersionsLock } from "./version-lock.ts";
+
+/** How long a replay waits for the projection's versions lock (a switch holds it for milliseconds). */
+const REPLAY_WAIT_MS = 30_000;
 
 export interface ReplayOptions {
-  db: Queryable;
+  /** The log, and the projection's versions lock (version-lock.ts). */
+  db: Queryable & Pick<Database, "transaction">;
+  /** What the replay is, as a switch refused meanwhile is told (default "reckon replay"). */
+  command?: string;
   projection: RedisProjection;
   /** The live events topic and its partition count: the new version takes over its applied positions. */
   topic: string;
@@ -62,16 +69,27 @@ export async function replayProjection(options: ReplayOptions): Promise<ReplayRe
   const { db, projection, topic, partitions } = options;
   const store = projection.store;
   const batchSize = options.batchSize ?? 2000;
-  const previousVersion = await store.currentVersion(projection.prefix, projection.name);
-  // Past checkpoints go, but the one readers are pinned to (reckon switch) stays, and its number is not reused.
-  const { kept: pinned } = await dropUnpinnedCheckpoints(store, projection);
-  const version = Math.max(previousVersion, pinned ?? 0) + 1;
   const base = (v: number) => versionBase(projection.prefix, projection.ns, v);
-  // A rebuild that died earlier may have left keys of this version behind.
-  await store.deleteByPrefix(base(version));
   const until = options.to;
-  // A version built to a past position is a checkpoint: it may be pinned (reckon switch) once it is built.
-  if (until) await beginCheckpoint(store, projection, version);
+  // Under the projection's versions lock, so that no switch pins a checkpoint between the moment it is found
+  // unpinned and its deletion (version-lock.ts).
+  const { previousVersion, version } = await withProjectionVersionsLock(
+    db,
+    projection.name,
+    options.command ?? "reckon replay",
+    REPLAY_WAIT_MS,
+    async () => {
+      const previousVersion = await store.currentVersion(projection.prefix, projection.name);
+      // Past checkpoints go, but the one readers are pinned to (reckon switch) stays, and its number is not reused.
+      const { kept: pinned } = await dropUnpinnedCheckpoints(store, projection);
+      const version = Math.max(previousVersion, pinned ?? 0) + 1;
+      // A rebuild that died earlier may have left keys of this version behind.
+      await store.deleteByPrefix(base(version));
+      // A version built to a past position is a checkpoint: it may be pinned (reckon switch) once it is built.
+      if (until) await beginCheckpoint(store, projection, version);
+      return { previousVersion, version };
+    },
+  );
 
   let position = options.from ?? LOG_START;
   let total = await countLogAfter(db, position);

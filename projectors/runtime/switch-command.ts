@@ -9,7 +9,11 @@ import { REDIS_PROJECTIONS } from "../role.ts";
 import { ANALYTICS_PROJECTION_NAME } from "../analytics/projection.ts";
 import { catalogReadModels } from "../search/index.ts";
 import { featuresConfig } from "../../core/read-models/features-config.ts";
+import { ProjectionVersionsBusy, withProjectionVersionsLock } from "./version-lock.ts";
 import { SwitchRefused, switchReaders, type SwitchOutcome, type SwitchRequest } from "./version-pin.ts";
+
+/** How long a switch waits for the projection's versions lock (another switch holds it for milliseconds). */
+const SWITCH_WAIT_MS = 2_000;
 
 export interface SwitchOptions {
   projection: string;
@@ -57,8 +61,9 @@ export function parseSwitchArguments(
 
 /**
  * `reckon switch --projection NAME (--version V | --live)`: pins readers of a projection-store read model to a
- * checkpoint `reckon replay --to` built, or sends them back to the live version (version-pin.ts). Serialised
- * per projection by a Postgres advisory lock and audited as `projection.switch` by `cli:<user>`: the entry is
+ * checkpoint `reckon replay --to` built, or sends them back to the live version (version-pin.ts). Holds the
+ * projection's versions lock (version-lock.ts), so it neither races another switch nor a replay deleting the
+ * checkpoints not pinned; refused, naming the holder, when that is not free within SWITCH_WAIT_MS. Audited as `projection.switch` by `cli:<user>`: the entry is
  * written in the transaction that holds the lock and commits only once the store has switched; refusals and
  * failures are recorded after it (outcome refused or failed) and thrown.
  */
@@ -73,7 +78,7 @@ export async function runSwitchCommand(
     live: opts.live === true,
   };
   const db = openDatabase(env.DATABASE_URL);
-  const refuse = async (refusal: SwitchRefused): Promise<never> => {
+  const refuse = async (refusal: SwitchRefused | ProjectionVersionsBusy): Promise<never> => {
     await recordAudit(db, { ...audit, outcome: "refused", details: { ...asked, reason: refusal.message } });
     throw refusal;
   };
@@ -86,19 +91,22 @@ export async function runSwitchCommand(
       const store = await openStore(env.REDIS_URL);
       try {
         const projection = REDIS_PROJECTIONS[opts.projection]!(store, env);
-        return await db.transaction(async (tx) => {
-          await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
-            `projection.switch:${opts.projection}`,
-          ]);
-          const outcome = await switchReaders(store, projection, parsed.request);
-          await recordAudit(tx, { ...audit, outcome: "ok", details: { ...asked, ...outcome } });
-          return outcome;
-        });
+        return await withProjectionVersionsLock(
+          db,
+          opts.projection,
+          "reckon switch",
+          SWITCH_WAIT_MS,
+          async (tx) => {
+            const outcome = await switchReaders(store, projection, parsed.request);
+            await recordAudit(tx, { ...audit, outcome: "ok", details: { ...asked, ...outcome } });
+            return outcome;
+          },
+        );
       } finally {
         await store.close();
       }
     } catch (err) {
-      if (err instanceof SwitchRefused) return await refuse(err);
+      if (err instanceof SwitchRefused || err instanceof ProjectionVersionsBusy) return await refuse(err);
       await recordAudit(db, {
         ...audit,
         outcome: "failed",
