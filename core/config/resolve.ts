@@ -8,15 +8,7 @@ import {
 } from "../runtime/local-env.ts";
 import path from "node:path";
 import { loadEnv, loadVariables, type Env, type RawEnv } from "./env.ts";
-import {
-  clickHouseEndpointNeedsLocalPassword,
-  keysConfigured,
-  layerSources,
-  localFilesWanted,
-  localStackRequested,
-  storesConfigured,
-  type LayeredEnv,
-} from "./sources.ts";
+import { layerSources, localFileUses, localFilesWanted, type LayeredEnv } from "./sources.ts";
 
 /** Where the embedded stores live unless RECKON_DATA_DIR says otherwise. */
 export const DEFAULT_DATA_DIR = path.join(STATE_DIR, "data");
@@ -33,7 +25,7 @@ export function resolveEnv(env: RawEnv = process.env): Env {
 
 /** The completed raw values `resolveEnv` parses (start-up also decides the composition from them). */
 export function resolveRaw(env: RawEnv = process.env): LayeredEnv {
-  if (localStackRequested(env) && !storesConfigured(env)) bringLocalStackUp();
+  if (localFileUses(env).stack) bringLocalStackUp();
   ensureLocalSecrets(env);
   return layerSources(env, readLocalFiles(localFilesWanted(env)), DEFAULT_DATA_DIR);
 }
@@ -44,8 +36,9 @@ export function resolveRaw(env: RawEnv = process.env): LayeredEnv {
  * and nothing is written for it.
  */
 export function ensureLocalSecrets(env: RawEnv, keysFile = KEYS_ENV): void {
-  if (!keysConfigured(env)) ensureLocalKeysFile(keysFile);
-  if (clickHouseEndpointNeedsLocalPassword(env)) ensureLocalClickHousePassword(keysFile);
+  const uses = localFileUses(env);
+  if (uses.keys) ensureLocalKeysFile(keysFile);
+  if (uses.clickHousePassword) ensureLocalClickHousePassword(keysFile);
 }
 
 /** What `resolveEnv` would use, without starting or writing anything (for `reckon config`). */

@@ -39,11 +39,27 @@ export interface LayeredEnv {
   notes: string[];
 }
 
-/** Which of the local files (.reckon/stack.env, .reckon/keys.env) `layerSources` takes values from for `env`. */
-export const localFilesWanted = (env: RawEnv): { stack: boolean; keys: boolean } => ({
+/** What of the local files a local install takes for `env`: the conditions `layerSources` branches on. */
+export interface LocalFileUses {
+  /** The local stack's connection settings (.reckon/stack.env): RECKON_LOCAL_STACK and no store configured. */
+  stack: boolean;
+  /** The generated API keys (.reckon/keys.env): no key configured. */
+  keys: boolean;
+  /** The generated password of the in-process SQL endpoint (.reckon/keys.env): none configured. */
+  clickHousePassword: boolean;
+}
+
+export const localFileUses = (env: RawEnv): LocalFileUses => ({
   stack: localStackRequested(env) && !storesConfigured(env),
-  keys: !keysConfigured(env) || clickHouseEndpointNeedsLocalPassword(env),
+  keys: !keysConfigured(env),
+  clickHousePassword: clickHouseEndpointNeedsLocalPassword(env),
 });
+
+/** Which of the local files (.reckon/stack.env, .reckon/keys.env) `layerSources` takes values from for `env`. */
+export const localFilesWanted = (env: RawEnv): { stack: boolean; keys: boolean } => {
+  const uses = localFileUses(env);
+  return { stack: uses.stack, keys: uses.keys || uses.clickHousePassword };
+};
 
 /**
  * The environment, completed the way `reckon start` does, never over a value the environment sets: each unset
@@ -66,7 +82,8 @@ export function layerSources(
       }
   };
   const notes: string[] = [];
-  if (localStackRequested(env) && !storesConfigured(env)) {
+  const uses = localFileUses(env);
+  if (uses.stack) {
     fill(files.stack, ".reckon/stack.env");
     if (Object.keys(files.stack).length === 0)
       notes.push(
@@ -80,7 +97,7 @@ export function layerSources(
       : (["DATABASE_URL", "REDIS_URL", "CLICKHOUSE_URL"] as const);
     fill(Object.fromEntries(names.map((n) => [n, embedded[n]])), "embedded");
   }
-  if (!keysConfigured(env)) {
+  if (uses.keys) {
     fill(files.keys, ".reckon/keys.env");
     if (!KEY_VARIABLES.some((name) => isSet(files.keys, name)))
       notes.push(
@@ -88,7 +105,7 @@ export function layerSources(
       );
   }
   // The endpoint's generated password is taken whenever none is configured, also beside configured API keys.
-  if (clickHouseEndpointNeedsLocalPassword(env)) {
+  if (uses.clickHousePassword) {
     const generated = files.keys.CLICKHOUSE_HTTP_PASSWORD;
     if (generated) {
       values.CLICKHOUSE_HTTP_PASSWORD = generated;
