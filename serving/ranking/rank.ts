@@ -18,8 +18,10 @@ import { NO_STORED_RULES, type RuleContext, type RulesSource } from "./rules-sto
 import {
   CANDIDATE_SOURCES,
   type CandidateSource,
+  type RankSignal,
   type RetrievalContext,
   type SourceCandidates,
+  type ValueSignal,
 } from "./candidate-sources.ts";
 
 export type { CandidateSource } from "./candidate-sources.ts";
@@ -154,15 +156,28 @@ export async function eligibleCandidates(
   for (const c of candidates.values()) {
     const facts = info.get(c.item_id);
     if (!isEligible(facts, categories)) continue;
-    for (const { signal, values } of sources) {
-      if (signal) c[signal.name] = signal.rank.get(c.item_id);
-      if (values) for (const v of values) c[v.name] = v.value.get(c.item_id);
-    }
-    c.categoryAffinity = categoryAffinity(facts?.categories ?? [], affinities, affinityTotal);
+    c.categoryAffinity = categoryAffinity(facts?.categories ?? NO_CATEGORIES, affinities, affinityTotal);
     c.info = facts;
     eligible.push(c);
   }
+  // Feature by feature over every candidate: each candidate gets the same writes in the same source order as
+  // source by source per candidate, with one map kind per loop instead of all of them at one call site.
+  for (const { signal, values } of sources) {
+    if (signal) setSignal(eligible, signal.name, signal.rank);
+    if (values) for (const v of values) setSignal(eligible, v.name, v.value);
+  }
   return eligible;
+}
+
+function setSignal(
+  eligible: readonly Candidate[],
+  name: RankSignal | ValueSignal,
+  map: ReadonlyMap<ItemId, number>,
+): void {
+  for (let i = 0; i < eligible.length; i++) {
+    const c = eligible[i]!;
+    c[name] = map.get(c.item_id);
+  }
 }
 
 /**
