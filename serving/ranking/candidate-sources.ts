@@ -119,9 +119,10 @@ export const lastItemNeighbours: CandidateSourceFn = async ({ view, history, con
   const recent = history.slice(0, RECENT_ITEMS);
   const lists = recent.length > 0 ? await view.itemNeighbours(recent) : new Map<ItemId, ScoredItem[]>();
   const rank = rankMap(lists.get(history[0]!) ?? EMPTY);
+  // RECENT_DECAY's first recent.length weights are the lists' (weightedListSums reads one weight per list).
   const weight = weightedListSums(
     recent.map((id) => lists.get(id) ?? EMPTY),
-    recent.map((_, p) => RECENT_DECAY[p]!),
+    RECENT_DECAY,
   );
   return {
     proposed: [...rank.keys()]

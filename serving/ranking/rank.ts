@@ -12,7 +12,13 @@ import {
 } from "./features.ts";
 import type { RedisReadModel, VersionedReadModel } from "./redis-read-model.ts";
 import { applyDiversityCap, byScore, categoryCap, type Ranked } from "./rules.ts";
-import { applyWeights, hasMerchandising, placePins, type Merchandising } from "./rules-merchandising.ts";
+import {
+  applyWeights,
+  hasMerchandising,
+  NO_MERCHANDISING,
+  placePins,
+  type Merchandising,
+} from "./rules-merchandising.ts";
 import { merchandisingFor, resolvePins } from "./rules-apply.ts";
 import { NO_STORED_RULES, type RuleContext, type RulesSource } from "./rules-stored.ts";
 import {
@@ -263,14 +269,20 @@ async function applyRules(
   req: RecommendationRequest,
   ranked: readonly RankedCandidate[],
 ): Promise<RankedItem[]> {
-  const merch = await merchandisingFor(view, user, {
-    userId: req.userId,
-    request: req.merchandising ?? { pins: [], weights: [] },
-    stored: (deps.rules ?? NO_STORED_RULES).current(),
-    context: req.context ?? {},
-    nowMs: (deps.clock ?? systemClock).now(),
-    notInterestedFactor: deps.config.notInterestedFactor,
-  });
+  const request = req.merchandising ?? NO_MERCHANDISING;
+  const stored = (deps.rules ?? NO_STORED_RULES).current();
+  // Most requests have no rule of any kind: no directives to gather, no await.
+  const merch =
+    hasMerchandising(request) || stored.length > 0 || user.dismissed
+      ? await merchandisingFor(view, user, {
+          userId: req.userId,
+          request,
+          stored,
+          context: req.context ?? {},
+          nowMs: (deps.clock ?? systemClock).now(),
+          notInterestedFactor: deps.config.notInterestedFactor,
+        })
+      : NO_MERCHANDISING;
   let list = ranked;
   let blocked = unmerchandised;
   let pins: Awaited<ReturnType<typeof resolvePins>> = [];
