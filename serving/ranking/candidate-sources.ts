@@ -124,10 +124,14 @@ export const lastItemNeighbours: CandidateSourceFn = async ({ view, history, con
     recent.map((id) => lists.get(id) ?? EMPTY),
     RECENT_DECAY,
   );
+  // The first perSource of the list (without copying the whole list's keys first).
+  const proposed: { item_id: ItemId; source: CandidateSource }[] = [];
+  for (const item_id of rank.keys()) {
+    if (proposed.length >= config.perSource) break;
+    proposed.push({ item_id, source: "neighbours" });
+  }
   return {
-    proposed: [...rank.keys()]
-      .slice(0, config.perSource)
-      .map((item_id) => ({ item_id, source: "neighbours" })),
+    proposed,
     signal: { name: "lastItemRank", rank },
     values: [{ name: "recentNeighbours", value: weight }],
   };
