@@ -16,7 +16,7 @@ import { RedisReadModel } from "../serving/ranking/redis-read-model.ts";
  * `npx tsx bench/serving-lists.ts SAVED.json OUT.json [AT_MS]`: every answer serving's ranking gives on the serving
  * bench's data set, to compare two checkouts byte for byte (a change meant to be faster must not change a list).
  * SAVED.json is what `MICRO_REUSE=SAVED.json npx tsx bench/serving-inprocess.ts` keeps (the seeded prefix and the
- * ranker); decayed values are read at AT_MS (default: the file's modification-independent 2026-12-01T00:00Z) so
+ * ranker); decayed values are read at AT_MS (default 2026-12-01T00:00Z), so
  * two runs see the same numbers. For each of the 2,000 seeded users and 200 unknown ones, with and without a
  * category filter, an exclusion and a larger n: the items (id, score, source) and the ranker's top-50 feature
  * rows. Prints the SHA-256 of the output; OUT.json holds the answers.
