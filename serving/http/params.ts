@@ -74,15 +74,22 @@ function rejectUnknown(query: Query, known: readonly string[], errors: FieldErro
       });
 }
 
+/** Every parameter GET /v1/recommendations takes (one list for every request). */
+const RECOMMENDATION_PARAMS: readonly string[] = [
+  "n",
+  "category",
+  "exclude",
+  "min_position",
+  "experiment",
+  ...CONTEXT_FIELDS,
+  ...RULE_PARAMS,
+];
+
 export function parseRecommendationParams(
   query: Query,
 ): { ok: true; params: RecommendationParams } | { ok: false; errors: FieldError[] } {
   const errors: FieldError[] = [];
-  rejectUnknown(
-    query,
-    ["n", "category", "exclude", "min_position", "experiment", ...CONTEXT_FIELDS, ...RULE_PARAMS],
-    errors,
-  );
+  rejectUnknown(query, RECOMMENDATION_PARAMS, errors);
   const n = parseN(query, errors);
   const categories = values(query, "category", errors);
   const exclude = values(query, "exclude", errors);

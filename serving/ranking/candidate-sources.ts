@@ -119,14 +119,19 @@ export const lastItemNeighbours: CandidateSourceFn = async ({ view, history, con
   const recent = history.slice(0, RECENT_ITEMS);
   const lists = recent.length > 0 ? await view.itemNeighbours(recent) : new Map<ItemId, ScoredItem[]>();
   const rank = rankMap(lists.get(history[0]!) ?? EMPTY);
+  // RECENT_DECAY's first recent.length weights are the lists' (weightedListSums reads one weight per list).
   const weight = weightedListSums(
     recent.map((id) => lists.get(id) ?? EMPTY),
-    recent.map((_, p) => RECENT_DECAY[p]!),
+    RECENT_DECAY,
   );
+  // The first perSource of the list (without copying the whole list's keys first).
+  const proposed: { item_id: ItemId; source: CandidateSource }[] = [];
+  for (const item_id of rank.keys()) {
+    if (proposed.length >= config.perSource) break;
+    proposed.push({ item_id, source: "neighbours" });
+  }
   return {
-    proposed: [...rank.keys()]
-      .slice(0, config.perSource)
-      .map((item_id) => ({ item_id, source: "neighbours" })),
+    proposed,
     signal: { name: "lastItemRank", rank },
     values: [{ name: "recentNeighbours", value: weight }],
   };

@@ -66,6 +66,35 @@ describe("weightedListSums", () => {
     assert.deepEqual([...sums], [...expected]); // same keys, same order, bit-identical values
     for (const id of expected.keys()) assert.equal(sums.get(id), expected.get(id));
   });
+  it("keeps each map's own numbers when computations interleave (they share one summing table)", () => {
+    let seed = 11;
+    const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const lists = (count: number, length: number, ids: number) =>
+      Array.from({ length: count }, () =>
+        Array.from({ length }, () => ({ item_id: `i${Math.floor(rand() * ids)}`, score: rand() })),
+      );
+    const small = lists(3, 20, 50);
+    const large = lists(10, 200, 3000); // grows the shared table while `small`'s map is alive
+    const weights = (n: number) => Array.from({ length: n }, (_, p) => Math.pow(2, -p / 2));
+    const a = weightedListSums(small, weights(3));
+    const b = weightedListSums(large, weights(10));
+    const expectedA = mapSums(small, weights(3));
+    const expectedB = mapSums(large, weights(10));
+    for (const id of expectedA.keys()) {
+      assert.equal(a.get(id), expectedA.get(id));
+      assert.equal(b.get(id), expectedB.get(id)); // absent from `large` or not: each map answers for itself
+    }
+    // Iterating one map while reading the other inside the loop.
+    const seen: [string, number][] = [];
+    for (const [id, v] of a) {
+      seen.push([id, v]);
+      b.get(id);
+    }
+    assert.deepEqual(seen, [...expectedA]);
+    assert.equal(a.size, expectedA.size);
+    assert.deepEqual([...b], [...expectedB]);
+    assert.equal(a.has("nowhere"), false);
+  });
 });
 
 describe("byPosition", () => {

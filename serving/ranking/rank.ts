@@ -12,14 +12,22 @@ import {
 } from "./features.ts";
 import type { RedisReadModel, VersionedReadModel } from "./redis-read-model.ts";
 import { applyDiversityCap, byScore, categoryCap, type Ranked } from "./rules.ts";
-import { applyWeights, hasMerchandising, placePins, type Merchandising } from "./rules-merchandising.ts";
+import {
+  applyWeights,
+  hasMerchandising,
+  NO_MERCHANDISING,
+  placePins,
+  type Merchandising,
+} from "./rules-merchandising.ts";
 import { merchandisingFor, resolvePins } from "./rules-apply.ts";
 import { NO_STORED_RULES, type RuleContext, type RulesSource } from "./rules-stored.ts";
 import {
   CANDIDATE_SOURCES,
   type CandidateSource,
+  type RankSignal,
   type RetrievalContext,
   type SourceCandidates,
+  type ValueSignal,
 } from "./candidate-sources.ts";
 
 export type { CandidateSource } from "./candidate-sources.ts";
@@ -154,15 +162,28 @@ export async function eligibleCandidates(
   for (const c of candidates.values()) {
     const facts = info.get(c.item_id);
     if (!isEligible(facts, categories)) continue;
-    for (const { signal, values } of sources) {
-      if (signal) c[signal.name] = signal.rank.get(c.item_id);
-      if (values) for (const v of values) c[v.name] = v.value.get(c.item_id);
-    }
-    c.categoryAffinity = categoryAffinity(facts?.categories ?? [], affinities, affinityTotal);
+    c.categoryAffinity = categoryAffinity(facts?.categories ?? NO_CATEGORIES, affinities, affinityTotal);
     c.info = facts;
     eligible.push(c);
   }
+  // Feature by feature over every candidate: each candidate gets the same writes in the same source order as
+  // source by source per candidate, with one map kind per loop instead of all of them at one call site.
+  for (const { signal, values } of sources) {
+    if (signal) setSignal(eligible, signal.name, signal.rank);
+    if (values) for (const v of values) setSignal(eligible, v.name, v.value);
+  }
   return eligible;
+}
+
+function setSignal(
+  eligible: readonly Candidate[],
+  name: RankSignal | ValueSignal,
+  map: ReadonlyMap<ItemId, number>,
+): void {
+  for (let i = 0; i < eligible.length; i++) {
+    const c = eligible[i]!;
+    c[name] = map.get(c.item_id);
+  }
 }
 
 /**
@@ -248,14 +269,20 @@ async function applyRules(
   req: RecommendationRequest,
   ranked: readonly RankedCandidate[],
 ): Promise<RankedItem[]> {
-  const merch = await merchandisingFor(view, user, {
-    userId: req.userId,
-    request: req.merchandising ?? { pins: [], weights: [] },
-    stored: (deps.rules ?? NO_STORED_RULES).current(),
-    context: req.context ?? {},
-    nowMs: (deps.clock ?? systemClock).now(),
-    notInterestedFactor: deps.config.notInterestedFactor,
-  });
+  const request = req.merchandising ?? NO_MERCHANDISING;
+  const stored = (deps.rules ?? NO_STORED_RULES).current();
+  // Most requests have no rule of any kind: no directives to gather, no await.
+  const merch =
+    hasMerchandising(request) || stored.length > 0 || user.dismissed
+      ? await merchandisingFor(view, user, {
+          userId: req.userId,
+          request,
+          stored,
+          context: req.context ?? {},
+          nowMs: (deps.clock ?? systemClock).now(),
+          notInterestedFactor: deps.config.notInterestedFactor,
+        })
+      : NO_MERCHANDISING;
   let list = ranked;
   let blocked = unmerchandised;
   let pins: Awaited<ReturnType<typeof resolvePins>> = [];
