@@ -7,9 +7,7 @@ import { LOG_START, type LogPosition } from "../../core/contracts/position.ts";
 import { readLogBatch, toLogPosition } from "../../core/event-store/log-reader.ts";
 import { RetractedEventsFilter } from "../../core/event-store/retracted-events.ts";
 import type { FeaturesConfig } from "../../core/read-models/features-config.ts";
-import { buildInteractionMatrix, type Interaction } from "../recommender/interactions.ts";
-import { trainModel } from "../recommender/models/index.ts";
-import { RECKON_MODEL, RECKON_TRAIN_OPTIONS } from "../eval/run-eval.ts";
+import type { Interaction } from "../recommender/interactions.ts";
 import { FEATURE_COUNT, FEATURE_NAMES } from "../ranking/features.ts";
 import { DEFAULT_SERVING_CONFIG } from "../ranking/config.ts";
 import { candidateFeatures } from "../ranking/rank.ts";
@@ -17,6 +15,7 @@ import { heldOutUsers, PROTOCOLS, type HeldOutUser, type Protocol } from "./held
 import { gateDecision, listQuality, type ProtocolQuality } from "./list-gate.ts";
 import { trainPairwise, type RankingGroup } from "./pairwise.ts";
 import { activateArtifact, artifactKeys, publishArtifact, pruneArtifacts } from "./artifact-store.ts";
+import { trainBatchArtifact } from "./batch-artifact.ts";
 import { logisticToOnnx, predictLogistic } from "./logistic.ts";
 import { HEURISTIC_RANKER, loadRanker, type Ranker } from "./model-holder.ts";
 import { activateModel, activeVersion, loadModel, registerModel } from "./registry.ts";
@@ -205,7 +204,7 @@ export async function trainAndRegister(options: TrainOptions): Promise<TrainRepo
   let artifactVersion = options.artifactVersion ?? activeArtifact;
   if (options.redis && options.artifactVersion === undefined) {
     const store = asProjectionStore(options.redis);
-    const artifact = trainModel(RECKON_MODEL, buildInteractionMatrix(interactions), RECKON_TRAIN_OPTIONS);
+    const artifact = trainBatchArtifact(interactions);
     const trainedThrough = interactions.reduce((max, i) => Math.max(max, i.timestamp), 0);
     artifactVersion = await publishArtifact(store, options.prefix ?? "rk", artifact, {
       trainedThrough,
