@@ -38,7 +38,7 @@ export type RankSignal = keyof Pick<
 /** A value feature a source provides (already in 0..1). */
 export type ValueSignal = keyof Pick<
   CandidateSignals,
-  "retrievalScore" | "retrievalDepth" | "recentNeighbours" | "popularity"
+  "retrievalScore" | "retrievalDepth" | "recentNeighbours" | "popularity" | "transitionScore"
 >;
 
 export interface SourceCandidates {

@@ -184,6 +184,7 @@ function newCandidate(item_id: ItemId, source: CandidateSource): Candidate {
     retrievalDepth: undefined,
     recentNeighbours: undefined,
     popularity: undefined,
+    transitionScore: undefined,
     info: undefined,
   };
   return all;
