@@ -15,6 +15,11 @@ export interface FollowerOptions {
   readonly distanceExponent: number;
   /** Followers kept per item (best first). */
   readonly keep: number;
+  /**
+   * Each follower's score is divided by its own count to this power: 0 keeps the most popular followers on top;
+   * above 0 favours what follows i in particular over what follows everything.
+   */
+  readonly popularityExponent: number;
 }
 
 /**
@@ -22,7 +27,12 @@ export interface FollowerOptions {
  * first-order windows of 1–20: MovieLens users rate in long sittings, and what the site showed them next
  * stays relevant for dozens of ratings).
  */
-export const FOLLOWER_OPTIONS: FollowerOptions = { window: 50, distanceExponent: 0.5, keep: 100 };
+export const FOLLOWER_OPTIONS: FollowerOptions = {
+  window: 50,
+  distanceExponent: 0.5,
+  keep: 100,
+  popularityExponent: 0.3,
+};
 
 /** How many of the user's latest items score the followers, and the half-life (in items) of their weight. */
 export const FOLLOWER_SEEDS = 10;
@@ -52,9 +62,10 @@ export function sequencesByFirstTouch(interactions: Iterable<Interaction>): Map<
 }
 
 /**
- * Per item i, its followers j scored P̂(j follows i) = Σ over sequences where j comes d ≤ window places after i of
- * d^(−distanceExponent), divided by the number of sequences holding i; best first (ties by id), at most `keep`.
- * Dividing by i's count (not j's) keeps popular followers high: what most people take next is what they take.
+ * Per item i, its followers j scored Σ over sequences where j comes d ≤ window places after i of d^(−distanceExponent),
+ * divided by the number of sequences holding i (a windowed P̂(j follows i)) and by j's count to the popularity
+ * exponent (a mild damping: what follows i in particular over what follows everything); best first (ties by id),
+ * at most `keep`.
  */
 export function countFollowers(
   sequences: Iterable<readonly ItemId[]>,
@@ -94,7 +105,10 @@ export function countFollowers(
   rows.forEach((row, i) => {
     if (row.size === 0) return;
     const list = [...row]
-      .map(([j, w]) => ({ item_id: ids[j]!, score: w / counts[i]! }))
+      .map(([j, w]) => ({
+        item_id: ids[j]!,
+        score: w / counts[i]! / Math.pow(counts[j]!, options.popularityExponent),
+      }))
       .sort((x, y) => y.score - x.score || compareIds(x.item_id, y.item_id))
       .slice(0, options.keep);
     out.set(ids[i]!, list);

@@ -28,12 +28,29 @@ describe("followers", () => {
         ["a", "c"],
         ["b", "c", "a"],
       ],
-      { window: 2, distanceExponent: 1, keep: 10 },
+      { window: 2, distanceExponent: 1, keep: 10, popularityExponent: 0 },
     );
     assert.deepEqual(rounded(followers), {
       a: ["c:0.5", "b:0.333333"],
       b: ["c:1", "a:0.25"],
       c: ["a:0.333333"],
+    });
+  });
+
+  it("divides each follower's score by its own count to the popularity exponent", () => {
+    // As above, then over count(j)^1 (a 3, b 2, c 3): a→c 0.5/3 ties a→b 0.333333/2 (b first by id).
+    const followers = countFollowers(
+      [
+        ["a", "b", "c"],
+        ["a", "c"],
+        ["b", "c", "a"],
+      ],
+      { window: 2, distanceExponent: 1, keep: 10, popularityExponent: 1 },
+    );
+    assert.deepEqual(rounded(followers), {
+      a: ["b:0.166667", "c:0.166667"],
+      b: ["c:0.333333", "a:0.083333"],
+      c: ["a:0.111111"],
     });
   });
 
@@ -43,7 +60,7 @@ describe("followers", () => {
         ["a", "c", "d"],
         ["a", "b"],
       ],
-      { window: 1, distanceExponent: 0.5, keep: 1 },
+      { window: 1, distanceExponent: 0.5, keep: 1, popularityExponent: 0 },
     );
     // a is followed by c and by b once each (ties: b first, and keep 1 drops c); d is two places after a.
     assert.deepEqual(rounded(followers), { a: ["b:0.5"], c: ["d:1"] });
@@ -56,7 +73,7 @@ describe("followers", () => {
       { userId: "v", itemId: "b", timestamp: 1 },
       { userId: "v", itemId: "a", timestamp: 2 },
     ];
-    const options = { window: 3, distanceExponent: 0.5, keep: 5 };
+    const options = { window: 3, distanceExponent: 0.5, keep: 5, popularityExponent: 0 };
     // u took a then b, v took b then a: each item is in 2 sequences and followed by the other in one.
     assert.deepEqual(rounded(followersFromLog(log, options)), { a: ["b:0.5"], b: ["a:0.5"] });
   });
