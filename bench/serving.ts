@@ -8,8 +8,7 @@ import { REPO_ROOT } from "../core/runtime/local-env.ts";
 import { appendInteractionEvents } from "../core/event-store/event-store.ts";
 import { createFeaturesProjection } from "../projectors/features/projection.ts";
 import { createRecommendationsProjection } from "../projectors/recommendations/projection.ts";
-import { buildInteractionMatrix } from "../serving/recommender/interactions.ts";
-import { trainModel } from "../serving/recommender/models/index.ts";
+import { trainBatchArtifact } from "../serving/models/batch-artifact.ts";
 import { RECKON_MODEL, RECKON_TRAIN_OPTIONS } from "../serving/eval/run-eval.ts";
 import { publishArtifact } from "../serving/models/artifact-store.ts";
 import { trainAndRegister } from "../serving/models/train.ts";
@@ -121,7 +120,7 @@ export async function seedServingBench(db: TestDatabase, redis: Redis, prefix: s
     itemId: e.item_id,
     timestamp: Date.parse(e.timestamp),
   }));
-  const artifact = trainModel(RECKON_MODEL, buildInteractionMatrix(interactions), RECKON_TRAIN_OPTIONS);
+  const artifact = trainBatchArtifact(interactions);
   const trainedThrough = interactions.reduce((max, i) => Math.max(max, i.timestamp), 0);
   const artifactVersion = await publishArtifact(redis, prefix, artifact, { trainedThrough });
   const trained = await trainAndRegister({

@@ -105,6 +105,34 @@ for (const backend of REDIS_BACKENDS) {
       assert.deepEqual((await reader.neighbours(1, ["i0"])).get("i0"), artifact(1).neighbours.get("i0"));
     });
 
+    test("followers read back per item; a version published without them reads none (older artifacts load)", async () => {
+      const followers = new Map([
+        [
+          "i1",
+          [
+            { item_id: "i2", score: 0.5 },
+            { item_id: "i3", score: 0.25 },
+          ],
+        ],
+        ["i2", [{ item_id: "i1", score: 1 }]],
+      ]);
+      const withFollowers = await publishArtifact(redis, `${prefix}f`, { ...artifact(5), followers });
+      const without = await publishArtifact(redis, `${prefix}f`, artifact(6));
+      const reader = new ArtifactReader(redis, `${prefix}f`);
+      assert.deepEqual(await reader.followers(withFollowers, ["i1", "i2", "i9"]), followers);
+      assert.deepEqual(await reader.followers(without, ["i1", "i2"]), new Map());
+      // Neighbours and followers of one item are separate keys and separate caches.
+      assert.deepEqual(
+        (await reader.neighbours(withFollowers, ["i1"])).get("i1"),
+        artifact(5).neighbours.get("i1"),
+      );
+      const meta = JSON.parse((await redis.get(artifactKeys.meta(`${prefix}f`, withFollowers)))!) as {
+        followers?: number;
+      };
+      assert.equal(meta.followers, 2);
+      await deleteMatching(redis, `${prefix}f:*`);
+    });
+
     test("pruning deletes every key of dropped versions on every node, never the active one or a newer one", async () => {
       // Stored: 1 (active), 2; publish 3 and 4. Keep only 3: 1 stays (active), 4 stays (newer than 3: another
       // trainer may still be writing it), 2 goes.

@@ -10,6 +10,8 @@ import { itemTag, userTag } from "../../core/read-models/keys.ts";
  * immutable, numbered version:
  *
  *   <prefix>:model:<v>:{i:42}:nbrs   string, JSON [[item_id, weight], ...] best first
+ *   <prefix>:model:<v>:{i:42}:next   string, JSON [[item_id, score], ...]: what users took right after the item,
+ *                                    best first (absent in versions published before followers existed)
  *   <prefix>:model:<v>:{u:7}:cands  string, JSON [[item_id, score], ...]: the user's precomputed top-M, best first
  *   <prefix>:model:<v>:bias          hash item_id → bias (one key: read with one HMGET per request)
  *   <prefix>:model:<v>:popular       string, JSON [[item_id, score], ...] best first
@@ -30,6 +32,7 @@ import { itemTag, userTag } from "../../core/read-models/keys.ts";
  */
 export const artifactKeys = {
   neighbours: (prefix: string, v: number, item: ItemId) => `${prefix}:model:${v}:${itemTag(item)}:nbrs`,
+  followers: (prefix: string, v: number, item: ItemId) => `${prefix}:model:${v}:${itemTag(item)}:next`,
   userCandidates: (prefix: string, v: number, user: UserId) => `${prefix}:model:${v}:${userTag(user)}:cands`,
   bias: (prefix: string, v: number) => `${prefix}:model:${v}:bias`,
   popular: (prefix: string, v: number) => `${prefix}:model:${v}:popular`,
@@ -76,6 +79,9 @@ export async function publishArtifact(
   const v = await store.incr(artifactKeys.seq(prefix));
   await store.sadd(artifactKeys.versions(prefix), [String(v)]);
   await setScoredLists(store, artifact.neighbours, (item) => artifactKeys.neighbours(prefix, v, item));
+  await setScoredLists(store, artifact.followers ?? new Map(), (item) =>
+    artifactKeys.followers(prefix, v, item),
+  );
   await setScoredLists(store, artifact.userCandidates ?? new Map(), (user) =>
     artifactKeys.userCandidates(prefix, v, user),
   );
@@ -93,6 +99,7 @@ export async function publishArtifact(
       params: artifact.params,
       items: artifact.neighbours.size,
       users: artifact.userCandidates?.size ?? 0,
+      ...(artifact.followers && { followers: artifact.followers.size }),
       trained_through: meta.trainedThrough,
       published_at: new Date().toISOString(),
     }),
@@ -146,6 +153,7 @@ export async function activateArtifact(
  */
 export class ArtifactReader {
   private readonly neighbourCache = new Map<number, Map<ItemId, readonly Neighbour[] | null>>();
+  private readonly followerCache = new Map<number, Map<ItemId, readonly Neighbour[] | null>>();
   private readonly biasCache = new Map<number, Map<ItemId, number | null>>();
   private readonly popularCache = new Map<number, readonly ScoredItem[]>();
   private readonly metaCache = new Map<number, Promise<ArtifactMeta | undefined>>();
@@ -175,8 +183,22 @@ export class ArtifactReader {
     return cache;
   }
 
-  async neighbours(v: number, items: readonly ItemId[]): Promise<Map<ItemId, readonly Neighbour[]>> {
-    const cache = this.cacheFor(this.neighbourCache, v);
+  neighbours(v: number, items: readonly ItemId[]): Promise<Map<ItemId, readonly Neighbour[]>> {
+    return this.itemLists(this.neighbourCache, artifactKeys.neighbours, v, items);
+  }
+
+  /** What users took right after each item (none for items without a list, or versions published without). */
+  followers(v: number, items: readonly ItemId[]): Promise<Map<ItemId, readonly Neighbour[]>> {
+    return this.itemLists(this.followerCache, artifactKeys.followers, v, items);
+  }
+
+  private async itemLists(
+    caches: Map<number, Map<ItemId, readonly Neighbour[] | null>>,
+    keyOf: (prefix: string, v: number, item: ItemId) => string,
+    v: number,
+    items: readonly ItemId[],
+  ): Promise<Map<ItemId, readonly Neighbour[]>> {
+    const cache = this.cacheFor(caches, v);
     const out = new Map<ItemId, readonly Neighbour[]>();
     let missing: ItemId[] | undefined;
     for (const id of items) {
@@ -185,9 +207,7 @@ export class ArtifactReader {
       else if (cached) out.set(id, cached);
     }
     if (missing) {
-      const raw = await Promise.all(
-        missing.map((id) => this.store.get(artifactKeys.neighbours(this.prefix, v, id))),
-      );
+      const raw = await Promise.all(missing.map((id) => this.store.get(keyOf(this.prefix, v, id))));
       missing.forEach((id, i) => {
         const list = raw[i]
           ? (JSON.parse(raw[i]) as [string, number][]).map(([item_id, score]) => ({ item_id, score }))

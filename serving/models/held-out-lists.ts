@@ -1,12 +1,11 @@
 import type { RankingState } from "../../projectors/features/read.ts";
 import { splitPerUser, splitPerUserTemporal, compareIds, type Split } from "../eval/split.ts";
-import { RECKON_MODEL, RECKON_TRAIN_OPTIONS } from "../eval/run-eval.ts";
-import { buildInteractionMatrix, historiesByRecency, type Interaction } from "../recommender/interactions.ts";
+import { historiesByRecency, type Interaction } from "../recommender/interactions.ts";
 import { InMemoryReadModel } from "../recommender/memory-read-model.ts";
-import { trainModel } from "../recommender/models/index.ts";
 import type { ItemId, ItemInfo, ScoredItem } from "../recommender/types.ts";
 import type { CandidateView, RetrievalContext } from "../ranking/candidate-sources.ts";
 import type { ServingConfig } from "../ranking/config.ts";
+import { trainBatchArtifact } from "./batch-artifact.ts";
 
 /**
  * Held-out users for judging and fitting a ranker by the list it produces. Both protocols of
@@ -54,7 +53,7 @@ export function heldOutUsers(
  * part (a probe of the batch model trained on it), fitting or gate side by a hash of the id.
  */
 export function splitUsers(split: Split, options: HeldOutOptions): HeldOutUser[] {
-  const artifact = trainModel(RECKON_MODEL, buildInteractionMatrix(split.train), RECKON_TRAIN_OPTIONS);
+  const artifact = trainBatchArtifact(split.train);
   const histories = historiesByRecency(split.train);
   const latest = latestTimes(split.train);
   const trending = recentPopularity(split.train, options.trendingShare ?? 0.1);
@@ -71,6 +70,7 @@ export function splitUsers(split: Split, options: HeldOutOptions): HeldOutUser[]
     histories,
     neighbours: artifact.neighbours,
     itemBias: artifact.itemBias,
+    ...(artifact.followers && { followers: artifact.followers }),
     popular: artifact.popular,
     trending,
     items,

@@ -114,9 +114,9 @@ test("reckon train: held-out users under both protocols, ONNX equal to the train
   const stored = (await loadModel(tdb.db, 1))!;
   const session = await ort.InferenceSession.create(stored.onnx);
   const rows = [
-    [1, 0.5, 0, 0.2, 0.3, 1, 1, 0.4, 0.7],
-    [0, 0, 1, 1, 0, 0, 0, 0, 1],
-    [0.25, 0.1, 0.05, 0.01, 0.9, 0.6, 0.8, 0.1, 0.2],
+    [1, 0.5, 0, 0.2, 0.3, 1, 1, 0.4, 0.7, 0.3],
+    [0, 0, 1, 1, 0, 0, 0, 0, 1, 0],
+    [0.25, 0.1, 0.05, 0.01, 0.9, 0.6, 0.8, 0.1, 0.2, 0.5],
   ];
   const out = await session.run({
     features: new ort.Tensor("float32", Float32Array.from(rows.flat()), [3, FEATURE_NAMES.length]),

@@ -6,12 +6,18 @@ import type { ServingConfig } from "./config.ts";
 import type { CandidateSignals } from "./features.ts";
 import type { VersionedReadModel } from "./redis-read-model.ts";
 import { byPosition, weightedListSums } from "./item-weights.ts";
+import { FOLLOWER_SEEDS, nextItemScores } from "./transitions.ts";
 
 /** Where a recommended item came from, as the API reports it. */
 export type CandidateSource = "neighbours" | "affinity" | "trending" | "popular" | "catalog";
 
-/** What the sources read: the recommender's read model plus trending per category. */
-export type CandidateView = ReadModel & Pick<VersionedReadModel, "trendingIn">;
+/**
+ * What the sources read: the recommender's read model plus trending per category and, where the batch artifact
+ * has them, what users took right after each item.
+ */
+export type CandidateView = ReadModel &
+  Pick<VersionedReadModel, "trendingIn"> &
+  Partial<Pick<VersionedReadModel, "itemFollowers">>;
 
 /** What every candidate source sees for one request: the user's state and the read-model view it reads. */
 export interface RetrievalContext {
@@ -38,7 +44,7 @@ export type RankSignal = keyof Pick<
 /** A value feature a source provides (already in 0..1). */
 export type ValueSignal = keyof Pick<
   CandidateSignals,
-  "retrievalScore" | "retrievalDepth" | "recentNeighbours" | "popularity"
+  "retrievalScore" | "retrievalDepth" | "recentNeighbours" | "popularity" | "transitionScore"
 >;
 
 export interface SourceCandidates {
@@ -137,6 +143,21 @@ export const lastItemNeighbours: CandidateSourceFn = async ({ view, history, con
   };
 };
 
+/**
+ * What users took right after the user's latest items (the batch artifact's followers, recency-weighted:
+ * serving/ranking/transitions.ts): proposes the best few, so items the batch model's list misses can enter, and
+ * gives every candidate its `transition_score`. Reported as neighbours (item-to-item, in one direction).
+ */
+export const nextItems: CandidateSourceFn = async ({ view, history, blocked, config }) => {
+  const recent = history.slice(0, FOLLOWER_SEEDS);
+  if (recent.length === 0 || !view.itemFollowers) return { proposed: [] };
+  const scores = nextItemScores(await view.itemFollowers(recent), recent, blocked);
+  return {
+    proposed: scores.slice(0, config.perSource).map((r) => ({ item_id: r.item_id, source: "neighbours" })),
+    values: [{ name: "transitionScore", value: new Map(scores.map((r) => [r.item_id, r.score])) }],
+  };
+};
+
 /** Trending in the user's top-affinity category. */
 export const affinityCategory: CandidateSourceFn = async ({ view, user, config }) => {
   const topCategory = user.affinities[0]?.category;
@@ -190,4 +211,5 @@ export const CANDIDATE_SOURCES: readonly CandidateSourceFn[] = [
   requestedCategories,
   trending,
   popular,
+  nextItems,
 ];

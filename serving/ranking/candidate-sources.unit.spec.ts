@@ -5,6 +5,7 @@ import { InMemoryReadModel } from "../recommender/memory-read-model.ts";
 import type { ScoredItem } from "../recommender/types.ts";
 import {
   CANDIDATE_SOURCES,
+  nextItems,
   type CandidateView,
   type RetrievalContext,
   type SourceCandidates,
@@ -36,6 +37,22 @@ function context(history: string[], categories: string[] = ["music"]): Retrieval
         ],
       ]),
       itemBias: new Map(),
+      followers: new Map([
+        [
+          "i1",
+          [
+            { item_id: "x", score: 0.6 },
+            { item_id: "b", score: 0.3 },
+          ],
+        ],
+        [
+          "i2",
+          [
+            { item_id: "x", score: 0.2 },
+            { item_id: "y", score: 0.5 },
+          ],
+        ],
+      ]),
       popular: scored("p1", "a", "p2"),
       trending: scored("t1", "b", "t2"),
     }),
@@ -110,11 +127,30 @@ describe("candidate sources", () => {
     assert.deepEqual(values(popular!), { popularity: { p1: 1, a: 0.960253, p2: 0.916314 } });
   });
 
+  it("proposes what users took after the latest items and feeds every follower's transition score", async () => {
+    const next = await nextItems(context(["i1", "i2"]));
+    // i1 weighs 1, i2 2^(−1/3): x 0.6 + 0.2·0.793701 = 0.758740 (the best), y 0.5·0.793701, b 0.3; two proposed.
+    assert.deepEqual(proposals(next), ["x:neighbours", "y:neighbours"]);
+    assert.equal(next.signal, undefined);
+    assert.deepEqual(
+      (next.values ?? []).map((v) => [
+        v.name,
+        Object.fromEntries([...v.value].map(([id, s]) => [id, Number(s.toFixed(6))])),
+      ]),
+      [["transitionScore", { x: 1, y: 0.523038, b: 0.395392 }]],
+    );
+    // Blocked items are neither proposed nor scored, and the best is taken over what is left.
+    const blocked = await nextItems({ ...context(["i1", "i2"]), blocked: new Set(["x"]) });
+    assert.deepEqual(proposals(blocked), ["y:neighbours", "b:neighbours"]);
+    assert.equal(blocked.values?.[0]?.value.get("y"), 1);
+  });
+
   it("proposes no neighbours for a user without history", async () => {
     const [itemToItem, lastItem] = await Promise.all(
       CANDIDATE_SOURCES.map((source) => source(context([], []))),
     );
     assert.deepEqual(proposals(itemToItem!), []);
     assert.deepEqual(proposals(lastItem!), []);
+    assert.deepEqual(proposals(await nextItems(context([], []))), []);
   });
 });

@@ -18,6 +18,7 @@ export const FEATURE_NAMES = [
   "retrieval_depth",
   "recent_neighbours",
   "popularity",
+  "transition_score",
 ] as const;
 
 export const FEATURE_COUNT = FEATURE_NAMES.length;
@@ -44,6 +45,11 @@ export interface CandidateSignals {
   recentNeighbours?: number;
   /** log(1 + popularity) over log(1 + the top item's), 0 beyond the popularity list. */
   popularity?: number;
+  /**
+   * How often other users took the candidate right after the user's latest items, each weighted
+   * 2^(−position/3), over the best candidate's (0..1): serving/ranking/transitions.ts.
+   */
+  transitionScore?: number;
 }
 
 const rr = (rank: number | undefined) => (rank === undefined ? 0 : 1 / (1 + rank));
@@ -59,6 +65,7 @@ export function featureRow(s: CandidateSignals): number[] {
     unit(s.retrievalDepth),
     unit(s.recentNeighbours),
     unit(s.popularity),
+    unit(s.transitionScore),
   ];
 }
 
@@ -75,13 +82,14 @@ export function writeFeatureRow(s: CandidateSignals, out: Float32Array, offset: 
   out[offset + 6] = unit(s.retrievalDepth);
   out[offset + 7] = unit(s.recentNeighbours);
   out[offset + 8] = unit(s.popularity);
+  out[offset + 9] = unit(s.transitionScore);
 }
 
 /**
  * The ranking used while no model is registered: retrieval order first, then what the user just looked at,
  * then category taste, then what is hot. Weights are hand-set, documented in docs/guides/recommendations.md.
  */
-export const HEURISTIC_WEIGHTS: readonly number[] = [1.0, 0.5, 0.2, 0.3, 0.1, 0, 0, 0, 0];
+export const HEURISTIC_WEIGHTS: readonly number[] = [1.0, 0.5, 0.2, 0.3, 0.1, 0, 0, 0, 0, 0];
 
 export function heuristicScore(row: ArrayLike<number>): number {
   let s = 0;

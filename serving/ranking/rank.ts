@@ -205,6 +205,7 @@ function newCandidate(item_id: ItemId, source: CandidateSource): Candidate {
     retrievalDepth: undefined,
     recentNeighbours: undefined,
     popularity: undefined,
+    transitionScore: undefined,
     info: undefined,
   };
   return all;

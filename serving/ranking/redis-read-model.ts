@@ -373,6 +373,12 @@ export class VersionedReadModel implements ReadModel {
     return found;
   }
 
+  /** What users took right after each item, from the batch artifact (none before the first training). */
+  async itemFollowers(itemIds: readonly ItemId[]): Promise<ReadonlyMap<ItemId, readonly Neighbour[]>> {
+    if (this.artifactVersion === null) return new Map();
+    return this.base.options.artifacts.followers(this.artifactVersion, itemIds);
+  }
+
   async itemBias(itemIds: readonly ItemId[]): Promise<ReadonlyMap<ItemId, number>> {
     if (this.artifactVersion === null) return new Map();
     return this.base.options.artifacts.bias(this.artifactVersion, itemIds);

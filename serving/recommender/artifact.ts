@@ -20,6 +20,11 @@ export interface ModelArtifact {
    * first; serving adds the rows of items touched since (recommend.ts). Absent for models without it.
    */
   readonly userCandidates?: ReadonlyMap<UserId, readonly ScoredItem[]>;
+  /**
+   * Per item, what other users took right after it (serving/ranking/transitions.ts), best first: the next-item
+   * signal. Absent from artifacts built before it existed and from models that do not count it.
+   */
+  readonly followers?: ReadonlyMap<ItemId, readonly Neighbour[]>;
   /** Training wall time, for reports. */
   readonly trainMs: number;
 }

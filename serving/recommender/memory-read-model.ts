@@ -6,6 +6,8 @@ export interface InMemoryReadModelData {
   readonly histories: ReadonlyMap<UserId, readonly ItemId[]>;
   readonly neighbours: ReadonlyMap<ItemId, readonly Neighbour[]>;
   readonly itemBias?: ReadonlyMap<ItemId, number>;
+  /** What users took right after each item (ModelArtifact.followers). */
+  readonly followers?: ReadonlyMap<ItemId, readonly Neighbour[]>;
   /** Precomputed per-user lists; `newSeeds` default to none (the history is what the model was trained on). */
   readonly userCandidates?: ReadonlyMap<
     UserId,
@@ -40,6 +42,15 @@ export class InMemoryReadModel implements ReadModel {
     const found = new Map<ItemId, readonly Neighbour[]>();
     for (const id of itemIds) {
       const list = this.#data.neighbours.get(id);
+      if (list) found.set(id, list);
+    }
+    return found;
+  }
+
+  async itemFollowers(itemIds: readonly ItemId[]): Promise<ReadonlyMap<ItemId, readonly Neighbour[]>> {
+    const found = new Map<ItemId, readonly Neighbour[]>();
+    for (const id of itemIds) {
+      const list = this.#data.followers?.get(id);
       if (list) found.set(id, list);
     }
     return found;
