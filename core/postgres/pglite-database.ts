@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import type { Database, Queryable } from "./database.ts";
+import { logger } from "../logger.ts";
 import { DataDirectoryLock } from "./data-directory-lock.ts";
 import { deserializeError, type PGliteReply, type PGliteRequest } from "./pglite-protocol.ts";
 
@@ -54,7 +55,13 @@ class PGliteDatabase implements Database {
     // flight does (see `send`).
     this.worker.unref();
     this.worker.on("message", (message: PGliteReply) => this.receive(message));
-    this.worker.on("error", (err) => this.end(err));
+    this.worker.on("error", (err) => {
+      logger.error(
+        { err },
+        "the embedded database's worker thread failed; every later statement fails with it",
+      );
+      this.end(err);
+    });
     this.worker.on("exit", (code) =>
       this.end(new Error(`the embedded database's worker thread exited (code ${code})`)),
     );
