@@ -72,9 +72,11 @@ class PGliteDatabase implements Database {
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    // The first statement goes with BEGIN rather than after its answer: the worker runs them in order, and a
+    // BEGIN that fails fails the statements and the end too.
     const begin = this.request({ op: "begin" });
+    begin.reply.catch(() => undefined);
     const tx = begin.id;
-    await begin.reply;
     let result: T;
     try {
       result = await work({
@@ -83,7 +85,8 @@ class PGliteDatabase implements Database {
         }),
       });
     } catch (err) {
-      await this.send({ op: "end", tx, commit: false });
+      // The caller learns why its work failed, not why a rollback after it could not be sent.
+      await this.send({ op: "end", tx, commit: false }).catch(() => undefined);
       throw err;
     }
     await this.send({ op: "end", tx, commit: true });

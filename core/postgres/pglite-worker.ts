@@ -17,7 +17,11 @@ interface OpenTransaction {
 
 const port = parentPort!;
 const { dataDir } = workerData as { dataDir: string | undefined };
-const transactions = new Map<number, OpenTransaction>();
+/**
+ * The transactions begun, by the id of their `begin`: the adapter sends a transaction's first statement without
+ * waiting for BEGIN to answer, so a statement waits here until its transaction holds the session.
+ */
+const transactions = new Map<number, Promise<OpenTransaction>>();
 const unlisteners = new Map<number, () => Promise<void>>();
 /** Thrown inside PGlite's transaction to make it roll back; not an error of the caller's. */
 const ROLLBACK = Symbol("rollback");
@@ -62,18 +66,15 @@ async function handle(request: PGliteRequest): Promise<void> {
     case "query": {
       if (request.tx === undefined)
         return reply({ id: request.id, rows: await runOn(pg, request.sql, request.params) });
-      const open = transactions.get(request.tx);
-      if (!open)
-        throw new Error("the transaction has ended: a statement must run inside its transaction's work");
+      const open = await transactionOf(request.tx);
       return reply({ id: request.id, rows: await runOn(open.tx, request.sql, request.params) });
     }
     case "begin":
-      return begin(pg, request.id);
+      return; // registered as it arrives (below)
     case "end": {
-      const open = transactions.get(request.tx);
-      if (!open) throw new Error("the transaction has already ended");
+      const open = transactionOf(request.tx);
       transactions.delete(request.tx);
-      return open.finish(request.commit, request.id);
+      return (await open).finish(request.commit, request.id);
     }
     case "listen": {
       const unlisten = await pg.listen(request.channel, (payload) => reply({ notify: request.id, payload }));
@@ -92,34 +93,51 @@ async function handle(request: PGliteRequest): Promise<void> {
   }
 }
 
+function transactionOf(id: number): Promise<OpenTransaction> {
+  const open = transactions.get(id);
+  if (!open) throw new Error("the transaction has ended: a statement must run inside its transaction's work");
+  return open;
+}
+
 /**
- * Opens a transaction with PGlite's own `transaction` (BEGIN, then COMMIT or ROLLBACK), answers `id` with the
- * transaction's id once it holds the session, and keeps it open until the adapter sends `end`.
+ * Opens a transaction with PGlite's own `transaction` (BEGIN, then COMMIT or ROLLBACK); resolves once it holds
+ * the session (rejects when BEGIN fails) and keeps it open until the adapter's `end` calls `finish`.
  */
-function begin(pg: PGlite, id: number): void {
-  let replyTo = id;
-  pg.transaction(async (tx) => {
-    const commit = await new Promise<boolean>((resolve) => {
-      transactions.set(id, {
-        tx,
-        finish(commit, endId) {
-          replyTo = endId;
-          resolve(commit);
-        },
-      });
-      reply({ id, rows: [] });
-    });
-    if (!commit) throw ROLLBACK;
-  }).then(
-    () => reply({ id: replyTo, rows: [] }),
-    (err: unknown) => {
-      transactions.delete(id);
-      if (err === ROLLBACK) reply({ id: replyTo, rows: [] });
-      else fail(replyTo, err);
-    },
-  );
+function begin(pg: PGlite): Promise<OpenTransaction> {
+  return new Promise((opened, failed) => {
+    let replyTo: number | undefined;
+    pg.transaction(async (tx) => {
+      const commit = await new Promise<boolean>((resolve) =>
+        opened({
+          tx,
+          finish(commit, endId) {
+            replyTo = endId;
+            resolve(commit);
+          },
+        }),
+      );
+      if (!commit) throw ROLLBACK;
+    }).then(
+      () => reply({ id: replyTo!, rows: [] }),
+      (err: unknown) => {
+        if (replyTo === undefined) failed(err);
+        else if (err === ROLLBACK) reply({ id: replyTo, rows: [] });
+        else fail(replyTo, err);
+      },
+    );
+  });
 }
 
 port.on("message", (request: PGliteRequest) => {
+  if (request.op === "begin") {
+    // Known at once, so the statements sent right behind it find it (and a failed start fails them too).
+    const open = session.then(begin);
+    transactions.set(request.id, open);
+    open.then(
+      () => reply({ id: request.id, rows: [] }),
+      (err: unknown) => fail(request.id, err),
+    );
+    return;
+  }
   handle(request).catch((err: unknown) => fail(request.id, err));
 });
