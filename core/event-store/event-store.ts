@@ -21,20 +21,69 @@ interface Row {
 }
 
 /**
- * Appends interaction events in one transaction. Events whose event_id was seen before (in an earlier request or
- * earlier in the same batch) are acknowledged as duplicates and not stored twice. Resolves after the commit.
+ * Appends interaction events in one statement (its own transaction). Events whose event_id was seen before (in an
+ * earlier request or earlier in the same batch) are acknowledged as duplicates and not stored twice. Resolves
+ * after the commit.
+ *
+ * One statement rather than a transaction of several: each statement of a transaction is a round trip (to the
+ * server, or to the embedded database's worker thread) during which the transaction holds its session, and on
+ * the embedded database that one session serves every other statement too. The statement inserts, looks up the
+ * duplicates stored before it (its snapshot does not see its own rows) and notifies the log's listeners at commit.
  */
 export async function appendInteractionEvents(
   db: Database,
   events: readonly InteractionEvent[],
 ): Promise<AppendResult> {
   if (events.length === 0) return { outcomes: [], head: undefined };
-  return db.transaction(async (tx) => {
-    const inserted = await insertEvents(tx, "interaction", events);
-    await tx.query("SELECT pg_notify($1, '')", [EVENTS_CHANNEL]);
-    return resolveOutcomes(tx, events, inserted);
-  });
+  const ids = events.map((e) => e.event_id);
+  const { rows } = await db.query<{ stored: PositionTuple[]; earlier: PositionTuple[] }>(
+    `WITH stored AS (
+       INSERT INTO events (event_id, kind, type, user_id, item_id, occurred_at, payload)
+       SELECT e.event_id, 'interaction', e.type, e.user_id, e.item_id, e.occurred_at, e.payload
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[])
+         AS e(event_id, type, user_id, item_id, occurred_at, payload)
+       ON CONFLICT (event_id) DO NOTHING
+       RETURNING event_id, position, transaction_id
+     )
+     SELECT (SELECT coalesce(json_agg(json_build_array(event_id, position, transaction_id::text)), '[]')
+               FROM stored) AS stored,
+            (SELECT coalesce(json_agg(json_build_array(event_id, position, transaction_id::text)), '[]')
+               FROM events WHERE event_id = ANY($1::uuid[])) AS earlier,
+            pg_notify($7, '')::text AS notified`,
+    [
+      ids,
+      events.map((e) => e.type),
+      events.map((e) => e.user_id ?? null),
+      events.map((e) => e.item_id ?? null),
+      events.map((e) => e.timestamp),
+      events.map((e) => JSON.stringify(e)),
+      EVENTS_CHANNEL,
+    ],
+  );
+  const inserted = positionsOf(rows[0]!.stored);
+  const earlier = positionsOf(rows[0]!.earlier);
+  // A duplicate whose first copy a concurrent transaction committed while this statement waited on its conflict is
+  // not in the statement's snapshot; it is committed now, so a fresh read finds it (on a server only: PGlite runs
+  // one statement at a time).
+  const unresolved = [...new Set(ids.filter((id) => !inserted.has(id) && !earlier.has(id)))];
+  if (unresolved.length > 0) {
+    const { rows: late } = await db.query<Row>(
+      "SELECT event_id, position, transaction_id::text FROM events WHERE event_id = ANY($1::uuid[])",
+      [unresolved],
+    );
+    for (const r of late)
+      earlier.set(r.event_id, { transactionId: BigInt(r.transaction_id), position: r.position });
+  }
+  return resolveOutcomes(events, inserted, earlier);
 }
+
+/** `[event_id, position, transaction_id]` as the append statement aggregates them. */
+type PositionTuple = [string, number, string];
+
+const positionsOf = (tuples: PositionTuple[]) =>
+  new Map(
+    tuples.map(([id, position, transactionId]) => [id, { transactionId: BigInt(transactionId), position }]),
+  );
 
 /**
  * Appends what serving answered (one row per answer, batched by the caller), in one transaction. A record whose
@@ -98,21 +147,11 @@ export async function insertEvents(
   );
 }
 
-async function resolveOutcomes(
-  tx: Queryable,
+function resolveOutcomes(
   events: readonly InteractionEvent[],
   inserted: Map<string, LogPosition>,
-): Promise<AppendResult> {
-  const missing = [...new Set(events.map((e) => e.event_id).filter((id) => !inserted.has(id)))];
-  const earlier = new Map<string, LogPosition>();
-  if (missing.length > 0) {
-    const { rows } = await tx.query<Row>(
-      "SELECT event_id, position, transaction_id::text FROM events WHERE event_id = ANY($1::uuid[])",
-      [missing],
-    );
-    for (const r of rows)
-      earlier.set(r.event_id, { transactionId: BigInt(r.transaction_id), position: r.position });
-  }
+  earlier: Map<string, LogPosition>,
+): AppendResult {
   const claimed = new Set<string>();
   let head: LogPosition | undefined;
   const outcomes = events.map((e): AppendOutcome => {

@@ -14,8 +14,8 @@ interface Shared {
 /**
  * The log reads of one tail, shared by its subscriptions. A commit wakes every projection at once, and the
  * projections that are caught up all ask for the log after the same position: one statement answers them all,
- * instead of one per projection on the database's single session (PGlite runs statements one at a time, on the
- * event loop).
+ * instead of one per projection on the database's single session (PGlite runs statements one at a time, in its
+ * worker thread).
  *
  * A read is shared only while it can answer as a fresh one would: it began after the last commit notice
  * (`committed()` forgets the older ones) and less than `maxAgeMs` ago (a notice missed on a server, which the

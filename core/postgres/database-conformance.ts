@@ -66,6 +66,27 @@ export function registerDatabaseConformance(name: string, open: () => Promise<Da
       assert.equal(row.nothing, null);
     });
 
+    it("round-trips bytea as bytes and reports a statement's error with its SQLSTATE and constraint", async () => {
+      const bytes = Uint8Array.from([0, 1, 254, 255]);
+      const { rows } = await db.query<{ b: Uint8Array }>("SELECT $1::bytea AS b", [bytes]);
+      assert.deepEqual(Uint8Array.from(rows[0]!.b), bytes);
+      await db.query("CREATE TEMP TABLE conf_unique (k text CONSTRAINT conf_unique_k PRIMARY KEY)");
+      await db.query("INSERT INTO conf_unique VALUES ($1)", ["a"]);
+      await assert.rejects(db.query("INSERT INTO conf_unique VALUES ($1)", ["a"]), (err: Error) => {
+        assert.ok(err instanceof Error);
+        assert.match(err.message, /duplicate key value violates unique constraint "conf_unique_k"/);
+        assert.equal((err as Error & { code?: string }).code, "23505");
+        assert.equal((err as Error & { constraint?: string }).constraint, "conf_unique_k");
+        return true;
+      });
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await tx.query("SELECT 1 / $1::int", [0]);
+        }),
+        (err: Error) => (err as Error & { code?: string }).code === "22012",
+      );
+    });
+
     it("runs a multi-statement text without parameters, as migrations do", async () => {
       const rows = (
         await db.query("CREATE TEMP TABLE conf_multi (n int); INSERT INTO conf_multi VALUES (1), (2)")
