@@ -6,7 +6,7 @@ import type { ServingConfig } from "./config.ts";
 import type { CandidateSignals } from "./features.ts";
 import type { VersionedReadModel } from "./redis-read-model.ts";
 import { byPosition, weightedListSums } from "./item-weights.ts";
-import { FOLLOWER_SEEDS, nextItemScores } from "./transitions.ts";
+import { FOLLOWER_SEEDS, nextItemSignal } from "./transitions.ts";
 
 /** Where a recommended item came from, as the API reports it. */
 export type CandidateSource = "neighbours" | "affinity" | "trending" | "popular" | "catalog";
@@ -151,10 +151,10 @@ export const lastItemNeighbours: CandidateSourceFn = async ({ view, history, con
 export const nextItems: CandidateSourceFn = async ({ view, history, blocked, config }) => {
   const recent = history.slice(0, FOLLOWER_SEEDS);
   if (recent.length === 0 || !view.itemFollowers) return { proposed: [] };
-  const scores = nextItemScores(await view.itemFollowers(recent), recent, blocked);
+  const { top, values } = nextItemSignal(await view.itemFollowers(recent), recent, blocked, config.perSource);
   return {
-    proposed: scores.slice(0, config.perSource).map((r) => ({ item_id: r.item_id, source: "neighbours" })),
-    values: [{ name: "transitionScore", value: new Map(scores.map((r) => [r.item_id, r.score])) }],
+    proposed: top.map((r) => ({ item_id: r.item_id, source: "neighbours" })),
+    values: [{ name: "transitionScore", value: values }],
   };
 };
 

@@ -1,5 +1,6 @@
 import type { Interaction } from "../recommender/interactions.ts";
 import type { ItemId, Neighbour, UserId } from "../recommender/types.ts";
+import { byPosition } from "./item-weights.ts";
 
 /**
  * Followers: what other users took right after an item. Users move through a catalog in an order the product
@@ -124,6 +125,26 @@ export function followersFromLog(
   return countFollowers(sequencesByFirstTouch(interactions).values(), options);
 }
 
+/** The user's summed follower scores, before normalisation (items in `exclude` left out). */
+function followerSums(
+  followers: ReadonlyMap<ItemId, readonly Neighbour[]>,
+  recent: readonly ItemId[],
+  exclude: ReadonlySet<ItemId>,
+  halfLife: number,
+): Map<ItemId, number> {
+  const sums = new Map<ItemId, number>();
+  recent.forEach((seed, p) => {
+    const weight = Math.pow(2, -p / halfLife);
+    for (const { item_id, score } of followers.get(seed) ?? []) {
+      if (exclude.has(item_id)) continue;
+      sums.set(item_id, (sums.get(item_id) ?? 0) + weight * score);
+    }
+  });
+  return sums;
+}
+
+const byScoreThenId = (x: Neighbour, y: Neighbour) => y.score - x.score || compareIds(x.item_id, y.item_id);
+
 /**
  * What the user is likely to take next: Σ over their latest items (most recent first, position p from 0) of
  * 2^(−p/halfLife) × the candidate's follower score, over the best candidate's (0..1). Items in `exclude` are
@@ -135,17 +156,41 @@ export function nextItemScores(
   exclude: ReadonlySet<ItemId> = new Set(),
   halfLife: number = FOLLOWER_HALF_LIFE,
 ): Neighbour[] {
-  const sums = new Map<ItemId, number>();
-  recent.forEach((seed, p) => {
-    const weight = Math.pow(2, -p / halfLife);
-    for (const { item_id, score } of followers.get(seed) ?? []) {
-      if (exclude.has(item_id)) continue;
-      sums.set(item_id, (sums.get(item_id) ?? 0) + weight * score);
-    }
-  });
+  const sums = followerSums(followers, recent, exclude, halfLife);
   let best = 0;
   for (const s of sums.values()) best = Math.max(best, s);
-  return [...sums]
-    .map(([item_id, s]) => ({ item_id, score: best > 0 ? s / best : 0 }))
-    .sort((x, y) => y.score - x.score || compareIds(x.item_id, y.item_id));
+  return [...sums].map(([item_id, s]) => ({ item_id, score: best > 0 ? s / best : 0 })).sort(byScoreThenId);
+}
+
+/**
+ * What serving needs of `nextItemScores` on every request, without its full sort and its copy into a map: the
+ * best `limit` (the same items in the same order as `nextItemScores(…).slice(0, limit)`) and every item's
+ * score (the same numbers, computed when read). About a thousand followers per request: sorting them all was
+ * most of this source's cost.
+ */
+export function nextItemSignal(
+  followers: ReadonlyMap<ItemId, readonly Neighbour[]>,
+  recent: readonly ItemId[],
+  exclude: ReadonlySet<ItemId>,
+  limit: number,
+  halfLife: number = FOLLOWER_HALF_LIFE,
+): { readonly top: Neighbour[]; readonly values: ReadonlyMap<ItemId, number> } {
+  const sums = followerSums(followers, recent, exclude, halfLife);
+  let best = 0;
+  for (const s of sums.values()) best = Math.max(best, s);
+  const normalised = (s: number) => (best > 0 ? s / best : 0);
+  const values = byPosition(sums, normalised);
+  if (limit <= 0) return { top: [], values };
+  // The limit-th best normalised score (a numeric sort of a typed array), then only the items at or above it
+  // are sorted: every item tied with it is kept until the final order, so the cut falls where the full sort's does.
+  const scores = new Float64Array(sums.size);
+  let n = 0;
+  for (const s of sums.values()) scores[n++] = normalised(s);
+  const threshold = n > limit ? scores.sort()[n - limit]! : -Infinity;
+  const top: Neighbour[] = [];
+  for (const [item_id, s] of sums) {
+    const score = normalised(s);
+    if (score >= threshold) top.push({ item_id, score });
+  }
+  return { top: top.sort(byScoreThenId).slice(0, limit), values };
 }

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { countFollowers, followersFromLog, nextItemScores, sequencesByFirstTouch } from "./transitions.ts";
+import {
+  countFollowers,
+  followersFromLog,
+  nextItemScores,
+  nextItemSignal,
+  sequencesByFirstTouch,
+} from "./transitions.ts";
 
 const round = (list: readonly { item_id: string; score: number }[]) =>
   list.map(({ item_id, score }) => `${item_id}:${Number(score.toFixed(6))}`);
@@ -102,5 +108,34 @@ describe("next-item scores", () => {
     assert.deepEqual(round(nextItemScores(followers, ["b", "a"], new Set(["c"]), 1)), ["b:1"]);
     assert.deepEqual(nextItemScores(followers, ["z"]), []);
     assert.deepEqual(nextItemScores(followers, []), []);
+  });
+
+  it("serving's top and values are nextItemScores' first items and scores, the cut falling inside a tie by id", () => {
+    // Seed s: x and w tie at 0.5 (ids order them w, x), y 1, v 0.25, z blocked.
+    const tied = new Map([
+      [
+        "s",
+        [
+          { item_id: "y", score: 1 },
+          { item_id: "x", score: 0.5 },
+          { item_id: "w", score: 0.5 },
+          { item_id: "v", score: 0.25 },
+          { item_id: "z", score: 2 },
+        ],
+      ],
+    ]);
+    const blocked = new Set(["z"]);
+    const signal = nextItemSignal(tied, ["s"], blocked, 2);
+    assert.deepEqual(round(signal.top), ["y:1", "w:0.5"]);
+    assert.deepEqual(round(nextItemScores(tied, ["s"], blocked).slice(0, 2)), round(signal.top));
+    assert.deepEqual(Object.fromEntries(signal.values), { y: 1, x: 0.5, w: 0.5, v: 0.25 });
+    assert.deepEqual(round(nextItemSignal(tied, ["s"], blocked, 10).top), [
+      "y:1",
+      "w:0.5",
+      "x:0.5",
+      "v:0.25",
+    ]);
+    assert.deepEqual(nextItemSignal(tied, ["s"], blocked, 0).top, []);
+    assert.equal(nextItemSignal(followers, ["z"], new Set(), 5).values.size, 0);
   });
 });
