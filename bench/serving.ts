@@ -345,6 +345,10 @@ async function runEmbedded(options: ServingOptions) {
             REDIS_URL: "",
             CLICKHOUSE_URL: "",
             RECKON_LOCAL_STACK: "0",
+            // Configured, so the command generates nothing into the checkout's .reckon/keys.env (and logs no
+            // "generated" line on the stdout this parses).
+            ...keys,
+            CLICKHOUSE_HTTP_PASSWORD: `bench-clickhouse-${randomUUID()}`,
             LOG_LEVEL: "warn",
           },
           encoding: "utf8",
